@@ -1,0 +1,3 @@
+"""mtlsweep: an active mTLS/TLS endpoint scanner."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""I/O: TCP connections and TLS handshakes over trio. Knows sockets and OpenSSL, not probes."""

@@ -1,0 +1,92 @@
+"""Capture every TLS message OpenSSL sends or receives, TLS 1.3 encrypted ones included.
+
+OpenSSL's message callback (``SSL_CTX_set_msg_callback``) sees handshake messages and alerts
+as plaintext, after decryption. pyOpenSSL has no public wrapper, but its cffi binding (which
+is cryptography's) exposes the C function. One process-wide callback routes each message to
+the capture registered for the ``SSL *`` it belongs to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from OpenSSL import SSL
+from OpenSSL._util import ffi, lib
+
+# Real record content types; OpenSSL also reports pseudo types (256 record header,
+# 257 inner content type) which carry no message.
+_CONTENT_ALERT = 21
+_CONTENT_HANDSHAKE = 22
+_KEPT_CONTENT_TYPES = frozenset({20, _CONTENT_ALERT, _CONTENT_HANDSHAKE})
+
+AVAILABLE = hasattr(lib, "SSL_CTX_set_msg_callback")
+
+
+@dataclass(frozen=True)
+class CapturedMessage:
+    direction: Literal["sent", "received"]
+    content_type: int
+    version: int
+    data: bytes
+    after_handshake: bool
+
+
+@dataclass
+class MessageCapture:
+    """The ordered messages of one connection."""
+
+    messages: list[CapturedMessage] = field(default_factory=list)
+    handshake_done: bool = False
+    max_bytes: int = 1 << 20
+    truncated: bool = False
+    _bytes: int = 0
+
+    def add(self, direction: Literal["sent", "received"], content_type: int, version: int,
+            data: bytes) -> None:
+        self._bytes += len(data)
+        if self._bytes > self.max_bytes:
+            self.truncated = True  # a hostile peer must not make us hoard memory
+            return
+        self.messages.append(
+            CapturedMessage(direction, content_type, version, data, self.handshake_done)
+        )
+
+
+_routes: dict[int, MessageCapture] = {}
+
+
+def _address(ssl_pointer: Any) -> int:
+    return int(ffi.cast("uintptr_t", ssl_pointer))
+
+
+@ffi.callback("void(int, int, int, void *, size_t, SSL *, void *)")  # type: ignore[untyped-decorator]
+def _on_message(write_p: int, version: int, content_type: int, buf: Any, length: int,
+                ssl: Any, arg: Any) -> None:
+    # Exceptions cannot cross into C; a lost message is better than a crash.
+    try:
+        if content_type not in _KEPT_CONTENT_TYPES:
+            return
+        capture = _routes.get(_address(ssl))
+        if capture is not None:
+            direction: Literal["sent", "received"] = "sent" if write_p else "received"
+            capture.add(direction, content_type, version, bytes(ffi.buffer(buf, length)))
+    except Exception:
+        return
+
+
+def install(context: SSL.Context) -> None:
+    """Route this context's messages through the capture callback."""
+    if AVAILABLE:
+        lib.SSL_CTX_set_msg_callback(context._context, _on_message)
+
+
+def attach(connection: SSL.Connection) -> MessageCapture:
+    """Start capturing for one connection; call ``detach`` when it is finished."""
+    capture = MessageCapture()
+    _routes[_address(connection._ssl)] = capture
+    return capture
+
+
+def detach(connection: SSL.Connection) -> None:
+    _routes.pop(_address(connection._ssl), None)

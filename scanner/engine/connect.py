@@ -1,0 +1,78 @@
+"""Name resolution and TCP connection, each under a deadline, failing with typed errors."""
+
+from __future__ import annotations
+
+import errno
+import os
+import socket
+from dataclasses import dataclass
+
+import trio
+
+from scanner.engine.errors import ScanFailure
+from scanner.results import ErrorKind
+from scanner.targets import is_ip_literal
+
+
+@dataclass(frozen=True)
+class Address:
+    family: int
+    ip: str
+    port: int
+
+
+async def resolve(host: str, port: int, *, timeout: float) -> list[Address]:
+    """All addresses for host, IPv6 and IPv4 as the system orders them."""
+    if is_ip_literal(host):
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        return [Address(family, host, port)]
+    with trio.move_on_after(timeout) as scope:
+        try:
+            infos = await trio.socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except socket.gaierror as exc:
+            raise ScanFailure(
+                ErrorKind.dns_failure, f"cannot resolve {host}: {exc.strerror}"
+            ) from None
+    if scope.cancelled_caught:
+        raise ScanFailure(ErrorKind.dns_failure, f"resolving {host} took over {timeout:g}s")
+    seen: dict[str, Address] = {}
+    for family, _type, _proto, _canon, sockaddr in infos:
+        ip = str(sockaddr[0])
+        seen.setdefault(ip, Address(int(family), ip, port))
+    if not seen:
+        raise ScanFailure(ErrorKind.dns_failure, f"{host} has no addresses")
+    return list(seen.values())
+
+
+_ERRNO_KINDS = {
+    errno.ECONNREFUSED: ErrorKind.connection_refused,
+    errno.ECONNRESET: ErrorKind.connection_reset,
+    errno.ENETUNREACH: ErrorKind.network_unreachable,
+    errno.EHOSTUNREACH: ErrorKind.network_unreachable,
+    errno.EADDRNOTAVAIL: ErrorKind.network_unreachable,
+    errno.ETIMEDOUT: ErrorKind.connect_timeout,
+}
+
+
+async def open_tcp(address: Address, *, timeout: float) -> trio.SocketStream:
+    """Connect to one address; no happy-eyeballs, since the record names the address used."""
+    sock = trio.socket.socket(address.family, socket.SOCK_STREAM)
+    try:
+        with trio.move_on_after(timeout) as scope:
+            await sock.connect((address.ip, address.port))
+        if scope.cancelled_caught:
+            raise ScanFailure(
+                ErrorKind.connect_timeout,
+                f"no answer to TCP connect within {timeout:g}s (filtered port or host down?)",
+            )
+    except OSError as exc:
+        sock.close()
+        kind = _ERRNO_KINDS.get(exc.errno or 0, ErrorKind.network_unreachable)
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        where = f"TCP connect to {address.ip} port {address.port}"
+        raise ScanFailure(kind, f"{where}: {reason}") from None
+    except BaseException:
+        sock.close()
+        raise
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return trio.SocketStream(sock)

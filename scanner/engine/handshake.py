@@ -1,0 +1,356 @@
+"""One full TLS handshake with pyOpenSSL over a trio stream, using memory BIOs.
+
+OpenSSL never touches the socket: we move bytes between its BIOs and the trio stream, so every
+wait is a trio checkpoint under a deadline, and every message it handles is captured in
+plaintext (see ``capture``) and parsed by the sans-IO ``wire`` package into a transcript.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Literal
+
+import trio
+from cryptography.hazmat.primitives.serialization import Encoding
+from OpenSSL import SSL
+from OpenSSL._util import lib
+
+from scanner import wire
+from scanner.engine import capture
+from scanner.engine.errors import ScanFailure
+from scanner.engine.offer import ClientOffer, ContextFactory
+from scanner.results import ErrorKind
+
+_RECEIVE_CHUNK = 65536
+_CONTENT_ALERT = 21
+_CONTENT_HANDSHAKE = 22
+_SERVER_HELLO = 2
+
+
+@dataclass(frozen=True)
+class TranscriptMessage:
+    """One captured message, parsed; ``parse_error`` says why ``parsed`` is missing."""
+
+    direction: Literal["sent", "received"]
+    content_type: int
+    length: int
+    after_handshake: bool
+    msg_type: int | None = None  # handshake type, known even when the body failed to parse
+    handshake: wire.HandshakeMessage | None = None
+    alert: wire.Alert | None = None
+    parse_error: str | None = None
+
+    @property
+    def name(self) -> str:
+        if self.handshake is not None:
+            return self.handshake.name
+        if self.msg_type is not None:
+            return wire.name_for(wire.HANDSHAKE_TYPES, self.msg_type, width=2)
+        if self.alert is not None:
+            return f"alert:{self.alert.name}"
+        return "change_cipher_spec" if self.content_type == 20 else "unparsed"
+
+
+class AfterHandshake(StrEnum):
+    """What the server did in the short wait after our side finished the handshake."""
+
+    quiet = "quiet"
+    alert = "alert"
+    closed = "closed"
+    application_data = "application_data"
+    not_read = "not_read"
+
+
+@dataclass
+class HandshakeResult:
+    offer: ClientOffer
+    completed: bool = False
+    version: int | None = None
+    cipher: str | None = None
+    group: str | None = None
+    alpn: str | None = None
+    transcript: list[TranscriptMessage] = field(default_factory=list)
+    failure: ScanFailure | None = None
+    after_handshake: AfterHandshake = AfterHandshake.not_read
+    application_data: bytes = b""
+    peer_chain_der: list[bytes] = field(default_factory=list)
+    session: SSL.Session | None = None
+    session_reused: bool = False
+    duration_s: float = 0.0
+    transcript_truncated: bool = False
+
+    def received(self, msg_type: int) -> Iterator[wire.HandshakeMessage]:
+        """Handshake messages of one type the server sent, in order."""
+        for message in self.transcript:
+            if (message.direction == "received" and message.handshake is not None
+                    and message.handshake.msg_type == msg_type):
+                yield message.handshake
+
+    @property
+    def server_hello(self) -> wire.ServerHello | None:
+        for message in self.received(_SERVER_HELLO):
+            hello = message.parsed
+            if isinstance(hello, wire.ServerHello) and not hello.is_hello_retry_request:
+                return hello
+        return None
+
+    def alerts(self, direction: Literal["sent", "received"]) -> list[TranscriptMessage]:
+        return [m for m in self.transcript if m.alert is not None and m.direction == direction]
+
+    @property
+    def alert_received(self) -> TranscriptMessage | None:
+        received = self.alerts("received")
+        return received[0] if received else None
+
+    @property
+    def alert_sent(self) -> TranscriptMessage | None:
+        sent = self.alerts("sent")
+        return sent[0] if sent else None
+
+
+class _Pump:
+    """Moves bytes between a pyOpenSSL memory-BIO connection and a trio stream."""
+
+    def __init__(self, connection: SSL.Connection, stream: trio.abc.Stream) -> None:
+        self.connection = connection
+        self.stream = stream
+        self.received_bytes = 0
+        self.first_bytes = b""
+
+    async def flush(self) -> None:
+        while True:
+            try:
+                data = self.connection.bio_read(_RECEIVE_CHUNK)
+            except SSL.WantReadError:
+                return
+            if not data:
+                return
+            await self.stream.send_all(data)
+
+    async def fill(self) -> bool:
+        """Feed the next chunk from the peer to OpenSSL; False at end of stream."""
+        data = await self.stream.receive_some(_RECEIVE_CHUNK)
+        if not data:
+            self.connection.bio_shutdown()
+            return False
+        if self.received_bytes == 0 or len(self.first_bytes) < 16:
+            self.first_bytes = (self.first_bytes + data)[:64]
+            if not wire.looks_like_tls(self.first_bytes):
+                raise ScanFailure(
+                    ErrorKind.not_tls,
+                    "the peer does not speak TLS; it sent "
+                    + wire.describe_non_tls(self.first_bytes),
+                )
+        self.received_bytes += len(data)
+        self.connection.bio_write(data)
+        return True
+
+
+async def tls_handshake(
+    stream: trio.abc.Stream,
+    contexts: ContextFactory,
+    offer: ClientOffer,
+    *,
+    deadline: float,
+    read_after_handshake: float = 0.0,
+    session: SSL.Session | None = None,
+) -> HandshakeResult:
+    """Run one handshake; failures are recorded in the result, never raised.
+
+    ``read_after_handshake`` seconds are spent reading once the handshake is done: TLS 1.3
+    servers reject a missing client certificate only after the client's Finished, and send
+    NewSessionTicket messages at that time too.
+    """
+    started = time.perf_counter()
+    result = HandshakeResult(offer=offer)
+    connection = SSL.Connection(contexts.context_for(offer), None)
+    connection.set_connect_state()
+    if offer.sni:
+        connection.set_tlsext_host_name(offer.sni.encode("idna"))
+    if offer.request_ocsp:
+        connection.request_ocsp()
+    if session is not None:
+        connection.set_session(session)
+    captured = capture.attach(connection)
+    pump = _Pump(connection, stream)
+    try:
+        with trio.move_on_at(deadline) as scope:
+            await _handshake(pump, result)
+            if result.completed:
+                captured.handshake_done = True
+                _describe_session(connection, result)
+                if read_after_handshake > 0:
+                    await _read_after_handshake(pump, result, min(
+                        deadline, trio.current_time() + read_after_handshake))
+        if scope.cancelled_caught and not result.completed:
+            result.failure = _timeout_failure(pump, deadline, captured)
+    except ScanFailure as failure:
+        result.failure = failure
+    finally:
+        capture.detach(connection)
+        result.transcript = _parse_transcript(captured.messages)
+        result.transcript_truncated = captured.truncated
+        result.duration_s = time.perf_counter() - started
+    if result.failure is not None and result.failure.kind == ErrorKind.protocol_error:
+        alert = result.alert_received
+        if alert is not None and alert.alert is not None:
+            result.failure = ScanFailure(
+                ErrorKind.handshake_failure,
+                f"the server sent a {alert.alert.level_name} {alert.alert.name} alert",
+                alert=alert.alert.name,
+            )
+    return result
+
+
+async def _handshake(pump: _Pump, result: HandshakeResult) -> None:
+    connection = pump.connection
+    while True:
+        try:
+            connection.do_handshake()
+        except SSL.WantReadError:
+            await _send(pump)
+            if not await _receive(pump):
+                raise ScanFailure(
+                    ErrorKind.connection_closed,
+                    "the server closed the connection during the handshake without an alert",
+                ) from None
+            continue
+        except SSL.Error as error:
+            await _send_best_effort(pump)  # let our alert reach the server
+            raise ScanFailure(ErrorKind.protocol_error, _openssl_reason(error)) from None
+        await _send(pump)
+        result.completed = True
+        return
+
+
+async def _read_after_handshake(pump: _Pump, result: HandshakeResult, until: float) -> None:
+    connection = pump.connection
+    result.after_handshake = AfterHandshake.quiet
+    with trio.move_on_at(until):
+        while True:
+            try:
+                data = connection.recv(_RECEIVE_CHUNK)
+            except SSL.WantReadError:
+                await _send(pump)
+                if not await _receive(pump):
+                    result.after_handshake = AfterHandshake.closed
+                    return
+                continue
+            except SSL.ZeroReturnError:
+                result.after_handshake = AfterHandshake.closed
+                return
+            except SSL.Error as error:
+                result.after_handshake = AfterHandshake.alert
+                result.failure = ScanFailure(ErrorKind.protocol_error, _openssl_reason(error))
+                return
+            except ScanFailure as failure:
+                if failure.kind in (ErrorKind.connection_reset, ErrorKind.connection_closed):
+                    result.after_handshake = AfterHandshake.closed
+                    return
+                raise
+            if data:
+                result.after_handshake = AfterHandshake.application_data
+                result.application_data = (result.application_data + data)[:4096]
+                return
+
+
+async def _send(pump: _Pump) -> None:
+    try:
+        await pump.flush()
+    except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
+        raise _stream_failure(exc) from None
+
+
+async def _send_best_effort(pump: _Pump) -> None:
+    with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+        await pump.flush()
+
+
+async def _receive(pump: _Pump) -> bool:
+    try:
+        return await pump.fill()
+    except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
+        raise _stream_failure(exc) from None
+
+
+def _stream_failure(exc: BaseException) -> ScanFailure:
+    cause = exc.__cause__ if isinstance(exc, trio.BrokenResourceError) else exc
+    if isinstance(cause, ConnectionResetError):
+        return ScanFailure(ErrorKind.connection_reset, "the server reset the connection (TCP RST)")
+    if isinstance(cause, BrokenPipeError):
+        return ScanFailure(ErrorKind.connection_closed, "the server closed the connection")
+    return ScanFailure(ErrorKind.connection_reset, f"connection broke: {cause or exc}")
+
+
+def _timeout_failure(pump: _Pump, deadline: float,
+                     captured: capture.MessageCapture) -> ScanFailure:
+    if pump.received_bytes == 0:
+        detail = "the server accepted the TCP connection but sent nothing before the deadline"
+    else:
+        last = next((m for m in reversed(captured.messages) if m.direction == "received"), None)
+        after = f"; last message received: {_message_name(last)}" if last else ""
+        detail = (f"handshake unfinished at the deadline ({pump.received_bytes} bytes "
+                  f"received{after})")
+    return ScanFailure(ErrorKind.timeout, detail)
+
+
+def _message_name(message: capture.CapturedMessage) -> str:
+    if message.content_type == _CONTENT_HANDSHAKE and message.data:
+        return wire.name_for(wire.HANDSHAKE_TYPES, message.data[0], width=2)
+    return "alert" if message.content_type == _CONTENT_ALERT else "change_cipher_spec"
+
+
+def _describe_session(connection: SSL.Connection, result: HandshakeResult) -> None:
+    version_name = connection.get_protocol_version_name()
+    result.version = _VERSION_CODES.get(version_name)
+    result.cipher = connection.get_cipher_name()
+    group = connection.get_group_name()
+    result.group = group.decode() if isinstance(group, bytes) else group
+    alpn = connection.get_alpn_proto_negotiated()
+    result.alpn = alpn.decode("ascii", "replace") if alpn else None
+    chain = connection.get_peer_cert_chain(as_cryptography=True) or []
+    result.peer_chain_der = [cert.public_bytes(Encoding.DER) for cert in chain]
+    result.session = connection.get_session()
+    result.session_reused = bool(lib.SSL_session_reused(connection._ssl))
+
+
+_VERSION_CODES = {"SSLv3": 0x0300, "TLSv1": 0x0301, "TLSv1.1": 0x0302, "TLSv1.2": 0x0303,
+                  "TLSv1.3": 0x0304}
+
+
+def _openssl_reason(error: SSL.Error) -> str:
+    reasons = []
+    for entry in error.args[0] if error.args and isinstance(error.args[0], list) else []:
+        if isinstance(entry, tuple) and entry:
+            reasons.append(str(entry[-1]))
+    return "; ".join(reasons) or str(error) or "TLS error"
+
+
+def _parse_transcript(messages: list[capture.CapturedMessage]) -> list[TranscriptMessage]:
+    """Parse captured bytes; the negotiated version decides the layout of later messages."""
+    version: int | None = None
+    parsed: list[TranscriptMessage] = []
+    for message in messages:
+        common = {"direction": message.direction, "content_type": message.content_type,
+                  "length": len(message.data), "after_handshake": message.after_handshake,
+                  "msg_type": message.data[0] if message.content_type == _CONTENT_HANDSHAKE
+                  and message.data else None}
+        try:
+            if message.content_type == _CONTENT_HANDSHAKE:
+                handshake = wire.parse_handshake_message(message.data,
+                                                         version=version or message.version)
+                hello = handshake.parsed
+                if isinstance(hello, wire.ServerHello) and message.direction == "received":
+                    version = hello.selected_version
+                parsed.append(TranscriptMessage(**common, handshake=handshake))  # type: ignore[arg-type]
+            elif message.content_type == _CONTENT_ALERT:
+                parsed.append(TranscriptMessage(**common, alert=wire.parse_alert(message.data)))  # type: ignore[arg-type]
+            else:
+                parsed.append(TranscriptMessage(**common))  # type: ignore[arg-type]
+        except wire.WireError as exc:
+            parsed.append(TranscriptMessage(**common, parse_error=str(exc)))  # type: ignore[arg-type]
+    return parsed

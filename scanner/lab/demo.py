@@ -1,0 +1,70 @@
+"""``mtlsweep demo``: local listeners that imitate real mTLS configurations, scanned live."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import replace
+
+from OpenSSL import SSL
+from rich.console import Console
+
+from scanner.lab.pki import issue, make_ca, name
+from scanner.lab.server import ClientAuth, LabServer, ListenerConfig
+from scanner.probes import DEFAULT_PROBES
+from scanner.report.sinks import OutputFormat
+from scanner.sweep import SweepOptions, run_sweep
+from scanner.targets import Target
+
+# Cipher lists of the AWS policies the demo imitates (TLS 1.2 part; OpenSSL names), from the
+# AWS ELB "describe-ssl-policies" documentation table, as collected in
+# shared/reference/tls-policies/aws-elb.yaml.
+TLS13_1_2_2021_06 = (
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES128-SHA256:"
+    "ECDHE-RSA-AES128-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+    "ECDHE-ECDSA-AES256-SHA384:ECDHE-RSA-AES256-SHA384"
+)
+TLS_1_2_EXT_2018_06 = (
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES128-SHA256:"
+    "ECDHE-RSA-AES128-SHA256:ECDHE-ECDSA-AES128-SHA:ECDHE-RSA-AES128-SHA:"
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES256-SHA384:"
+    "ECDHE-RSA-AES256-SHA384:ECDHE-ECDSA-AES256-SHA:ECDHE-RSA-AES256-SHA:AES128-GCM-SHA256:"
+    "AES128-SHA256:AES128-SHA:AES256-GCM-SHA384:AES256-SHA256:AES256-SHA"
+)
+
+
+def demo_listeners() -> dict[str, ListenerConfig]:
+    """The imitated listeners, by the name they carry in the report."""
+    server_ca = make_ca(name("mtlsweep demo server CA", "mtlsweep demo"))
+    client_ca = make_ca(name("Demo Client Root CA", "Example Corp", "US"))
+    leaf = issue(server_ca, name("localhost"), hosts=("localhost", "127.0.0.1"))
+    alb = ListenerConfig(certificate=leaf, chain=(server_ca,), trusted_cas=(client_ca,),
+                         cipher_list=TLS13_1_2_2021_06)
+    return {
+        "alb-tls13-verify-ca-names": replace(
+            alb, client_auth=ClientAuth.require, advertise_ca_names=True),
+        "alb-tls13-verify-no-ca-names": replace(
+            alb, client_auth=ClientAuth.require, advertise_ca_names=False),
+        "alb-tls12-ext-2018-06-verify": replace(
+            alb, cipher_list=TLS_1_2_EXT_2018_06, max_version=SSL.TLS1_2_VERSION,
+            client_auth=ClientAuth.require, advertise_ca_names=False),
+        "optional-client-cert": replace(
+            alb, client_auth=ClientAuth.request, advertise_ca_names=True),
+        "no-mtls": replace(alb, client_auth=ClientAuth.none),
+    }
+
+
+def run_demo(fmt: OutputFormat) -> None:
+    console = Console(stderr=True)
+    console.print("[bold]mtlsweep demo[/]: starting local listeners on 127.0.0.1 that imitate "
+                  "AWS ALB mTLS listeners and common ingress setups...")
+    with contextlib.ExitStack() as stack:
+        targets = []
+        for label, config in demo_listeners().items():
+            server = stack.enter_context(LabServer(config))
+            targets.append(Target(host="127.0.0.1", port=server.port, sni="localhost",
+                                  name=label))
+        summary = run_sweep(targets, SweepOptions(probes=DEFAULT_PROBES, timeout=5.0),
+                            fmt=fmt, output=None)
+    console.print(summary.describe())
+    console.print("Scan your own endpoints with: mtlsweep scan host[:port] ... or "
+                  "mtlsweep scan targets.yaml")

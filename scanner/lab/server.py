@@ -1,0 +1,146 @@
+"""A small threaded TLS server built on pyOpenSSL, configurable like a real listener.
+
+It exists for ``mtlsweep demo`` (which must work offline with nothing but this package) and
+for tests of behaviours that no real server can be configured to show. It answers every
+request with a fixed HTTP response; it is not meant to be fast.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import struct
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import TracebackType
+
+from OpenSSL import SSL, crypto
+
+from scanner.lab.pki import Issued
+
+_HTTP_RESPONSE = (b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 3\r\n"
+                  b"connection: close\r\n\r\nok\n")
+
+
+class ClientAuth(StrEnum):
+    none = "none"
+    request = "request"  # ask for a certificate, carry on without one
+    require = "require"  # ask, and fail the handshake without one
+
+
+@dataclass(frozen=True)
+class ListenerConfig:
+    certificate: Issued
+    min_version: int = SSL.TLS1_2_VERSION
+    max_version: int = SSL.TLS1_3_VERSION
+    cipher_list: str | None = None
+    tls13_ciphersuites: str | None = None
+    client_auth: ClientAuth = ClientAuth.none
+    trusted_cas: Sequence[Issued] = ()
+    advertise_ca_names: bool = True
+    server_preference: bool = True
+    chain: Sequence[Issued] = field(default_factory=tuple)
+
+
+def build_context(config: ListenerConfig) -> SSL.Context:
+    context = SSL.Context(SSL.TLS_SERVER_METHOD)
+    context.set_min_proto_version(config.min_version)
+    context.set_max_proto_version(config.max_version)
+    if config.cipher_list:
+        context.set_cipher_list(config.cipher_list.encode())
+    if config.tls13_ciphersuites:
+        context.set_tls13_ciphersuites(config.tls13_ciphersuites.encode())
+    if config.server_preference:
+        context.set_options(SSL.OP_CIPHER_SERVER_PREFERENCE)
+    context.use_certificate(config.certificate.certificate)
+    context.use_privatekey(config.certificate.key)
+    for extra in config.chain:
+        context.add_extra_chain_cert(extra.certificate)
+    store = context.get_cert_store()
+    for ca in config.trusted_cas:
+        if store is not None:
+            store.add_cert(crypto.X509.from_cryptography(ca.certificate))
+    if config.client_auth is not ClientAuth.none:
+        mode = SSL.VERIFY_PEER
+        if config.client_auth is ClientAuth.require:
+            mode |= SSL.VERIFY_FAIL_IF_NO_PEER_CERT
+        context.set_verify(mode, lambda _conn, _cert, _errno, _depth, ok: bool(ok))
+        if config.advertise_ca_names:
+            for ca in config.trusted_cas:
+                context.add_client_ca(ca.certificate)
+    return context
+
+
+class LabServer:
+    """Listens on 127.0.0.1 on a free port and serves each connection in a thread."""
+
+    def __init__(self, config: ListenerConfig, *, io_timeout: float = 5.0) -> None:
+        self.context = build_context(config)
+        self.io_timeout = io_timeout
+        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(128)
+        self._listener.settimeout(0.1)
+        self.host, self.port = self._listener.getsockname()[:2]
+        self._stopping = threading.Event()
+        self._threads: set[threading.Thread] = set()
+        self._lock = threading.Lock()
+        self._acceptor = threading.Thread(target=self._accept_loop, daemon=True,
+                                          name=f"lab-server-{self.port}")
+
+    def __enter__(self) -> LabServer:
+        self._acceptor.start()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._stopping.set()
+        if self._acceptor.is_alive():
+            self._acceptor.join(timeout=5)
+        self._listener.close()
+        with self._lock:
+            threads = list(self._threads)
+        for thread in threads:
+            thread.join(timeout=self.io_timeout + 1)
+
+    def _accept_loop(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                sock, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            thread = threading.Thread(target=self._serve, args=(sock,), daemon=True)
+            with self._lock:
+                self._threads.add(thread)
+            thread.start()
+
+    def _serve(self, sock: socket.socket) -> None:
+        # pyOpenSSL needs a blocking socket; kernel timeouts keep a silent client from
+        # holding the thread forever.
+        sock.setblocking(True)
+        timeval = struct.pack("ll", int(self.io_timeout), int(self.io_timeout % 1 * 1e6))
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, timeval)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeval)
+        connection = SSL.Connection(self.context, sock)
+        connection.set_accept_state()
+        try:
+            connection.do_handshake()
+            request = connection.recv(4096)
+            if request:
+                connection.sendall(_HTTP_RESPONSE)
+            with contextlib.suppress(SSL.Error):
+                connection.shutdown()
+        except (SSL.Error, OSError):
+            pass  # the client gave up or was rejected: both are normal here
+        finally:
+            sock.close()
+            with self._lock:
+                self._threads.discard(threading.current_thread())

@@ -1,0 +1,1 @@
+"""Presenting records: JSON Lines, JSON documents and human tables."""

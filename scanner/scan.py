@@ -1,0 +1,142 @@
+"""Scan one target: resolve it, run its probes, and always return exactly one record."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import trio
+
+from scanner.engine.connect import resolve
+from scanner.engine.errors import ScanFailure
+from scanner.engine.offer import ContextFactory
+from scanner.engine.session import ConnectionLimits, EndpointSession
+from scanner.probes import PROBES, ProbeOutput
+from scanner.results import ErrorInfo, ErrorKind, Finding, Record, Stats, TargetInfo
+from scanner.targets import Target
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ScanSettings:
+    probes: tuple[str, ...]
+    timeout: float = 10.0
+    target_timeout: float = 120.0
+
+
+class Scanner:
+    """Shared state of one sweep: OpenSSL contexts and connection limits."""
+
+    def __init__(self, settings: ScanSettings, *, limits: ConnectionLimits,
+                 contexts: ContextFactory) -> None:
+        self.settings = settings
+        self.limits = limits
+        self.contexts = contexts
+
+    async def scan(self, target: Target) -> Record:
+        started_at = datetime.now(UTC)
+        started = time.perf_counter()
+        probes = target.probes or self.settings.probes
+        timeout = target.timeout or self.settings.timeout
+        record = _Builder(target, started_at, probes)
+        try:
+            with trio.move_on_after(self.settings.target_timeout) as scope:
+                await self._scan(target, probes, timeout, record)
+            if scope.cancelled_caught:
+                record.fail(ErrorInfo(
+                    kind=ErrorKind.timeout,
+                    detail=f"the target did not finish within its {self.settings.target_timeout:g}"
+                    "s budget (--target-timeout)",
+                ))
+        except ScanFailure as failure:
+            record.fail(failure.info())
+        except Exception as exc:  # a bug must cost one record's detail, never the record
+            log.exception("internal error scanning %s", target.label)
+            record.fail(internal_error(exc))
+        return record.build(time.perf_counter() - started)
+
+    async def _scan(self, target: Target, probes: Sequence[str], timeout: float,
+                    record: _Builder) -> None:
+        addresses = await resolve(target.host, target.port, timeout=timeout)
+        address = addresses[0]
+        record.address = address.ip
+        session = EndpointSession(address, target.sni, contexts=self.contexts,
+                                  limits=self.limits, timeout=timeout)
+        record.session = session
+        outputs: dict[str, ProbeOutput] = {}
+
+        async def run_probe(name: str) -> None:
+            try:
+                outputs[name] = await PROBES[name].run(session)
+            except Exception as exc:  # one probe's bug must not cost the others' results
+                log.exception("probe %s failed on %s", name, target.label)
+                record.probe_errors[name] = internal_error(exc)
+
+        async with trio.open_nursery() as nursery:
+            for name in probes:
+                nursery.start_soon(run_probe, name)
+        unreachable = session.unreachable_reason()
+        if unreachable is not None:
+            record.fail(unreachable.info())
+            return
+        record.outputs = outputs
+
+
+class _Builder:
+    def __init__(self, target: Target, started_at: datetime, probes: Sequence[str]) -> None:
+        self.target = target
+        self.started_at = started_at
+        self.probes = list(probes)
+        self.address: str | None = None
+        self.session: EndpointSession | None = None
+        self.outputs: dict[str, ProbeOutput] = {}
+        self.error: ErrorInfo | None = None
+        self.probe_errors: dict[str, ErrorInfo] = {}
+
+    def fail(self, error: ErrorInfo) -> None:
+        self.error = error
+
+    def build(self, duration_s: float) -> Record:
+        findings: list[Finding] = []
+        facets = {}
+        if self.error is None:
+            for name, output in self.outputs.items():
+                facets[name] = output.facet
+                findings.extend(output.findings)
+        stats = self.session.stats if self.session else None
+        return Record.model_validate({
+            "target": TargetInfo(
+                host=self.target.host, port=self.target.port, sni=self.target.sni,
+                name=self.target.name, address=self.address, tags=self.target.tags,
+            ),
+            "status": "error" if self.error else "partial" if self.probe_errors else "ok",
+            "error": self.error,
+            "probe_errors": self.probe_errors,
+            "started_at": self.started_at,
+            "duration_ms": round(duration_s * 1000),
+            "probes": self.probes,
+            **facets,
+            "findings": findings,
+            "stats": Stats(
+                connections=stats.connections if stats else 0,
+                handshakes_completed=stats.handshakes_completed if stats else 0,
+            ),
+        })
+
+
+def internal_error(exc: BaseException) -> ErrorInfo:
+    """Describe a bug by its innermost exception, not by the task group that carried it."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return ErrorInfo(kind=ErrorKind.internal_error, detail=f"{type(exc).__name__}: {exc}")
+
+
+def error_record(target: Target, error: ErrorInfo, probes: Sequence[str]) -> Record:
+    """A record for a target that never got as far as a scan."""
+    builder = _Builder(target, datetime.now(UTC), probes)
+    builder.fail(error)
+    return builder.build(0.0)

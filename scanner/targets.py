@@ -1,0 +1,116 @@
+"""What to scan: a resolved target, and parsing of ``host[:port]`` arguments and host names."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass, field
+
+DEFAULT_PORT = 443
+
+_LABEL = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$")
+
+
+class TargetSyntaxError(ValueError):
+    """A host or host:port that cannot be a scan target."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """One endpoint to scan, after defaults and overrides are applied."""
+
+    host: str
+    port: int = DEFAULT_PORT
+    sni: str | None = None
+    name: str | None = None
+    tags: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+    probes: tuple[str, ...] | None = None
+    timeout: float | None = None
+    origin: str = "command line"
+
+    @property
+    def label(self) -> str:
+        """How humans see the target: its name, or host:port."""
+        return self.name or format_endpoint(self.host, self.port)
+
+    @property
+    def key(self) -> tuple[str, int, str | None]:
+        """Identity of a target inside one sweep (what resume and merge compare)."""
+        return (self.host.lower(), self.port, self.sni)
+
+
+def is_ip_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def default_sni(host: str) -> str | None:
+    """SNI carries names only (RFC 6066 section 3): none for IP literals."""
+    return None if is_ip_literal(host) else host.rstrip(".").lower()
+
+
+def validate_host(host: str) -> str:
+    """Return the host normalised, or raise TargetSyntaxError saying what is wrong."""
+    host = host.strip()
+    if not host:
+        raise TargetSyntaxError("host is empty")
+    if "://" in host or "/" in host:
+        raise TargetSyntaxError(
+            f"{host!r} looks like a URL; give a host name or IP address (and port separately)"
+        )
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if is_ip_literal(host):
+        return str(ipaddress.ip_address(host))
+    try:
+        ascii_host = host.encode("idna").decode("ascii")
+    except UnicodeError as exc:
+        raise TargetSyntaxError(f"{host!r} is not a valid host name ({exc})") from None
+    name = ascii_host.rstrip(".")
+    if len(name) > 253 or not all(_LABEL.match(label) for label in name.split(".")):
+        raise TargetSyntaxError(f"{host!r} is not a valid host name or IP address")
+    return ascii_host.lower()
+
+
+def validate_port(port: int) -> int:
+    if not 1 <= port <= 65535:
+        raise TargetSyntaxError(f"port {port} is out of range 1-65535")
+    return port
+
+
+def parse_endpoint(text: str) -> tuple[str, int]:
+    """Split ``host``, ``host:port``, ``[v6]:port`` or a bare IPv6 address."""
+    text = text.strip()
+    port = DEFAULT_PORT
+    if "://" in text:
+        raise TargetSyntaxError(
+            f"{text!r} looks like a URL; give host, host:port or [IPv6]:port"
+        )
+    if text.startswith("["):
+        close = text.find("]")
+        if close < 0:
+            raise TargetSyntaxError(f"{text!r}: missing ']' after the IPv6 address")
+        host, rest = text[1:close], text[close + 1 :]
+        if rest:
+            if not rest.startswith(":"):
+                raise TargetSyntaxError(f"{text!r}: expected ':port' after ']'")
+            port = _parse_port(rest[1:], text)
+    elif text.count(":") == 1:
+        host, port_text = text.split(":")
+        port = _parse_port(port_text, text)
+    else:
+        host = text  # a name, an IPv4 address, or a bare IPv6 address
+    return validate_host(host), validate_port(port)
+
+
+def _parse_port(port_text: str, whole: str) -> int:
+    if not port_text.isdigit():
+        raise TargetSyntaxError(f"{whole!r}: port {port_text!r} is not a number")
+    return int(port_text)
+
+
+def format_endpoint(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"

@@ -1,0 +1,48 @@
+"""Shared fixtures: real TLS servers (support.fixtures) and a way to scan them in-process."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+import trio
+
+from scanner.probes import DEFAULT_PROBES
+from scanner.report.sinks import OutputFormat, RecordSink
+from scanner.results import Record
+from scanner.sweep import SweepOptions, sweep
+from scanner.targets import Target
+
+pytest_plugins = ["support.fixtures"]
+
+ScanFunction = Callable[..., list[Record]]
+
+
+class _ListSink(RecordSink):
+    def __init__(self) -> None:
+        super().__init__(OutputFormat.json, None)
+        self.records: list[Record] = []
+
+    def write(self, index: int, record: Record) -> None:
+        self.records.append(record)
+
+
+def scan_targets(targets: list[Target], **options: object) -> list[Record]:
+    """Run a real sweep in-process and return its records in input order."""
+    sink = _ListSink()
+    settings = SweepOptions(**{"probes": DEFAULT_PROBES, "timeout": 5.0, **options})  # type: ignore[arg-type]
+    trio.run(sweep, targets, settings, sink)
+    by_key = {r.target.port: r for r in sink.records}
+    assert len(sink.records) == len(targets), "every target must yield exactly one record"
+    return [by_key[t.port] for t in targets]
+
+
+@pytest.fixture
+def scan() -> Callable[..., Record]:
+    """Scan one endpoint on 127.0.0.1 (SNI localhost by default) and return its record."""
+
+    def run(port: int, *, host: str = "127.0.0.1", sni: str | None = "localhost",
+            **options: object) -> Record:
+        return scan_targets([Target(host=host, port=port, sni=sni)], **options)[0]
+
+    return run

@@ -1,0 +1,87 @@
+"""pytest fixtures for real-server behaviour tests.
+
+Load with ``pytest_plugins = ["support.fixtures"]`` (``tests`` on ``pythonpath``).
+
+* ``pki`` (session): :class:`support.pki.TestPKI`.
+* ``openssl_server``, ``nginx_server``, ``gnutls_server`` (function scope): factories;
+  call with the keyword arguments of :func:`support.servers.openssl_s_server`,
+  :func:`~support.servers.nginx` or :func:`~support.servers.gnutls_serv` (minus
+  ``pki``/``workdir``) to get a started :class:`~support.servers.RunningServer`.
+  Every server started is stopped (by PID) at teardown, pass or fail.
+* ``tarpit_server``, ``http_server`` (function scope): started in-process
+  :class:`~support.processes.TcpServer` (accept-and-never-answer / HTTP 400).
+
+A missing server binary skips the test, or fails it when the environment has
+``MTLSWEEP_REQUIRE_SERVERS=1`` (set that in CI).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from . import servers
+from .pki import TestPKI, build_test_pki
+from .processes import TcpServer, http_400, tarpit
+from .servers import REQUIRE_ENV, ServerFactory, require_binary
+
+__all__ = ["REQUIRE_ENV", "ServerFactory", "require_binary"]  # re-exported for tests
+
+@pytest.fixture(scope="session")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> TestPKI:
+    """Server CA + server cert, two client CAs + bundle, clients, and a rogue client."""
+    return build_test_pki(tmp_path_factory.mktemp("pki"))
+
+
+def _factory(
+    binary_name: str,
+    starter: Callable[..., contextlib.AbstractContextManager[servers.RunningServer]],
+    pki: TestPKI,
+    tmp_path: Path,
+) -> Iterator[ServerFactory]:
+    require_binary(binary_name)
+    counter = itertools.count(1)
+    with contextlib.ExitStack() as stack:
+
+        def start(**kwargs: Any) -> servers.RunningServer:
+            workdir = tmp_path / f"{binary_name}-{next(counter)}"
+            return stack.enter_context(starter(pki, workdir, **kwargs))
+
+        yield start
+
+
+@pytest.fixture
+def openssl_server(pki: TestPKI, tmp_path: Path) -> Iterator[ServerFactory]:
+    """Factory for ``openssl s_server -www`` (see ``servers.openssl_s_server``)."""
+    yield from _factory("openssl", servers.openssl_s_server, pki, tmp_path)
+
+
+@pytest.fixture
+def nginx_server(pki: TestPKI, tmp_path: Path) -> Iterator[ServerFactory]:
+    """Factory for nginx (see ``servers.nginx``; ``mode=`` picks the client-auth setup)."""
+    yield from _factory("nginx", servers.nginx, pki, tmp_path)
+
+
+@pytest.fixture
+def gnutls_server(pki: TestPKI, tmp_path: Path) -> Iterator[ServerFactory]:
+    """Factory for ``gnutls-serv --http`` (see ``servers.gnutls_serv``)."""
+    yield from _factory("gnutls-serv", servers.gnutls_serv, pki, tmp_path)
+
+
+@pytest.fixture
+def tarpit_server() -> Iterator[TcpServer]:
+    """A 127.0.0.1 listener that accepts connections and never sends a byte."""
+    with tarpit() as srv:
+        yield srv
+
+
+@pytest.fixture
+def http_server() -> Iterator[TcpServer]:
+    """A 127.0.0.1 plain-HTTP listener: any bytes in, ``HTTP/1.1 400`` out, then close."""
+    with http_400() as srv:
+        yield srv

@@ -1,0 +1,363 @@
+"""Real TLS servers on 127.0.0.1 for behaviour tests: openssl s_server, nginx, gnutls-serv.
+
+Each starter is a context manager taking the test PKI and a private work directory;
+it picks a free port, waits until the server answers a ClientHello and yields a
+:class:`RunningServer`.  On exit the process is ended by PID (see
+:class:`~support.processes.ManagedProcess`), even if the test failed.
+
+These functions raise :class:`MissingBinaryError` when a binary is not installed;
+:func:`require_binary` (used by ``support.fixtures``) skips the test instead, or
+fails it when ``MTLSWEEP_REQUIRE_SERVERS=1``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import pytest
+
+from .pki import PemPaths, TestPKI
+from .processes import (
+    LOOPBACK,
+    ManagedProcess,
+    ServerStartError,
+    find_binary,
+    free_port,
+    wait_for_listen,
+)
+
+TlsVersion = Literal["1.0", "1.1", "1.2", "1.3"]
+DEFAULT_TLS_VERSIONS: tuple[TlsVersion, ...] = ("1.2", "1.3")
+_ORDER: tuple[TlsVersion, ...] = ("1.0", "1.1", "1.2", "1.3")
+START_TIMEOUT = 10.0
+_PORT_ATTEMPTS = 4
+REQUIRE_ENV = "MTLSWEEP_REQUIRE_SERVERS"
+
+
+class MissingBinaryError(RuntimeError):
+    """The server program is not installed."""
+
+
+def binary(name: str) -> str:
+    """Absolute path of ``name`` (PATH plus sbin dirs) or :class:`MissingBinaryError`."""
+    path = find_binary(name)
+    if path is None:
+        raise MissingBinaryError(f"{name} not found on PATH or in sbin directories")
+    return path
+
+
+def require_binary(name: str) -> str:
+    """Path of ``name``; otherwise skip the test (or fail under ``MTLSWEEP_REQUIRE_SERVERS=1``)."""
+    try:
+        return binary(name)
+    except MissingBinaryError as e:
+        msg = f"{e} (needed for a real-server test)"
+    if os.environ.get(REQUIRE_ENV) == "1":
+        pytest.fail(f"{msg}; {REQUIRE_ENV}=1 makes this a failure", pytrace=False)
+    pytest.skip(msg)
+
+
+@dataclass
+class RunningServer:
+    """A started server: connect to ``host:port``; ``log()`` for assertion messages."""
+
+    kind: str
+    host: str
+    port: int
+    process: ManagedProcess
+    workdir: Path
+    config: Path | None = None
+    details: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return (self.host, self.port)
+
+    def alive(self) -> bool:
+        return self.process.alive()
+
+    def log(self) -> str:
+        return self.process.log()
+
+
+def _check_versions(versions: Sequence[TlsVersion]) -> tuple[TlsVersion, TlsVersion]:
+    if not versions:
+        raise ValueError("tls_versions must not be empty")
+    idx = sorted(_ORDER.index(v) for v in versions)
+    if idx != list(range(idx[0], idx[-1] + 1)):
+        raise ValueError(f"tls_versions must be contiguous, got {versions!r}")
+    return _ORDER[idx[0]], _ORDER[idx[-1]]
+
+
+@contextlib.contextmanager
+def _serve(
+    kind: str,
+    workdir: Path,
+    make_argv: Callable[[int], Sequence[str]],
+    *,
+    stop_signal: signal.Signals = signal.SIGTERM,
+    extra_logs: Callable[[int], Sequence[Path]] = lambda _port: (),
+    config: Callable[[int], Path | None] = lambda _port: None,
+    details: dict[str, object] | None = None,
+    timeout: float = START_TIMEOUT,
+) -> Iterator[RunningServer]:
+    """Start ``make_argv(port)`` on a free port (retrying if the port was taken)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    for attempt in range(1, _PORT_ATTEMPTS + 1):
+        port = free_port()
+        argv = make_argv(port)
+        proc = ManagedProcess(argv, workdir, name=kind, stop_signal=stop_signal)
+        proc.extra_logs.extend(extra_logs(port))
+        with proc:
+            try:
+                wait_for_listen(LOOPBACK, port, timeout, proc, tls=True)
+            except ServerStartError:
+                if attempt < _PORT_ATTEMPTS and "in use" in proc.log():
+                    continue  # lost the free-port race; the with-block reaps proc
+                raise
+            yield RunningServer(
+                kind, LOOPBACK, port, proc, workdir, config(port), dict(details or {})
+            )
+            return
+    raise AssertionError("unreachable")
+
+
+ServerFactory = Callable[..., RunningServer]
+"""What the ``*_server`` fixtures yield: call with a starter's keyword arguments."""
+
+
+# --- openssl s_server ------------------------------------------------------------
+
+OPENSSL_PROTO = {"1.0": "TLSv1", "1.1": "TLSv1.1", "1.2": "TLSv1.2", "1.3": "TLSv1.3"}
+
+
+def openssl_s_server(
+    pki: TestPKI,
+    workdir: Path,
+    *,
+    verify: Literal["require", "request"] | None = "require",
+    ca_file: Path | None = None,
+    no_ca_names: bool = False,
+    tls_versions: Sequence[TlsVersion] = DEFAULT_TLS_VERSIONS,
+    server_files: PemPaths | None = None,
+    extra_args: Sequence[str] = (),
+) -> contextlib.AbstractContextManager[RunningServer]:
+    """``openssl s_server -www`` on 127.0.0.1.
+
+    ``verify="require"`` is ``-Verify 1`` (no cert: TLS 1.2 handshake_failure alert,
+    TLS 1.3 certificate_required alert after the client's Finished); ``"request"``
+    is ``-verify 1``; None sends no CertificateRequest.  ``-verify_return_error`` is
+    always given, so an untrusted client certificate is rejected.  ``ca_file``
+    (default: the client CA bundle) is both the trust store and the CA-names list;
+    ``no_ca_names`` adds ``-no_ca_names``: empty DN list in TLS 1.2, and an EMPTY
+    certificate_authorities extension in TLS 1.3.
+    """
+    exe = binary("openssl")
+    lo, hi = _check_versions(tls_versions)
+    files = server_files or pki.server_files
+    ca = ca_file or pki.client_ca_bundle
+
+    def argv(port: int) -> list[str]:
+        args = [
+            exe, "s_server", "-accept", f"{LOOPBACK}:{port}", "-www",
+            "-cert", str(files.cert), "-key", str(files.key),
+            "-min_protocol", OPENSSL_PROTO[lo], "-max_protocol", OPENSSL_PROTO[hi],
+        ]
+        if lo in ("1.0", "1.1"):
+            args += ["-cipher", "DEFAULT:@SECLEVEL=0"]
+        if verify is not None:
+            args += ["-Verify" if verify == "require" else "-verify", "1"]
+            args += ["-verify_return_error", "-CAfile", str(ca)]
+        if no_ca_names:
+            args.append("-no_ca_names")
+        return [*args, *extra_args]
+
+    details: dict[str, object] = {"verify": verify, "no_ca_names": no_ca_names,
+                                  "tls_versions": tuple(tls_versions)}
+    return _serve("openssl-s_server", workdir, argv, details=details)
+
+
+# --- nginx -----------------------------------------------------------------------
+
+NginxMode = Literal["ca_names", "optional", "no_ca_names", "trusted_only", "none"]
+
+# Client-auth directives per mode.  Findings with nginx 1.22.1 / OpenSSL 3.0.x:
+# * "ssl_verify_client on|optional" without "ssl_client_certificate" is refused at
+#   config time ("[emerg] no ssl_client_certificate for ssl_verify_client"), even
+#   when "ssl_trusted_certificate" is set; only nginx >= 1.27.2 drops that
+#   requirement.  ssl_client_certificate is also what fills the CA-names list.
+# * "no_ca_names": on + ssl_client_certificate + "ssl_conf_command Options -CANames"
+#   (SSL_OP_DISABLE_TLSEXT_CA_NAMES): same verification and HTTP results as
+#   "ca_names", but no names: an empty DN list in TLS 1.2, and in TLS 1.3 an EMPTY
+#   certificate_authorities extension (OpenSSL 3.0 still emits the extension,
+#   with a zero-length list, whenever a CA list is configured).
+# * "trusted_only": the CA only in ssl_trusted_certificate, with
+#   "ssl_verify_client optional_no_ca" (the only verify mode 1.22 accepts without
+#   ssl_client_certificate).  The CertificateRequest has no names (empty DN list
+#   in TLS 1.2, no certificate_authorities extension at all in TLS 1.3).  The
+#   client chain IS verified against the trusted store ($ssl_client_verify is
+#   SUCCESS / FAILED:... / NONE) but nginx tolerates "unknown issuer" failures in
+#   this mode, so the config enforces the result in HTTP: 403 unless SUCCESS.
+#   (Other verify errors, e.g. an expired cert, still give nginx's HTTP 400.)
+# * nginx never fails the TLS handshake for a missing/bad client certificate (its
+#   verify callback always continues): no alert; "on" answers HTTP 400 after a
+#   completed handshake ("No required SSL certificate was sent" /
+#   "The SSL certificate error").
+_NGINX_AUTH: dict[str, str] = {
+    "ca_names": "ssl_verify_client on;\n        ssl_client_certificate {ca};",
+    "optional": "ssl_verify_client optional;\n        ssl_client_certificate {ca};",
+    "no_ca_names": (
+        "ssl_verify_client on;\n        ssl_client_certificate {ca};\n"
+        "        ssl_conf_command Options -CANames;"
+    ),
+    "trusted_only": (
+        "ssl_verify_client optional_no_ca;\n        ssl_trusted_certificate {ca};\n"
+        '        if ($ssl_client_verify != SUCCESS) {{ return 403 "client cert: '
+        '$ssl_client_verify\\n"; }}'
+    ),
+    "none": "",
+}
+
+_NGINX_CONF = """\
+{user}master_process {master};
+worker_processes 1;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log info;
+events {{ worker_connections 128; }}
+http {{
+    access_log {dir}/access.log;
+    client_body_temp_path {dir}/client_body_temp;
+    proxy_temp_path {dir}/proxy_temp;
+    fastcgi_temp_path {dir}/fastcgi_temp;
+    uwsgi_temp_path {dir}/uwsgi_temp;
+    scgi_temp_path {dir}/scgi_temp;
+    server {{
+        listen {host}:{port} ssl;
+        server_name localhost;
+        ssl_certificate {cert};
+        ssl_certificate_key {key};
+        ssl_protocols {protocols};
+        {auth}
+        {extra}
+        location / {{
+            default_type text/plain;
+            return 200 "ok $ssl_protocol $ssl_client_verify $ssl_client_s_dn\\n";
+        }}
+    }}
+}}
+"""
+
+
+def nginx(
+    pki: TestPKI,
+    workdir: Path,
+    *,
+    mode: NginxMode = "ca_names",
+    ca_file: Path | None = None,
+    tls_versions: Sequence[TlsVersion] = DEFAULT_TLS_VERSIONS,
+    master_process: bool = False,
+    server_files: PemPaths | None = None,
+    extra_directives: str = "",
+) -> contextlib.AbstractContextManager[RunningServer]:
+    """nginx in the foreground (``daemon off``), everything under ``workdir``.
+
+    See ``_NGINX_AUTH`` for the modes.  ``master_process=False`` (default) runs one
+    process; with True a master + 1 worker run (workers as ``root`` when euid is 0,
+    so they never need to read the 0700 pytest tmp dirs as ``nobody``); cleanup
+    SIGTERMs the master and then SIGKILLs any leftover member of its group.
+    """
+    exe = binary("nginx")
+    _check_versions(tls_versions)
+    files = server_files or pki.server_files
+    ca = ca_file or pki.client_ca_bundle
+    d = workdir.resolve()
+
+    def conf_path(port: int) -> Path:
+        return d / f"nginx-{port}.conf"
+
+    def argv(port: int) -> list[str]:
+        conf = _NGINX_CONF.format(
+            user="user root;\n" if master_process and os.geteuid() == 0 else "",
+            master="on" if master_process else "off",
+            dir=d, host=LOOPBACK, port=port, cert=files.cert, key=files.key,
+            protocols=" ".join(OPENSSL_PROTO[v] for v in tls_versions),
+            auth=_NGINX_AUTH[mode].format(ca=ca), extra=extra_directives,
+        )
+        conf_path(port).write_text(conf)
+        return [exe, "-p", f"{d}/", "-c", str(conf_path(port)), "-e", f"{d}/error.log",
+                "-g", "daemon off;"]
+
+    details: dict[str, object] = {"mode": mode, "tls_versions": tuple(tls_versions),
+                                  "master_process": master_process}
+    return _serve("nginx", workdir, argv, extra_logs=lambda _p: [d / "error.log"],
+                  config=conf_path, details=details)
+
+
+# --- gnutls-serv -----------------------------------------------------------------
+
+GNUTLS_VERS = {"1.0": "VERS-TLS1.0", "1.1": "VERS-TLS1.1", "1.2": "VERS-TLS1.2",
+               "1.3": "VERS-TLS1.3"}
+
+
+def gnutls_priority(tls_versions: Sequence[TlsVersion]) -> str:
+    """A GnuTLS priority string enabling exactly ``tls_versions``."""
+    _check_versions(tls_versions)
+    return "NORMAL:-VERS-ALL:" + ":".join(f"+{GNUTLS_VERS[v]}" for v in tls_versions)
+
+
+def gnutls_serv(
+    pki: TestPKI,
+    workdir: Path,
+    *,
+    require_client_cert: bool = True,
+    request_client_cert: bool = True,
+    verify_client_cert: bool = True,
+    ca_file: Path | None = None,
+    tls_versions: Sequence[TlsVersion] = DEFAULT_TLS_VERSIONS,
+    priority: str | None = None,
+    server_files: PemPaths | None = None,
+    extra_args: Sequence[str] = (),
+) -> contextlib.AbstractContextManager[RunningServer]:
+    """``gnutls-serv --http``.  It has no bind-address option: it listens on ALL
+    interfaces (0.0.0.0 and ::) on the port; tests still only connect to 127.0.0.1.
+
+    ``require_client_cert`` -> ``--require-client-cert``; otherwise gnutls-serv
+    requests (but does not require) a certificate unless ``request_client_cert`` is
+    False (``--disable-client-cert``).  ``verify_client_cert`` ->
+    ``--verify-client-cert``.  ``ca_file`` (default: client CA bundle) is
+    ``--x509cafile``.  ``priority`` overrides the one built from ``tls_versions``.
+    """
+    exe = binary("gnutls-serv")
+    files = server_files or pki.server_files
+    ca = ca_file or pki.client_ca_bundle
+    prio = priority or gnutls_priority(tls_versions)
+
+    def argv(port: int) -> list[str]:
+        args = [
+            exe, "--http", "--port", str(port),
+            "--x509certfile", str(files.cert), "--x509keyfile", str(files.key),
+            "--x509cafile", str(ca), "--priority", prio,
+        ]
+        if require_client_cert:
+            args.append("--require-client-cert")
+        elif not request_client_cert:
+            args.append("--disable-client-cert")
+        if verify_client_cert:
+            args.append("--verify-client-cert")
+        return [*args, *extra_args]
+
+    details: dict[str, object] = {
+        "require_client_cert": require_client_cert, "priority": prio,
+        "request_client_cert": request_client_cert, "verify_client_cert": verify_client_cert,
+    }
+    return _serve("gnutls-serv", workdir, argv, details=details)

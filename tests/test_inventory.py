@@ -1,0 +1,122 @@
+"""The YAML inventory: defaults, overrides, SNI rules, and errors that name file, line and key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from scanner.inventory import InventoryError, load_inventory
+from scanner.probes import PROBES
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "targets.example.yaml"
+
+
+def load(tmp_path: Path, text: str) -> list:
+    path = tmp_path / "targets.yaml"
+    path.write_text(text)
+    return load_inventory(path, known_probes=PROBES).targets
+
+
+def error_of(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "targets.yaml"
+    path.write_text(text)
+    with pytest.raises(InventoryError) as caught:
+        load_inventory(path, known_probes=PROBES)
+    return str(caught.value)
+
+
+def test_example_inventory_is_valid_and_documents_every_field() -> None:
+    targets = load_inventory(EXAMPLE, known_probes=PROBES).targets
+    assert [t.host for t in targets] == [
+        "api.example.com", "mtls.example.com", "203.0.113.10", "alb.example.com", "2001:db8::10",
+    ]
+    text = EXAMPLE.read_text()
+    from scanner.inventory import TargetEntry, _Settings
+
+    for field in set(TargetEntry.model_fields) | set(_Settings.model_fields):
+        assert f"{field}:" in text, f"targets.example.yaml does not document {field}"
+
+
+def test_defaults_overrides_and_sni_rules(tmp_path: Path) -> None:
+    targets = load(tmp_path, """
+defaults:
+  port: 8443
+  timeout: 3
+  tags: {env: prod, team: core}
+targets:
+  - host: Api.Example.com
+  - host: 192.0.2.1
+  - host: 192.0.2.2
+    sni: internal.example.com
+  - host: api2.example.com
+    sni: null
+    port: 443
+    timeout: 1.5
+    name: second
+    tags: {team: payments}
+  - host: "2001:db8::1"
+""")
+    first, ip, ip_with_sni, second, v6 = targets
+    assert (first.host, first.port, first.sni, first.timeout) == (
+        "api.example.com", 8443, "api.example.com", 3.0)
+    assert first.tags == {"env": "prod", "team": "core"}
+    assert ip.sni is None
+    assert ip_with_sni.sni == "internal.example.com"
+    assert (second.port, second.sni, second.timeout, second.name) == (443, None, 1.5, "second")
+    assert second.tags == {"env": "prod", "team": "payments"}
+    assert (v6.host, v6.sni) == ("2001:db8::1", None)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("targets:\n  - host: a.example\n    prot: 443\n",
+         ":3:5: unknown key 'targets[0].prot'; allowed here: host, name, port, probes, sni, "
+         "tags, timeout"),
+        ("targets:\n  - host: a.example\n  - host: b.example\n    port: 70000\n",
+         ":4:5: targets[1].port: Input should be less than or equal to 65535 (got 70000)"),
+        ("targets:\n  - host: a.example\n    port: '443'\n",
+         ":3:5: targets[0].port: Input should be a valid integer (got '443')"),
+        ("targets:\n  - port: 443\n", ":2:5: targets[0].host: required key is missing"),
+        ("targets:\n  - host: https://a.example/\n",
+         "looks like a URL; give a host name or IP address"),
+        ("targets:\n  - host: bad_host!\n", "is not a valid host name or IP address"),
+        ("defaults:\n  colour: red\ntargets:\n  - host: a.example\n",
+         ":2:3: unknown key 'defaults.colour'"),
+        ("targets: []\n", "targets: List should have at least 1 item"),
+        ("targets:\n  - host: a.example\n    probes: [client_auth, nope]\n",
+         ":3:5: unknown probe 'nope'; known probes: client_auth"),
+        ("targets:\n  - host: a.example\n  - host: A.example\n",
+         ":3:5: duplicate target a.example:443"),
+        ("targets:\n  - host: a.example\n    port: 1\n    port: 2\n",
+         ":4: targets[0].port is given twice"),
+        ("targets:\n  - host: [a\n", "invalid YAML"),
+        ("", ":1: the file is empty"),
+        ("- host: a.example\n", "the inventory must be a mapping with a 'targets:' list"),
+    ],
+)
+def test_errors_name_file_line_and_key(tmp_path: Path, text: str, expected: str) -> None:
+    message = error_of(tmp_path, text)
+    assert message.startswith(str(tmp_path / "targets.yaml"))
+    assert expected in message
+    assert "\n" not in message
+
+
+def test_alias_bomb_is_refused_quickly(tmp_path: Path) -> None:
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    for level in range(1, 9):
+        refs = ", ".join([f"*a{level - 1}"] * 10)
+        lines.append(f"a{level}: &a{level} [{refs}]")
+    lines.append("targets:\n  - host: a.example\n    tags: *a8")
+    assert "alias bomb" in error_of(tmp_path, "\n".join(lines) + "\n")
+
+
+def test_missing_and_oversized_files(tmp_path: Path) -> None:
+    with pytest.raises(InventoryError, match="no such file"):
+        load_inventory(tmp_path / "absent.yaml", known_probes=PROBES)
+    big = tmp_path / "big.yaml"
+    with big.open("wb") as handle:
+        handle.truncate(100 * 1024 * 1024)
+    with pytest.raises(InventoryError, match="over the 16 MiB limit"):
+        load_inventory(big, known_probes=PROBES)
