@@ -93,30 +93,25 @@ class EndpointSession:
         A failed TCP connect still yields a connection, whose ``handshake()`` returns the
         failure: probes handle one kind of outcome.
         """
-        async with self.limits.slot(self.address.ip):
+        async with self.limits.slot(self.address.ip), contextlib.AsyncExitStack() as stack:
             self.stats.connections += 1
             started = trio.current_time()
-            deadline = started + self.timeout
+            stream: trio.SocketStream | None = None
+            failure: ScanFailure | None = None
             try:
-                stream: trio.SocketStream | None = await open_tcp(
-                    self.address, timeout=self.timeout)
-            except ScanFailure as failure:
-                connection = TLSConnection(None, self.contexts, offer, deadline=deadline,
-                                           failure=failure)
-                try:
-                    yield connection
-                finally:
-                    self._count(connection.close())
-                return
-            self.last_rtt = trio.current_time() - started
-            assert stream is not None
-            async with stream:
-                connection = TLSConnection(stream, self.contexts, offer, deadline=deadline,
-                                           session=session)
-                try:
-                    yield connection
-                finally:
-                    self._count(connection.close())
+                stream = await open_tcp(self.address, timeout=self.timeout)
+            except ScanFailure as error:
+                failure = error
+            else:
+                self.last_rtt = trio.current_time() - started
+                await stack.enter_async_context(stream)
+            connection = TLSConnection(stream, self.contexts, offer,
+                                       deadline=started + self.timeout, session=session,
+                                       failure=failure)
+            try:
+                yield connection
+            finally:
+                self._count(connection.close())
 
     def wait_after_handshake(self) -> float:
         """Seconds to read after the handshake: a few round trips, within a floor and ceiling."""
