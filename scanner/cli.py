@@ -18,7 +18,13 @@ from scanner.probes import DEFAULT_PROBES, PROBES
 from scanner.report.sinks import OutputFormat
 from scanner.results import record_json_schema
 from scanner.sweep import SweepOptions, run_sweep
-from scanner.targets import Target, TargetSyntaxError, default_sni, parse_endpoint
+from scanner.targets import (
+    Target,
+    TargetSyntaxError,
+    default_sni,
+    parse_endpoint,
+    validate_alpn_extra,
+)
 
 EXIT_CODES_HELP = """\
 Exit codes: 0 every target was scanned; 2 usage or inventory error (nothing was scanned);
@@ -69,6 +75,15 @@ def parse_probe_list(text: str | None) -> tuple[str, ...]:
             f"known probes: {', '.join(PROBES)}"
         )
     return names
+
+
+def parse_alpn_extra(text: str | None) -> tuple[str, ...]:
+    if not text:
+        return ()
+    try:
+        return validate_alpn_extra(p.strip() for p in text.split(","))
+    except TargetSyntaxError as exc:
+        raise fail_usage(f"--alpn-extra: {exc}") from None
 
 
 def collect_targets(arguments: list[str]) -> list[Target]:
@@ -125,16 +140,21 @@ def scan(
         envvar="SSLKEYLOGFILE", dir_okay=False,
         help="Append TLS secrets in NSS key log format (for Wireshark). Honours SSLKEYLOGFILE.")]
     = None,
+    alpn_extra: Annotated[str | None, typer.Option(
+        help="Comma-separated ALPN protocol IDs the alpn probe tests besides h2, http/1.1, "
+        "http/1.0, http/0.9, spdy/3.1, grpc-exp and acme-tls/1 (e.g. h3,imap). An inventory's "
+        "alpn_extra: setting wins for its targets.", show_default=False)] = None,
     allow_unreachable: Annotated[bool, typer.Option(
         help="Exit 0 even when some targets could not be scanned.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary on stderr.")] = False,
 ) -> None:
     """Scan endpoints and report, per target, one JSON record."""
     probe_names = parse_probe_list(probes)
+    extra_alpn = parse_alpn_extra(alpn_extra)
     target_list = collect_targets(targets)
     options = SweepOptions(
         probes=probe_names, concurrency=concurrency, per_address=per_address, timeout=timeout,
-        target_timeout=target_timeout, keylog=keylog,
+        target_timeout=target_timeout, keylog=keylog, alpn_extra=extra_alpn,
     )
     summary = run_sweep(target_list, options, fmt=fmt, output=output)
     if not quiet:

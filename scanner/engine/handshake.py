@@ -176,6 +176,8 @@ class TLSConnection:
         self.ssl.set_connect_state()
         if offer.sni:
             self.ssl.set_tlsext_host_name(offer.sni.encode("idna"))
+        if offer.alpn:  # per connection: probes vary it, and contexts are costly to build
+            self.ssl.set_alpn_protos([protocol.encode() for protocol in offer.alpn])
         if offer.request_ocsp:
             self.ssl.request_ocsp()
         if session is not None:
@@ -228,8 +230,56 @@ class TLSConnection:
                 result.application_data = data[:4096]
             else:
                 result.after_handshake = AfterHandshake.closed
+        # TLS 1.3 tickets arrive now, and OpenSSL replaces its session object with each one:
+        # only the latest session can resume.
+        result.session = self.ssl.get_session()
         self._refresh()
         return result.after_handshake
+
+    async def renegotiate(self) -> None:
+        """Start a client-initiated renegotiation (TLS 1.2 and below) and run it to the end.
+
+        Returns when the second handshake completed. Raises ScanFailure when it did not: the
+        server's alert (also in the transcript), a close or reset, or no answer by the
+        connection deadline (``ErrorKind.timeout``).
+        """
+        assert self._pump is not None and self.result.completed, "handshake first"
+        if not self.ssl.renegotiate():
+            raise ScanFailure(ErrorKind.protocol_error,
+                              "OpenSSL would not start a renegotiation on this connection")
+        try:
+            with trio.move_on_at(self.deadline) as scope:
+                await self.drive(self.ssl.do_handshake, closed_detail=(
+                    "the server closed the connection during the renegotiation"))
+        except SSL.ZeroReturnError:
+            raise ScanFailure(ErrorKind.connection_closed,
+                              "the server closed the connection (close_notify) during the "
+                              "renegotiation") from None
+        finally:
+            self._refresh()
+        if scope.cancelled_caught:
+            raise ScanFailure(ErrorKind.timeout,
+                              "no answer to the renegotiation before the connection deadline")
+
+    async def shutdown(self) -> bool:
+        """Send close_notify, as a well-behaved client does before closing; never raises.
+
+        Servers such as OpenSSL's drop a session from their cache when the client just
+        drops the connection, so resumption tests must end connections this way. False
+        when the alert could not be sent (the connection was already broken).
+        """
+        if self._pump is None or not self.result.completed:
+            return False
+        with trio.move_on_at(self.deadline):
+            try:
+                self.ssl.shutdown()
+                await _send(self._pump)
+            except (SSL.Error, ScanFailure):
+                return False
+            finally:
+                self._refresh()
+            return True
+        return False
 
     async def send(self, data: bytes) -> None:
         """Send application data (raises ScanFailure)."""

@@ -81,11 +81,10 @@ class ClientOffer:
         return cls(min_version=version, max_version=version, **kwargs)  # type: ignore[arg-type]
 
     def context_key(self) -> tuple[object, ...]:
-        """Offers that share an OpenSSL context (SNI is set per connection)."""
+        """Offers that share an OpenSSL context (SNI and ALPN are set per connection)."""
         credential = self.client_credential.fingerprint if self.client_credential else None
         return (self.min_version, self.max_version, self.cipher_list, self.tls13_ciphersuites,
-                self.alpn, self.session_tickets, self.signature_algorithms, self.groups,
-                credential)
+                self.session_tickets, self.signature_algorithms, self.groups, credential)
 
 
 KeylogWriter = Callable[[bytes], None]
@@ -117,8 +116,6 @@ class ContextFactory:
         context.set_cipher_list(offer.cipher_list.encode())
         if offer.tls13_ciphersuites is not None:
             context.set_tls13_ciphersuites(offer.tls13_ciphersuites.encode())
-        if offer.alpn:
-            context.set_alpn_protos([p.encode() for p in offer.alpn])
         if offer.signature_algorithms and not lib.SSL_CTX_set1_sigalgs_list(
                 context._context, offer.signature_algorithms.encode()):
             raise ValueError(f"OpenSSL rejects signature algorithms {offer.signature_algorithms!r}")
