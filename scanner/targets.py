@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 DEFAULT_PORT = 443
 
@@ -26,6 +27,8 @@ class Target:
     tags: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
     probes: tuple[str, ...] | None = None
     timeout: float | None = None
+    #: Trust anchors for this target's certificate checks; None: the sweep's (--ca-bundle).
+    ca_bundle: Path | None = field(default=None, compare=False)
     origin: str = "command line"
 
     @property

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from scanner.probes.base import Probe, ProbeOutput
+from scanner.probes.base import Probe, ProbeContext, ProbeOptions, ProbeOutput
+from scanner.probes.certificate import CertificateProbe
 from scanner.probes.client_auth import ClientAuthProbe
+from scanner.probes.ocsp import OcspProbe
 
-PROBES: dict[str, Probe] = {probe.name: probe for probe in (ClientAuthProbe(),)}
+PROBES: dict[str, Probe] = {
+    probe.name: probe for probe in (ClientAuthProbe(), OcspProbe(), CertificateProbe())
+}
 DEFAULT_PROBES: tuple[str, ...] = tuple(PROBES)
 
-__all__ = ["DEFAULT_PROBES", "PROBES", "Probe", "ProbeOutput"]
+__all__ = ["DEFAULT_PROBES", "PROBES", "Probe", "ProbeContext", "ProbeOptions", "ProbeOutput"]

@@ -1,11 +1,24 @@
-"""A readable summary of records: one row per target and protocol version."""
+"""A readable summary of records: one row per target and protocol version.
+
+Client-certificate facts differ by version, so they get a row each; per-target facts of
+other probes (certificates, OCSP) are compact lines in the "server" column of the first row.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from rich.table import Table
 from rich.text import Text
 
-from scanner.results import ClientAuthVersion, Record
+from scanner.results import (
+    CertificateChainOut,
+    CertificateResult,
+    ClientAuthVersion,
+    OcspResult,
+    OcspVersion,
+    Record,
+)
 
 _CLASS_STYLE = {"required": "green", "optional": "yellow", "none": "dim"}
 _SEVERITY_STYLE = {"info": "cyan", "low": "yellow", "medium": "dark_orange",
@@ -13,8 +26,9 @@ _SEVERITY_STYLE = {"info": "cyan", "low": "yellow", "medium": "dark_orange",
 
 
 def records_table(records: list[Record]) -> Table:
-    table = Table(title="mtlsweep: client certificate requests", show_lines=True)
+    table = Table(title="mtlsweep", show_lines=True)
     table.add_column("target", overflow="fold", ratio=3)
+    table.add_column("server", overflow="fold", ratio=4)
     table.add_column("TLS", no_wrap=True)
     table.add_column("client cert", overflow="fold", ratio=2)
     table.add_column("CA names advertised", overflow="fold", ratio=4)
@@ -26,17 +40,113 @@ def records_table(records: list[Record]) -> Table:
             target.append(f"\n{record.target.host}:{record.target.port}", style="dim")
         if record.error:
             detail = Text(f"{record.error.kind.value}: {record.error.detail}", style="red")
-            table.add_row(target, "", detail, "", "")
+            table.add_row(target, "", "", detail, "", "")
             continue
+        facts = server_facts(record)
         auth = record.client_auth
         versions = [v for v in (auth.tls1_3, auth.tls1_2) if v] if auth else []
         if not versions:
-            table.add_row(target, "", Text(record.status), "", _findings(record, None, True))
+            table.add_row(target, facts, "", Text(record.status), "",
+                          _findings(record, None, True))
         for index, version in enumerate(versions):
             cert, names = _version_cells(version)
-            table.add_row(target if index == 0 else "", version.version.removeprefix("TLSv"),
-                          cert, names, _findings(record, version.version, index == 0))
+            first = index == 0
+            table.add_row(target if first else "", facts if first else "",
+                          version.version.removeprefix("TLSv"), cert, names,
+                          _findings(record, version.version, first))
     return table
+
+
+def server_facts(record: Record) -> Text:
+    """One or two lines per probe that describes the server rather than a TLS version."""
+    text = Text()
+    for describe in _FACT_LINES:
+        for line in describe(record):
+            if text:
+                text.append("\n")
+            text.append_text(line)
+    return text
+
+
+def _certificate_lines(record: Record) -> list[Text]:
+    facet: CertificateResult | None = record.certificate
+    if facet is None:
+        return []
+    if not facet.chains:
+        return [Text("cert: none received", style="dim")]
+    expiring = any(f.id == "certificate.expiring" for f in record.findings)
+    return [_chain_line(chain, expiring) for chain in facet.chains]
+
+
+def _chain_line(chain: CertificateChainOut, expiring: bool) -> Text:
+    line = Text("cert ")
+    if not chain.certificates:
+        return line.append("unparsable", style="red")
+    leaf = chain.certificates[0]
+    line.append(f"{leaf.key_type}-{leaf.key_size} {leaf.subject} ")
+    if leaf.days_left < 0:
+        line.append(f"expired {-leaf.days_left}d ago", style="red")
+    else:
+        line.append(f"{leaf.days_left}d left", style="yellow" if expiring else "")
+    line.append(" · ")
+    validation = chain.validation
+    if validation.trusted:
+        line.append("trusted", style="green")
+    else:
+        kind = validation.error_kind.value if validation.error_kind else "untrusted"
+        line.append(f"untrusted ({kind})", style="red")
+    line.append(" · ")
+    line.append("name ok" if chain.hostname_matches else f"not for {chain.hostname}",
+                style="green" if chain.hostname_matches else "red")
+    return line
+
+
+def _ocsp_lines(record: Record) -> list[Text]:
+    facet: OcspResult | None = record.ocsp
+    if facet is None:
+        return []
+    versions = [v for v in (facet.tls1_3, facet.tls1_2) if v and v.supported]
+    if not versions:
+        return []
+    stapled = [v for v in versions if v.stapled]
+    line = Text("ocsp ")
+    if not stapled:
+        line.append("not stapled", style="dim" if not facet.must_staple else "red")
+        if facet.must_staple:
+            line.append(" (must-staple)", style="red")
+        return [line]
+    line.append("stapled ")
+    described = {summary.plain: summary for summary in map(_staple_summary, stapled)}
+    for index, summary in enumerate(described.values()):
+        if index:
+            line.append("; ")
+        line.append_text(summary)
+    where = ", ".join(v.version.removeprefix("TLSv") for v in stapled)
+    line.append(f" ({where})", style="dim")
+    return [line]
+
+
+def _staple_summary(version: OcspVersion) -> Text:
+    response = version.response
+    if response is None:
+        return Text("?")
+    if response.parse_error or response.certificate_status is None:
+        return Text(f"unusable ({response.response_status or 'malformed'})", style="red")
+    status = response.certificate_status.value
+    text = Text(status, style={"good": "green", "revoked": "bold red"}.get(status, "yellow"))
+    if response.hours_left is not None:
+        text.append(f", {response.hours_left}h left" if response.hours_left >= 0
+                    else f", stale {-response.hours_left}h", style="" if response.hours_left >= 0
+                    else "red")
+    if response.serial_matches_leaf is False or response.issuer_matches_leaf is False:
+        text.append(", wrong certificate", style="red")
+    if response.signature is not None and response.signature.valid is False:
+        text.append(", bad signature", style="red")
+    return text
+
+
+# Per-target fact lines, in display order; other probes add theirs here.
+_FACT_LINES: tuple[Callable[[Record], list[Text]], ...] = (_certificate_lines, _ocsp_lines)
 
 
 def _findings(record: Record, version: str | None, first_row: bool) -> Text:
