@@ -247,7 +247,9 @@ class CertificateChainOut(Model):
     found_by: list[str] = Field(
         description="Lookups that got this leaf: default, ecdsa, rsa (see lookups).")
     version: str | None = Field(default=None, description="TLS version of the first such lookup.")
-    certificates: list[CertificateOut] = Field(description="As sent, leaf first.")
+    sent: int = Field(description="Certificates the server sent in this chain.")
+    certificates: list[CertificateOut] = Field(
+        description="As sent, leaf first; at most the first 10 are examined.")
     unparsed: list[UnparsedCertificate] = Field(default_factory=list)
     order: ChainOrder
     validation: ValidationOut

@@ -101,8 +101,8 @@ def test_server_with_ecdsa_and_rsa_certificates(nginx_server, dual_pki: dict,
                                                      days_left(issuing.cert)]
         assert got == [expected(leaf.cert, key=key, signature="ecdsa-with-SHA256", sans=sans),
                        intermediate]
-        assert (chain.version, chain.unparsed, chain.hostname, chain.hostname_matches) == (
-            "TLSv1.3", [], "localhost", True)
+        assert (chain.version, chain.sent, chain.unparsed, chain.hostname,
+                chain.hostname_matches) == ("TLSv1.3", 2, [], "localhost", True)
         assert chain.order.model_dump() == {"correct": True, "issues": [],
                                             "includes_root": False}
         assert chain.validation.model_dump() == {
@@ -204,6 +204,7 @@ def test_weak_sha1_misordered_chain(nginx_server, tmp_path: Path, scan: Scan) ->
     facet = certificate_facet(record)
     (chain,) = facet.chains
     sent = chain.certificates
+    assert chain.sent == 3
     assert [(c.subject, c.key_type, c.key_size, c.signature_algorithm, c.self_signed)
             for c in sent] == [
         ("CN=localhost", "RSA", 1024, "ecdsa-with-SHA1", False),

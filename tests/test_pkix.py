@@ -119,6 +119,25 @@ def test_chain_order(pki: dict) -> None:
         "certificate 1 (CN=Stranger) did not issue certificate 0 (CN=api.example.com)"]
 
 
+def test_chain_facts_examine_at_most_ten_certificates(pki: dict) -> None:
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    from scanner.probes.certificate import chain_facts
+
+    ders = [pki["leaf"].cert.public_bytes(Encoding.DER)] + [
+        pki["inter"].cert.public_bytes(Encoding.DER)] * 11 + [b"\x30\x00"]
+    out = chain_facts(ders, hostname="api.example.com", trust=pki["trust"], now=NOW,
+                      found_by="default", version="TLSv1.3")
+    assert (out.sent, len(out.certificates), out.unparsed) == (13, 10, [])
+    assert out.validation.trusted is True  # the duplicates do not stop path building
+    assert out.order.issues == [f"certificate {i} is sent twice (same as certificate 1)"
+                                for i in range(2, 10)]
+    broken = chain_facts([b"\x30\x00", ders[1]], hostname="api.example.com",
+                         trust=pki["trust"], now=NOW, found_by="rsa", version=None)
+    assert [u.index for u in broken.unparsed] == [0]
+    assert (broken.validation.error_kind, broken.hostname_matches) == ("invalid", False)
+
+
 # --- path validation -------------------------------------------------------------------
 
 def test_trusted_path(pki: dict) -> None:

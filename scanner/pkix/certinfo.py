@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from datetime import datetime
@@ -42,6 +43,9 @@ _SHA1_SIGNATURES = {
 #: How ``signature_algorithm_name`` spells the SHA-1 based algorithms.
 SHA1_SIGNATURE_NAMES = frozenset(_SIGNATURE_NAMES[oid] for oid in _SHA1_SIGNATURES)
 _SECONDS_PER_DAY = 86400
+#: Real chains hold 2-4 certificates; a hostile server could send hundreds, and ordering and
+#: path building cost a signature check per pair, so probes examine only the first ones.
+MAX_CHAIN_EXAMINED = 10
 
 
 def describe(certificate: x509.Certificate, now: datetime) -> CertificateOut:
@@ -190,30 +194,36 @@ def chain_order(chain: Sequence[x509.Certificate]) -> ChainOrder:
     """Does each certificate come right before its issuer (RFC 8446 4.4.2, RFC 5246 7.4.2)?
 
     TLS 1.3 lets clients cope with disorder, but TLS 1.2 requires the order and older clients
-    fail without it, so the facts name each break.
+    fail without it, so the facts name each break. Repeated certificates are named once and
+    otherwise skipped.
     """
     issues = []
-    for index, certificate in enumerate(chain[:-1]):
-        following = chain[index + 1]
-        if issued_by(certificate, following):
-            continue
-        elsewhere = next((i for i, other in enumerate(chain)
-                          if i != index and issued_by(certificate, other)), None)
-        subject = certificate.subject.rfc4514_string()
-        if is_self_signed(certificate):
-            issues.append(f"certificate {index} ({subject}) is a self-signed root, yet "
-                          "certificates follow it")
-        elif elsewhere is not None:
-            issues.append(f"certificate {index} ({subject}) is issued by certificate "
-                          f"{elsewhere}, not by the next one ({index + 1})")
-        else:
-            issues.append(f"certificate {index + 1} ({following.subject.rfc4514_string()}) "
-                          f"did not issue certificate {index} ({subject})")
-    seen: set[bytes] = set()
+    first_seen: dict[bytes, int] = {}
+    distinct: list[tuple[int, x509.Certificate]] = []
     for index, certificate in enumerate(chain):
         fingerprint = certificate.fingerprint(hashes.SHA256())
-        if fingerprint in seen:
-            issues.append(f"certificate {index} is sent twice")
-        seen.add(fingerprint)
+        if fingerprint in first_seen:
+            issues.append(f"certificate {index} is sent twice (same as certificate "
+                          f"{first_seen[fingerprint]})")
+            continue
+        first_seen[fingerprint] = index
+        distinct.append((index, certificate))
+    breaks = []
+    for (index, certificate), (next_index, following) in itertools.pairwise(distinct):
+        if issued_by(certificate, following):
+            continue
+        subject = certificate.subject.rfc4514_string()
+        elsewhere = next((i for i, other in distinct
+                          if i != index and issued_by(certificate, other)), None)
+        if is_self_signed(certificate):
+            breaks.append(f"certificate {index} ({subject}) is a self-signed root, yet "
+                          "certificates follow it")
+        elif elsewhere is not None:
+            breaks.append(f"certificate {index} ({subject}) is issued by certificate "
+                          f"{elsewhere}, not by the next one ({next_index})")
+        else:
+            breaks.append(f"certificate {next_index} ({following.subject.rfc4514_string()}) "
+                          f"did not issue certificate {index} ({subject})")
+    issues = breaks + issues
     return ChainOrder(correct=not issues, issues=issues,
                       includes_root=len(chain) > 1 and is_self_signed(chain[-1]))

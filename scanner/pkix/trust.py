@@ -74,7 +74,9 @@ def _pem_certificates(data: bytes, where: str) -> list[x509.Certificate]:
     if b"-----BEGIN CERTIFICATE-----" not in data:
         return []
     try:
-        return x509.load_pem_x509_certificates(data)
+        with warnings.catch_warnings():  # e.g. negative serials: the user's CA, not our finding
+            warnings.simplefilter("ignore")
+            return x509.load_pem_x509_certificates(data)
     except ValueError as exc:
         raise TrustStoreError(f"{where}: not a valid PEM certificate bundle ({exc})") from None
 
@@ -107,11 +109,13 @@ def system_trust_store() -> TrustStore:
 
 
 def _tolerant_pem(data: bytes) -> list[x509.Certificate]:
-    try:
-        with warnings.catch_warnings():  # old system CAs with odd serials: not our finding
-            warnings.simplefilter("ignore")
+    """Every certificate that parses; old system CAs with odd encodings are skipped quietly."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
             return x509.load_pem_x509_certificates(data)
-    except ValueError:
+        except ValueError:
+            pass
         out = []
         for block in data.split(b"-----END CERTIFICATE-----"):
             start = block.find(b"-----BEGIN CERTIFICATE-----")

@@ -18,6 +18,7 @@ from cryptography import x509
 from scanner.engine.handshake import HandshakeResult
 from scanner.engine.session import EndpointSession
 from scanner.pkix.certinfo import (
+    MAX_CHAIN_EXAMINED,
     SHA1_SIGNATURE_NAMES,
     chain_order,
     describe,
@@ -131,7 +132,7 @@ def chain_facts(chain_der: list[bytes], *, hostname: str, trust: TrustStore, now
                 found_by: LookupName, version: str | None) -> CertificateChainOut:
     parsed: list[x509.Certificate] = []
     unparsed: list[UnparsedCertificate] = []
-    for index, der in enumerate(chain_der):
+    for index, der in enumerate(chain_der[:MAX_CHAIN_EXAMINED]):
         try:
             parsed.append(x509.load_der_x509_certificate(der))
         except ValueError as exc:
@@ -147,7 +148,7 @@ def chain_facts(chain_der: list[bytes], *, hostname: str, trust: TrustStore, now
                                    error="the leaf certificate cannot be parsed")
         matches = False
     return CertificateChainOut(
-        found_by=[found_by], version=version,
+        found_by=[found_by], version=version, sent=len(chain_der),
         certificates=[describe(c, now) for c in parsed], unparsed=unparsed,
         order=chain_order(parsed), validation=validation,
         hostname=hostname, hostname_matches=matches,

@@ -18,7 +18,7 @@ from scanner import wire
 from scanner.engine.handshake import HandshakeResult
 from scanner.engine.offer import TLSVersion
 from scanner.engine.session import EndpointSession
-from scanner.pkix.certinfo import must_staple, serial_hex
+from scanner.pkix.certinfo import MAX_CHAIN_EXAMINED, must_staple, serial_hex
 from scanner.pkix.ocsp import analyse_response, find_issuer
 from scanner.pkix.trust import TrustStore
 from scanner.probes.base import ProbeContext, ProbeOutput
@@ -101,7 +101,7 @@ def analyse(version: TLSVersion, result: HandshakeResult, trust: TrustStore,
 def _parse_chain(chain_der: list[bytes]) -> list[x509.Certificate]:
     """Certificates as sent, stopping at the first one that does not parse."""
     chain = []
-    for der in chain_der:
+    for der in chain_der[:MAX_CHAIN_EXAMINED]:
         try:
             chain.append(x509.load_der_x509_certificate(der))
         except ValueError:
