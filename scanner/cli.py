@@ -14,7 +14,9 @@ import typer
 
 from scanner import __version__
 from scanner.inventory import InventoryError, load_inventory
-from scanner.probes import DEFAULT_PROBES, PROBES
+from scanner.pkix.trust import TrustStoreError, load_ca_bundle
+from scanner.probes import DEFAULT_PROBES, PROBES, ProbeOptions
+from scanner.probes.base import DEFAULT_CERT_EXPIRY_WARNING_DAYS, DEFAULT_OCSP_EXPIRY_WARNING_HOURS
 from scanner.report.sinks import OutputFormat
 from scanner.results import record_json_schema
 from scanner.sweep import SweepOptions, run_sweep
@@ -136,6 +138,16 @@ def scan(
         "and the read after it.")] = 10.0,
     target_timeout: Annotated[float, typer.Option(
         min=1, max=86400, help="Seconds allowed for all the probes of one target.")] = 120.0,
+    ca_bundle: Annotated[Path | None, typer.Option(
+        dir_okay=False, help="PEM file of CA certificates to validate server certificates "
+        "against instead of the system trust store (an inventory's ca_bundle wins for its "
+        "targets).")] = None,
+    cert_expiry_warning_days: Annotated[int, typer.Option(
+        min=0, max=3650, help="Report certificates that expire within this many days.")]
+    = DEFAULT_CERT_EXPIRY_WARNING_DAYS,
+    ocsp_expiry_warning_hours: Annotated[float, typer.Option(
+        min=0, max=8760, help="Report stapled OCSP responses whose next_update is within this "
+        "many hours.")] = DEFAULT_OCSP_EXPIRY_WARNING_HOURS,
     keylog: Annotated[Path | None, typer.Option(
         envvar="SSLKEYLOGFILE", dir_okay=False,
         help="Append TLS secrets in NSS key log format (for Wireshark). Honours SSLKEYLOGFILE.")]
@@ -150,11 +162,19 @@ def scan(
 ) -> None:
     """Scan endpoints and report, per target, one JSON record."""
     probe_names = parse_probe_list(probes)
+    if ca_bundle is not None:
+        try:
+            load_ca_bundle(ca_bundle)
+        except TrustStoreError as exc:
+            raise fail_usage(f"--ca-bundle: {exc}") from None
     extra_alpn = parse_alpn_extra(alpn_extra)
     target_list = collect_targets(targets)
     options = SweepOptions(
         probes=probe_names, concurrency=concurrency, per_address=per_address, timeout=timeout,
         target_timeout=target_timeout, keylog=keylog, alpn_extra=extra_alpn,
+        probe_options=ProbeOptions(
+            ca_bundle=ca_bundle, cert_expiry_warning_days=cert_expiry_warning_days,
+            ocsp_expiry_warning_hours=ocsp_expiry_warning_hours),
     )
     summary = run_sweep(target_list, options, fmt=fmt, output=output)
     if not quiet:

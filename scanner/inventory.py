@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from scanner.pkix.trust import TrustStoreError, load_ca_bundle
 from scanner.targets import (
     DEFAULT_PORT,
     Target,
@@ -45,6 +46,11 @@ class _Settings(BaseModel):
     probes: list[str] | None = Field(default=None, description="Probes to run.")
     timeout: float | None = Field(
         default=None, gt=0, le=600, description="Seconds per handshake attempt."
+    )
+    ca_bundle: str | None = Field(
+        default=None, min_length=1,
+        description="PEM file of trust anchors for certificate validation (relative to the "
+        "inventory file); default: --ca-bundle, else the system store.",
     )
 
     alpn_extra: list[str] | None = Field(
@@ -109,10 +115,12 @@ def load_inventory(path: Path, *, known_probes: Collection[str]) -> Inventory:
         parsed = InventoryFile.model_validate(data)
     except ValidationError as exc:
         raise InventoryError(_first_error(path, exc, marks)) from None
+    default_bundle = _ca_bundle(path, marks, parsed.defaults.ca_bundle, ("defaults", "ca_bundle"))
     targets = []
     for index, entry in enumerate(parsed.targets):
         where = _position(path, marks, ("targets", index))
-        targets.append(_resolve(entry, parsed.defaults, where))
+        bundle = _ca_bundle(path, marks, entry.ca_bundle, ("targets", index, "ca_bundle"))
+        targets.append(_resolve(entry, parsed.defaults, where, bundle or default_bundle))
         for probe in targets[-1].probes or ():
             if probe not in known_probes:
                 raise InventoryError(
@@ -129,7 +137,23 @@ def load_inventory(path: Path, *, known_probes: Collection[str]) -> Inventory:
     return Inventory(path=path, targets=targets)
 
 
-def _resolve(entry: TargetEntry, defaults: _Settings, origin: str) -> Target:
+def _ca_bundle(path: Path, marks: dict[YamlPath, str], value: str | None,
+               at: YamlPath) -> Path | None:
+    """The bundle's path (relative to the inventory's directory), checked to hold certificates."""
+    if value is None:
+        return None
+    bundle = Path(value).expanduser()
+    if not bundle.is_absolute():
+        bundle = path.parent / bundle
+    try:
+        load_ca_bundle(bundle)
+    except TrustStoreError as exc:
+        raise InventoryError(f"{_position(path, marks, at)}: {_dotted(at)}: {exc}") from None
+    return bundle
+
+
+def _resolve(entry: TargetEntry, defaults: _Settings, origin: str,
+             ca_bundle: Path | None) -> Target:
     """Apply defaults; a target's own value wins, tags are merged."""
     sni = entry.sni if "sni" in entry.model_fields_set else default_sni(entry.host)
     port = entry.port or defaults.port or DEFAULT_PORT
@@ -144,6 +168,7 @@ def _resolve(entry: TargetEntry, defaults: _Settings, origin: str) -> Target:
         probes=tuple(probes) if probes is not None else None,
         timeout=entry.timeout if entry.timeout is not None else defaults.timeout,
         alpn_extra=tuple(alpn_extra) if alpn_extra is not None else None,
+        ca_bundle=ca_bundle,
         origin=origin,
     )
 

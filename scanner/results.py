@@ -363,6 +363,169 @@ class AlpnResult(Model):
     consistent_across_versions: bool | None = None
     tls1_3: AlpnVersion
     tls1_2: AlpnVersion
+class CertificateOut(Model):
+    """One X.509 certificate as the server sent it."""
+
+    subject: str = Field(description="RFC 4514 string.")
+    issuer: str = Field(description="RFC 4514 string.")
+    serial: str = Field(description="Serial number in lowercase hex (no 0x, no colons).")
+    subject_alt_names: list[str] = Field(
+        default_factory=list,
+        description="Typed entries: DNS:name, IP:address, URI:uri, email:address, DirName:dn.")
+    not_before: datetime
+    not_after: datetime
+    days_left: int = Field(
+        description="Whole days from the scan until not_after (negative once expired).")
+    key_type: str = Field(description="RSA, EC, Ed25519, Ed448 or DSA.")
+    key_size: int = Field(description="Bits: RSA/DSA modulus, EC curve size.")
+    curve: str | None = Field(default=None, description="EC curve name, e.g. secp256r1.")
+    signature_algorithm: str = Field(description="E.g. ecdsa-with-SHA256, sha256WithRSAEncryption.")
+    sha256: str = Field(description="SHA-256 fingerprint of the DER, lowercase hex.")
+    must_staple: bool = Field(
+        description="Carries the TLS Feature extension with status_request (RFC 7633).")
+    is_ca: bool
+    self_signed: bool
+
+
+class UnparsedCertificate(Model):
+    index: int = Field(description="Position in the chain as sent (0 = leaf).")
+    sha256: str
+    error: str
+
+
+class ChainOrder(Model):
+    correct: bool = Field(description="Each certificate is issued by the next one sent.")
+    issues: list[str] = Field(default_factory=list)
+    includes_root: bool = Field(description="The last certificate sent is self-signed.")
+
+
+class ValidationErrorKind(StrEnum):
+    expired = "expired"
+    not_yet_valid = "not_yet_valid"
+    self_signed = "self_signed"
+    untrusted_root = "untrusted_root"
+    unknown_issuer = "unknown_issuer"
+    invalid = "invalid"
+    no_trust_anchors = "no_trust_anchors"
+
+
+class ValidationOut(Model):
+    """Path validation (RFC 5280 / CA/Browser Forum rules, as cryptography implements them)."""
+
+    trusted: bool
+    trust_store: str = Field(description="system (<file>) or the --ca-bundle / ca_bundle path.")
+    error_kind: ValidationErrorKind | None = None
+    error: str | None = None
+    path: list[str] = Field(
+        default_factory=list, description="Subjects from the leaf to the trust anchor, if trusted.")
+
+
+class CertificateChainOut(Model):
+    """One certificate chain the server sends; one entry per distinct leaf."""
+
+    found_by: list[str] = Field(
+        description="Lookups that got this leaf: default, ecdsa, rsa (see lookups).")
+    version: str | None = Field(default=None, description="TLS version of the first such lookup.")
+    sent: int = Field(description="Certificates the server sent in this chain.")
+    certificates: list[CertificateOut] = Field(
+        description="As sent, leaf first; at most the first 10 are examined.")
+    unparsed: list[UnparsedCertificate] = Field(default_factory=list)
+    order: ChainOrder
+    validation: ValidationOut
+    hostname: str = Field(description="The name checked: the SNI, or the host when no SNI.")
+    hostname_matches: bool = Field(
+        description="RFC 6125 against subjectAltName only (the CN is not used).")
+
+
+class CertificateLookup(Model):
+    """One handshake made to find the server's certificates."""
+
+    name: Literal["default", "ecdsa", "rsa"]
+    signature_algorithms: str | None = Field(
+        default=None, description="OpenSSL sigalgs list offered; null: OpenSSL's default.")
+    leaf_sha256: str | None = None
+    handshake: HandshakeReport
+
+
+class CertificateResult(Model):
+    trusted: bool | None = Field(default=None, description="Every chain found validates.")
+    hostname_matches: bool | None = Field(default=None, description="Every leaf matches.")
+    days_left: int | None = Field(default=None, description="Fewest days left of any leaf.")
+    chains: list[CertificateChainOut] = Field(default_factory=list)
+    lookups: list[CertificateLookup] = Field(default_factory=list)
+
+
+class OcspCertStatus(StrEnum):
+    good = "good"
+    revoked = "revoked"
+    unknown = "unknown"
+
+
+class OcspSignatureOut(Model):
+    valid: bool | None = Field(
+        description="true: signed by the issuer or an authorised delegate; null: not checkable "
+        "(issuer certificate unavailable or algorithm unsupported).")
+    signer: Literal["issuer", "delegated_responder"] | None = None
+    responder_certificate: str | None = Field(
+        default=None, description="Subject of the delegated responder certificate used.")
+    issuer_source: Literal["chain", "trust_store"] | None = Field(
+        default=None, description="Where the leaf's issuer certificate was found.")
+    error: str | None = None
+
+
+class OcspResponseOut(Model):
+    """A stapled OCSP response (RFC 6960), parsed with cryptography."""
+
+    size: int = Field(description="Bytes of the DER OCSPResponse.")
+    parse_error: str | None = Field(
+        default=None, description="Why the response could not be decoded; other fields are null.")
+    response_status: str | None = Field(
+        default=None, description="successful, malformed_request, internal_error, try_later, "
+        "sig_required or unauthorized.")
+    certificate_status: OcspCertStatus | None = None
+    revocation_time: datetime | None = None
+    revocation_reason: str | None = Field(
+        default=None, description="CRL reason, e.g. key_compromise; null when not given.")
+    produced_at: datetime | None = None
+    this_update: datetime | None = None
+    next_update: datetime | None = None
+    hours_left: int | None = Field(
+        default=None, description="Whole hours from the scan until next_update (negative: stale).")
+    responder_name: str | None = None
+    responder_key_hash: str | None = Field(default=None, description="SHA-1, lowercase hex.")
+    hash_algorithm: str | None = Field(default=None, description="Of the CertID, e.g. sha1.")
+    serial: str | None = Field(default=None, description="Serial the response covers (hex).")
+    serial_matches_leaf: bool | None = None
+    issuer_matches_leaf: bool | None = Field(
+        default=None, description="issuerNameHash and issuerKeyHash match the leaf's issuer; "
+        "null when only the name hash could be checked (issuer certificate unavailable).")
+    signature: OcspSignatureOut | None = None
+
+
+class OcspVersion(Model):
+    """The staple requested (status_request) at one protocol version."""
+
+    version: str
+    supported: bool = Field(description="Whether the server negotiated this version at all.")
+    stapled: bool | None = Field(
+        default=None, description="A CertificateStatus (TLS 1.2) or a status_request in the "
+        "leaf's CertificateEntry (TLS 1.3) was sent.")
+    leaf_subject: str | None = None
+    leaf_serial: str | None = None
+    must_staple: bool | None = None
+    response: OcspResponseOut | None = None
+    handshake: HandshakeReport
+
+
+class OcspResult(Model):
+    stapled: bool | None = Field(
+        default=None, description="A response was stapled at some version.")
+    must_staple: bool | None = Field(
+        default=None, description="The leaf carries the TLS Feature status_request extension.")
+    certificate_status: OcspCertStatus | None = Field(
+        default=None, description="From the staple at the highest version that has one.")
+    tls1_3: OcspVersion | None = None
+    tls1_2: OcspVersion | None = None
 
 
 class Stats(Model):
@@ -385,6 +548,8 @@ class Record(Model):
     duration_ms: int
     probes: list[str]
     client_auth: ClientAuthResult | None = None
+    ocsp: OcspResult | None = None
+    certificate: CertificateResult | None = None
     renegotiation: RenegotiationResult | None = None
     resumption: ResumptionResult | None = None
     alpn: AlpnResult | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import trio
@@ -14,7 +14,7 @@ from scanner.engine.connect import resolve
 from scanner.engine.errors import ScanFailure
 from scanner.engine.offer import ContextFactory
 from scanner.engine.session import ConnectionLimits, EndpointSession
-from scanner.probes import PROBES, ProbeOutput, ProbeSettings
+from scanner.probes import PROBES, ProbeContext, ProbeOptions, ProbeOutput
 from scanner.results import ErrorInfo, ErrorKind, Finding, Record, Stats, TargetInfo
 from scanner.targets import Target
 
@@ -27,6 +27,7 @@ class ScanSettings:
     timeout: float = 10.0
     target_timeout: float = 120.0
     alpn_extra: tuple[str, ...] = ()
+    probe_options: ProbeOptions = field(default_factory=ProbeOptions)
 
 
 class Scanner:
@@ -68,15 +69,18 @@ class Scanner:
         session = EndpointSession(address, target.sni, contexts=self.contexts,
                                   limits=self.limits, timeout=timeout)
         record.session = session
-        outputs: dict[str, ProbeOutput] = {}
-        settings = ProbeSettings(
+        options = self.settings.probe_options
+        context = ProbeContext(
+            host=target.host, options=options,
+            ca_bundle=target.ca_bundle or options.ca_bundle,
             alpn_extra=target.alpn_extra if target.alpn_extra is not None
             else self.settings.alpn_extra,
         )
+        outputs: dict[str, ProbeOutput] = {}
 
         async def run_probe(name: str) -> None:
             try:
-                outputs[name] = await PROBES[name].run(session, settings)
+                outputs[name] = await PROBES[name].run(session, context)
             except Exception as exc:  # one probe's bug must not cost the others' results
                 log.exception("probe %s failed on %s", name, target.label)
                 record.probe_errors[name] = internal_error(exc)

@@ -11,6 +11,7 @@ import trio
 
 from scanner.engine.offer import ContextFactory, KeylogWriter
 from scanner.engine.session import ConnectionLimits
+from scanner.probes import ProbeOptions
 from scanner.report.sinks import OutputFormat, RecordSink
 from scanner.results import Record
 from scanner.runner import run_all
@@ -27,6 +28,7 @@ class SweepOptions:
     target_timeout: float = 120.0
     keylog: Path | None = None
     alpn_extra: tuple[str, ...] = ()
+    probe_options: ProbeOptions = field(default_factory=ProbeOptions)
 
 
 @dataclass
@@ -73,7 +75,8 @@ async def sweep(targets: list[Target], options: SweepOptions, sink: RecordSink) 
     contexts = ContextFactory(keylog=_keylog_writer(options.keylog) if options.keylog else None)
     scanner = Scanner(
         ScanSettings(probes=options.probes, timeout=options.timeout,
-                     target_timeout=options.target_timeout, alpn_extra=options.alpn_extra),
+                     target_timeout=options.target_timeout, alpn_extra=options.alpn_extra,
+                     probe_options=options.probe_options),
         limits=ConnectionLimits(options.concurrency, options.per_address),
         contexts=contexts,
     )

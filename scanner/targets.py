@@ -6,6 +6,7 @@ import ipaddress
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 DEFAULT_PORT = 443
 
@@ -29,6 +30,8 @@ class Target:
     timeout: float | None = None
     #: Extra ALPN protocol IDs for the alpn probe; None: the sweep's (--alpn-extra).
     alpn_extra: tuple[str, ...] | None = None
+    #: Trust anchors for this target's certificate checks; None: the sweep's (--ca-bundle).
+    ca_bundle: Path | None = field(default=None, compare=False)
     origin: str = "command line"
 
     @property

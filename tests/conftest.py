@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 import trio
+from support.pki import TestPKI
 
-from scanner.probes import DEFAULT_PROBES
+from scanner.probes import DEFAULT_PROBES, ProbeOptions
 from scanner.report.sinks import OutputFormat, RecordSink
 from scanner.results import Record
 from scanner.sweep import SweepOptions, sweep
@@ -38,11 +40,16 @@ def scan_targets(targets: list[Target], **options: object) -> list[Record]:
 
 
 @pytest.fixture
-def scan() -> Callable[..., Record]:
-    """Scan one endpoint on 127.0.0.1 (SNI localhost by default) and return its record."""
+def scan(pki: TestPKI) -> Callable[..., Record]:
+    """Scan one endpoint on 127.0.0.1 (SNI localhost by default) and return its record.
+
+    The test server CA is the trust store (as a user passes an internal CA with
+    --ca-bundle) unless ``ca_bundle`` or ``probe_options`` says otherwise.
+    """
 
     def run(port: int, *, host: str = "127.0.0.1", sni: str | None = "localhost",
-            **options: object) -> Record:
+            ca_bundle: Path | None = pki.server_ca_file, **options: object) -> Record:
+        options.setdefault("probe_options", ProbeOptions(ca_bundle=ca_bundle))
         return scan_targets([Target(host=host, port=port, sni=sni)], **options)[0]
 
     return run

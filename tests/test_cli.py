@@ -99,6 +99,7 @@ targets:
         (["scan", "127.0.0.1", "--probes", "nope"], "unknown probe 'nope'"),
         (["scan", "a.example", "A.example:443"], "duplicate target a.example:443"),
         (["scan", "missing.yaml"], "missing.yaml: no such file"),
+        (["scan", "127.0.0.1", "--ca-bundle", "nope.pem"], "nope.pem: no such file"),
     ],
 )
 def test_usage_errors_exit_2_with_one_line(args: list[str], message: str,
@@ -108,6 +109,33 @@ def test_usage_errors_exit_2_with_one_line(args: list[str], message: str,
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     assert result.stdout == ""
+
+
+def test_ca_bundle_from_option_and_inventory(openssl_server, pki, tmp_path: Path) -> None:
+    server = openssl_server(verify=None)
+    endpoint = f"127.0.0.1:{server.port}"
+    bundle = tmp_path / "cas" / "server-ca.pem"
+    bundle.parent.mkdir()
+    bundle.write_bytes(pki.server_ca_file.read_bytes())
+
+    def certificate(*args: str) -> dict:
+        result = run("scan", *args, "--probes", "certificate", "--quiet", cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        (record,) = records(result.stdout)
+        return record["certificate"]
+
+    given = certificate(endpoint, "--ca-bundle", str(bundle))
+    assert given["trusted"] is True
+    assert given["chains"][0]["validation"]["trust_store"] == str(bundle.resolve())
+
+    inventory = tmp_path / "targets.yaml"
+    inventory.write_text(f"targets:\n  - host: 127.0.0.1\n    port: {server.port}\n"
+                         "    ca_bundle: cas/server-ca.pem\n")
+    from_yaml = certificate(str(inventory))
+    assert from_yaml["chains"][0]["validation"]["trust_store"] == str(bundle.resolve())
+    # No SNI for an IP literal: the name checked is the address, which the SANs list.
+    assert (from_yaml["chains"][0]["hostname"], from_yaml["hostname_matches"]) == (
+        "127.0.0.1", True)
 
 
 def test_bad_inventory_names_file_line_and_key(tmp_path: Path) -> None:
@@ -158,3 +186,8 @@ def test_demo_scans_its_local_listeners() -> None:
         assert (tls13["certificate_request"] or {}).get("ca_names_sent") == names13, name
         assert tls12["certificate_request"]["ca_names_sent"] == names12, name
     assert by_name["alb-tls12-ext-2018-06-verify"]["client_auth"]["tls1_3"]["supported"] is False
+    # The demo trusts its own server CA: certificates are clean, nothing is stapled.
+    for name, record in by_name.items():
+        assert record["certificate"]["trusted"] is True, name
+        assert record["ocsp"]["stapled"] is False, name
+        assert not [f for f in record["findings"] if f["probe"] != "client_auth"], name

@@ -73,9 +73,8 @@ targets:
     ("text", "expected"),
     [
         ("targets:\n  - host: a.example\n    prot: 443\n",
-         ":3:5: unknown key 'targets[0].prot'; allowed here: alpn_extra, host, name, port, "
-         "probes, sni, "
-         "tags, timeout"),
+         ":3:5: unknown key 'targets[0].prot'; allowed here: alpn_extra, ca_bundle, host, name, "
+         "port, probes, sni, tags, timeout"),
         ("targets:\n  - host: a.example\n  - host: b.example\n    port: 70000\n",
          ":4:5: targets[1].port: Input should be less than or equal to 65535 (got 70000)"),
         ("targets:\n  - host: a.example\n    port: '443'\n",
@@ -88,7 +87,8 @@ targets:
          ":2:3: unknown key 'defaults.colour'"),
         ("targets: []\n", "targets: List should have at least 1 item"),
         ("targets:\n  - host: a.example\n    probes: [client_auth, nope]\n",
-         ":3:5: unknown probe 'nope'; known probes: alpn, client_auth, "),
+         ":3:5: unknown probe 'nope'; known probes: alpn, certificate, client_auth, ocsp, "
+         "renegotiation, resumption"),
         ("targets:\n  - host: a.example\n  - host: A.example\n",
          ":3:5: duplicate target a.example:443"),
         ("targets:\n  - host: a.example\n    port: 1\n    port: 2\n",
@@ -103,6 +103,32 @@ def test_errors_name_file_line_and_key(tmp_path: Path, text: str, expected: str)
     assert message.startswith(str(tmp_path / "targets.yaml"))
     assert expected in message
     assert "\n" not in message
+
+
+def test_ca_bundle_is_relative_to_the_inventory_and_checked(tmp_path: Path) -> None:
+    from support.pki import make_ca, write_bundle
+
+    ca = make_ca("Inventory Test CA")
+    write_bundle(tmp_path / "cas" / "default.pem", [ca])
+    write_bundle(tmp_path / "own.pem", [ca])
+    first, second = load(tmp_path, """
+defaults:
+  ca_bundle: cas/default.pem
+targets:
+  - host: a.example
+  - host: b.example
+    ca_bundle: own.pem
+""")
+    assert first.ca_bundle == tmp_path / "cas" / "default.pem"
+    assert second.ca_bundle == tmp_path / "own.pem"
+    message = error_of(tmp_path, "targets:\n  - host: a.example\n    ca_bundle: nope.pem\n")
+    assert message == (f"{tmp_path / 'targets.yaml'}:3:5: targets[0].ca_bundle: "
+                       f"{(tmp_path / 'nope.pem').resolve()}: no such file")
+    (tmp_path / "notpem.txt").write_text("not a certificate\n")
+    message = error_of(tmp_path, "defaults:\n  ca_bundle: notpem.txt\ntargets:\n"
+                                 "  - host: a.example\n")
+    assert message.startswith(f"{tmp_path / 'targets.yaml'}:2:3: defaults.ca_bundle: ")
+    assert message.endswith("no PEM certificate (-----BEGIN CERTIFICATE-----) found")
 
 
 def test_alias_bomb_is_refused_quickly(tmp_path: Path) -> None:

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+import tempfile
 from dataclasses import replace
+from pathlib import Path
 
+from cryptography.hazmat.primitives import serialization
 from OpenSSL import SSL
 from rich.console import Console
 
 from scanner.lab.pki import issue, make_ca, name
 from scanner.lab.server import ClientAuth, LabServer, ListenerConfig
-from scanner.probes import DEFAULT_PROBES
+from scanner.probes import DEFAULT_PROBES, ProbeOptions
 from scanner.report.sinks import OutputFormat
 from scanner.sweep import SweepOptions, run_sweep
 from scanner.targets import Target
@@ -32,11 +35,15 @@ TLS_1_2_EXT_2018_06 = (
 )
 
 
+# Certificates live about as long as public ones, so the demo shows no expiry warnings.
+_DEMO_DAYS = 90
+
+
 def demo_listeners() -> dict[str, ListenerConfig]:
     """The imitated listeners, by the name they carry in the report."""
-    server_ca = make_ca(name("mtlsweep demo server CA", "mtlsweep demo"))
-    client_ca = make_ca(name("Demo Client Root CA", "Example Corp", "US"))
-    leaf = issue(server_ca, name("localhost"), hosts=("localhost", "127.0.0.1"))
+    server_ca = make_ca(name("mtlsweep demo server CA", "mtlsweep demo"), days=_DEMO_DAYS)
+    client_ca = make_ca(name("Demo Client Root CA", "Example Corp", "US"), days=_DEMO_DAYS)
+    leaf = issue(server_ca, name("localhost"), hosts=("localhost", "127.0.0.1"), days=_DEMO_DAYS)
     alb = ListenerConfig(certificate=leaf, chain=(server_ca,), trusted_cas=(client_ca,),
                          cipher_list=TLS13_1_2_2021_06)
     return {
@@ -58,13 +65,20 @@ def run_demo(fmt: OutputFormat) -> None:
     console.print("[bold]mtlsweep demo[/]: starting local listeners on 127.0.0.1 that imitate "
                   "AWS ALB mTLS listeners and common ingress setups...")
     with contextlib.ExitStack() as stack:
+        listeners = demo_listeners()
+        # The scan trusts the demo's server CA, as you would pass your internal CA bundle.
+        bundle = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "demo-ca.pem"
+        first = next(iter(listeners.values()))
+        bundle.write_bytes(b"".join(
+            c.certificate.public_bytes(serialization.Encoding.PEM) for c in first.chain))
         targets = []
-        for label, config in demo_listeners().items():
+        for label, config in listeners.items():
             server = stack.enter_context(LabServer(config))
             targets.append(Target(host="127.0.0.1", port=server.port, sni="localhost",
                                   name=label))
-        summary = run_sweep(targets, SweepOptions(probes=DEFAULT_PROBES, timeout=5.0),
-                            fmt=fmt, output=None)
+        options = SweepOptions(probes=DEFAULT_PROBES, timeout=5.0,
+                               probe_options=ProbeOptions(ca_bundle=bundle))
+        summary = run_sweep(targets, options, fmt=fmt, output=None)
     console.print(summary.describe())
     console.print("Scan your own endpoints with: mtlsweep scan host[:port] ... or "
                   "mtlsweep scan targets.yaml")

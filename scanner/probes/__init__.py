@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from scanner.probes.alpn import AlpnProbe
-from scanner.probes.base import Probe, ProbeOutput, ProbeSettings
+from scanner.probes.base import Probe, ProbeContext, ProbeOptions, ProbeOutput
+from scanner.probes.certificate import CertificateProbe
 from scanner.probes.client_auth import ClientAuthProbe
+from scanner.probes.ocsp import OcspProbe
 from scanner.probes.renegotiation import RenegotiationProbe
 from scanner.probes.resumption import ResumptionProbe
 
 PROBES: dict[str, Probe] = {
     probe.name: probe
-    for probe in (ClientAuthProbe(), RenegotiationProbe(), ResumptionProbe(), AlpnProbe())
+    for probe in (
+        ClientAuthProbe(), CertificateProbe(), OcspProbe(), RenegotiationProbe(),
+        ResumptionProbe(), AlpnProbe(),
+    )
 }
 DEFAULT_PROBES: tuple[str, ...] = tuple(PROBES)
 
-__all__ = ["DEFAULT_PROBES", "PROBES", "Probe", "ProbeOutput", "ProbeSettings"]
+__all__ = ["DEFAULT_PROBES", "PROBES", "Probe", "ProbeContext", "ProbeOptions", "ProbeOutput"]

@@ -22,7 +22,7 @@ from scanner import wire
 from scanner.engine.handshake import HandshakeResult
 from scanner.engine.offer import TLSVersion
 from scanner.engine.session import EndpointSession
-from scanner.probes.base import ProbeOutput, ProbeSettings
+from scanner.probes.base import ProbeContext, ProbeOutput
 from scanner.probes.report import version_name
 from scanner.results import (
     AlpnAttempt,
@@ -69,8 +69,8 @@ class AlpnProbe:
         "the answer when nothing overlaps"
     )
 
-    async def run(self, session: EndpointSession, settings: ProbeSettings) -> ProbeOutput:
-        candidates = list(dict.fromkeys((*KNOWN_PROTOCOLS, *settings.alpn_extra)))
+    async def run(self, session: EndpointSession, context: ProbeContext) -> ProbeOutput:
+        candidates = list(dict.fromkeys((*KNOWN_PROTOCOLS, *context.alpn_extra)))
         results: dict[TLSVersion, AlpnVersion] = {}
 
         async def probe_version(version: TLSVersion) -> None:

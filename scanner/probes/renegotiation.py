@@ -14,7 +14,7 @@ from scanner.engine.errors import ScanFailure
 from scanner.engine.handshake import HandshakeResult, TLSConnection
 from scanner.engine.offer import TLSVersion
 from scanner.engine.session import EndpointSession
-from scanner.probes.base import ProbeOutput, ProbeSettings
+from scanner.probes.base import ProbeContext, ProbeOutput
 from scanner.probes.report import handshake_report, version_name
 from scanner.results import (
     ClientRenegotiation,
@@ -40,7 +40,7 @@ class RenegotiationProbe:
         "client-initiated renegotiation"
     )
 
-    async def run(self, session: EndpointSession, settings: ProbeSettings) -> ProbeOutput:
+    async def run(self, session: EndpointSession, context: ProbeContext) -> ProbeOutput:
         offer = session.offer(min_version=TLSVersion.TLSv1_0, max_version=TLSVersion.TLSv1_2)
         async with session.connect(offer) as tls:
             result = await tls.handshake()

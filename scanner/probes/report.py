@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from scanner import wire
-from scanner.engine.handshake import HandshakeResult
+from scanner.engine.handshake import HandshakeResult, TranscriptMessage
 from scanner.results import HandshakeReport, Offer, TranscriptEntry
 
 
@@ -40,3 +40,25 @@ def handshake_report(result: HandshakeResult) -> HandshakeReport:
         ],
         duration_ms=round(result.duration_s * 1000),
     )
+
+
+_CERTIFICATE = 11
+
+
+def server_certificate_message(result: HandshakeResult) -> TranscriptMessage | None:
+    """The server's Certificate message of the handshake (parsed or not), if it sent one."""
+    for message in result.transcript:
+        if (message.direction == "received" and not message.after_handshake
+                and message.msg_type == _CERTIFICATE):
+            return message
+    return None
+
+
+def server_chain_der(result: HandshakeResult) -> list[bytes]:
+    """The certificates the server sent, in its order: from the Certificate message itself,
+    else (should it not parse) as OpenSSL reports them."""
+    message = server_certificate_message(result)
+    if message is not None and message.handshake is not None and isinstance(
+            message.handshake.parsed, wire.CertificateMessage):
+        return list(message.handshake.parsed.certificates)
+    return list(result.peer_chain_der)

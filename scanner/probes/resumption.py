@@ -26,7 +26,7 @@ from scanner import wire
 from scanner.engine.handshake import HandshakeResult
 from scanner.engine.offer import ClientOffer, TLSVersion
 from scanner.engine.session import EndpointSession
-from scanner.probes.base import ProbeOutput, ProbeSettings
+from scanner.probes.base import ProbeContext, ProbeOutput
 from scanner.probes.report import handshake_report
 from scanner.results import (
     ErrorInfo,
@@ -76,7 +76,7 @@ class ResumptionProbe:
         "whether resumption by ticket, session ID and PSK works"
     )
 
-    async def run(self, session: EndpointSession, settings: ProbeSettings) -> ProbeOutput:
+    async def run(self, session: EndpointSession, context: ProbeContext) -> ProbeOutput:
         pairs: dict[str, _Pair] = {}
 
         async def pair(key: str, offer: ClientOffer, worth_resuming: _Resumable) -> None:

@@ -1,13 +1,23 @@
-"""A readable summary of records: one row per target and protocol version."""
+"""A readable summary of records: one row per target and protocol version.
+
+Client-certificate facts differ by version, so they get a row each; per-target facts of
+other probes (certificates, OCSP) are compact lines in the "server" column of the first row.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from rich.table import Table
 from rich.text import Text
 
 from scanner.results import (
     AlpnVersion,
+    CertificateChainOut,
+    CertificateResult,
     ClientAuthVersion,
+    OcspResult,
+    OcspVersion,
     Record,
     RenegotiationResult,
     RenegotiationStatus,
@@ -18,23 +28,16 @@ from scanner.results import (
 _CLASS_STYLE = {"required": "green", "optional": "yellow", "none": "dim"}
 _SEVERITY_STYLE = {"info": "cyan", "low": "yellow", "medium": "dark_orange",
                    "high": "red", "critical": "bold red"}
-_VERSIONS = ("TLSv1.3", "TLSv1.2")
-_RENEGOTIATION_LABEL = {
-    "accepted": "accepted", "refused_warning": "refused (warning)",
-    "refused_fatal": "refused", "closed": "connection closed", "no_response": "no answer",
-    "error": "error",
-}
 
 
 def records_table(records: list[Record]) -> Table:
     table = Table(title="mtlsweep", show_lines=True)
     table.add_column("target", overflow="fold", ratio=3)
+    table.add_column("server", overflow="fold", ratio=4)
     table.add_column("TLS", no_wrap=True)
     table.add_column("client cert", overflow="fold", ratio=2)
-    table.add_column("CA names advertised", overflow="fold", ratio=3)
-    table.add_column("ALPN", overflow="fold", ratio=2)
-    table.add_column("session", overflow="fold", ratio=3)
-    table.add_column("findings", overflow="fold", ratio=4)
+    table.add_column("CA names advertised", overflow="fold", ratio=4)
+    table.add_column("findings", overflow="fold", ratio=3)
     for record in records:
         target = Text(record.target.name or f"{record.target.host}:{record.target.port}",
                       style="bold")
@@ -42,72 +45,213 @@ def records_table(records: list[Record]) -> Table:
             target.append(f"\n{record.target.host}:{record.target.port}", style="dim")
         if record.error:
             detail = Text(f"{record.error.kind.value}: {record.error.detail}", style="red")
-            table.add_row(target, "", detail, "", "", "", "")
+            table.add_row(target, "", "", detail, "", "")
             continue
-        rows = [row for row in (_VersionRow(record, v) for v in _VERSIONS) if row.present]
-        if not rows:
-            table.add_row(target, "", Text(record.status), "", "", "",
-                          _findings(record, None, True))
-        for index, row in enumerate(rows):
-            table.add_row(target if index == 0 else "", row.version.removeprefix("TLSv"),
-                          *row.cells(), _findings(record, row.version, index == 0))
+        facts = server_facts(record)
+        auth = record.client_auth
+        versions = [v for v in (auth.tls1_3, auth.tls1_2) if v] if auth else []
+        shown = {v.version for v in versions}
+        if not versions:
+            table.add_row(target, facts, "", Text(record.status), "",
+                          _findings(record, None, True, shown))
+        for index, version in enumerate(versions):
+            cert, names = _version_cells(version)
+            first = index == 0
+            table.add_row(target if first else "", facts if first else "",
+                          version.version.removeprefix("TLSv"), cert, names,
+                          _findings(record, version.version, first, shown))
     return table
 
 
-class _VersionRow:
-    """What every facet says about one protocol version of one target."""
-
-    def __init__(self, record: Record, version: str) -> None:
-        self.version = version
-        key = "tls1_3" if version == "TLSv1.3" else "tls1_2"
-        self.client_auth: ClientAuthVersion | None = (
-            getattr(record.client_auth, key) if record.client_auth else None)
-        self.alpn: AlpnVersion | None = getattr(record.alpn, key) if record.alpn else None
-        self.resumption: Tls12Resumption | Tls13Resumption | None = (
-            getattr(record.resumption, key) if record.resumption else None)
-        self.renegotiation = record.renegotiation if version == "TLSv1.2" else None
-
-    @property
-    def present(self) -> bool:
-        return any(facet is not None for facet in (
-            self.client_auth, self.alpn, self.resumption, self.renegotiation))
-
-    @property
-    def supported(self) -> bool:
-        facets = [f for f in (self.client_auth, self.alpn, self.resumption) if f is not None]
-        tested = (self.renegotiation is not None
-                  and self.renegotiation.status is RenegotiationStatus.tested)
-        return tested or any(f.supported for f in facets)
-
-    def cells(self) -> tuple[Text, Text, Text, Text]:
-        if not self.supported:
-            return Text(f"version not accepted{self._refusal()}", style="dim"), Text(""), \
-                Text(""), Text("")
-        cert, names = _client_auth_cells(self.client_auth) if self.client_auth else (
-            Text(""), Text(""))
-        session = Text()
-        if self.resumption is not None:
-            session.append_text(_resumption_cell(self.resumption))
-        if self.renegotiation is not None:
-            if session:
-                session.append("\n")
-            session.append_text(_renegotiation_cell(self.renegotiation))
-        return cert, names, _alpn_cell(self.alpn) if self.alpn else Text(""), session
-
-    def _refusal(self) -> str:
-        handshake = self.client_auth.handshake if self.client_auth else None
-        if handshake is None:
-            return ""
-        reason = handshake.alert_received or (handshake.error.kind.value if handshake.error
-                                              else "")
-        return f" ({reason})" if reason else ""
+def server_facts(record: Record) -> Text:
+    """One or two lines per probe that describes the server rather than a TLS version."""
+    text = Text()
+    for describe in _FACT_LINES:
+        for line in describe(record):
+            if text:
+                text.append("\n")
+            text.append_text(line)
+    return text
 
 
-def _findings(record: Record, version: str | None, first_row: bool) -> Text:
-    """Findings about this version, plus the version-less ones on the target's first row."""
+def _certificate_lines(record: Record) -> list[Text]:
+    facet: CertificateResult | None = record.certificate
+    if facet is None:
+        return []
+    if not facet.chains:
+        return [Text("cert: none received", style="dim")]
+    expiring = any(f.id == "certificate.expiring" for f in record.findings)
+    return [_chain_line(chain, expiring) for chain in facet.chains]
+
+
+def _chain_line(chain: CertificateChainOut, expiring: bool) -> Text:
+    line = Text("cert ")
+    if not chain.certificates:
+        return line.append("unparsable", style="red")
+    leaf = chain.certificates[0]
+    line.append(f"{leaf.key_type}-{leaf.key_size} {leaf.subject} ")
+    if leaf.days_left < 0:
+        line.append(f"expired {-leaf.days_left}d ago", style="red")
+    else:
+        line.append(f"{leaf.days_left}d left", style="yellow" if expiring else "")
+    line.append(" · ")
+    validation = chain.validation
+    if validation.trusted:
+        line.append("trusted", style="green")
+    else:
+        kind = validation.error_kind.value if validation.error_kind else "untrusted"
+        line.append(f"untrusted ({kind})", style="red")
+    line.append(" · ")
+    line.append("name ok" if chain.hostname_matches else f"not for {chain.hostname}",
+                style="green" if chain.hostname_matches else "red")
+    return line
+
+
+def _ocsp_lines(record: Record) -> list[Text]:
+    facet: OcspResult | None = record.ocsp
+    if facet is None:
+        return []
+    versions = [v for v in (facet.tls1_3, facet.tls1_2) if v and v.supported]
+    if not versions:
+        return []
+    stapled = [v for v in versions if v.stapled]
+    line = Text("ocsp ")
+    if not stapled:
+        line.append("not stapled", style="dim" if not facet.must_staple else "red")
+        if facet.must_staple:
+            line.append(" (must-staple)", style="red")
+        return [line]
+    line.append("stapled ")
+    described = {summary.plain: summary for summary in map(_staple_summary, stapled)}
+    for index, summary in enumerate(described.values()):
+        if index:
+            line.append("; ")
+        line.append_text(summary)
+    where = ", ".join(v.version.removeprefix("TLSv") for v in stapled)
+    line.append(f" ({where})", style="dim")
+    return [line]
+
+
+def _staple_summary(version: OcspVersion) -> Text:
+    response = version.response
+    if response is None:
+        return Text("?")
+    if response.parse_error or response.certificate_status is None:
+        return Text(f"unusable ({response.response_status or 'malformed'})", style="red")
+    status = response.certificate_status.value
+    text = Text(status, style={"good": "green", "revoked": "bold red"}.get(status, "yellow"))
+    if response.hours_left is not None:
+        text.append(f", {response.hours_left}h left" if response.hours_left >= 0
+                    else f", stale {-response.hours_left}h", style="" if response.hours_left >= 0
+                    else "red")
+    if response.serial_matches_leaf is False or response.issuer_matches_leaf is False:
+        text.append(", wrong certificate", style="red")
+    if response.signature is not None and response.signature.valid is False:
+        text.append(", bad signature", style="red")
+    return text
+
+
+# Per-target fact lines, in display order; other probes add theirs here.
+def _alpn_lines(record: Record) -> list[Text]:
+    facet = record.alpn
+    if facet is None:
+        return []
+    versions = [v for v in (facet.tls1_3, facet.tls1_2) if v is not None and v.supported]
+    if not versions:
+        return []
+    described = {_alpn_text(v).plain for v in versions}
+    if len(described) == 1:  # the same at every version: one line
+        return [Text("alpn ").append_text(_alpn_text(versions[0]))]
+    return [Text(f"alpn {v.version.removeprefix('TLSv')}: ").append_text(_alpn_text(v))
+            for v in versions]
+
+
+def _alpn_text(version: AlpnVersion) -> Text:
+    text = Text(", ".join(version.supported_protocols) or "none",
+                style="" if version.supported_protocols else "dim")
+    if not version.complete:
+        text.append(" (incomplete)", style="yellow")
+    overlap = version.no_overlap
+    if overlap is not None:
+        how = overlap.alert if overlap.alert else overlap.behaviour.value
+        text.append(f"; no overlap: {how}", style="dim")
+    return text
+
+
+def _mark(value: bool | None) -> str:
+    return {True: "yes", False: "NO", None: "?"}[value]
+
+
+def _resumption_lines(record: Record) -> list[Text]:
+    facet = record.resumption
+    if facet is None:
+        return []
+    lines = []
+    for version in (facet.tls1_3, facet.tls1_2):
+        if version is not None and version.supported:
+            lines.append(Text(f"resume {version.version.removeprefix('TLSv')}: ")
+                         .append_text(_resumption_text(version)))
+    return lines
+
+
+def _resumption_text(version: Tls12Resumption | Tls13Resumption) -> Text:
+    if isinstance(version, Tls13Resumption):
+        if version.tickets_issued is None:
+            return Text("tickets unknown", style="dim")
+        if not version.tickets:
+            return Text("no tickets")
+        lifetimes = "/".join(f"{s}s" for s in sorted({t.lifetime_s for t in version.tickets}))
+        early = ", 0-RTT" if any(t.max_early_data for t in version.tickets) else ""
+        return Text(f"{version.tickets_issued} ticket(s) {lifetimes}{early}, "
+                    f"resumes {_mark(version.resumed_with_psk)}")
+    if version.ticket_issued is None and version.session_id_issued is None:
+        return Text("unknown", style="dim")
+    ticket = (f"ticket {version.ticket.lifetime_s}s resumes "
+              f"{_mark(version.resumed_with_ticket)}" if version.ticket else "no ticket")
+    session_id = (f"session ID resumes {_mark(version.resumed_with_session_id)}"
+                  if version.session_id_issued else "no session ID")
+    return Text(f"{ticket}; {session_id}")
+
+
+_RENEGOTIATION_LABEL = {
+    "accepted": "accepted", "refused_warning": "refused (warning)",
+    "refused_fatal": "refused", "closed": "connection closed", "no_response": "no answer",
+    "error": "error",
+}
+
+
+def _renegotiation_lines(record: Record) -> list[Text]:
+    facet: RenegotiationResult | None = record.renegotiation
+    if facet is None:
+        return []
+    if facet.status is not RenegotiationStatus.tested or facet.client_initiated is None:
+        status = "n/a (TLS 1.3 only)" if facet.status is RenegotiationStatus.not_applicable \
+            else "untested"
+        return [Text(f"reneg {status}", style="dim")]
+    initiated = facet.client_initiated
+    label = _RENEGOTIATION_LABEL[initiated.outcome.value]
+    if initiated.outcome.value == "refused_fatal" and initiated.alert:
+        label += f" ({initiated.alert})"
+    text = Text("reneg ")
+    text.append("secure" if facet.secure_renegotiation else "INSECURE",
+                style="" if facet.secure_renegotiation else "bold red")
+    text.append(f", client-initiated {label}")
+    return [text]
+
+
+_FACT_LINES: tuple[Callable[[Record], list[Text]], ...] = (
+    _certificate_lines, _ocsp_lines, _alpn_lines, _resumption_lines, _renegotiation_lines,
+)
+
+
+def _findings(record: Record, version: str | None, first_row: bool, shown: set[str]) -> Text:
+    """Findings for one row: those about its version; the target's first row also takes the
+    ones about no version or about a version that has no row of its own."""
     text = Text()
     for finding in record.findings:
-        if finding.version != version and not (first_row and finding.version is None):
+        on_this_row = finding.version == version or (
+            first_row and (finding.version is None or finding.version not in shown))
+        if not on_this_row:
             continue
         if text:
             text.append("\n")
@@ -120,7 +264,11 @@ def _findings(record: Record, version: str | None, first_row: bool) -> Text:
     return text
 
 
-def _client_auth_cells(version: ClientAuthVersion) -> tuple[Text, Text]:
+def _version_cells(version: ClientAuthVersion) -> tuple[Text, Text]:
+    if not version.supported:
+        reason = version.handshake.alert_received or (
+            version.handshake.error.kind.value if version.handshake.error else "")
+        return Text(f"version not accepted ({reason})", style="dim"), Text("")
     outcome = version.without_certificate
     request = version.certificate_request
     if outcome is None or request is None:
@@ -137,55 +285,3 @@ def _client_auth_cells(version: ClientAuthVersion) -> tuple[Text, Text]:
                if request.certificate_authorities_extension is False else "empty list")
         return label, Text(f"none ({why})", style="bold yellow")
     return label, Text("\n".join(name.rfc4514 for name in request.ca_names))
-
-
-def _alpn_cell(version: AlpnVersion) -> Text:
-    if not version.supported:
-        return Text("")
-    text = Text(", ".join(version.supported_protocols) or "none",
-                style="" if version.supported_protocols else "dim")
-    if not version.complete:
-        text.append(" (incomplete)", style="yellow")
-    overlap = version.no_overlap
-    if overlap is not None:
-        how = overlap.alert if overlap.alert else overlap.behaviour.value
-        text.append(f"\nno overlap: {how}", style="dim")
-    return text
-
-
-def _mark(value: bool | None) -> str:
-    return {True: "yes", False: "NO", None: "?"}[value]
-
-
-def _resumption_cell(version: Tls12Resumption | Tls13Resumption) -> Text:
-    if isinstance(version, Tls13Resumption):
-        if version.tickets_issued is None:
-            return Text("tickets: unknown", style="dim")
-        if not version.tickets:
-            return Text("no tickets")
-        lifetimes = "/".join(f"{s} s" for s in sorted({t.lifetime_s for t in version.tickets}))
-        early = ", 0-RTT" if any(t.max_early_data for t in version.tickets) else ""
-        return Text(f"{version.tickets_issued} ticket(s), {lifetimes}{early}; "
-                    f"resumes: {_mark(version.resumed_with_psk)}")
-    if version.ticket_issued is None and version.session_id_issued is None:
-        return Text("resumption: unknown", style="dim")
-    ticket = (f"ticket, {version.ticket.lifetime_s} s; resumes: "
-              f"{_mark(version.resumed_with_ticket)}" if version.ticket else "no ticket")
-    session_id = (f"session ID resumes: {_mark(version.resumed_with_session_id)}"
-                  if version.session_id_issued else "no session ID")
-    return Text(f"{ticket}\n{session_id}")
-
-
-def _renegotiation_cell(facet: RenegotiationResult) -> Text:
-    if facet.status is not RenegotiationStatus.tested or facet.client_initiated is None:
-        status = "n/a" if facet.status is RenegotiationStatus.not_applicable else "untested"
-        return Text(f"renegotiation: {status}", style="dim")
-    initiated = facet.client_initiated
-    label = _RENEGOTIATION_LABEL[initiated.outcome.value]
-    if initiated.outcome.value == "refused_fatal" and initiated.alert:
-        label += f" ({initiated.alert})"
-    text = Text("secure renegotiation" if facet.secure_renegotiation
-                else "INSECURE renegotiation",
-                style="" if facet.secure_renegotiation else "bold red")
-    text.append(f"\nclient reneg: {label}")
-    return text

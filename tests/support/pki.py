@@ -1,7 +1,8 @@
 """Throw-away PKI for behaviour tests, generated at test time with ``cryptography``.
 
 Keys are EC P-256 by default (fast to generate); RSA 2048 is available with
-``key_type="rsa"``.  Nothing here touches the network.
+``key_type="rsa"``.  Certificates live 90 days unless told otherwise (beyond the scanner's
+default 30-day expiry warning).  Nothing here touches the network.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 KeyType = Literal["ec", "rsa"]
 PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
 
-_DEFAULT_LIFETIME = dt.timedelta(days=30)
+_DEFAULT_LIFETIME = dt.timedelta(days=90)
 _BACKDATE = dt.timedelta(minutes=5)
 
 
@@ -103,6 +104,22 @@ class Credential:
             fh.write(key_pem(self.key))
         paths.chain.write_bytes(cert_pem(*self.chain))
         return paths
+
+
+def write_served_chain(directory: Path, certs: Sequence[x509.Certificate],
+                       key: PrivateKey) -> PemPaths:
+    """Files that make a server send ``certs`` exactly in this order (leaf first).
+
+    ``cert`` and ``chain`` are the same file: pass the result as ``server_files``.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    chain = directory / "served-chain.pem"
+    chain.write_bytes(cert_pem(*certs))
+    key_path = directory / "served-key.pem"
+    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(key_pem(key))
+    return PemPaths(cert=chain, key=key_path, chain=chain)
 
 
 @dataclass(frozen=True)
@@ -237,8 +254,11 @@ def _issue_leaf(
     not_before: dt.datetime | None,
     not_after: dt.datetime | None,
     org: str | None = None,
+    *,
+    key: PrivateKey | None = None,
+    must_staple: bool = False,
 ) -> Leaf:
-    key = generate_key(key_type)
+    key = key or generate_key(key_type)
     b = (
         _builder(_name(common_name, org), key, ca, not_before, not_after)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
@@ -247,6 +267,8 @@ def _issue_leaf(
     )
     if hostnames:
         b = b.add_extension(_san(hostnames), critical=False)
+    if must_staple:
+        b = b.add_extension(x509.TLSFeature([x509.TLSFeatureType.status_request]), False)
     return Leaf(cert=b.sign(ca.key, hashes.SHA256()), key=key, issuer=ca)
 
 
@@ -257,16 +279,21 @@ def issue_server_cert(
     key_type: KeyType = "ec",
     not_before: dt.datetime | None = None,
     not_after: dt.datetime | None = None,
+    key: PrivateKey | None = None,
+    must_staple: bool = False,
+    eku: x509.ObjectIdentifier = ExtendedKeyUsageOID.SERVER_AUTH,
 ) -> Leaf:
     """A serverAuth certificate; IP-looking ``hostnames`` become iPAddress SANs.
 
-    The subject CN is the first hostname.
+    The subject CN is the first hostname.  ``key`` uses a given key (e.g. a weak RSA
+    1024 one) instead of a fresh ``key_type`` key; ``must_staple`` adds the RFC 7633
+    TLS Feature extension (status_request); ``eku`` replaces serverAuth.
     """
     if not hostnames:
         raise ValueError("a server certificate needs at least one hostname")
     return _issue_leaf(
-        ca, hostnames[0], ExtendedKeyUsageOID.SERVER_AUTH, hostnames, key_type,
-        not_before, not_after,
+        ca, hostnames[0], eku, hostnames, key_type,
+        not_before, not_after, key=key, must_staple=must_staple,
     )
 
 

@@ -1,0 +1,202 @@
+"""Path validation of a server's chain against trust anchors, and why it fails when it does.
+
+cryptography's verifier builds and checks the path (RFC 5280 with the CA/Browser Forum's
+web-PKI profile). Its server verifier also checks the host name; we want the two answers
+apart (a trusted chain for the wrong name is a different problem from an unknown CA), so the
+path is checked by its name-agnostic verifier with the extended key usage rules of a server
+certificate, and the host name by ``hostname``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from cryptography import x509
+from cryptography.x509.oid import ExtendedKeyUsageOID
+from cryptography.x509.verification import (
+    Criticality,
+    ExtensionPolicy,
+    Policy,
+    PolicyBuilder,
+    VerificationError,
+)
+
+from scanner.pkix.certinfo import (
+    SHA1_SIGNATURE_NAMES,
+    is_self_signed,
+    issued_by,
+    key_description,
+    signature_algorithm_name,
+)
+from scanner.pkix.trust import TrustStore
+from scanner.results import ValidationErrorKind, ValidationOut
+
+# How cryptography's verifier says a certificate is outside its validity period.
+_TIME_ERROR = "not valid at validation time"
+_SERVER_USAGES = (ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE)
+
+
+def _server_auth_usage(_policy: Policy, _certificate: x509.Certificate,
+                       usage: x509.ExtendedKeyUsage | None) -> None:
+    """When a certificate restricts its usage, TLS server authentication must be allowed."""
+    if usage is not None and not any(oid in usage for oid in _SERVER_USAGES):
+        raise ValueError("its extended key usage does not include TLS server authentication")
+
+
+def _policies() -> tuple[ExtensionPolicy, ExtensionPolicy]:
+    ca = ExtensionPolicy.webpki_defaults_ca().may_be_present(
+        x509.ExtendedKeyUsage, Criticality.AGNOSTIC, _server_auth_usage)
+    leaf = (ExtensionPolicy.webpki_defaults_ee()
+            .may_be_present(x509.ExtendedKeyUsage, Criticality.AGNOSTIC, _server_auth_usage)
+            # A missing SAN is reported as a host-name mismatch, not as a broken path.
+            .may_be_present(x509.SubjectAlternativeName, Criticality.AGNOSTIC, None)
+            # Leaves without an authority key identifier are common in private PKIs and
+            # accepted by OpenSSL, Go, Java and NSS clients; only the web-PKI profile wants it.
+            .may_be_present(x509.AuthorityKeyIdentifier, Criticality.NON_CRITICAL, None))
+    return ca, leaf
+
+
+def validate_chain(chain: Sequence[x509.Certificate], trust: TrustStore,
+                   now: datetime) -> ValidationOut:
+    """Validate ``chain`` (leaf first, as sent) at ``now`` against ``trust``."""
+    if trust.store is None:
+        return ValidationOut(trusted=False, trust_store=trust.description,
+                             error_kind=ValidationErrorKind.no_trust_anchors,
+                             error=f"the trust store {trust.description} holds no certificates")
+    leaf, intermediates = chain[0], list(chain[1:])
+    path, error = _verify(leaf, intermediates, trust, now)
+    if path is not None:
+        return ValidationOut(trusted=True, trust_store=trust.description,
+                             path=[c.subject.rfc4514_string() for c in path])
+    out_of_date = _out_of_date(chain, now)
+    if out_of_date is not None:
+        # Would the chain be trusted at a time when every certificate sent is valid? If not,
+        # that deeper reason is the one to report; the dates are facts of their own.
+        moment = _moment_all_valid(chain)
+        if moment is not None:
+            path, error = _verify(leaf, intermediates, trust, moment)
+        # Still out of date then (a trust anchor younger than the leaf): the dates are the
+        # only reason we can name.
+        if moment is None or path is not None or _TIME_ERROR in error:
+            kind, detail = out_of_date
+            return ValidationOut(trusted=False, trust_store=trust.description,
+                                 error_kind=kind, error=detail)
+    kind, detail = _diagnose(chain, trust, error)
+    return ValidationOut(trusted=False, trust_store=trust.description, error_kind=kind,
+                         error=detail)
+
+
+def _verify(leaf: x509.Certificate, intermediates: list[x509.Certificate], trust: TrustStore,
+            at: datetime) -> tuple[list[x509.Certificate] | None, str]:
+    assert trust.store is not None
+    ca_policy, leaf_policy = _policies()
+    verifier = (PolicyBuilder().store(trust.store).time(at)
+                .extension_policies(ca_policy=ca_policy, ee_policy=leaf_policy)
+                .build_client_verifier())
+    try:
+        return verifier.verify(leaf, intermediates).chain, ""
+    except VerificationError as exc:
+        return None, _clean(str(exc))
+
+
+def _clean(message: str) -> str:
+    """cryptography's message without its prefix and Python reprs."""
+    message = message.removeprefix("validation failed: ")
+    message = message.replace("Python extension validator failed: ValueError: ", "")
+    cut = message.find(" (encountered processing <Certificate(")
+    return message[:cut] if cut >= 0 else message
+
+
+def _out_of_date(chain: Sequence[x509.Certificate],
+                 now: datetime) -> tuple[ValidationErrorKind, str] | None:
+    for index, certificate in enumerate(chain):
+        what = "the leaf" if index == 0 else f"certificate {index}"
+        subject = certificate.subject.rfc4514_string()
+        if certificate.not_valid_after_utc < now:
+            return (ValidationErrorKind.expired,
+                    f"{what} ({subject}) expired at {_time(certificate.not_valid_after_utc)}")
+        if certificate.not_valid_before_utc > now:
+            return (ValidationErrorKind.not_yet_valid,
+                    f"{what} ({subject}) is not valid before "
+                    f"{_time(certificate.not_valid_before_utc)}")
+    return None
+
+
+def _time(moment: datetime) -> str:
+    return f"{moment:%Y-%m-%dT%H:%M:%SZ}"
+
+
+def _moment_all_valid(chain: Sequence[x509.Certificate]) -> datetime | None:
+    """The latest moment when every certificate sent was valid (anchors are likelier valid
+    then than earlier), or None when their validity periods do not overlap."""
+    start = max(c.not_valid_before_utc for c in chain)
+    end = min(c.not_valid_after_utc for c in chain)
+    if start > end:
+        return None
+    return max(start, end - timedelta(seconds=1))
+
+
+def _diagnose(chain: Sequence[x509.Certificate], trust: TrustStore,
+              error: str) -> tuple[ValidationErrorKind, str]:
+    """Name the reason when the verifier only says it ran out of candidate paths."""
+    if not error.startswith("candidates exhausted"):
+        return ValidationErrorKind.invalid, error
+    path = _sent_path(chain)
+    top = path[-1]
+    anchor = _anchor_for(top, trust)
+    if anchor is not None:
+        return ValidationErrorKind.invalid, _rejected_path(path, anchor, error)
+    if is_self_signed(top):
+        if len(path) == 1:
+            return (ValidationErrorKind.self_signed,
+                    f"the certificate ({top.subject.rfc4514_string()}) is self-signed and not "
+                    "in the trust store")
+        return (ValidationErrorKind.untrusted_root,
+                f"the chain ends at root {top.subject.rfc4514_string()}, which is not in the "
+                "trust store")
+    return (ValidationErrorKind.unknown_issuer,
+            f"the issuer {top.issuer.rfc4514_string()} of {top.subject.rfc4514_string()} was "
+            "not sent by the server and is not in the trust store (missing intermediate, or an "
+            "untrusted CA)")
+
+
+def _sent_path(chain: Sequence[x509.Certificate]) -> list[x509.Certificate]:
+    """Follow issuers among the certificates sent, from the leaf, as far as they go."""
+    path = [chain[0]]
+    while not is_self_signed(path[-1]):
+        issuer = next((c for c in chain
+                       if all(c is not p for p in path) and issued_by(path[-1], c)), None)
+        if issuer is None:
+            break
+        path.append(issuer)
+    return path
+
+
+def _anchor_for(top: x509.Certificate, trust: TrustStore) -> x509.Certificate | None:
+    """The trust anchor that is ``top`` or issued it, if the store has one."""
+    for anchor in trust.named(top.subject):
+        if anchor == top:
+            return anchor
+    for anchor in trust.named(top.issuer):
+        if issued_by(top, anchor):
+            return anchor
+    return None
+
+
+def _rejected_path(path: list[x509.Certificate], anchor: x509.Certificate, error: str) -> str:
+    """The path reaches a trust anchor, yet the verifier refuses it: say what it dislikes."""
+    reasons = []
+    for index, certificate in enumerate(path):
+        if certificate == anchor:
+            continue
+        what = f"certificate {index} ({certificate.subject.rfc4514_string()})"
+        name = signature_algorithm_name(certificate.signature_algorithm_oid)
+        if name in SHA1_SIGNATURE_NAMES or name == "md5WithRSAEncryption":
+            reasons.append(f"{what} is signed with {name}")
+        key_type, key_size, _curve = key_description(certificate)
+        if key_type in ("RSA", "DSA") and key_size < 2048:
+            reasons.append(f"{what} has a {key_size}-bit {key_type} key")
+    why = "; ".join(reasons) if reasons else error
+    return (f"the path to the trust anchor {anchor.subject.rfc4514_string()} is rejected: "
+            f"{why}")
