@@ -30,6 +30,7 @@ def test_example_inventory_is_valid_and_documents_every_field() -> None:
     targets = load_inventory(EXAMPLE, known_probes=PROBES).targets
     assert [t.host for t in targets] == [
         "api.example.com", "mtls.example.com", "203.0.113.10", "alb.example.com", "2001:db8::10",
+        "db-proxy.example.com", "partners.example.com",
     ]
     text = EXAMPLE.read_text()
     from scanner.inventory import TargetEntry, _Settings
@@ -72,8 +73,9 @@ targets:
     ("text", "expected"),
     [
         ("targets:\n  - host: a.example\n    prot: 443\n",
-         ":3:5: unknown key 'targets[0].prot'; allowed here: host, name, port, probes, sni, "
-         "tags, timeout"),
+         ":3:5: unknown key 'targets[0].prot'; allowed here: client_ca_cert, client_ca_key, "
+         "client_ca_key_passphrase_env, client_cert, client_key, client_key_passphrase_env, "
+         "host, http, http_host, http_path, name, port, probes, sni, tags, timeout"),
         ("targets:\n  - host: a.example\n  - host: b.example\n    port: 70000\n",
          ":4:5: targets[1].port: Input should be less than or equal to 65535 (got 70000)"),
         ("targets:\n  - host: a.example\n    port: '443'\n",
