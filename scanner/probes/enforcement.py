@@ -135,15 +135,15 @@ class EnforcementProbe:
         self.certificates = ThrowawayCertificates()
 
     async def run(self, session: EndpointSession) -> ProbeOutput:
-        plan = _plan_for(session)
-        first = await _attempt(session, Kind.none, None, plan)
+        exchange = _exchange_for(session)
+        first = await _attempt(session, Kind.none, None, exchange)
         if first.result.alert_received and first.result.alert_received.alert and \
-                first.result.alert_received.alert.name == _NO_ALPN and plan.alpn:
+                first.result.alert_received.alert.name == _NO_ALPN and exchange.alpn:
             # An h2-only server refuses an http/1.1-only offer: say so instead of misreading
             # its alert as a rejection of the (missing) certificate.
-            plan = _Exchange(alpn=("h2",), request=None, request_label=plan.request_label,
-                         h2_only=True)
-            first = await _attempt(session, Kind.none, None, plan)
+            exchange = _Exchange(alpn=("h2",), request=None,
+                                 request_label=exchange.request_label, h2_only=True)
+            first = await _attempt(session, Kind.none, None, exchange)
 
         message = certificate_request_message(first.result)
         requested = message is not None
@@ -152,14 +152,14 @@ class EnforcementProbe:
         version = version_name(first.result.version
                                or (hello.selected_version if hello is not None else None))
         if requested:
-            planned = self._plan_attempts(session, request)
+            planned = await trio.to_thread.run_sync(self._plan_attempts, session, request)
         else:
             planned = _Planned(skipped=_not_asked(session, reached=hello is not None))
         ca_names_sent = bool(request.certificate_authorities) if request is not None else None
         observed = [first]
 
         async def run_one(kind: Kind, credential: ClientCredential) -> None:
-            observed.append(await _attempt(session, kind, credential, plan))
+            observed.append(await _attempt(session, kind, credential, exchange))
 
         async with trio.open_nursery() as nursery:
             for kind, credential in planned.attempts:
@@ -167,9 +167,9 @@ class EnforcementProbe:
         observed.sort(key=lambda o: _ORDER.index(o.kind))
 
         baseline = _baseline(observed)
-        judged = [_judge(o, baseline, plan) for o in observed]
+        judged = [_judge(o, baseline, exchange) for o in observed]
         verdict, reason = decide(judged, requested=requested, baseline=baseline,
-                                 h2_only=plan.h2_only)
+                                 h2_only=exchange.h2_only)
         facet = EnforcementResult(
             verdict=verdict,
             reason=reason,
@@ -180,7 +180,7 @@ class EnforcementProbe:
             skipped=planned.skipped,
             aws_alb=infer_aws_alb(verdict, judged, ca_names_sent=ca_names_sent),
         )
-        return ProbeOutput(facet=facet, findings=findings_for(facet, judged, plan))
+        return ProbeOutput(facet=facet, findings=findings_for(facet, judged, exchange))
 
     def _plan_attempts(self, session: EndpointSession,
                        request: wire.CertificateRequest | None) -> _Planned:
@@ -235,7 +235,7 @@ def _not_asked(session: EndpointSession, *, reached: bool) -> dict[str, str]:
     return {kind.value: why for kind in kinds}
 
 
-def _plan_for(session: EndpointSession) -> _Exchange:
+def _exchange_for(session: EndpointSession) -> _Exchange:
     target = session.target
     label = f"HEAD {target.http.path} (Host: {target.http_host})"
     if not target.http.enabled:
@@ -264,39 +264,39 @@ def key_type_for(request: wire.CertificateRequest) -> KeyType:
 
 
 async def _attempt(session: EndpointSession, kind: Kind, credential: ClientCredential | None,
-                   plan: _Exchange) -> _Observed:
-    offer = session.offer(client_credential=credential, alpn=plan.alpn)
+                   exchange: _Exchange) -> _Observed:
+    offer = session.offer(client_credential=credential, alpn=exchange.alpn)
     http: HttpOutcome | None = None
     async with session.connect(offer) as tls:
         result = await tls.handshake()
         if result.completed:
             other_protocol = result.alpn is not None and result.alpn != "http/1.1"
-            if plan.request is None or plan.h2_only or other_protocol:
+            if exchange.request is None or exchange.h2_only or other_protocol:
                 # No HTTP/1.1 to speak: wait a moment for a post-handshake rejection instead.
                 await tls.read_after_handshake(session.wait_after_handshake())
-                if plan.h2_only or result.alpn == "h2":
-                    http = HttpOutcome(request=plan.request_label,
+                if exchange.h2_only or result.alpn == "h2":
+                    http = HttpOutcome(request=exchange.request_label,
                                        outcome=HttpOutcomeKind.h2_only)
                 elif other_protocol:
-                    http = HttpOutcome(request=plan.request_label,
+                    http = HttpOutcome(request=exchange.request_label,
                                        outcome=HttpOutcomeKind.not_http,
                                        received=f"ALPN {result.alpn}")
             else:
-                http = await _ask_http(tls, plan)
+                http = await _ask_http(tls, exchange)
     observed = _Observed(kind, credential, tls.result, http)
     observed.post_handshake_alert = _post_handshake_alert(tls.result)
     observed.certificate_sent = _certificate_sent(tls.result)
     return observed
 
 
-async def _ask_http(tls: TLSConnection, plan: _Exchange) -> HttpOutcome:
+async def _ask_http(tls: TLSConnection, exchange: _Exchange) -> HttpOutcome:
     """Send the HEAD request and read until its status line, a close, or the deadline."""
-    assert plan.request is not None
-    label = plan.request_label
+    assert exchange.request is not None
+    label = exchange.request_label
     with contextlib.suppress(ScanFailure):
         # A server that rejected us after the handshake may have closed already; what it
         # sent (its alert) is still read below.
-        await tls.send(plan.request)
+        await tls.send(exchange.request)
     received = b""
     while True:
         try:
@@ -348,7 +348,7 @@ def _baseline(observed: Iterable[_Observed]) -> int | None:
     return None
 
 
-def _judge(observed: _Observed, baseline: int | None, plan: _Exchange) -> _Judged:
+def _judge(observed: _Observed, baseline: int | None, exchange: _Exchange) -> _Judged:
     result = observed.result
     inconclusive, rejected = AttemptResult.inconclusive, AttemptResult.rejected
     if not observed.reached_server:
@@ -383,7 +383,7 @@ def _judge(observed: _Observed, baseline: int | None, plan: _Exchange) -> _Judge
             and result.after_handshake is AfterHandshake.closed:
         return _Judged(observed, rejected, AttemptStage.after_handshake, None,
                        "the handshake completed, then the server closed the connection")
-    outcome, stage, detail = _judge_http(http, baseline, plan)
+    outcome, stage, detail = _judge_http(http, baseline, exchange)
     return _Judged(observed, outcome, stage, None, detail)
 
 
@@ -391,7 +391,7 @@ _NOT_ASKED = (HttpOutcomeKind.h2_only, HttpOutcomeKind.not_http)
 
 
 def _judge_http(http: HttpOutcome | None, baseline: int | None,
-                plan: _Exchange) -> tuple[AttemptResult, AttemptStage, str]:
+                exchange: _Exchange) -> tuple[AttemptResult, AttemptStage, str]:
     """An attempt the TLS layer accepted: what the HTTP answer (if any) makes of it."""
     accepted, rejected = AttemptResult.accepted, AttemptResult.rejected
     stage = AttemptStage.http
@@ -401,7 +401,7 @@ def _judge_http(http: HttpOutcome | None, baseline: int | None,
     if http.outcome is HttpOutcomeKind.h2_only:
         return accepted, AttemptStage.tls_only, ("accepted by the TLS layer; the server speaks "
                                                  "only HTTP/2, so no HTTP/1.1 request was sent")
-    prefix = f"accepted by the TLS layer; {plan.request_label}"
+    prefix = f"accepted by the TLS layer; {exchange.request_label}"
     if http.outcome is HttpOutcomeKind.not_http:
         return accepted, stage, (f"{prefix} got an answer that is not HTTP/1.x "
                                  f"({http.received}); set http: false for non-HTTP services")
@@ -581,7 +581,7 @@ def _attempt_out(item: _Judged) -> EnforcementAttempt:
 
 
 def findings_for(facet: EnforcementResult, judged: Sequence[_Judged],
-                 plan: _Exchange) -> list[Finding]:
+                 exchange: _Exchange) -> list[Finding]:
     findings: list[Finding] = []
 
     def add(finding_id: str, severity: Severity, detail: str) -> None:
@@ -608,7 +608,7 @@ def findings_for(facet: EnforcementResult, judged: Sequence[_Judged],
         add("enforcement.expired_accepted", Severity.low,
             f"An expired certificate from your CA is accepted ({_where(expired)}): client "
             "certificate expiry is ignored.")
-    if plan.h2_only:
+    if exchange.h2_only:
         add("enforcement.h2_only", Severity.info,
             "The server refuses HTTP/1.1 (ALPN); an HTTP-layer rejection could not be checked.")
     return findings

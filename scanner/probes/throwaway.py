@@ -8,6 +8,7 @@ per target would cost a context each and grow the context cache with the sweep.
 from __future__ import annotations
 
 import datetime
+import threading
 from collections import OrderedDict
 from collections.abc import Callable
 
@@ -28,11 +29,16 @@ def probe_name(common_name: str) -> x509.Name:
 
 
 class ThrowawayCertificates:
-    """A cache of generated client credentials, renewed a day after they were made."""
+    """A cache of generated client credentials, renewed a day after they were made.
+
+    Thread-safe: probes prepare certificates in a worker thread, since an RSA key takes long
+    enough to stall every other connection of the sweep.
+    """
 
     def __init__(self) -> None:
         self._cache: OrderedDict[tuple[object, ...],
                                  tuple[datetime.datetime, ClientCredential]] = OrderedDict()
+        self._lock = threading.Lock()
 
     def self_signed(self, key_type: KeyType) -> ClientCredential:
         def make() -> ClientCredential:
@@ -84,13 +90,14 @@ class ThrowawayCertificates:
 
     def _get(self, key: tuple[object, ...],
              make: Callable[[], ClientCredential]) -> ClientCredential:
-        now = datetime.datetime.now(datetime.UTC)
-        cached = self._cache.get(key)
-        if cached is not None and now - cached[0] < _RENEW_AFTER:
-            self._cache.move_to_end(key)
-            return cached[1]
-        credential = make()
-        self._cache[key] = (now, credential)
-        while len(self._cache) > _MAX_CACHED:
-            self._cache.popitem(last=False)
-        return credential
+        with self._lock:  # one maker at a time: concurrent targets share the first result
+            now = datetime.datetime.now(datetime.UTC)
+            cached = self._cache.get(key)
+            if cached is not None and now - cached[0] < _RENEW_AFTER:
+                self._cache.move_to_end(key)
+                return cached[1]
+            credential = make()
+            self._cache[key] = (now, credential)
+            while len(self._cache) > _MAX_CACHED:
+                self._cache.popitem(last=False)
+            return credential
