@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from scanner.engine.offer import ClientCredential, ClientKey
 
 MAX_FILE_BYTES = 1 << 20
+_MISSING = "no such file (relative paths start at the inventory file's directory)"
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _PEM_CERTIFICATE = b"-----BEGIN CERTIFICATE-----"
 _Loader = Callable[[bytes, bytes | None], PrivateKeyTypes]
@@ -69,7 +70,7 @@ def _read(path: Path, field: str) -> bytes:
                                f"file is at most {MAX_FILE_BYTES} bytes")
         return path.read_bytes()
     except FileNotFoundError:
-        raise KeyFileError(field, f"{field} {path}: no such file") from None
+        raise KeyFileError(field, f"{field} {path}: {_MISSING}") from None
     except IsADirectoryError:
         raise KeyFileError(field, f"{field} {path} is a directory; give a file") from None
     except OSError as exc:
@@ -92,7 +93,7 @@ def check_key_permissions(path: Path, field: str) -> None:
     try:
         info = path.stat()
     except FileNotFoundError:
-        raise KeyFileError(field, f"{field} {path}: no such file") from None
+        raise KeyFileError(field, f"{field} {path}: {_MISSING}") from None
     except OSError as exc:
         raise KeyFileError(field, f"{field} {path}: cannot read ({exc.strerror})") from None
     mode = stat.S_IMODE(info.st_mode)

@@ -65,7 +65,8 @@ def test_bad_key_exits_2_with_one_line_and_connects_nowhere(
         f"passphrase in ${ENV}: wrong passphrase?",
         "unprotected": f"{inventory}:10:5: client_key {key} is accessible by others (mode "
         f"0644); protect it with: chmod 600 {key}",
-        "missing": f"{inventory}:10:5: client_key {key}: no such file",
+        "missing": f"{inventory}:10:5: client_key {key}: no such file (relative paths start "
+        "at the inventory file's directory)",
     }[problem]
     assert line == f"mtlsweep: error: {expected}"
     assert tarpit_server.connections == 0, "no connection may be made"
