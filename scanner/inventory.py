@@ -16,9 +16,13 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from scanner import wire
+from scanner.engine.offer import ClientCredential
+from scanner.keyfiles import ENV_NAME, KeyFileError, load_credential
 from scanner.pkix.trust import TrustStoreError, load_ca_bundle
 from scanner.targets import (
     DEFAULT_PORT,
+    HttpCheck,
     Target,
     TargetSyntaxError,
     default_sni,
@@ -66,11 +70,54 @@ class _Settings(BaseModel):
             return list(validate_alpn_extra(value))
         except TargetSyntaxError as exc:
             raise ValueError(str(exc)) from None
+    client_cert: str | None = Field(default=None, description="Your client certificate (PEM/DER).")
+    client_key: str | None = Field(default=None, description="Its private key (PEM/DER).")
+    client_key_passphrase_env: str | None = Field(
+        default=None, description="Name of the environment variable holding the key passphrase."
+    )
+    client_ca_cert: str | None = Field(default=None, description="CA that issues your clients.")
+    client_ca_key: str | None = Field(default=None, description="Its private key.")
+    client_ca_key_passphrase_env: str | None = Field(
+        default=None, description="Name of the environment variable holding its passphrase."
+    )
+    http: bool | None = Field(default=None, description="Whether the service speaks HTTP.")
+    http_path: str | None = Field(default=None, description="Path of the HEAD request.")
+    http_host: str | None = Field(default=None, description="Host header of the HEAD request.")
 
     @field_validator("timeout", mode="before")
     @classmethod
     def _int_is_fine(cls, value: Any) -> Any:
         return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+    @field_validator("client_key_passphrase_env", "client_ca_key_passphrase_env")
+    @classmethod
+    def _env_name(cls, value: str | None) -> str | None:
+        # Never echo the value: someone may have put the passphrase itself here.
+        if value is not None and not ENV_NAME.fullmatch(value):
+            raise ValueError("must be the NAME of an environment variable (letters, digits, _) "
+                             "that holds the passphrase, never the passphrase itself")
+        return value
+
+    @field_validator("http_path")
+    @classmethod
+    def _path(cls, value: str | None) -> str | None:
+        if value is not None:
+            _check_request(value, "example.com")
+        return value
+
+    @field_validator("http_host")
+    @classmethod
+    def _host(cls, value: str | None) -> str | None:
+        if value is not None:
+            _check_request("/", value)
+        return value
+
+
+def _check_request(path: str, host: str) -> None:
+    try:
+        wire.build_head_request(path, host, user_agent="mtlsweep")
+    except wire.WireError as exc:
+        raise ValueError(str(exc)) from None
 
 
 class TargetEntry(_Settings):
@@ -117,10 +164,12 @@ def load_inventory(path: Path, *, known_probes: Collection[str]) -> Inventory:
         raise InventoryError(_first_error(path, exc, marks)) from None
     default_bundle = _ca_bundle(path, marks, parsed.defaults.ca_bundle, ("defaults", "ca_bundle"))
     targets = []
+    credentials = _Credentials(path, marks)
     for index, entry in enumerate(parsed.targets):
         where = _position(path, marks, ("targets", index))
         bundle = _ca_bundle(path, marks, entry.ca_bundle, ("targets", index, "ca_bundle"))
-        targets.append(_resolve(entry, parsed.defaults, where, bundle or default_bundle))
+        targets.append(_resolve(entry, parsed.defaults, where, bundle or default_bundle,
+                                credentials, index))
         for probe in targets[-1].probes or ():
             if probe not in known_probes:
                 raise InventoryError(
@@ -152,13 +201,18 @@ def _ca_bundle(path: Path, marks: dict[YamlPath, str], value: str | None,
     return bundle
 
 
-def _resolve(entry: TargetEntry, defaults: _Settings, origin: str,
-             ca_bundle: Path | None) -> Target:
+def _resolve(entry: TargetEntry, defaults: _Settings, origin: str, ca_bundle: Path | None,
+             credentials: _Credentials, index: int) -> Target:
     """Apply defaults; a target's own value wins, tags are merged."""
     sni = entry.sni if "sni" in entry.model_fields_set else default_sni(entry.host)
     port = entry.port or defaults.port or DEFAULT_PORT
     probes = entry.probes if entry.probes is not None else defaults.probes
     alpn_extra = entry.alpn_extra if entry.alpn_extra is not None else defaults.alpn_extra
+
+    def pick(name: str) -> Any:
+        own = getattr(entry, name)
+        return own if own is not None else getattr(defaults, name)
+
     return Target(
         host=entry.host,
         port=port,
@@ -170,7 +224,72 @@ def _resolve(entry: TargetEntry, defaults: _Settings, origin: str,
         alpn_extra=tuple(alpn_extra) if alpn_extra is not None else None,
         ca_bundle=ca_bundle,
         origin=origin,
+        http=HttpCheck(enabled=pick("http") is not False, path=pick("http_path") or "/",
+                       host=pick("http_host")),
+        client_credential=credentials.load(entry, defaults, index, _CLIENT),
+        client_ca=credentials.load(entry, defaults, index, _CLIENT_CA),
     )
+
+
+@dataclass(frozen=True)
+class _CredentialFields:
+    cert: str
+    key: str
+    passphrase_env: str
+    must_be_ca: bool
+
+
+_CLIENT = _CredentialFields("client_cert", "client_key", "client_key_passphrase_env", False)
+_CLIENT_CA = _CredentialFields("client_ca_cert", "client_ca_key", "client_ca_key_passphrase_env",
+                               True)
+
+
+class _Credentials:
+    """Loads each certificate/key pair once per inventory, however many targets share it.
+
+    A target that sets any field of a pair takes the whole pair from its own entry, never
+    half from ``defaults:``; relative paths are relative to the inventory file.
+    """
+
+    def __init__(self, path: Path, marks: dict[YamlPath, str]) -> None:
+        self.path = path
+        self.marks = marks
+        self._loaded: dict[tuple[Path, Path, str | None, bool], ClientCredential] = {}
+
+    def load(self, entry: TargetEntry, defaults: _Settings, index: int,
+             fields: _CredentialFields) -> ClientCredential | None:
+        names = (fields.cert, fields.key, fields.passphrase_env)
+        own = any(getattr(entry, name) is not None for name in names)
+        source: _Settings = entry if own else defaults
+        at: YamlPath = ("targets", index) if own else ("defaults",)
+        cert, key, env = (getattr(source, name) for name in names)
+        if cert is None and key is None:
+            if env is not None:
+                raise InventoryError(f"{self._where(at, fields.passphrase_env)}: "
+                                     f"{fields.passphrase_env} is set but {fields.key} is not")
+            return None
+        if cert is None or key is None:
+            present, missing = ((fields.cert, fields.key) if key is None
+                                else (fields.key, fields.cert))
+            raise InventoryError(f"{self._where(at, present)}: {present} needs {missing} too "
+                                 f"(a certificate and its private key go together)")
+        cert_path, key_path = self._file(cert), self._file(key)
+        cache_key = (cert_path, key_path, env, fields.must_be_ca)
+        if cache_key not in self._loaded:
+            try:
+                self._loaded[cache_key] = load_credential(
+                    cert_path, key_path, env, cert_field=fields.cert, key_field=fields.key,
+                    env_field=fields.passphrase_env, must_be_ca=fields.must_be_ca)
+            except KeyFileError as exc:
+                raise InventoryError(f"{self._where(at, exc.field)}: {exc}") from None
+        return self._loaded[cache_key]
+
+    def _file(self, name: str) -> Path:
+        file = Path(name).expanduser()
+        return file if file.is_absolute() else self.path.parent / file
+
+    def _where(self, at: YamlPath, name: str) -> str:
+        return _position(self.path, self.marks, (*at, name))
 
 
 def _reject_duplicates(path: Path, marks: dict[YamlPath, str], targets: list[Target]) -> None:
@@ -297,7 +416,8 @@ def _describe_errors(
             yield f"{where}: {key}: required key is missing"
         else:
             got = error.get("input")
-            shown = f" (got {got!r})" if not isinstance(got, dict | list) else ""
+            secret = bool(at) and str(at[-1]).endswith("_passphrase_env")
+            shown = f" (got {got!r})" if not isinstance(got, dict | list) and not secret else ""
             yield f"{where}: {key}: {error['msg']}{shown}"
 
 

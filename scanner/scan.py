@@ -67,7 +67,7 @@ class Scanner:
         address = addresses[0]
         record.address = address.ip
         session = EndpointSession(address, target.sni, contexts=self.contexts,
-                                  limits=self.limits, timeout=timeout)
+                                  limits=self.limits, timeout=timeout, target=target)
         record.session = session
         options = self.settings.probe_options
         context = ProbeContext(

@@ -8,6 +8,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from scanner.engine.offer import ClientCredential
+
 DEFAULT_PORT = 443
 
 _LABEL = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$")
@@ -15,6 +17,15 @@ _LABEL = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$")
 
 class TargetSyntaxError(ValueError):
     """A host or host:port that cannot be a scan target."""
+
+
+@dataclass(frozen=True)
+class HttpCheck:
+    """How the enforcement probe asks a connection the TLS layer accepted for an HTTP answer."""
+
+    enabled: bool = True
+    path: str = "/"
+    host: str | None = None  # the Host header; None: the SNI, else the host (see http_host)
 
 
 @dataclass(frozen=True)
@@ -33,11 +44,24 @@ class Target:
     #: Trust anchors for this target's certificate checks; None: the sweep's (--ca-bundle).
     ca_bundle: Path | None = field(default=None, compare=False)
     origin: str = "command line"
+    http: HttpCheck = HttpCheck()
+    #: The user's client certificate and key (read once, in memory only).
+    client_credential: ClientCredential | None = field(default=None, compare=False, hash=False)
+    #: The user's client CA and its key, to issue an expired certificate from it.
+    client_ca: ClientCredential | None = field(default=None, compare=False, hash=False)
 
     @property
     def label(self) -> str:
         """How humans see the target: its name, or host:port."""
         return self.name or format_endpoint(self.host, self.port)
+
+    @property
+    def http_host(self) -> str:
+        """The Host header: as configured, else the SNI or host, with the port unless 443."""
+        if self.http.host:
+            return self.http.host
+        name = self.sni or (f"[{self.host}]" if ":" in self.host else self.host)
+        return name if self.port == DEFAULT_PORT else f"{name}:{self.port}"
 
     @property
     def key(self) -> tuple[str, int, str | None]:

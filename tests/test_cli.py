@@ -59,12 +59,13 @@ def test_scan_inventory_with_output_file_json_and_table(openssl_server, tmp_path
     inventory.write_text(f"""
 defaults:
   tags: {{env: test}}
-  probes: [client_auth]
+  probes: [client_auth, enforcement]
 targets:
   - host: 127.0.0.1
     port: {server.port}
     sni: localhost
     name: strict-listener
+    http: false
 """)
     out = tmp_path / "out.jsonl"
     keylog = tmp_path / "keys.log"
@@ -76,7 +77,9 @@ targets:
                                 "name": "strict-listener", "address": "127.0.0.1",
                                 "tags": {"env": "test"}}
     assert record["client_auth"]["classification"] == "required"
-    assert record["stats"]["connections"] == 2
+    # client_auth: one per version; enforcement: none, self-signed, untrusted and look-alike CA.
+    assert record["stats"]["connections"] == 2 + 4
+    assert record["enforcement"]["verdict"] == "required_at_tls"
     key_lines = keylog.read_text().splitlines()
     assert any(line.startswith("CLIENT_HANDSHAKE_TRAFFIC_SECRET ") for line in key_lines)
     assert any(line.startswith("CLIENT_RANDOM ") for line in key_lines)  # the TLS 1.2 one
@@ -155,8 +158,11 @@ def test_schema_is_generated_from_the_model_and_validates_records(openssl_server
             "$schema": schema["$schema"], "$id": schema["$id"]}))
     assert "client_auth" in schema["properties"]
     assert schema["properties"]["schema"]["const"] == "mtlsweep/1"
-    server = openssl_server(verify="request")
+    # "require": s_server -www never answers HEAD, so an accepted enforcement attempt would
+    # wait out --timeout (and block this single-threaded server meanwhile).
+    server = openssl_server(verify="require")
     (record,) = records(run("scan", f"127.0.0.1:{server.port}").stdout)
+    assert record["enforcement"]["verdict"] == "required_at_tls"
     assert set(record) <= set(schema["properties"])
     assert set(schema["required"]) <= set(record)
 
@@ -172,15 +178,18 @@ def test_demo_scans_its_local_listeners() -> None:
     assert result.returncode == 0, result.stderr
     by_name = {r["target"]["name"]: r for r in records(result.stdout)}
     expected = {
-        "alb-tls13-verify-ca-names": ("required", True, True),
-        "alb-tls13-verify-no-ca-names": ("required", False, False),
-        "alb-tls12-ext-2018-06-verify": ("required", None, False),
-        "optional-client-cert": ("optional", True, True),
-        "no-mtls": ("none", None, None),
+        "alb-tls13-verify-ca-names": ("required", True, True, "required_at_tls"),
+        "alb-tls13-verify-no-ca-names": ("required", False, False, "required_at_tls"),
+        "alb-tls12-ext-2018-06-verify": ("required", None, False, "required_at_tls"),
+        "alb-passthrough": ("optional", False, False, "optional_unverified"),
+        "optional-client-cert": ("optional", True, True, "optional_verified"),
+        "issuer-name-only-check": ("required", True, True, "accepts_untrusted"),
+        "no-mtls": ("none", None, None, "not_requested"),
     }
     assert set(by_name) == set(expected)
-    for name, (classification, names13, names12) in expected.items():
+    for name, (classification, names13, names12, verdict) in expected.items():
         auth = by_name[name]["client_auth"]
+        assert by_name[name]["enforcement"]["verdict"] == verdict, name
         assert auth["classification"] == classification, name
         tls13, tls12 = auth["tls1_3"], auth["tls1_2"]
         assert (tls13["certificate_request"] or {}).get("ca_names_sent") == names13, name
@@ -190,4 +199,9 @@ def test_demo_scans_its_local_listeners() -> None:
     for name, record in by_name.items():
         assert record["certificate"]["trusted"] is True, name
         assert record["ocsp"]["stapled"] is False, name
-        assert not [f for f in record["findings"] if f["probe"] != "client_auth"], name
+        unexpected = [f for f in record["findings"] if f["probe"] not in ("client_auth",
+                                                                          "enforcement")]
+        assert not unexpected, name
+    flagged = {name for name, record in by_name.items()
+               if any(f["id"] == "enforcement.accepts_untrusted" for f in record["findings"])}
+    assert flagged == {"issuer-name-only-check"}

@@ -23,9 +23,10 @@ def test_full_default_scan_of_nginx_with_http2_and_table(nginx_server, tmp_path:
     assert record["alpn"]["supported"] == ["h2", "http/1.1", "http/1.0", "http/0.9"]
     assert record["alpn"]["tls1_3"]["unsupported_protocols"] == [
         "spdy/3.1", "grpc-exp", "acme-tls/1", "imap", "h2c"]
-    # The whole default scan of one listener: client_auth 2, certificate 2, ocsp 2,
-    # renegotiation 1, resumption 6, alpn 14 (4 standard offers + 3 eliminations, per version).
-    assert record["stats"]["connections"] == 27
+    # The whole default scan of one listener: client_auth 2, enforcement 1 (no certificate
+    # requested: only the attempt without one), certificate 2, ocsp 2, renegotiation 1,
+    # resumption 6, alpn 14 (4 standard offers + 3 eliminations, per version).
+    assert record["stats"]["connections"] == 28
 
     table = run("scan", f"127.0.0.1:{server.port}", "--format", "table",
                 "--probes", "alpn,resumption,renegotiation").stdout

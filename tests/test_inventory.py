@@ -30,7 +30,7 @@ def test_example_inventory_is_valid_and_documents_every_field() -> None:
     targets = load_inventory(EXAMPLE, known_probes=PROBES).targets
     assert [t.host for t in targets] == [
         "api.example.com", "mtls.example.com", "203.0.113.10", "alb.example.com",
-        "grpc.example.com", "2001:db8::10",
+        "grpc.example.com", "2001:db8::10", "db-proxy.example.com", "partners.example.com",
     ]
     text = EXAMPLE.read_text()
     from scanner.inventory import TargetEntry, _Settings
@@ -73,8 +73,10 @@ targets:
     ("text", "expected"),
     [
         ("targets:\n  - host: a.example\n    prot: 443\n",
-         ":3:5: unknown key 'targets[0].prot'; allowed here: alpn_extra, ca_bundle, host, name, "
-         "port, probes, sni, tags, timeout"),
+         ":3:5: unknown key 'targets[0].prot'; allowed here: alpn_extra, ca_bundle, "
+         "client_ca_cert, client_ca_key, client_ca_key_passphrase_env, client_cert, client_key, "
+         "client_key_passphrase_env, host, http, http_host, http_path, name, port, probes, sni, "
+         "tags, timeout"),
         ("targets:\n  - host: a.example\n  - host: b.example\n    port: 70000\n",
          ":4:5: targets[1].port: Input should be less than or equal to 65535 (got 70000)"),
         ("targets:\n  - host: a.example\n    port: '443'\n",
@@ -87,8 +89,8 @@ targets:
          ":2:3: unknown key 'defaults.colour'"),
         ("targets: []\n", "targets: List should have at least 1 item"),
         ("targets:\n  - host: a.example\n    probes: [client_auth, nope]\n",
-         ":3:5: unknown probe 'nope'; known probes: alpn, certificate, client_auth, ocsp, "
-         "renegotiation, resumption"),
+         ":3:5: unknown probe 'nope'; known probes: alpn, certificate, client_auth, "
+         "enforcement, ocsp, renegotiation, resumption"),
         ("targets:\n  - host: a.example\n  - host: A.example\n",
          ":3:5: duplicate target a.example:443"),
         ("targets:\n  - host: a.example\n    port: 1\n    port: 2\n",

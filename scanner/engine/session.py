@@ -18,6 +18,7 @@ from scanner.engine.errors import ScanFailure
 from scanner.engine.handshake import HandshakeResult, TLSConnection
 from scanner.engine.offer import ClientOffer, ContextFactory, TLSVersion
 from scanner.results import ErrorKind
+from scanner.targets import Target
 
 # How long to keep reading after our Finished when a probe wants post-handshake messages:
 # a few round trips (measured on the TCP connect), never less than a floor for busy servers.
@@ -68,9 +69,12 @@ class EndpointSession:
         contexts: ContextFactory,
         limits: ConnectionLimits,
         timeout: float,
+        target: Target | None = None,
     ) -> None:
         self.address = address
         self.sni = sni
+        #: What the inventory says about this endpoint (HTTP check, client credentials).
+        self.target = target or Target(host=address.ip, port=address.port, sni=sni)
         self.contexts = contexts
         self.limits = limits
         self.timeout = timeout

@@ -12,7 +12,7 @@ from OpenSSL import SSL
 from rich.console import Console
 
 from scanner.lab.pki import issue, make_ca, name
-from scanner.lab.server import ClientAuth, LabServer, ListenerConfig
+from scanner.lab.server import ClientAuth, LabServer, ListenerConfig, Verification
 from scanner.probes import DEFAULT_PROBES, ProbeOptions
 from scanner.report.sinks import OutputFormat
 from scanner.sweep import SweepOptions, run_sweep
@@ -54,8 +54,14 @@ def demo_listeners() -> dict[str, ListenerConfig]:
         "alb-tls12-ext-2018-06-verify": replace(
             alb, cipher_list=TLS_1_2_EXT_2018_06, max_version=SSL.TLS1_2_VERSION,
             client_auth=ClientAuth.require, advertise_ca_names=False),
+        "alb-passthrough": replace(
+            alb, client_auth=ClientAuth.request, advertise_ca_names=False,
+            verification=Verification.accept_any),
         "optional-client-cert": replace(
             alb, client_auth=ClientAuth.request, advertise_ca_names=True),
+        "issuer-name-only-check": replace(
+            alb, client_auth=ClientAuth.require, advertise_ca_names=True,
+            verification=Verification.issuer_name_only),
         "no-mtls": replace(alb, client_auth=ClientAuth.none),
     }
 

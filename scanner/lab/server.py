@@ -11,11 +11,12 @@ import contextlib
 import socket
 import struct
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import TracebackType
 
+from cryptography import x509
 from OpenSSL import SSL, crypto
 
 from scanner.lab.pki import Issued
@@ -30,6 +31,20 @@ class ClientAuth(StrEnum):
     require = "require"  # ask, and fail the handshake without one
 
 
+class Verification(StrEnum):
+    """How a presented client certificate is judged."""
+
+    chain = "chain"  # OpenSSL's verdict: it must chain to a trusted CA (the normal case)
+    accept_any = "accept_any"  # ask and take whatever comes (AWS ALB passthrough)
+    # A broken check some custom verifiers have: trust a certificate whose issuer *name* is a
+    # trusted CA's, without checking the signature. No real server does this on purpose.
+    issuer_name_only = "issuer_name_only"
+    ignore_expiry = "ignore_expiry"  # chain, but expired certificates pass (ALB option)
+
+
+_X509_V_ERR_CERT_HAS_EXPIRED = 10
+
+
 @dataclass(frozen=True)
 class ListenerConfig:
     certificate: Issued
@@ -42,6 +57,10 @@ class ListenerConfig:
     advertise_ca_names: bool = True
     server_preference: bool = True
     chain: Sequence[Issued] = field(default_factory=tuple)
+    verification: Verification = Verification.chain
+    #: Protocols the server speaks, in its order of preference; a client offering none of
+    #: them is refused (no_application_protocol). None: no ALPN.
+    alpn: tuple[str, ...] | None = None
 
 
 def build_context(config: ListenerConfig) -> SSL.Context:
@@ -69,11 +88,43 @@ def build_context(config: ListenerConfig) -> SSL.Context:
         mode = SSL.VERIFY_PEER
         if config.client_auth is ClientAuth.require:
             mode |= SSL.VERIFY_FAIL_IF_NO_PEER_CERT
-        context.set_verify(mode, lambda _conn, _cert, _errno, _depth, ok: bool(ok))
+        context.set_verify(mode, _verifier(config))
         if config.advertise_ca_names:
             for ca in config.trusted_cas:
                 context.add_client_ca(ca.certificate)
+    if config.alpn is not None:
+        protocols = [p.encode() for p in config.alpn]
+
+        def select(_conn: SSL.Connection, offered: list[bytes]) -> bytes:
+            for protocol in protocols:
+                if protocol in offered:
+                    return protocol
+            # An exception makes pyOpenSSL answer SSL_TLSEXT_ERR_ALERT_FATAL, which OpenSSL
+            # turns into a no_application_protocol alert (RFC 7301 section 3.2).
+            raise SSL.Error("no protocol in common")
+
+        context.set_alpn_select_callback(select)
     return context
+
+
+VerifyCallback = Callable[[SSL.Connection, crypto.X509, int, int, int], bool]
+
+
+def _verifier(config: ListenerConfig) -> VerifyCallback:
+    trusted_names = [ca.certificate.subject for ca in config.trusted_cas]
+
+    def verify(_conn: SSL.Connection, cert: crypto.X509, errno: int, _depth: int,
+               ok: int) -> bool:
+        if ok or config.verification is Verification.accept_any:
+            return True
+        if config.verification is Verification.ignore_expiry:
+            return errno == _X509_V_ERR_CERT_HAS_EXPIRED
+        if config.verification is Verification.issuer_name_only:
+            issuer: x509.Name = cert.to_cryptography().issuer
+            return issuer in trusted_names
+        return False
+
+    return verify
 
 
 class LabServer:

@@ -6,6 +6,7 @@ from scanner.probes.alpn import AlpnProbe
 from scanner.probes.base import Probe, ProbeContext, ProbeOptions, ProbeOutput
 from scanner.probes.certificate import CertificateProbe
 from scanner.probes.client_auth import ClientAuthProbe
+from scanner.probes.enforcement import EnforcementProbe
 from scanner.probes.ocsp import OcspProbe
 from scanner.probes.renegotiation import RenegotiationProbe
 from scanner.probes.resumption import ResumptionProbe
@@ -13,8 +14,8 @@ from scanner.probes.resumption import ResumptionProbe
 PROBES: dict[str, Probe] = {
     probe.name: probe
     for probe in (
-        ClientAuthProbe(), CertificateProbe(), OcspProbe(), RenegotiationProbe(),
-        ResumptionProbe(), AlpnProbe(),
+        ClientAuthProbe(), EnforcementProbe(), CertificateProbe(), OcspProbe(),
+        RenegotiationProbe(), ResumptionProbe(), AlpnProbe(),
     )
 }
 DEFAULT_PROBES: tuple[str, ...] = tuple(PROBES)

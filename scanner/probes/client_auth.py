@@ -64,7 +64,7 @@ def analyse(version: TLSVersion, result: HandshakeResult) -> ClientAuthVersion:
     """Read one handshake's transcript into the client-auth facts for its version."""
     hello = result.server_hello
     supported = hello is not None and hello.selected_version == int(version)
-    message = _certificate_request(result)
+    message = certificate_request_message(result)
     if message is None:
         request_out = CertificateRequestOut(sent=False) if supported else None
     elif message.handshake is not None and isinstance(message.handshake.parsed,
@@ -83,7 +83,8 @@ def analyse(version: TLSVersion, result: HandshakeResult) -> ClientAuthVersion:
     return out
 
 
-def _certificate_request(result: HandshakeResult) -> TranscriptMessage | None:
+def certificate_request_message(result: HandshakeResult) -> TranscriptMessage | None:
+    """The CertificateRequest the server sent during the handshake, parsed or not."""
     for message in result.transcript:
         if (message.direction == "received" and not message.after_handshake
                 and message.msg_type == _CERTIFICATE_REQUEST):

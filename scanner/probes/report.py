@@ -23,6 +23,8 @@ def handshake_report(result: HandshakeResult) -> HandshakeReport:
             tls13_ciphersuites=offer.tls13_ciphersuites,
             alpn=list(offer.alpn),
             sni=offer.sni,
+            client_certificate=offer.client_credential.subject
+            if offer.client_credential else None,
         ),
         completed=result.completed,
         version=version_name(result.version),

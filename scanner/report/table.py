@@ -13,9 +13,12 @@ from rich.text import Text
 
 from scanner.results import (
     AlpnVersion,
+    AttemptStage,
     CertificateChainOut,
     CertificateResult,
     ClientAuthVersion,
+    EnforcementAttempt,
+    EnforcementResult,
     OcspResult,
     OcspVersion,
     Record,
@@ -26,6 +29,11 @@ from scanner.results import (
 )
 
 _CLASS_STYLE = {"required": "green", "optional": "yellow", "none": "dim"}
+_VERDICT_STYLE = {"required_at_tls": "green", "required_at_http": "green",
+                  "optional_verified": "yellow", "optional_unverified": "dark_orange",
+                  "accepts_untrusted": "bold red", "not_requested": "dim"}
+_RESULT_MARK = {"accepted": ("accepted", "yellow"), "rejected": ("rejected", "green"),
+                "inconclusive": ("?", "dim")}
 _SEVERITY_STYLE = {"info": "cyan", "low": "yellow", "medium": "dark_orange",
                    "high": "red", "critical": "bold red"}
 
@@ -37,6 +45,7 @@ def records_table(records: list[Record]) -> Table:
     table.add_column("TLS", no_wrap=True)
     table.add_column("client cert", overflow="fold", ratio=2)
     table.add_column("CA names advertised", overflow="fold", ratio=4)
+    table.add_column("enforcement", overflow="fold", ratio=4)
     table.add_column("findings", overflow="fold", ratio=3)
     for record in records:
         target = Text(record.target.name or f"{record.target.host}:{record.target.port}",
@@ -45,22 +54,61 @@ def records_table(records: list[Record]) -> Table:
             target.append(f"\n{record.target.host}:{record.target.port}", style="dim")
         if record.error:
             detail = Text(f"{record.error.kind.value}: {record.error.detail}", style="red")
-            table.add_row(target, "", "", detail, "", "")
+            table.add_row(target, "", "", detail, "", "", "")
             continue
         facts = server_facts(record)
         auth = record.client_auth
         versions = [v for v in (auth.tls1_3, auth.tls1_2) if v] if auth else []
         shown = {v.version for v in versions}
+        enforcement = _enforcement_cell(record.enforcement)
         if not versions:
-            table.add_row(target, facts, "", Text(record.status), "",
+            table.add_row(target, facts, "", Text(record.status), "", enforcement,
                           _findings(record, None, True, shown))
         for index, version in enumerate(versions):
             cert, names = _version_cells(version)
             first = index == 0
             table.add_row(target if first else "", facts if first else "",
                           version.version.removeprefix("TLSv"), cert, names,
+                          enforcement if first else "",
                           _findings(record, version.version, first, shown))
     return table
+
+
+def _enforcement_cell(result: EnforcementResult | None) -> Text:
+    """The verdict, the AWS ALB reading, then one line per certificate presented."""
+    text = Text()
+    if result is None:
+        return text
+    verdict = result.verdict.value if result.verdict else "undetermined"
+    text.append(verdict, style=_VERDICT_STYLE.get(verdict, ""))
+    alb = result.aws_alb
+    if alb is not None and alb.fits:
+        settings = [f"mode {alb.mode}"]
+        if alb.advertise_ca_names:
+            settings.append(f"CA names {alb.advertise_ca_names}")
+        if alb.ignore_client_certificate_expiry:
+            settings.append(f"ignore expiry {alb.ignore_client_certificate_expiry}")
+        text.append(f"\nALB: {', '.join(settings)}", style="cyan")
+    for attempt in result.attempts:
+        label, style = _RESULT_MARK[attempt.result.value]
+        text.append(f"\n{attempt.certificate.value}: ")
+        text.append(label, style=style)
+        text.append(f" {_ending(attempt)}".rstrip(), style="dim")
+    return text
+
+
+def _ending(attempt: EnforcementAttempt) -> str:
+    stage = attempt.ended
+    if stage is AttemptStage.tls_handshake:
+        return f"in handshake ({attempt.alert or 'closed'})"
+    if stage is AttemptStage.after_handshake:
+        return f"after handshake ({attempt.alert or 'closed'})"
+    if stage is AttemptStage.tls_only:
+        return "by TLS (h2 only)" if attempt.http else "by TLS"
+    http = attempt.http
+    if stage is AttemptStage.http and http is not None:
+        return f"HTTP {http.status}" if http.status is not None else f"HTTP {http.outcome.value}"
+    return ""
 
 
 def server_facts(record: Record) -> Text:

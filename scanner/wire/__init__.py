@@ -40,6 +40,7 @@ from .handshake import (
     split_handshake,
     split_handshake_stream,
 )
+from .http import MAX_STATUS_LINE, HttpStatusLine, build_head_request, read_status_line
 from .reader import ByteReader
 from .records import (
     MAX_CIPHERTEXT_LENGTH,
@@ -62,7 +63,13 @@ from .registry import (
     SIGNATURE_SCHEMES,
     name_for,
 )
-from .x500 import DistinguishedName, decode_oid, parse_distinguished_name
+from .x500 import (
+    DistinguishedName,
+    NameAttributeDer,
+    decode_oid,
+    name_attributes,
+    parse_distinguished_name,
+)
 
 __all__ = [
     "ALERT_DESCRIPTIONS",
@@ -76,6 +83,7 @@ __all__ = [
     "HANDSHAKE_TYPES",
     "HELLO_RETRY_REQUEST_RANDOM",
     "MAX_CIPHERTEXT_LENGTH",
+    "MAX_STATUS_LINE",
     "NAMED_GROUPS",
     "PROTOCOL_VERSIONS",
     "RECORD_HEADER_LENGTH",
@@ -90,17 +98,21 @@ __all__ = [
     "Extension",
     "HandshakeHeader",
     "HandshakeMessage",
+    "HttpStatusLine",
+    "NameAttributeDer",
     "NewSessionTicket",
     "OidFilter",
     "ParsedHandshake",
     "RecordHeader",
     "ServerHello",
     "WireError",
+    "build_head_request",
     "certificate_entry_status",
     "decode_oid",
     "describe_non_tls",
     "find_extension",
     "looks_like_tls",
+    "name_attributes",
     "name_for",
     "parse_alert",
     "parse_alpn_extension",
@@ -120,6 +132,7 @@ __all__ = [
     "parse_server_hello",
     "parse_signature_algorithms_extension",
     "parse_supported_versions_server",
+    "read_status_line",
     "split_handshake",
     "split_handshake_stream",
 ]

@@ -18,7 +18,13 @@ from cryptography.x509.oid import NameOID
 
 from .errors import WireError
 
-__all__ = ["DistinguishedName", "decode_oid", "parse_distinguished_name"]
+__all__ = [
+    "DistinguishedName",
+    "NameAttributeDer",
+    "decode_oid",
+    "name_attributes",
+    "parse_distinguished_name",
+]
 
 # Universal tags used in names (X.680).
 _TAG_OID = 0x06
@@ -153,22 +159,46 @@ def _decode_text(tag: int, content: bytes) -> str | None:
         return None
 
 
-def _attribute_string(oid: str, value: _Tlv) -> str:
+def _attribute_string(attribute: NameAttributeDer) -> str:
     """RFC 4514 ``type=value`` for one attribute, falling back to ``type=#hex``."""
-    text = _decode_text(value.tag, value.content)
+    oid = attribute.oid
+    text = attribute.text
     if text is not None:
         try:
             return x509.NameAttribute(x509.ObjectIdentifier(oid), text).rfc4514_string()
         except ValueError:  # cryptography's validation, e.g. a 3-letter country name
             pass
-    return f"{_SHORT_NAMES.get(oid, oid)}=#{value.encoded.hex()}"
+    encoded = _encode_tlv(attribute.tag, attribute.value)
+    return f"{_SHORT_NAMES.get(oid, oid)}=#{encoded.hex()}"
 
 
-def parse_distinguished_name(der: bytes) -> DistinguishedName:
-    """Parse a DER ``Name`` (RDNSequence) into an RFC 4514 string.
+def _encode_tlv(tag: int, content: bytes) -> bytes:
+    length = len(content)
+    if length < 0x80:
+        return bytes([tag, length]) + content
+    size = (length.bit_length() + 7) // 8
+    return bytes([tag, 0x80 | size]) + length.to_bytes(size, "big") + content
+
+
+@dataclass(frozen=True)
+class NameAttributeDer:
+    """One attribute of a DN as encoded: its OID, ASN.1 string tag and raw value bytes."""
+
+    oid: str
+    tag: int
+    value: bytes
+
+    @property
+    def text(self) -> str | None:
+        """The value as text, or None when its type or bytes are not text we can decode."""
+        return _decode_text(self.tag, self.value)
+
+
+def name_attributes(der: bytes) -> tuple[tuple[NameAttributeDer, ...], ...]:
+    """The RDNs of a DER ``Name`` in encoded order, each a tuple of its attributes.
 
     Structure errors (bad lengths, wrong tags, trailing bytes, empty RDN sets) raise
-    :class:`WireError`; odd attribute *values* are rendered in ``#hex`` form instead.
+    :class:`WireError`; attribute values are returned as they are, whatever their type.
     """
     der = bytes(der)
     outer, end = _read_tlv(der, 0, "DistinguishedName")
@@ -176,7 +206,7 @@ def parse_distinguished_name(der: bytes) -> DistinguishedName:
         raise WireError(f"DistinguishedName: expected SEQUENCE tag 0x30, got 0x{outer.tag:02x}")
     if end != len(der):
         raise WireError(f"DistinguishedName: {len(der) - end} unexpected trailing bytes")
-    rdn_strings: list[str] = []
+    rdns: list[tuple[NameAttributeDer, ...]] = []
     for index, rdn in enumerate(_children(outer.content, "DistinguishedName RDN")):
         where = f"DistinguishedName RDN {index}"
         if rdn.tag != _TAG_SET:
@@ -184,7 +214,7 @@ def parse_distinguished_name(der: bytes) -> DistinguishedName:
         attributes = _children(rdn.content, f"{where} attribute")
         if not attributes:
             raise WireError(f"{where}: empty SET of attributes")
-        parts: list[str] = []
+        parts: list[NameAttributeDer] = []
         for attribute in attributes:
             if attribute.tag != _TAG_SEQUENCE:
                 raise WireError(
@@ -196,7 +226,22 @@ def parse_distinguished_name(der: bytes) -> DistinguishedName:
             oid_tlv, value = fields
             if oid_tlv.tag != _TAG_OID:
                 raise WireError(f"{where}: expected OID tag 0x06, got 0x{oid_tlv.tag:02x}")
-            parts.append(_attribute_string(decode_oid(oid_tlv.content), value))
-        rdn_strings.append("+".join(parts))
+            parts.append(NameAttributeDer(decode_oid(oid_tlv.content), value.tag,
+                                          value.content))
+        rdns.append(tuple(parts))
+    return tuple(rdns)
+
+
+def parse_distinguished_name(der: bytes) -> DistinguishedName:
+    """Parse a DER ``Name`` (RDNSequence) into an RFC 4514 string.
+
+    Structure errors (bad lengths, wrong tags, trailing bytes, empty RDN sets) raise
+    :class:`WireError`; odd attribute *values* are rendered in ``#hex`` form instead.
+    """
+    der = bytes(der)
+    rdn_strings = [
+        "+".join(_attribute_string(attribute) for attribute in rdn)
+        for rdn in name_attributes(der)
+    ]
     # RFC 4514 section 2.1: the string lists RDNs in reverse order of the DER sequence.
     return DistinguishedName(rfc4514=",".join(reversed(rdn_strings)), der=der)

@@ -3,9 +3,10 @@
 Load with ``pytest_plugins = ["support.fixtures"]`` (``tests`` on ``pythonpath``).
 
 * ``pki`` (session): :class:`support.pki.TestPKI`.
-* ``openssl_server``, ``nginx_server``, ``gnutls_server`` (function scope): factories;
-  call with the keyword arguments of :func:`support.servers.openssl_s_server`,
-  :func:`~support.servers.nginx` or :func:`~support.servers.gnutls_serv` (minus
+* ``openssl_server``, ``nginx_server``, ``gnutls_server``, ``haproxy_server`` (function
+  scope): factories; call with the keyword arguments of
+  :func:`support.servers.openssl_s_server`, :func:`~support.servers.nginx`,
+  :func:`~support.servers.gnutls_serv` or :func:`~support.servers.haproxy` (minus
   ``pki``/``workdir``) to get a started :class:`~support.servers.RunningServer`.
   Every server started is stopped (by PID) at teardown, pass or fail.
 * ``tarpit_server``, ``http_server`` (function scope): started in-process
@@ -76,6 +77,12 @@ def nginx_server(pki: TestPKI, tmp_path: Path) -> Iterator[ServerFactory]:
 def gnutls_server(pki: TestPKI, tmp_path: Path) -> Iterator[ServerFactory]:
     """Factory for ``gnutls-serv --http`` (see ``servers.gnutls_serv``)."""
     yield from _factory("gnutls-serv", servers.gnutls_serv, pki, tmp_path)
+
+
+@pytest.fixture
+def haproxy_server(pki: TestPKI, tmp_path: Path) -> Iterator[ServerFactory]:
+    """Factory for ``haproxy -db`` (see ``servers.haproxy``)."""
+    yield from _factory("haproxy", servers.haproxy, pki, tmp_path)
 
 
 @pytest.fixture

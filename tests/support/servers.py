@@ -1,4 +1,5 @@
-"""Real TLS servers on 127.0.0.1 for behaviour tests: openssl s_server, nginx, gnutls-serv.
+"""Real TLS servers on 127.0.0.1 for behaviour tests: openssl s_server, nginx, gnutls-serv,
+haproxy.
 
 Each starter is a context manager taking the test PKI and a private work directory;
 it picks a free port, waits until the server answers a ClientHello and yields a
@@ -189,7 +190,8 @@ def openssl_s_server(
 
 # --- nginx -----------------------------------------------------------------------
 
-NginxMode = Literal["ca_names", "optional", "no_ca_names", "trusted_only", "none"]
+NginxMode = Literal["ca_names", "optional", "no_ca_names", "trusted_only", "optional_no_ca",
+                    "none"]
 
 # Client-auth directives per mode.  Findings with nginx 1.22.1 / OpenSSL 3.0.x:
 # * "ssl_verify_client on|optional" without "ssl_client_certificate" is refused at
@@ -209,6 +211,9 @@ NginxMode = Literal["ca_names", "optional", "no_ca_names", "trusted_only", "none
 #   SUCCESS / FAILED:... / NONE) but nginx tolerates "unknown issuer" failures in
 #   this mode, so the config enforces the result in HTTP: 403 unless SUCCESS.
 #   (Other verify errors, e.g. an expired cert, still give nginx's HTTP 400.)
+# * "optional_no_ca": "ssl_verify_client optional_no_ca" and no CA at all: a
+#   CertificateRequest without names, and every request answered 200, with or without a
+#   certificate, trusted or not (self-signed and unknown-issuer errors are tolerated).
 # * nginx never fails the TLS handshake for a missing/bad client certificate (its
 #   verify callback always continues): no alert; "on" answers HTTP 400 after a
 #   completed handshake ("No required SSL certificate was sent" /
@@ -225,6 +230,7 @@ _NGINX_AUTH: dict[str, str] = {
         '        if ($ssl_client_verify != SUCCESS) {{ return 403 "client cert: '
         '$ssl_client_verify\\n"; }}'
     ),
+    "optional_no_ca": "ssl_verify_client optional_no_ca;",
     "none": "",
 }
 
@@ -366,3 +372,78 @@ def gnutls_serv(
         "request_client_cert": request_client_cert, "verify_client_cert": verify_client_cert,
     }
     return _serve("gnutls-serv", workdir, argv, details=details)
+
+
+# --- haproxy ---------------------------------------------------------------------
+
+HaproxyVerify = Literal["required", "optional", "none"]
+
+# Findings with HAProxy 2.6 / OpenSSL 3.0:
+# * "verify required" + "ca-verify-file" (and no "ca-file"): the CA verifies client
+#   certificates but is not advertised: empty DN list in TLS 1.2, no
+#   certificate_authorities extension in TLS 1.3.  "ca-file" advertises its names.
+# * Without a certificate: TLS 1.3 certificate_required alert after the client's
+#   Finished, TLS 1.2 handshake_failure alert in the handshake; an untrusted one:
+#   unknown_ca (after the handshake in TLS 1.3).
+# * "crt-ignore-err 10" (X509_V_ERR_CERT_HAS_EXPIRED) lets expired client certificates
+#   through: the counterpart of ALB's IgnoreClientCertificateExpiry.
+_HAPROXY_CONF = """\
+global
+    maxconn 64
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 5s
+    timeout server 5s
+frontend fe
+    bind {host}:{port} ssl crt {crt} {verify} ssl-min-ver {min_ver} ssl-max-ver {max_ver}
+    http-request return status 200 content-type text/plain string "ok"
+"""
+_HAPROXY_VERS = {"1.0": "TLSv1.0", "1.1": "TLSv1.1", "1.2": "TLSv1.2", "1.3": "TLSv1.3"}
+
+
+def haproxy(
+    pki: TestPKI,
+    workdir: Path,
+    *,
+    verify: HaproxyVerify = "required",
+    ca_file: Path | None = None,
+    advertise_ca_names: bool = False,
+    ignore_errors: Sequence[int] = (),
+    tls_versions: Sequence[TlsVersion] = DEFAULT_TLS_VERSIONS,
+    server_files: PemPaths | None = None,
+) -> contextlib.AbstractContextManager[RunningServer]:
+    """``haproxy -db`` (foreground) with one HTTP frontend answering 200 to everything.
+
+    ``verify`` is the bind line's ``verify``; the client CA (default: the bundle) goes in
+    ``ca-verify-file`` (verify only, names not sent), or in ``ca-file`` (names sent) with
+    ``advertise_ca_names``.  ``ignore_errors`` becomes ``crt-ignore-err`` (X509 error codes
+    tolerated on the client certificate, e.g. 10 for expired).
+    """
+    exe = binary("haproxy")
+    lo, hi = _check_versions(tls_versions)
+    files = server_files or pki.server_files
+    ca = ca_file or pki.client_ca_bundle
+    d = workdir.resolve()
+    d.mkdir(parents=True, exist_ok=True)
+    crt = d / "server-with-key.pem"
+    crt.write_bytes(files.chain.read_bytes() + files.key.read_bytes())
+    crt.chmod(0o600)
+    verify_args = f"verify {verify}"
+    if verify != "none":
+        verify_args += f" {'ca-file' if advertise_ca_names else 'ca-verify-file'} {ca}"
+    if ignore_errors:
+        verify_args += " crt-ignore-err " + ",".join(str(code) for code in ignore_errors)
+
+    def conf_path(port: int) -> Path:
+        return d / f"haproxy-{port}.cfg"
+
+    def argv(port: int) -> list[str]:
+        conf_path(port).write_text(_HAPROXY_CONF.format(
+            host=LOOPBACK, port=port, crt=crt, verify=verify_args,
+            min_ver=_HAPROXY_VERS[lo], max_ver=_HAPROXY_VERS[hi]))
+        return [exe, "-db", "-f", str(conf_path(port))]
+
+    details: dict[str, object] = {"verify": verify, "advertise_ca_names": advertise_ca_names,
+                                  "ignore_errors": tuple(ignore_errors)}
+    return _serve("haproxy", workdir, argv, config=conf_path, details=details)

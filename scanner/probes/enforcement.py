@@ -1,0 +1,615 @@
+"""Does the server verify the client certificates it asks for, and where does it enforce that?
+
+Asking for a certificate is not verifying one: an AWS ALB in passthrough mode or nginx
+``optional_no_ca`` asks and forwards whatever comes, and stock nginx ``ssl_verify_client on``
+completes the handshake without a certificate and rejects only the HTTP request (400). So the
+probe makes one connection per certificate — none, self-signed, from a fresh CA, from a CA that
+copies the first CA name the server advertises (signatures, not names), the user's own, an
+expired one from the user's CA — and follows each to where it ended: in the handshake, right
+after it (TLS 1.3 servers reject after the client's Finished), or in the answer to an HTTP/1.1
+``HEAD``. The verdict and the AWS ALB reading are drawn from those endings.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import ClassVar, Literal
+
+import trio
+
+from scanner import __version__, wire
+from scanner.engine.errors import ScanFailure
+from scanner.engine.handshake import (
+    AfterHandshake,
+    HandshakeResult,
+    TLSConnection,
+    TranscriptMessage,
+)
+from scanner.engine.offer import ClientCredential
+from scanner.engine.session import EndpointSession
+from scanner.lab.pki import KeyType
+from scanner.probes.base import ProbeContext, ProbeOutput
+from scanner.probes.client_auth import certificate_request_message
+from scanner.probes.report import handshake_report, version_name
+from scanner.probes.throwaway import ThrowawayCertificates, probe_name
+from scanner.results import (
+    AttemptResult,
+    AttemptStage,
+    AwsAlbInference,
+    CertificateKind,
+    EnforcementAttempt,
+    EnforcementResult,
+    EnforcementVerdict,
+    ErrorKind,
+    Finding,
+    HttpOutcome,
+    HttpOutcomeKind,
+    PresentedCertificate,
+    Severity,
+)
+
+Kind = CertificateKind
+Verdict = EnforcementVerdict
+
+#: Without a trusted certificate to compare with, these statuses read as "rejected": nginx
+#: answers 400 for a missing or bad certificate (its internal 495/496 when mapped), proxies
+#: and applications 401/403.
+REJECTING_STATUSES = frozenset({400, 401, 403, 495, 496})
+_UNTRUSTED = (Kind.self_signed, Kind.untrusted_ca, Kind.lookalike_ca)
+_CONTROLS = (Kind.user_certificate, Kind.user_ca_issued)
+_ORDER = list(Kind)
+_ECDSA_P256_SHA256 = 0x0403
+_RSA_SCHEMES = frozenset({0x0401, 0x0501, 0x0601, 0x0804, 0x0805, 0x0806, 0x0809, 0x080A,
+                          0x080B})
+_ECDSA_SIGN = 64  # TLS 1.2 ClientCertificateType ecdsa_sign
+_CERTIFICATE = 11
+_NOT_REJECTIONS = frozenset({"close_notify", "user_canceled"})
+_NO_ALPN = "no_application_protocol"
+
+
+@dataclass(frozen=True)
+class _Exchange:
+    """What every connection to one target offers (ALPN) and asks (the HEAD request)."""
+
+    alpn: tuple[str, ...]
+    request: bytes | None  # None: not an HTTP service (http: false)
+    request_label: str
+    h2_only: bool = False
+
+
+@dataclass
+class _Observed:
+    """One attempt as it happened, before its HTTP answer is judged against the baseline."""
+
+    kind: Kind
+    credential: ClientCredential | None
+    result: HandshakeResult
+    http: HttpOutcome | None = None
+    post_handshake_alert: str | None = None
+    certificate_sent: bool | None = None
+
+    @property
+    def reached_server(self) -> bool:
+        return self.result.server_hello is not None
+
+
+@dataclass
+class _Judged:
+    observed: _Observed
+    result: AttemptResult
+    stage: AttemptStage
+    alert: str | None
+    detail: str
+
+    @property
+    def kind(self) -> Kind:
+        return self.observed.kind
+
+    @property
+    def accepted(self) -> bool:
+        return self.result is AttemptResult.accepted
+
+    @property
+    def rejected(self) -> bool:
+        return self.result is AttemptResult.rejected
+
+
+@dataclass
+class _Planned:
+    """The attempts to make after the first, and the ones left out with the reason."""
+
+    attempts: list[tuple[Kind, ClientCredential]] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
+
+
+class EnforcementProbe:
+    name: ClassVar[str] = "enforcement"
+    description: ClassVar[str] = (
+        "Presents no, self-signed, untrusted, look-alike-CA, your own and expired client "
+        "certificates; says where each is rejected (TLS or HTTP) and whether the server verifies"
+    )
+
+    def __init__(self) -> None:
+        self.certificates = ThrowawayCertificates()
+
+    async def run(self, session: EndpointSession, context: ProbeContext) -> ProbeOutput:
+        exchange = _exchange_for(session)
+        first = await _attempt(session, Kind.none, None, exchange)
+        if first.result.alert_received and first.result.alert_received.alert and \
+                first.result.alert_received.alert.name == _NO_ALPN and exchange.alpn:
+            # An h2-only server refuses an http/1.1-only offer: say so instead of misreading
+            # its alert as a rejection of the (missing) certificate.
+            exchange = _Exchange(alpn=("h2",), request=None,
+                                 request_label=exchange.request_label, h2_only=True)
+            first = await _attempt(session, Kind.none, None, exchange)
+
+        message = certificate_request_message(first.result)
+        requested = message is not None
+        request = _parsed(message)
+        hello = first.result.server_hello
+        version = version_name(first.result.version
+                               or (hello.selected_version if hello is not None else None))
+        if requested:
+            planned = await trio.to_thread.run_sync(self._plan_attempts, session, request)
+        else:
+            planned = _Planned(skipped=_not_asked(session, reached=hello is not None))
+        ca_names_sent = bool(request.certificate_authorities) if request is not None else None
+        observed = [first]
+
+        async def run_one(kind: Kind, credential: ClientCredential) -> None:
+            observed.append(await _attempt(session, kind, credential, exchange))
+
+        async with trio.open_nursery() as nursery:
+            for kind, credential in planned.attempts:
+                nursery.start_soon(run_one, kind, credential)
+        observed.sort(key=lambda o: _ORDER.index(o.kind))
+
+        baseline = _baseline(observed)
+        judged = [_judge(o, baseline, exchange) for o in observed]
+        verdict, reason = decide(judged, requested=requested, baseline=baseline,
+                                 h2_only=exchange.h2_only)
+        facet = EnforcementResult(
+            verdict=verdict,
+            reason=reason,
+            version=version,
+            ca_names_sent=ca_names_sent,
+            http_baseline=baseline,
+            attempts=[_attempt_out(j) for j in judged],
+            skipped=planned.skipped,
+            aws_alb=infer_aws_alb(verdict, judged, ca_names_sent=ca_names_sent),
+        )
+        return ProbeOutput(facet=facet, findings=findings_for(facet, judged, exchange))
+
+    def _plan_attempts(self, session: EndpointSession,
+                       request: wire.CertificateRequest | None) -> _Planned:
+        """``request`` is None when the server's CertificateRequest could not be parsed."""
+        target = session.target
+        key_type = key_type_for(request) if request is not None else "ec"
+        plans = _Planned()
+        plans.attempts.append((Kind.self_signed, self.certificates.self_signed(key_type)))
+        plans.attempts.append((Kind.untrusted_ca, self.certificates.untrusted_ca(key_type)))
+        if request is None:
+            plans.skipped[Kind.lookalike_ca.value] = (
+                "the CertificateRequest could not be parsed, so no CA name can be copied")
+        elif request.certificate_authorities:
+            first_name = request.certificate_authorities[0]
+            try:
+                lookalike = self.certificates.lookalike(first_name.der, key_type)
+            except ValueError as exc:
+                plans.skipped[Kind.lookalike_ca.value] = (
+                    f"the first advertised CA name ({first_name.rfc4514}) cannot be copied: "
+                    f"{exc}")
+            else:
+                plans.attempts.append((Kind.lookalike_ca, lookalike))
+        else:
+            plans.skipped[Kind.lookalike_ca.value] = "the server advertises no CA names to copy"
+        if target.client_credential is not None:
+            plans.attempts.append((Kind.user_certificate, target.client_credential))
+        else:
+            plans.skipped[Kind.user_certificate.value] = "no client_cert in the inventory"
+        ca = target.client_ca
+        if ca is None:
+            plans.skipped[Kind.expired.value] = (
+                "no client_ca_cert and client_ca_key in the inventory")
+        else:
+            subject = (target.client_credential.certificate.subject
+                       if target.client_credential else probe_name("mtlsweep client"))
+            if target.client_credential is None:
+                plans.attempts.append((Kind.user_ca_issued, self.certificates.issued_by(
+                    ca, subject, key_type, expired=False)))
+            plans.attempts.append((Kind.expired, self.certificates.issued_by(
+                ca, subject, key_type, expired=True)))
+        return plans
+
+
+def _not_asked(session: EndpointSession, *, reached: bool) -> dict[str, str]:
+    kinds = [*_UNTRUSTED]
+    if session.target.client_credential is not None:
+        kinds.append(Kind.user_certificate)
+    if session.target.client_ca is not None:
+        kinds.append(Kind.expired)
+    why = ("the server sent no CertificateRequest" if reached
+           else "the attempt without a certificate got no ServerHello")
+    return {kind.value: why for kind in kinds}
+
+
+def _exchange_for(session: EndpointSession) -> _Exchange:
+    target = session.target
+    label = f"HEAD {target.http.path} (Host: {target.http_host})"
+    if not target.http.enabled:
+        return _Exchange(alpn=(), request=None, request_label=label)
+    request = wire.build_head_request(target.http.path, target.http_host,
+                                      user_agent=f"mtlsweep/{__version__}")
+    return _Exchange(alpn=("http/1.1",), request=request, request_label=label)
+
+
+def _parsed(message: TranscriptMessage | None) -> wire.CertificateRequest | None:
+    if message is not None and message.handshake is not None and isinstance(
+            message.handshake.parsed, wire.CertificateRequest):
+        return message.handshake.parsed
+    return None
+
+
+def key_type_for(request: wire.CertificateRequest) -> KeyType:
+    """EC P-256 unless the server's CertificateRequest rules ECDSA out and allows RSA."""
+    schemes = set(request.signature_algorithms or ())
+    ecdsa = not schemes or _ECDSA_P256_SHA256 in schemes
+    if request.certificate_types is not None and _ECDSA_SIGN not in request.certificate_types:
+        ecdsa = False
+    if ecdsa or not (schemes & _RSA_SCHEMES or request.certificate_types):
+        return "ec"
+    return "rsa"
+
+
+async def _attempt(session: EndpointSession, kind: Kind, credential: ClientCredential | None,
+                   exchange: _Exchange) -> _Observed:
+    offer = session.offer(client_credential=credential, alpn=exchange.alpn)
+    http: HttpOutcome | None = None
+    async with session.connect(offer) as tls:
+        result = await tls.handshake()
+        if result.completed:
+            other_protocol = result.alpn is not None and result.alpn != "http/1.1"
+            if exchange.request is None or exchange.h2_only or other_protocol:
+                # No HTTP/1.1 to speak: wait a moment for a post-handshake rejection instead.
+                await tls.read_after_handshake(session.wait_after_handshake())
+                if exchange.h2_only or result.alpn == "h2":
+                    http = HttpOutcome(request=exchange.request_label,
+                                       outcome=HttpOutcomeKind.h2_only)
+                elif other_protocol:
+                    http = HttpOutcome(request=exchange.request_label,
+                                       outcome=HttpOutcomeKind.not_http,
+                                       received=f"ALPN {result.alpn}")
+            else:
+                http = await _ask_http(tls, exchange)
+    observed = _Observed(kind, credential, tls.result, http)
+    observed.post_handshake_alert = _post_handshake_alert(tls.result)
+    observed.certificate_sent = _certificate_sent(tls.result)
+    return observed
+
+
+async def _ask_http(tls: TLSConnection, exchange: _Exchange) -> HttpOutcome:
+    """Send the HEAD request and read until its status line, a close, or the deadline."""
+    assert exchange.request is not None
+    label = exchange.request_label
+    with contextlib.suppress(ScanFailure):
+        # A server that rejected us after the handshake may have closed already; what it
+        # sent (its alert) is still read below.
+        await tls.send(exchange.request)
+    received = b""
+    while True:
+        try:
+            data = await tls.receive()
+        except ScanFailure:
+            return HttpOutcome(request=label, outcome=HttpOutcomeKind.closed)
+        if data is None:
+            return HttpOutcome(request=label, outcome=HttpOutcomeKind.no_response)
+        if not data:
+            if received:
+                return HttpOutcome(request=label, outcome=HttpOutcomeKind.not_http,
+                                   received=wire.describe_non_tls(received))
+            return HttpOutcome(request=label, outcome=HttpOutcomeKind.closed)
+        received += data
+        try:
+            line = wire.read_status_line(received)
+        except wire.WireError:
+            return HttpOutcome(request=label, outcome=HttpOutcomeKind.not_http,
+                               received=wire.describe_non_tls(received))
+        if line is not None:
+            return HttpOutcome(request=label, outcome=HttpOutcomeKind.response,
+                               status=line.status, reason=line.reason or None)
+
+
+def _post_handshake_alert(result: HandshakeResult) -> str | None:
+    for message in result.alerts("received"):
+        if message.after_handshake and message.alert is not None \
+                and message.alert.name not in _NOT_REJECTIONS:
+            return message.alert.name
+    return None
+
+
+def _certificate_sent(result: HandshakeResult) -> bool | None:
+    if result.server_hello is None:
+        return None
+    for message in result.transcript:
+        if message.direction == "sent" and message.msg_type == _CERTIFICATE:
+            parsed = message.handshake.parsed if message.handshake else None
+            return isinstance(parsed, wire.CertificateMessage) and bool(parsed.certificates)
+    return False
+
+
+def _baseline(observed: Iterable[_Observed]) -> int | None:
+    """The HTTP status a trusted certificate got, when it plainly got through (< 400)."""
+    for item in observed:
+        if item.kind in _CONTROLS and item.http is not None and item.http.status is not None \
+                and item.http.status < 400 and item.post_handshake_alert is None:
+            return item.http.status
+    return None
+
+
+def _judge(observed: _Observed, baseline: int | None, exchange: _Exchange) -> _Judged:
+    result = observed.result
+    inconclusive, rejected = AttemptResult.inconclusive, AttemptResult.rejected
+    if not observed.reached_server:
+        why = result.failure.detail if result.failure else "no ServerHello"
+        return _Judged(observed, inconclusive, AttemptStage.inconclusive, None,
+                       f"no ServerHello, so nothing was learned: {why}")
+    if observed.kind is not Kind.none and observed.certificate_sent is False:
+        return _Judged(observed, inconclusive, AttemptStage.inconclusive, None,
+                       "the certificate was not sent: the server sent no CertificateRequest "
+                       "this time, or our TLS library found the certificate unfit for the "
+                       "signature algorithms it lists")
+    if not result.completed:
+        failure = result.failure
+        if failure is not None and failure.alert:
+            return _Judged(observed, rejected, AttemptStage.tls_handshake, failure.alert,
+                           f"rejected in the TLS handshake: alert {failure.alert}")
+        if failure is not None and failure.kind in (ErrorKind.connection_closed,
+                                                    ErrorKind.connection_reset):
+            return _Judged(observed, rejected, AttemptStage.tls_handshake, None,
+                           "rejected in the TLS handshake: the server closed the connection "
+                           "without an alert")
+        why = failure.detail if failure else "unknown"
+        return _Judged(observed, inconclusive, AttemptStage.inconclusive, None,
+                       f"the handshake did not finish: {why}")
+    http = observed.http
+    alert = observed.post_handshake_alert
+    if alert and (http is None or http.status is None):
+        return _Judged(observed, rejected, AttemptStage.after_handshake, alert,
+                       f"the handshake completed, then the server sent alert {alert} (TLS 1.3 "
+                       "servers judge the certificate after the client's Finished)")
+    if (http is None or http.outcome in _NOT_ASKED) \
+            and result.after_handshake is AfterHandshake.closed:
+        return _Judged(observed, rejected, AttemptStage.after_handshake, None,
+                       "the handshake completed, then the server closed the connection")
+    outcome, stage, detail = _judge_http(http, baseline, exchange)
+    return _Judged(observed, outcome, stage, None, detail)
+
+
+_NOT_ASKED = (HttpOutcomeKind.h2_only, HttpOutcomeKind.not_http)
+
+
+def _judge_http(http: HttpOutcome | None, baseline: int | None,
+                exchange: _Exchange) -> tuple[AttemptResult, AttemptStage, str]:
+    """An attempt the TLS layer accepted: what the HTTP answer (if any) makes of it."""
+    accepted, rejected = AttemptResult.accepted, AttemptResult.rejected
+    stage = AttemptStage.http
+    if http is None:
+        return accepted, AttemptStage.tls_only, ("accepted by the TLS layer (http: false, no "
+                                                 "request sent)")
+    if http.outcome is HttpOutcomeKind.h2_only:
+        return accepted, AttemptStage.tls_only, ("accepted by the TLS layer; the server speaks "
+                                                 "only HTTP/2, so no HTTP/1.1 request was sent")
+    prefix = f"accepted by the TLS layer; {exchange.request_label}"
+    if http.outcome is HttpOutcomeKind.not_http:
+        return accepted, stage, (f"{prefix} got an answer that is not HTTP/1.x "
+                                 f"({http.received}); set http: false for non-HTTP services")
+    if http.outcome is HttpOutcomeKind.no_response:
+        return accepted, stage, f"{prefix} got no answer before the deadline"
+    if http.outcome is HttpOutcomeKind.closed:
+        return rejected, stage, (f"{prefix} got no response: the server closed the "
+                                 "connection")
+    status = http.status
+    assert status is not None
+    said = f"{prefix} got HTTP {status}" + (f" {http.reason}" if http.reason else "")
+    if baseline is not None:
+        if status == baseline:
+            return accepted, stage, f"{said}, as a trusted certificate does"
+        verdict = rejected if status >= 400 else accepted
+        return verdict, stage, f"{said} (a trusted certificate gets {baseline})"
+    return (rejected if status in REJECTING_STATUSES else accepted), stage, said
+
+
+def decide(judged: Sequence[_Judged], *, requested: bool, baseline: int | None,
+           h2_only: bool = False) -> tuple[Verdict | None, str]:
+    """The verdict, and one sentence saying which attempts it rests on."""
+    by_kind = {j.kind: j for j in judged}
+    none = by_kind[Kind.none]
+    if none.result is AttemptResult.inconclusive:
+        return None, f"undetermined: the attempt without a certificate failed ({none.detail})"
+    if not requested:
+        return Verdict.not_requested, (
+            "the server sends no CertificateRequest, so it never asks for a client certificate")
+    untrusted = [j for j in judged if j.kind in _UNTRUSTED and j.result is not
+                 AttemptResult.inconclusive]
+    accepted = [j for j in untrusted if j.accepted]
+    rejected = [j for j in untrusted if j.rejected]
+    caveat = _caveat(judged, baseline, h2_only)
+    if not untrusted:
+        return None, ("undetermined: no untrusted certificate got an answer "
+                      f"({_list(j for j in judged if j.kind in _UNTRUSTED)})")
+    without = _where(none)
+    if accepted and (rejected or not none.accepted):
+        lookalike_only = [j.kind for j in accepted] == [Kind.lookalike_ca]
+        why = (" it checks the issuer's name, not the signature" if lookalike_only else
+               " it does not check that certificates chain to a CA it trusts")
+        return Verdict.accepts_untrusted, (
+            f"accepted {_list(accepted)};{why} (without a certificate: {without})" + caveat)
+    if accepted:
+        return Verdict.optional_unverified, (
+            f"accepted without a certificate ({without}) and with every untrusted one "
+            f"({_list(accepted)}): it asks but verifies nothing" + caveat)
+    rejections = f"rejected {_list(rejected)}"
+    if none.accepted:
+        return Verdict.optional_verified, (
+            f"accepted without a certificate ({without}); {rejections}" + caveat)
+    if none.stage in (AttemptStage.tls_handshake, AttemptStage.after_handshake):
+        return Verdict.required_at_tls, (
+            f"rejected without a certificate in the TLS layer ({without}); {rejections}"
+            + caveat)
+    return Verdict.required_at_http, (
+        f"the TLS handshake completes without a certificate but the HTTP request is refused "
+        f"({without}); {rejections}" + caveat)
+
+
+def _caveat(judged: Sequence[_Judged], baseline: int | None, h2_only: bool) -> str:
+    if h2_only:
+        return ("; the server speaks only HTTP/2, so an HTTP-layer rejection could not be "
+                "seen")
+    http_rejections = [j for j in judged if j.rejected and j.stage is AttemptStage.http]
+    if http_rejections and baseline is None:
+        return ("; no trusted certificate was given to compare HTTP answers with, so an HTTP "
+                "rejection may have another cause (set client_cert)")
+    return ""
+
+
+def _where(item: _Judged) -> str:
+    if item.stage is AttemptStage.tls_handshake:
+        return f"alert {item.alert} in the handshake" if item.alert else "closed in the handshake"
+    if item.stage is AttemptStage.after_handshake:
+        return (f"alert {item.alert} after the handshake" if item.alert
+                else "closed after the handshake")
+    if item.stage is AttemptStage.tls_only:
+        return "TLS accepted"
+    http = item.observed.http
+    if http is not None and http.status is not None:
+        return f"HTTP {http.status}"
+    return f"HTTP {http.outcome.value}" if http is not None else item.stage.value
+
+
+def _list(items: Iterable[_Judged]) -> str:
+    return ", ".join(f"{j.kind.value} ({_where(j)})" for j in items) or "none"
+
+
+def infer_aws_alb(verdict: Verdict | None, judged: Sequence[_Judged], *,
+                  ca_names_sent: bool | None) -> AwsAlbInference | None:
+    """Which ALB mutual-TLS settings (mode, AdvertiseTrustStoreCaNames,
+    IgnoreClientCertificateExpiry) behave like this, and on what evidence."""
+    if verdict is None:
+        return None
+    by_kind = {j.kind: j for j in judged}
+    none = by_kind[Kind.none]
+    if verdict is Verdict.not_requested:
+        return AwsAlbInference(fits=True, mode="off", evidence=[
+            "no CertificateRequest in the handshake"])
+    if verdict is Verdict.optional_unverified:
+        evidence = [f"without a certificate: {_where(none)}",
+                    "accepted " + _list(j for j in judged if j.kind in _UNTRUSTED
+                                        and j.accepted)]
+        if ca_names_sent:
+            return AwsAlbInference(fits=False, evidence=[
+                *evidence, "CA names are advertised, which passthrough mode (no trust store) "
+                "does not do"])
+        return AwsAlbInference(fits=True, mode="passthrough", evidence=[
+            *evidence, "no CA names advertised (passthrough has no trust store)"])
+    if verdict is Verdict.required_at_tls:
+        evidence = [f"without a certificate: {_where(none)}",
+                    "rejected " + _list(j for j in judged if j.kind in _UNTRUSTED
+                                        and j.rejected),
+                    {True: "CA names advertised", False: "no CA names advertised",
+                     None: "the CertificateRequest could not be parsed"}[ca_names_sent]]
+        expiry, expiry_evidence = _expiry(by_kind)
+        evidence.append(expiry_evidence)
+        advertise: Literal["on", "off"] | None = (
+            None if ca_names_sent is None else "on" if ca_names_sent else "off")
+        return AwsAlbInference(fits=True, mode="verify", advertise_ca_names=advertise,
+                               ignore_client_certificate_expiry=expiry, evidence=evidence)
+    behaviour = {
+        Verdict.optional_verified: "accepts connections without a certificate but rejects "
+        "untrusted ones",
+        Verdict.required_at_http: "completes the handshake without a certificate and rejects "
+        "at the HTTP layer",
+        Verdict.accepts_untrusted: "accepts some untrusted certificates but not others",
+    }[verdict]
+    return AwsAlbInference(fits=False, evidence=[
+        f"this endpoint {behaviour}; ALB modes are off (no request), passthrough (accepts "
+        "anything) and verify (rejects in TLS)"])
+
+
+def _expiry(by_kind: dict[Kind, _Judged]) -> tuple[Literal["on", "off"] | None, str]:
+    expired = by_kind.get(Kind.expired)
+    control = next((by_kind[k] for k in _CONTROLS if k in by_kind), None)
+    if expired is None:
+        return None, ("client certificate expiry not tested (give client_ca_cert and "
+                      "client_ca_key)")
+    if control is None or not control.accepted:
+        return None, ("client certificate expiry not testable: no certificate from your CA was "
+                      "accepted, so an expired one's rejection says nothing about expiry")
+    if expired.accepted:
+        return "on", f"an expired certificate from your CA was accepted ({_where(expired)})"
+    if expired.rejected:
+        return "off", f"an expired certificate from your CA was rejected ({_where(expired)})"
+    return None, f"the expired-certificate attempt was inconclusive ({expired.detail})"
+
+
+def _attempt_out(item: _Judged) -> EnforcementAttempt:
+    observed = item.observed
+    credential = observed.credential
+    presented = None
+    if credential is not None:
+        certificate = credential.certificate
+        presented = PresentedCertificate(
+            subject=certificate.subject.rfc4514_string(),
+            issuer=certificate.issuer.rfc4514_string(),
+            sha256=credential.fingerprint,
+            not_before=certificate.not_valid_before_utc,
+            not_after=certificate.not_valid_after_utc,
+            generated=observed.kind is not Kind.user_certificate,
+        )
+    return EnforcementAttempt(
+        certificate=observed.kind,
+        presented=presented,
+        certificate_sent=observed.certificate_sent,
+        result=item.result,
+        ended=item.stage,
+        alert=item.alert,
+        http=observed.http,
+        detail=item.detail,
+        handshake=handshake_report(observed.result),
+    )
+
+
+def findings_for(facet: EnforcementResult, judged: Sequence[_Judged],
+                 exchange: _Exchange) -> list[Finding]:
+    findings: list[Finding] = []
+
+    def add(finding_id: str, severity: Severity, detail: str) -> None:
+        findings.append(Finding(id=finding_id, severity=severity, probe=EnforcementProbe.name,
+                                version=facet.version, detail=detail))
+
+    by_kind = {j.kind: j for j in judged}
+    if facet.verdict is Verdict.accepts_untrusted:
+        add("enforcement.accepts_untrusted", Severity.high,
+            f"The server accepts client certificates nobody trusts: {facet.reason}.")
+    elif facet.verdict is Verdict.optional_unverified:
+        add("enforcement.unverified", Severity.medium,
+            "The server asks for a client certificate but accepts any, or none: unless the "
+            "application behind it verifies the forwarded certificate (as with ALB "
+            "passthrough), client authentication is not enforced.")
+    control = next((by_kind[k] for k in _CONTROLS if k in by_kind), None)
+    if control is not None and control.rejected:
+        add("enforcement.trusted_certificate_rejected", Severity.low,
+            f"The certificate expected to be trusted ({control.kind.value}) was rejected: "
+            f"{control.detail}.")
+    expired = by_kind.get(Kind.expired)
+    if (expired is not None and expired.accepted and control is not None and control.accepted
+            and facet.verdict not in (Verdict.optional_unverified, Verdict.accepts_untrusted)):
+        add("enforcement.expired_accepted", Severity.low,
+            f"An expired certificate from your CA is accepted ({_where(expired)}): client "
+            "certificate expiry is ignored.")
+    if exchange.h2_only:
+        add("enforcement.h2_only", Severity.info,
+            "The server refuses HTTP/1.1 (ALPN); an HTTP-layer rejection could not be checked.")
+    return findings
+
