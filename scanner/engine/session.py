@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 import trio
 from OpenSSL import SSL
 
+from scanner import wire
+from scanner.engine import raw
 from scanner.engine.connect import Address, open_tcp
 from scanner.engine.errors import ScanFailure
 from scanner.engine.handshake import HandshakeResult, tls_handshake
@@ -56,6 +58,7 @@ class SessionStats:
     connections: int = 0
     handshakes_completed: int = 0
     server_hellos: int = 0
+    raw_connections: int = 0  # of ``connections``: raw ClientHello exchanges
     failures: list[ScanFailure] = field(default_factory=list)
 
 
@@ -112,6 +115,28 @@ class EndpointSession:
                 )
         self._count(result)
         return result
+
+    async def raw_exchange(
+        self, payload: bytes, *, stop_at: wire.StopAt = wire.StopAt.SERVER_HELLO
+    ) -> raw.RawReply:
+        """One connection, one raw ClientHello (``payload``), the server's answer; within
+        the same limits, deadline and counters as a full handshake."""
+        async with self.limits.slot(self.address.ip):
+            self.stats.connections += 1
+            self.stats.raw_connections += 1
+            deadline = trio.current_time() + self.timeout
+            try:
+                stream = await open_tcp(self.address, timeout=self.timeout)
+            except ScanFailure as failure:
+                self.stats.failures.append(failure)
+                return raw.connect_failed(failure)
+            async with stream:
+                reply = await raw.exchange(stream, payload, deadline=deadline, stop_at=stop_at)
+        if reply.hello or reply.outcome is raw.RawOutcome.sslv2_server_hello:
+            self.stats.server_hellos += 1
+        elif reply.failure is not None:
+            self.stats.failures.append(reply.failure)
+        return reply
 
     def _count(self, result: HandshakeResult) -> None:
         if result.completed:
