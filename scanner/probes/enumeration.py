@@ -16,6 +16,7 @@ with the accepted suites reversed, tell "client order" from a coincidence.
 
 from __future__ import annotations
 
+import functools
 import weakref
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass, field
@@ -116,6 +117,7 @@ def _tier(suite: wire.CipherSuite) -> int:
     return 1 if suite.key_exchange in _CERTIFICATE_KX and _cipher_rank(suite) else 2
 
 
+@functools.cache
 def candidates(version: int) -> tuple[int, ...]:
     """Suites worth offering at ``version``, most likely to be deployed first.
 
@@ -128,8 +130,15 @@ def candidates(version: int) -> tuple[int, ...]:
     return tuple(s.code for s in ranked)
 
 
+_WEAKEST_FIRST: dict[int, int] = {
+    suite.code: rank
+    for rank, suite in enumerate(sorted(wire.CIPHER_SUITES.values(), key=strength))
+}
+
+
 def weakest_first(codes: Sequence[int]) -> tuple[int, ...]:
-    return tuple(sorted(codes, key=lambda code: strength(wire.cipher_suite(code))))
+    """``codes`` ordered weakest first (unassigned values last, by code)."""
+    return tuple(sorted(codes, key=lambda code: (_WEAKEST_FIRST.get(code, 1 << 20), code)))
 
 
 def chunks(codes: Sequence[int], size: int = CHUNK) -> list[tuple[int, ...]]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from types import MappingProxyType
 
 __all__ = [
@@ -448,7 +449,7 @@ class CipherSuite:
         """A signalling value (SCSV) or the null suite: never selected by a server."""
         return self.code in _SCSVS or self.code == 0x0000
 
-    @property
+    @cached_property
     def key_exchange(self) -> str | None:
         """The part of the name before ``_WITH_`` (``ECDHE_RSA``, ``DH_anon``, ``PSK``...);
         None for TLS 1.3 suites, which negotiate key exchange separately."""
@@ -457,27 +458,27 @@ class CipherSuite:
             return None
         return body.split("_WITH_", 1)[0]
 
-    @property
+    @cached_property
     def cipher(self) -> str:
         """Bulk cipher and MAC part of the name (``AES_128_GCM_SHA256``)."""
         return self.iana.removeprefix("TLS_").split("_WITH_", 1)[-1]
 
-    @property
+    @cached_property
     def cbc(self) -> bool:
         """A CBC-mode cipher: the only kind encrypt_then_mac (RFC 7366) applies to."""
         return "_CBC" in self.cipher
 
-    @property
+    @cached_property
     def aead(self) -> bool:
         return any(marker in self.cipher for marker in _AEAD_MARKERS)
 
-    @property
+    @cached_property
     def ecdhe(self) -> bool:
         """Ephemeral ECDH with a certificate or anonymous: the server names its curve in
         ServerKeyExchange (PSK variants excluded, they need an identity we do not have)."""
         return self.key_exchange in ("ECDHE_RSA", "ECDHE_ECDSA", "ECDH_anon")
 
-    @property
+    @cached_property
     def export(self) -> bool:
         return "EXPORT" in self.iana
 

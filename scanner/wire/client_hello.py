@@ -12,6 +12,7 @@ vector longer than its length prefix allows, a 33-byte session id...) raise
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -76,12 +77,12 @@ def _vector(size: int, data: bytes, what: str) -> bytes:
 
 
 def _u16s(values: Iterable[int], what: str) -> bytes:
-    out = bytearray()
-    for value in values:
-        if not 0 <= value <= 0xFFFF:
-            raise WireError(f"{what}: {value} is not a 16-bit value")
-        out += value.to_bytes(2, "big")
-    return bytes(out)
+    items = tuple(values)
+    try:
+        return struct.pack(f">{len(items)}H", *items)
+    except struct.error:
+        bad = next((v for v in items if not isinstance(v, int) or not 0 <= v <= 0xFFFF), None)
+        raise WireError(f"{what}: {bad} is not a 16-bit value") from None
 
 
 def _u8s(values: Iterable[int], what: str) -> bytes:
