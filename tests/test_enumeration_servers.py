@@ -9,12 +9,14 @@ engine and full OpenSSL handshakes must agree on it.
 
 from __future__ import annotations
 
+import io
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import trio
+from rich.console import Console
 from support.pki import PemPaths, TestPKI, issue_server_cert
 from support.servers import binary
 from support.stub import StubPolicy, stub_server
@@ -25,6 +27,7 @@ from scanner.engine.connect import Address, open_tcp
 from scanner.lab.pki import issue, make_ca, name
 from scanner.lab.server import LabServer, ListenerConfig
 from scanner.probes.enumeration import candidates
+from scanner.report.enumeration_table import enumeration_table
 from scanner.results import Record
 
 pytestmark = pytest.mark.servers
@@ -228,6 +231,11 @@ def test_gnutls_follows_client_order(gnutls_server, scan: Scan) -> None:
     assert record.alpn_support.without_match == "ignored"
     assert_engines_agree(record, expect_facts={"version", "cipher_suite", "alpn",
                                                "secure_renegotiation", "session_ticket"})
+    console = Console(file=io.StringIO(), width=200)
+    console.print(enumeration_table([record]))
+    rendered = console.file.getvalue()  # type: ignore[attr-defined]
+    assert "3 suites, client order" in rendered and "ECDHE-ECDSA-CHACHA20-POLY1305" in rendered
+    assert "TLSv1.1 (protocol_version)" in rendered
 
 
 # --- openssl s_server: NPN, ALPN, no tickets; TLS 1.3-only ALPN -----------------------
@@ -395,3 +403,13 @@ def test_size_intolerant_server_is_enumerated_in_chunks(scan: Scan) -> None:
     # the smaller hello's answer is the one reported
     assert record.protocols["TLSv1.0"].refusal == "protocol_version"
     assert record.protocols["TLSv1.0"].notes[0].endswith("refused too (protocol_version)")
+
+
+def test_a_silent_server_gets_few_hellos(tarpit_server, scan: Scan) -> None:
+    """Once three hellos got no byte back (and none got an answer), the rest are not sent:
+    a tarpit must not cost one deadline per question."""
+    record = scan(tarpit_server.port, probes=("protocols", "cipher_suites", "groups"),
+                  timeout=0.5, per_address=1)
+    assert record.status == "error" and record.error is not None
+    assert record.error.kind == "timeout" and "sent nothing" in record.error.detail
+    assert record.stats.raw_connections == 3

@@ -7,7 +7,7 @@ per-address connection bounds and the deadlines, and counts what it did for the 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 import trio
@@ -117,11 +117,16 @@ class EndpointSession:
         return result
 
     async def raw_exchange(
-        self, payload: bytes, *, stop_at: wire.StopAt = wire.StopAt.SERVER_HELLO
+        self, payload: bytes, *, stop_at: wire.StopAt = wire.StopAt.SERVER_HELLO,
+        skip: Callable[[], str | None] | None = None,
     ) -> raw.RawReply:
         """One connection, one raw ClientHello (``payload``), the server's answer; within
-        the same limits, deadline and counters as a full handshake."""
+        the same limits, deadline and counters as a full handshake. ``skip``, asked once a
+        connection slot is free, may give a reason not to connect after all."""
         async with self.limits.slot(self.address.ip):
+            reason = skip() if skip is not None else None
+            if reason is not None:
+                return raw.skipped(reason)
             self.stats.connections += 1
             self.stats.raw_connections += 1
             deadline = trio.current_time() + self.timeout

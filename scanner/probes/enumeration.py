@@ -248,6 +248,11 @@ class Enumerator:
     def _offer(self, version: int, suites: Sequence[int], **fields: Any) -> RawOffer:
         return RawOffer(version, tuple(suites), sni=self.session.sni, **fields)
 
+    def _tarpit_reason(self) -> str | None:
+        if self._silent >= _SILENT_LIMIT and not self._answered:
+            return f"not sent: {self._silent} earlier ClientHellos got no answer at all"
+        return None
+
     async def _send(self, offer: RawOffer,
                     stop_at: wire.StopAt = wire.StopAt.SERVER_HELLO) -> RawReply:
         return await self._exchange(offer.encode(), stop_at)
@@ -256,10 +261,8 @@ class Enumerator:
                         stop_at: wire.StopAt = wire.StopAt.SERVER_HELLO) -> RawReply:
         """Send one hello, unless the server is a tarpit: once several hellos got no byte
         back and none got an answer, waiting out more deadlines would teach nothing."""
-        if self._silent >= _SILENT_LIMIT and not self._answered:
-            return raw.skipped(f"not sent: {self._silent} earlier ClientHellos got no answer "
-                               "at all")
-        reply = await self.session.raw_exchange(payload, stop_at=stop_at)
+        reply = await self.session.raw_exchange(payload, stop_at=stop_at,
+                                                skip=self._tarpit_reason)
         if reply.flight.bytes_received:
             self._answered = True
         elif reply.outcome is raw.RawOutcome.timeout:
