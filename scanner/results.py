@@ -277,8 +277,8 @@ class GroupOut(Model):
 
 class VersionGroups(Model):
     groups: list[GroupOut] = Field(
-        description="Supported groups in the order the server selected them (TLS 1.3: while "
-        "the client offered an x25519 key share, as browsers do)."
+        description="Supported groups in the order the server selected them (TLS 1.3: each "
+        "hello carries one key share, x25519 while it is left, as browsers do)."
     )
     complete: bool
     offered: int

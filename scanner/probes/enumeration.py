@@ -25,7 +25,7 @@ from typing import Any, Literal, TypeVar
 import trio
 
 from scanner import wire
-from scanner.engine import raw
+from scanner.engine import keyshares, raw
 from scanner.engine.keyshares import X25519
 from scanner.engine.offer import TLSVersion
 from scanner.engine.raw import SSLV2, SSLV3, TLS10, TLS11, TLS12, TLS13, RawOffer, RawReply
@@ -435,7 +435,11 @@ class Enumerator:
         complete = True
         connections = 0
         while remaining:
-            offer = self._offer(TLS13, suites, groups=tuple(remaining), key_share_groups=(X25519,))
+            # One key share, for the first remaining group we have a value for: some servers
+            # refuse an empty key_share list, and every other group can still be asked for
+            # by a HelloRetryRequest.
+            share = next((g for g in remaining if keyshares.key_share(g) is not None), X25519)
+            offer = self._offer(TLS13, suites, groups=tuple(remaining), key_share_groups=(share,))
             if tuple(remaining) == raw.TLS13_GROUPS and test.offered == suites:
                 reply = test.reply
             else:
@@ -500,8 +504,11 @@ class Enumerator:
         hello = test.server_hello
         if hello is not None and wire.cipher_suite(hello.cipher_suite).cbc:
             return test.reply
-        cbc = weakest_first([code for code in candidates(version)
-                             if wire.cipher_suite(code).cbc])
+        # Among the suites of the hello the version was accepted with (a size-intolerant
+        # server was accepted with a smaller one).
+        cbc = [code for code in test.offered if wire.cipher_suite(code).cbc]
+        if not cbc:
+            return None
         reply = await self._send(self._offer(version, cbc))
         return reply if reply.hello and reply.version == version else None
 
@@ -509,10 +516,12 @@ class Enumerator:
 
     async def alpn_selection(self, version: int, protocols: tuple[str, ...]) -> RawReply:
         """One hello offering ``protocols`` (no NPN, so the answer is about ALPN only)."""
-        return await self._once.get(
-            ("alpn", version, protocols),
-            lambda: self._send(self._offer(version, weakest_first(candidates(version)),
-                                           alpn=protocols, npn=False)))
+        return await self._once.get(("alpn", version, protocols),
+                                    lambda: self._alpn_selection(version, protocols))
+
+    async def _alpn_selection(self, version: int, protocols: tuple[str, ...]) -> RawReply:
+        test = await self.version(version)  # its suites are known to be acceptable
+        return await self._send(self._offer(version, test.offered, alpn=protocols, npn=False))
 
     async def alpn(self) -> AlpnEnumeration:
         return await self._once.get("alpn-all", self._enumerate_alpn)
@@ -523,7 +532,8 @@ class Enumerator:
             tls13 = await self.version(TLS13)
             if not tls13.accepted:
                 return AlpnEnumeration(None, None, [], None, True, 0,
-                                       ["no protocol version accepted"])
+                                       ["no TLS version accepted (SSLv3 hellos carry no "
+                                        "extensions)"])
             return await self._alpn_openssl()
         remaining = list(ALPN_CANDIDATES)
         supported: list[str] = []
