@@ -13,7 +13,7 @@ from scanner.results import AlpnSupportResult
 
 class AlpnSupportProbe:
     name: ClassVar[str] = "alpn_support"
-    description: ClassVar[str] = "ALPN protocols the server selects, in its order of preference"
+    description: ClassVar[str] = "ALPN protocols selected when offered every registered id"
 
     async def run(self, session: EndpointSession) -> ProbeOutput:
         result = await enumerator(session).alpn()
