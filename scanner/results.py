@@ -6,11 +6,12 @@ published contract cannot drift from what the scanner writes.
 
 from __future__ import annotations
 
+from collections.abc import ItemsView, Iterator
 from datetime import datetime
 from enum import StrEnum
-from typing import Final, Literal
+from typing import Final, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 SCHEMA_VERSION: Final = "mtlsweep/1"
 
@@ -652,9 +653,178 @@ class EnforcementResult(Model):
     aws_alb: AwsAlbInference | None = None
 
 
-class Stats(Model):
+# --- enumeration facets (raw ClientHello engine) -------------------------------------
+
+ProtocolLabel = Literal["SSLv2", "SSLv3", "TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3"]
+PROTOCOL_LABELS: tuple[ProtocolLabel, ...] = (
+    "SSLv2", "SSLv3", "TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3")
+
+_V = TypeVar("_V", bound=BaseModel)
+
+
+class ByProtocol(RootModel[dict[ProtocolLabel, _V]], Generic[_V]):
+    """A JSON object keyed by protocol version ("SSLv2" ... "TLSv1.3")."""
+
+    def __getitem__(self, label: ProtocolLabel) -> _V:
+        return self.root[label]
+
+    def __contains__(self, label: object) -> bool:
+        return label in self.root
+
+    def __iter__(self) -> Iterator[ProtocolLabel]:  # type: ignore[override]
+        return iter(self.root)
+
+    def get(self, label: ProtocolLabel) -> _V | None:
+        return self.root.get(label)
+
+    def items(self) -> ItemsView[ProtocolLabel, _V]:
+        return self.root.items()
+
+
+class ProtocolSupport(Model):
+    accepted: bool | None = Field(
+        description="The server negotiated this version when offered only it; null when no "
+        "answer could be had (see error)."
+    )
+    refusal: str | None = Field(
+        default=None,
+        description="How the server refused: an alert name (protocol_version, "
+        "handshake_failure...), 'closed', 'reset', 'timeout', 'downgraded to TLSv1.0' (it "
+        "answered with a lower version), 'malformed: ...'.",
+    )
+    error: str | None = Field(default=None, description="Why the version could not be tested.")
+    notes: list[str] = Field(default_factory=list)
+
+
+class ProtocolsResult(ByProtocol[ProtocolSupport]):
+    """Every version SSLv2 ... TLS 1.3, each tested with a hello offering only that version."""
+
+
+class CipherSuiteOut(Model):
+    code: str = Field(description="IANA code point, e.g. 0xC02B (SSLv2: 3-byte 0x0700C0).")
+    iana: str | None = Field(description="IANA registry name (SSLv2: the SSL 2.0 CIPHER-KIND "
+                             "name).")
+    openssl: str | None = Field(description="OpenSSL's name, when OpenSSL ever had one.")
+
+
+SuiteOrder = Literal["server", "client", "indeterminate"]
+
+
+class VersionCipherSuites(Model):
+    suites: list[CipherSuiteOut] = Field(
+        description="Accepted suites. With order=server: the server's preference order; "
+        "otherwise by code point."
+    )
+    order: SuiteOrder = Field(
+        description="server: the server picks by its own preference; client: it honours the "
+        "client's order; indeterminate: one suite, or the evidence was contradictory."
+    )
+    complete: bool = Field(description="False when the enumeration stopped early (see notes).")
+    offered: int = Field(description="How many candidate suites were offered for this version.")
+    hello_split: bool = Field(
+        default=False,
+        description="The server refused one large ClientHello, so candidates were offered in "
+        "chunks of 64.",
+    )
+    connections: int = Field(description="Connections this enumeration used.")
+    notes: list[str] = Field(default_factory=list)
+
+
+class CipherSuitesResult(ByProtocol[VersionCipherSuites]):
+    """Accepted cipher suites per accepted protocol version."""
+
+
+class GroupOut(Model):
+    code: str = Field(description="IANA NamedGroup code point, e.g. 0x11EC.")
+    name: str
+    via: Literal["server_hello", "hello_retry_request", "server_key_exchange"] = Field(
+        description="Proof of support: a ServerHello key_share, a HelloRetryRequest asking "
+        "for it, or the curve named in a TLS 1.2 ServerKeyExchange."
+    )
+
+
+class VersionGroups(Model):
+    groups: list[GroupOut] = Field(
+        description="Supported groups in the order the server selected them (TLS 1.3: each "
+        "hello carries one key share, x25519 while it is left, as browsers do)."
+    )
+    complete: bool
+    offered: int
+    connections: int
+    notes: list[str] = Field(default_factory=list)
+
+
+class GroupsResult(ByProtocol[VersionGroups]):
+    """Key-exchange groups for TLS 1.3 and for the highest version below it the server
+    accepts (ECDHE curves, from ServerKeyExchange)."""
+
+
+class AlpnSupportResult(Model):
+    version: str | None = Field(description="Protocol version the probe ran at.")
+    engine: Literal["raw", "openssl"] | None = Field(
+        default=None, description="raw ClientHellos (ALPN is in the TLS <= 1.2 ServerHello); "
+        "openssl full handshakes for TLS 1.3-only servers (ALPN is encrypted there).")
+    supported: list[str] = Field(
+        default_factory=list, description="Protocols the server selected, in selection order.")
+    offered: list[str] = Field(default_factory=list)
+    without_match: str | None = Field(
+        default=None, description="What the server did once no offered protocol was left: "
+        "'ignored' (no ALPN in its hello) or an alert name (no_application_protocol).")
+    complete: bool = True
     connections: int = 0
+    notes: list[str] = Field(default_factory=list)
+
+
+class NpnResult(Model):
+    version: str | None = Field(description="Protocol version of the ServerHello read.")
+    advertised: bool | None = Field(
+        description="The server answered the NPN extension (null: no TLS <= 1.2 version).")
+    protocols: list[str] = Field(default_factory=list)
+
+
+class ExtensionsResult(Model):
+    """Which extensions a TLS <= 1.2 ServerHello echoes when the client offers them all."""
+
+    version: str | None = Field(description="Protocol version of the ServerHello read.")
+    secure_renegotiation: bool | None = Field(
+        default=None, description="renegotiation_info echoed (RFC 5746).")
+    extended_master_secret: bool | None = Field(default=None, description="RFC 7627.")
+    encrypt_then_mac: bool | None = Field(
+        default=None, description="RFC 7366; only meaningful with a CBC suite (null when the "
+        "server accepts none).")
+    session_ticket: bool | None = Field(
+        default=None, description="session_ticket echoed: the server will issue a ticket.")
+    status_request: bool | None = Field(
+        default=None, description="status_request echoed: the server staples an OCSP response.")
+    ec_point_formats: list[str] | None = None
+    echoed: list[str] = Field(default_factory=list,
+                              description="Every extension in the ServerHello, in order.")
+    unsolicited: list[str] = Field(
+        default_factory=list, description="Extensions the server sent without being offered "
+        "them (a protocol violation).")
+
+
+class AgreementCheck(Model):
+    fact: Literal["version", "cipher_suite", "alpn", "secure_renegotiation", "session_ticket"]
+    version: str | None = None
+    raw: str | None = Field(description="What the raw ClientHello engine saw.")
+    openssl: str | None = Field(description="What a full OpenSSL handshake saw.")
+    agree: bool
+    detail: str | None = None
+
+
+class EngineAgreementResult(Model):
+    """Facts both engines can see, compared; a disagreement is also a finding."""
+
+    checks: list[AgreementCheck] = Field(default_factory=list)
+    disagreements: int = 0
+
+
+class Stats(Model):
+    connections: int = Field(default=0, description="TCP connections made to the target.")
     handshakes_completed: int = 0
+    raw_connections: int = Field(
+        default=0, description="Of connections: raw ClientHello exchanges (no key exchange).")
 
 
 class Record(Model):
@@ -673,11 +843,18 @@ class Record(Model):
     probes: list[str]
     client_auth: ClientAuthResult | None = None
     enforcement: EnforcementResult | None = None
-    ocsp: OcspResult | None = None
+    protocols: ProtocolsResult | None = None
+    cipher_suites: CipherSuitesResult | None = None
+    groups: GroupsResult | None = None
     certificate: CertificateResult | None = None
+    ocsp: OcspResult | None = None
     renegotiation: RenegotiationResult | None = None
     resumption: ResumptionResult | None = None
     alpn: AlpnResult | None = None
+    alpn_support: AlpnSupportResult | None = None
+    npn: NpnResult | None = None
+    extensions: ExtensionsResult | None = None
+    engine_agreement: EngineAgreementResult | None = None
     findings: list[Finding] = Field(default_factory=list)
     stats: Stats = Field(default_factory=Stats)
 

@@ -133,6 +133,7 @@ class _Builder:
             "stats": Stats(
                 connections=stats.connections if stats else 0,
                 handshakes_completed=stats.handshakes_completed if stats else 0,
+                raw_connections=stats.raw_connections if stats else 0,
             ),
         })
 

@@ -12,9 +12,10 @@ from test_cli import records, run
 pytestmark = pytest.mark.servers
 
 
-def test_full_default_scan_of_nginx_with_http2_and_table(nginx_server, tmp_path: Path) -> None:
+def test_full_handshake_probes_of_nginx_with_http2_and_table(nginx_server, tmp_path: Path) -> None:
     server = nginx_server(mode="none", http2=True)
-    result = run("scan", f"127.0.0.1:{server.port}", "--alpn-extra", "imap,h2c")
+    result = run("scan", f"127.0.0.1:{server.port}", "--alpn-extra", "imap,h2c", "--probes",
+                 "client_auth,enforcement,certificate,ocsp,renegotiation,resumption,alpn")
     assert result.returncode == 0, result.stderr
     (record,) = records(result.stdout)
     assert record["status"] == "ok"
@@ -23,7 +24,7 @@ def test_full_default_scan_of_nginx_with_http2_and_table(nginx_server, tmp_path:
     assert record["alpn"]["supported"] == ["h2", "http/1.1", "http/1.0", "http/0.9"]
     assert record["alpn"]["tls1_3"]["unsupported_protocols"] == [
         "spdy/3.1", "grpc-exp", "acme-tls/1", "imap", "h2c"]
-    # The whole default scan of one listener: client_auth 2, enforcement 1 (no certificate
+    # The full-handshake probes of one listener: client_auth 2, enforcement 1 (no certificate
     # requested: only the attempt without one), certificate 2, ocsp 2, renegotiation 1,
     # resumption 6, alpn 14 (4 standard offers + 3 eliminations, per version).
     assert record["stats"]["connections"] == 28

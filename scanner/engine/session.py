@@ -7,12 +7,14 @@ per-address connection bounds and the deadlines, and counts what it did for the 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 import trio
 from OpenSSL import SSL
 
+from scanner import wire
+from scanner.engine import raw
 from scanner.engine.connect import Address, open_tcp
 from scanner.engine.errors import ScanFailure
 from scanner.engine.handshake import HandshakeResult, TLSConnection
@@ -57,6 +59,7 @@ class SessionStats:
     connections: int = 0
     handshakes_completed: int = 0
     server_hellos: int = 0
+    raw_connections: int = 0  # of ``connections``: raw ClientHello exchanges
     failures: list[ScanFailure] = field(default_factory=list)
 
 
@@ -135,6 +138,33 @@ class EndpointSession:
             if read_after_handshake:
                 await connection.read_after_handshake(self.wait_after_handshake())
         return result
+
+    async def raw_exchange(
+        self, payload: bytes, *, stop_at: wire.StopAt = wire.StopAt.SERVER_HELLO,
+        skip: Callable[[], str | None] | None = None,
+    ) -> raw.RawReply:
+        """One connection, one raw ClientHello (``payload``), the server's answer; within
+        the same limits, deadline and counters as a full handshake. ``skip``, asked once a
+        connection slot is free, may give a reason not to connect after all."""
+        async with self.limits.slot(self.address.ip):
+            reason = skip() if skip is not None else None
+            if reason is not None:
+                return raw.skipped(reason)
+            self.stats.connections += 1
+            self.stats.raw_connections += 1
+            deadline = trio.current_time() + self.timeout
+            try:
+                stream = await open_tcp(self.address, timeout=self.timeout)
+            except ScanFailure as failure:
+                self.stats.failures.append(failure)
+                return raw.connect_failed(failure)
+            async with stream:
+                reply = await raw.exchange(stream, payload, deadline=deadline, stop_at=stop_at)
+        if reply.hello or reply.outcome is raw.RawOutcome.sslv2_server_hello:
+            self.stats.server_hellos += 1
+        elif reply.failure is not None:
+            self.stats.failures.append(reply.failure)
+        return reply
 
     def _count(self, result: HandshakeResult) -> None:
         if result.completed:

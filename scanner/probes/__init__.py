@@ -3,19 +3,28 @@
 from __future__ import annotations
 
 from scanner.probes.alpn import AlpnProbe
+from scanner.probes.alpn_support import AlpnSupportProbe
 from scanner.probes.base import Probe, ProbeContext, ProbeOptions, ProbeOutput
 from scanner.probes.certificate import CertificateProbe
+from scanner.probes.cipher_suites import CipherSuitesProbe
 from scanner.probes.client_auth import ClientAuthProbe
 from scanner.probes.enforcement import EnforcementProbe
+from scanner.probes.engine_agreement import EngineAgreementProbe
+from scanner.probes.extensions import ExtensionsProbe
+from scanner.probes.groups import GroupsProbe
+from scanner.probes.npn import NpnProbe
 from scanner.probes.ocsp import OcspProbe
+from scanner.probes.protocols import ProtocolsProbe
 from scanner.probes.renegotiation import RenegotiationProbe
 from scanner.probes.resumption import ResumptionProbe
 
 PROBES: dict[str, Probe] = {
     probe.name: probe
     for probe in (
-        ClientAuthProbe(), EnforcementProbe(), CertificateProbe(), OcspProbe(),
-        RenegotiationProbe(), ResumptionProbe(), AlpnProbe(),
+        ClientAuthProbe(), EnforcementProbe(), ProtocolsProbe(), CipherSuitesProbe(),
+        GroupsProbe(), CertificateProbe(), OcspProbe(), RenegotiationProbe(),
+        ResumptionProbe(), AlpnProbe(), AlpnSupportProbe(), NpnProbe(), ExtensionsProbe(),
+        EngineAgreementProbe(),
     )
 }
 DEFAULT_PROBES: tuple[str, ...] = tuple(PROBES)

@@ -15,6 +15,7 @@ from typing import IO
 
 from rich.console import Console
 
+from scanner.report.enumeration_table import enumeration_table, has_enumeration
 from scanner.report.table import records_table
 from scanner.results import Record
 
@@ -53,10 +54,13 @@ class RecordSink:
             else:
                 sys.stdout.write(document + "\n")
         elif self.format is OutputFormat.table:
+            tables = [records_table(records)]
+            if any(has_enumeration(record) for record in records):
+                tables.append(enumeration_table(records))
             if self.output:
                 with self.output.open("w", encoding="utf-8") as handle:
-                    Console(file=handle, width=160).print(records_table(records))
+                    Console(file=handle, width=160).print(*tables)
             else:
-                Console().print(records_table(records))
+                Console().print(*tables)
         if self._stream is not None and self._stream is not sys.stdout:
             self._stream.close()

@@ -46,13 +46,17 @@ __all__ = [
     "parse_certificate_authorities_extension",
     "parse_certificate_request",
     "parse_certificate_status",
+    "parse_ec_point_formats_extension",
+    "parse_ecdhe_server_key_exchange",
     "parse_encrypted_extensions",
     "parse_extensions",
     "parse_handshake_header",
     "parse_handshake_message",
     "parse_key_share_server",
     "parse_new_session_ticket",
+    "parse_next_protocol_negotiation_extension",
     "parse_oid_filters_extension",
+    "parse_renegotiation_info_extension",
     "parse_server_hello",
     "parse_signature_algorithms_extension",
     "parse_supported_versions_server",
@@ -295,6 +299,51 @@ def parse_alpn_extension(data: bytes) -> tuple[str, ...]:
         raw = block.vector(1, f"ALPN protocol name {len(names)}", min_length=1)
         names.append(raw.decode("utf-8", "backslashreplace"))
     return tuple(names)
+
+
+def parse_next_protocol_negotiation_extension(data: bytes) -> tuple[str, ...]:
+    """Server NPN extension (draft-agl-tls-nextprotoneg section 3): the advertised protocols
+    as consecutive 8-bit-length strings, with no outer length. Empty means "NPN supported,
+    no list"."""
+    reader = ByteReader(data)
+    names: list[str] = []
+    while not reader.at_end:
+        raw = reader.vector(1, f"NPN protocol name {len(names)}", min_length=1)
+        names.append(raw.decode("utf-8", "backslashreplace"))
+    return tuple(names)
+
+
+def parse_renegotiation_info_extension(data: bytes) -> bytes:
+    """RFC 5746 3.2: ``opaque renegotiated_connection<0..255>`` (empty on a first handshake)."""
+    reader = ByteReader(data)
+    value = reader.vector(1, "renegotiation_info renegotiated_connection")
+    reader.expect_end("renegotiation_info")
+    return value
+
+
+def parse_ec_point_formats_extension(data: bytes) -> tuple[int, ...]:
+    """RFC 8422 5.1.2: ``ECPointFormat ec_point_format_list<1..2^8-1>``."""
+    reader = ByteReader(data)
+    formats = reader.vector(1, "ec_point_formats", min_length=1)
+    reader.expect_end("ec_point_formats")
+    return tuple(formats)
+
+
+def parse_ecdhe_server_key_exchange(body: bytes) -> int | None:
+    """The named curve of an ECDHE ServerKeyExchange (RFC 8422 5.4), or None when the
+    server used explicit curve parameters (curve_type 1 or 2, deprecated).
+
+    Only the ECParameters and the point are read; the signature after them is not checked.
+    """
+    reader = ByteReader(body)
+    curve_type = reader.u8("ServerKeyExchange curve_type")
+    if curve_type in (1, 2):
+        return None
+    if curve_type != 3:
+        raise WireError(f"ServerKeyExchange: unknown ECCurveType {curve_type}")
+    group = reader.u16("ServerKeyExchange named_curve")
+    reader.vector(1, "ServerKeyExchange public point", min_length=1)
+    return group
 
 
 def parse_supported_versions_server(data: bytes) -> int:

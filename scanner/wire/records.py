@@ -17,6 +17,7 @@ __all__ = [
     "RECORD_HEADER_LENGTH",
     "RecordHeader",
     "describe_non_tls",
+    "encode_records",
     "looks_like_tls",
     "parse_record_header",
 ]
@@ -113,3 +114,20 @@ def describe_non_tls(prefix: bytes) -> str:
     shown = prefix[:_DESCRIBE_HEX_BYTES].hex()
     more = "..." if len(prefix) > _DESCRIBE_HEX_BYTES else ""
     return f"hex:{shown}{more}"
+
+
+_MAX_PLAINTEXT_FRAGMENT = 2**14  # RFC 8446 section 5.1
+
+
+def encode_records(content_type: int, version: int, payload: bytes) -> bytes:
+    """Frame ``payload`` in plaintext records of at most 2^14 bytes each."""
+    if not 0 <= content_type <= 0xFF or not 0 <= version <= 0xFFFF:
+        raise WireError(f"record: bad content type {content_type} or version {version}")
+    if not payload:
+        raise WireError("record: a plaintext record may not be empty")
+    out = bytearray()
+    for start in range(0, len(payload), _MAX_PLAINTEXT_FRAGMENT):
+        fragment = payload[start : start + _MAX_PLAINTEXT_FRAGMENT]
+        out += bytes([content_type]) + version.to_bytes(2, "big")
+        out += len(fragment).to_bytes(2, "big") + fragment
+    return bytes(out)

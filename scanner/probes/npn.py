@@ -1,0 +1,26 @@
+"""Does the server answer Next Protocol Negotiation (the pre-ALPN draft), and with which
+protocols? Read from the ServerHello of the version test (TLS <= 1.2 only)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from scanner.engine.session import EndpointSession
+from scanner.probes.base import ProbeContext, ProbeOutput
+from scanner.probes.enumeration import LABELS, enumerator, npn_protocols
+from scanner.results import NpnResult
+
+
+class NpnProbe:
+    name: ClassVar[str] = "npn"
+    description: ClassVar[str] = "NPN protocols advertised in the TLS <= 1.2 ServerHello"
+
+    async def run(self, session: EndpointSession, context: ProbeContext) -> ProbeOutput:
+        test = await enumerator(session).highest_legacy_version()
+        hello = test.server_hello if test is not None else None
+        if test is None or hello is None:
+            return ProbeOutput(facet=NpnResult(version=None, advertised=None))
+        protocols = npn_protocols(hello)
+        return ProbeOutput(facet=NpnResult(version=LABELS[test.version],
+                                           advertised=protocols is not None,
+                                           protocols=list(protocols or ())))
