@@ -5,6 +5,10 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from scanner.policy.expectations import Expectations
 
 DEFAULT_PORT = 443
 
@@ -27,6 +31,7 @@ class Target:
     probes: tuple[str, ...] | None = None
     timeout: float | None = None
     origin: str = "command line"
+    expect: Expectations | None = field(default=None, hash=False, compare=False)
 
     @property
     def label(self) -> str:

@@ -72,8 +72,8 @@ targets:
     ("text", "expected"),
     [
         ("targets:\n  - host: a.example\n    prot: 443\n",
-         ":3:5: unknown key 'targets[0].prot'; allowed here: host, name, port, probes, sni, "
-         "tags, timeout"),
+         ":3:5: unknown key 'targets[0].prot'; allowed here: expect, host, name, port, probes, "
+         "sni, tags, timeout"),
         ("targets:\n  - host: a.example\n  - host: b.example\n    port: 70000\n",
          ":4:5: targets[1].port: Input should be less than or equal to 65535 (got 70000)"),
         ("targets:\n  - host: a.example\n    port: '443'\n",

@@ -1,0 +1,385 @@
+"""Which catalog policy does an endpoint run? A pure function of what a scan observed.
+
+Protocols and accepted cipher suites are compared per version by code point. Only the suites
+the endpoint's certificates allow are expected (an RSA-only listener never shows the
+ECDHE-ECDSA suites of its policy). Policies that protocols and suites cannot tell apart (the
+AWS ``*-PQ-2025-09`` policies and their 2021-06 twins) are separated by the key-exchange groups
+the endpoint accepted or refused when the policy documents them, and reported as look-alikes
+when nothing separates them. With no exact match, the nearest policies come with the precise
+differences.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from scanner.policy.catalog import Policy
+from scanner.policy.suites import (
+    KEY_TYPE_FOR_AU,
+    POST_QUANTUM_GROUPS,
+    VERSIONS,
+    CipherSuite,
+    normalize_group,
+    normalize_version,
+    suite_table,
+)
+
+KeyTypesSource = Literal["certificate", "accepted suites", "unknown"]
+_CONFIDENCE_RANK = {"high": 0, "medium": 1, None: 2, "low": 3}
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What a scan saw, in the terms identification needs.
+
+    ``versions`` maps each version that was tried to whether the server accepted it;
+    versions not in it were not tried. ``suites`` holds the accepted suites per accepted
+    version. ``server_order`` holds, for versions where the server imposes its own order, that
+    order. ``tested_suites`` lists the suites offered per version when the enumeration could
+    not offer every suite (None: all were offered). ``groups_accepted`` / ``groups_refused``
+    are key-exchange groups the server accepted / refused when offered (None: not probed).
+    ``key_types`` are the certificate key types (``rsa``, ``ecdsa``, ``dsa``) if known.
+    """
+
+    versions: Mapping[str, bool]
+    suites: Mapping[str, Sequence[int]]
+    server_order: Mapping[str, Sequence[int]] = field(default_factory=dict)
+    tested_suites: Mapping[str, frozenset[int]] | None = None
+    groups_accepted: frozenset[str] | None = None
+    groups_refused: frozenset[str] = frozenset()
+    key_types: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Differences:
+    """How an endpoint differs from one policy; empty means it matches."""
+
+    versions_missing: tuple[str, ...] = ()
+    versions_extra: tuple[str, ...] = ()
+    suites_missing: Mapping[str, tuple[CipherSuite, ...]] = field(default_factory=dict)
+    suites_extra: Mapping[str, tuple[CipherSuite, ...]] = field(default_factory=dict)
+    groups_unexpected: tuple[str, ...] = ()
+    groups_missing: tuple[str, ...] = ()
+    # A version accepted or refused wrongly weighs as much as its suites (at least 1), so a
+    # policy one suite away ranks before one a whole version away.
+    version_weight: int = 0
+
+    @property
+    def protocol_and_suite_count(self) -> int:
+        return (self.version_weight + sum(map(len, self.suites_missing.values()))
+                + sum(map(len, self.suites_extra.values())))
+
+    @property
+    def count(self) -> int:
+        """The distance used to rank policies; 0 is an exact match."""
+        return self.protocol_and_suite_count + len(self.groups_unexpected) + len(
+            self.groups_missing)
+
+    def describe(self) -> str:
+        """One line, e.g. ``TLSv1.2 also accepts TLS_ECDHE_RSA_WITH_...``."""
+        parts = []
+        if self.versions_missing:
+            parts.append(f"refuses {', '.join(self.versions_missing)}")
+        if self.versions_extra:
+            parts.append(f"also accepts {', '.join(self.versions_extra)}")
+        for version, suites in self.suites_missing.items():
+            parts.append(f"{version} lacks {', '.join(s.label for s in suites)}")
+        for version, suites in self.suites_extra.items():
+            parts.append(f"{version} also accepts {', '.join(s.label for s in suites)}")
+        if self.groups_unexpected:
+            parts.append(f"accepts groups {', '.join(self.groups_unexpected)}")
+        if self.groups_missing:
+            parts.append(f"refuses groups {', '.join(self.groups_missing)}")
+        return ", ".join(parts) or "none"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    policy: Policy
+    differences: Differences
+    # version -> (policy order, observed server order), for policies documenting a server order
+    order_differences: Mapping[str, tuple[tuple[CipherSuite, ...], tuple[CipherSuite, ...]]] = (
+        field(default_factory=dict))
+
+
+@dataclass(frozen=True)
+class Identification:
+    key_types: tuple[str, ...]
+    key_types_source: KeyTypesSource
+    matches: tuple[Candidate, ...]
+    excluded_by_groups: tuple[Candidate, ...]
+    nearest: tuple[Candidate, ...]
+    notes: tuple[str, ...]
+
+    @property
+    def ambiguous(self) -> bool:
+        return len(self.matches) > 1
+
+
+def identify(observation: Observation, catalog: Iterable[Policy], *,
+             nearest: int = 3) -> Identification:
+    """Exact matches (or, failing those, the ``nearest`` policies) for ``observation``."""
+    key_types, source = _key_types(observation)
+    filter_types = key_types or None
+    candidates = [compare_policy(policy, observation, filter_types) for policy in catalog]
+    candidates.sort(key=_rank)
+    matches = tuple(c for c in candidates if c.differences.count == 0)
+    excluded = tuple(c for c in candidates
+                     if c.differences.protocol_and_suite_count == 0 and c.differences.count > 0)
+    close = () if matches else tuple(candidates[:nearest])
+    notes = list(_untested_notes(observation))
+    if len(matches) > 1:
+        notes.append(_ambiguity_note(matches, key_types, observation))
+    if not key_types and any(observation.suites.get(v) for v in VERSIONS if v != "TLSv1.3"):
+        notes.append("the certificate key type is unknown, so suites of every certificate type "
+                     "were expected")
+    return Identification(key_types=tuple(sorted(key_types)), key_types_source=source,
+                          matches=matches, excluded_by_groups=excluded, nearest=close,
+                          notes=tuple(notes))
+
+
+def _rank(candidate: Candidate) -> tuple[int, int, int, str]:
+    policy = candidate.policy
+    return (candidate.differences.count, _CONFIDENCE_RANK.get(policy.confidence, 2),
+            0 if policy.status == "current" else 1, policy.id)
+
+
+def _key_types(observation: Observation) -> tuple[frozenset[str], KeyTypesSource]:
+    if observation.key_types:
+        return frozenset(observation.key_types), "certificate"
+    table = suite_table()
+    inferred = {KEY_TYPE_FOR_AU[suite.au]
+                for version, codes in observation.suites.items() if version != "TLSv1.3"
+                for suite in map(table.by_code_point, codes)
+                if suite.au is not None and suite.au in KEY_TYPE_FOR_AU}
+    if inferred:
+        return frozenset(inferred), "accepted suites"
+    return frozenset(), "unknown"
+
+
+def compare_policy(policy: Policy, observation: Observation,
+                   key_types: frozenset[str] | None) -> Candidate:
+    """How ``observation`` differs from ``policy`` (suites filtered by ``key_types``)."""
+    table = suite_table()
+    versions_missing: list[str] = []
+    versions_extra: list[str] = []
+    missing: dict[str, tuple[CipherSuite, ...]] = {}
+    extra: dict[str, tuple[CipherSuite, ...]] = {}
+    order: dict[str, tuple[tuple[CipherSuite, ...], tuple[CipherSuite, ...]]] = {}
+    weight = 0
+    for version in VERSIONS:
+        if version not in observation.versions:
+            continue
+        accepted = observation.versions[version]
+        expected = policy.suites_at(version, key_types)
+        observed = list(dict.fromkeys(observation.suites.get(version, ())))
+        if not accepted:
+            if expected:
+                versions_missing.append(version)
+                weight += len(expected)
+            continue
+        if version not in policy.protocols:
+            versions_extra.append(version)
+            weight += max(1, len(observed))
+            continue
+        expected_codes = {suite.code for suite in expected}
+        tested = None if observation.tested_suites is None else observation.tested_suites.get(
+            version, frozenset())
+        absent = [s for s in expected if s.code not in observed
+                  and s.code not in policy.may_be_absent and (tested is None or s.code in tested)]
+        surplus = [table.by_code_point(code) for code in observed if code not in expected_codes]
+        if absent:
+            missing[version] = tuple(absent)
+        if surplus:
+            extra[version] = tuple(surplus)
+        server_order = observation.server_order.get(version)
+        if server_order and policy.order == "server":
+            common = [s for s in expected if s.code in set(observed)]
+            seen = [table.by_code_point(c) for c in server_order if c in expected_codes]
+            if [s.code for s in common] != [s.code for s in seen]:
+                order[version] = (tuple(common), tuple(seen))
+    unexpected, refused = _group_differences(policy, observation)
+    return Candidate(policy, Differences(
+        versions_missing=tuple(versions_missing), versions_extra=tuple(versions_extra),
+        suites_missing=missing, suites_extra=extra, groups_unexpected=unexpected,
+        groups_missing=refused, version_weight=weight,
+    ), order)
+
+
+def _group_differences(policy: Policy, observation: Observation
+                       ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Groups the endpoint accepted that the policy lacks, and policy groups it refused."""
+    accepted = observation.groups_accepted
+    if accepted is None:
+        return (), ()
+    unexpected: list[str] = []
+    for group in sorted(accepted):
+        if policy.groups is not None:
+            if group not in policy.groups:
+                unexpected.append(group)
+        elif policy.pq_key_exchange is False and group in POST_QUANTUM_GROUPS:
+            unexpected.append(group)
+    refused: list[str] = []
+    if policy.groups is not None:
+        refused = [g for g in policy.groups if g in observation.groups_refused]
+    elif policy.pq_key_exchange and not accepted & POST_QUANTUM_GROUPS:
+        # The policy offers post-quantum key exchange but does not say with which groups:
+        # every post-quantum group that was offered and refused is evidence against it.
+        refused = sorted(observation.groups_refused & POST_QUANTUM_GROUPS)
+    return tuple(unexpected), tuple(refused)
+
+
+def _untested_notes(observation: Observation) -> Iterable[str]:
+    untried = [v for v in VERSIONS if v not in observation.versions and v != "SSLv2"]
+    if untried:
+        yield (f"not tested: {', '.join(untried)}; policies were compared on the tested "
+               "versions only")
+    if observation.groups_accepted is None:
+        yield "key-exchange groups were not probed"
+
+
+def _ambiguity_note(matches: Sequence[Candidate], key_types: frozenset[str],
+                    observation: Observation) -> str:
+    certificate = f" for a {'/'.join(sorted(key_types)).upper()} certificate" if key_types else ""
+    if observation.groups_accepted is None:
+        why = "nothing else observed separates them"
+    else:
+        accepted = ", ".join(sorted(observation.groups_accepted)) or "none"
+        why = f"the observed groups (accepted: {accepted}) do not separate them"
+    return (f"{len(matches)} policies have these protocols and cipher suites{certificate}; "
+            f"{why}")
+
+
+# --- adapter from a record ------------------------------------------------------------------
+
+
+def observation_from_record(record: Mapping[str, Any]) -> Observation | None:
+    """The Observation inside a record dict, or None when the record has no enumeration.
+
+    Reads ``protocols`` ({"TLSv1.2": {"accepted": bool, ...}}), ``cipher_suites``
+    ({"TLSv1.2": {"suites": [{"code": "0xC02B", ...}], "order": ...}}), ``groups`` and the
+    certificate key types from ``certificate`` when present. ``order`` may be a list of code
+    points, or "server" meaning the suites list is the server's preference order.
+    """
+    protocols = record.get("protocols")
+    suites_facet = record.get("cipher_suites")
+    if not isinstance(protocols, Mapping) or not isinstance(suites_facet, Mapping):
+        return None
+    versions: dict[str, bool] = {}
+    for name, facts in protocols.items():
+        version = _version_or_none(name)
+        if version is not None and isinstance(facts, Mapping) and "accepted" in facts:
+            versions[version] = bool(facts["accepted"])
+    suites: dict[str, tuple[int, ...]] = {}
+    server_order: dict[str, tuple[int, ...]] = {}
+    tested: dict[str, frozenset[int]] = {}
+    for name, facts in suites_facet.items():
+        version = _version_or_none(name)
+        if version is None or not isinstance(facts, Mapping):
+            continue
+        codes = tuple(_code(entry) for entry in facts.get("suites") or ())
+        suites[version] = codes
+        order = facts.get("order")
+        if isinstance(order, list):
+            server_order[version] = tuple(_code(entry) for entry in order)
+        elif order in ("server", "server_preference") or facts.get("server_preference") is True:
+            server_order[version] = codes
+        if isinstance(facts.get("tested"), list):
+            tested[version] = frozenset(_code(entry) for entry in facts["tested"])
+    accepted, refused = _groups_from(record.get("groups"))
+    return Observation(
+        versions=versions, suites=suites, server_order=server_order,
+        tested_suites=tested or None, groups_accepted=accepted, groups_refused=refused,
+        key_types=_key_types_from(record.get("certificate")),
+    )
+
+
+def _version_or_none(name: object) -> str | None:
+    if not isinstance(name, str):
+        return None
+    if name.strip().lower() in ("sslv2", "ssl2"):
+        return "SSLv2"
+    try:
+        return normalize_version(name)
+    except ValueError:
+        return None
+
+
+def _code(entry: object) -> int:
+    if isinstance(entry, Mapping):
+        entry = entry.get("code")
+    if isinstance(entry, int) and not isinstance(entry, bool):
+        return entry
+    if isinstance(entry, str):
+        return int(entry, 16) if entry.lower().startswith("0x") else suite_table().resolve(
+            entry).code
+    raise ValueError(f"cannot read a cipher suite code point from {entry!r}")
+
+
+def _group_names(value: object) -> set[str]:
+    names: set[str] = set()
+    for item in value if isinstance(value, list) else ():
+        name = item.get("name") if isinstance(item, Mapping) else item
+        if isinstance(name, str):
+            try:
+                names.add(normalize_group(name))
+            except ValueError:
+                names.add(name)
+    return names
+
+
+def _groups_from(facet: object) -> tuple[frozenset[str] | None, frozenset[str]]:
+    """Accepted and refused groups from a ``groups`` facet (per version or flat)."""
+    if facet is None:
+        return None, frozenset()
+    if isinstance(facet, list):
+        accepted = {g for g in _group_names(facet)}
+        flagged = [item for item in facet if isinstance(item, Mapping) and "accepted" in item]
+        if flagged:
+            accepted = _group_names([i for i in flagged if i["accepted"]])
+            return frozenset(accepted), frozenset(_group_names([i for i in flagged
+                                                                  if not i["accepted"]]))
+        return frozenset(accepted), frozenset()
+    if not isinstance(facet, Mapping):
+        return None, frozenset()
+    sections = facet.values() if not ({"accepted", "supported"} & set(facet)) else [facet]
+    accepted_all: set[str] = set()
+    refused_all: set[str] = set()
+    for section in sections:
+        if isinstance(section, Mapping):
+            accepted_all |= _group_names(section.get("accepted", section.get("supported")))
+            refused_all |= _group_names(section.get("refused", section.get("rejected")))
+        elif isinstance(section, list):
+            accepted_all |= _group_names(section)
+    return frozenset(accepted_all), frozenset(refused_all - accepted_all)
+
+
+def _key_types_from(certificate: object) -> frozenset[str]:
+    """Key types of the leaf certificate(s) a ``certificate`` facet describes.
+
+    Looks at ``key_type`` on the facet itself, on ``leaf``, on the first entry of ``chain``,
+    and on the leaf of each entry of ``chains`` (servers holding an RSA and an ECDSA chain).
+    """
+    if not isinstance(certificate, Mapping):
+        return frozenset()
+    leaves: list[object] = [certificate, certificate.get("leaf"), _first(certificate.get("chain"))]
+    for chain in certificate.get("chains") or ():
+        if isinstance(chain, Mapping):
+            leaves += [chain, chain.get("leaf"), _first(chain.get("chain"))]
+    found = set()
+    for leaf in leaves:
+        key_type = leaf.get("key_type") if isinstance(leaf, Mapping) else None
+        if isinstance(key_type, str):
+            normalized = _KEY_TYPES.get(key_type.strip().lower())
+            if normalized:
+                found.add(normalized)
+    return frozenset(found)
+
+
+_KEY_TYPES = {"ec": "ecdsa", "ecdsa": "ecdsa", "rsa": "rsa", "rsa-pss": "rsa", "dsa": "dsa"}
+
+
+def _first(value: object) -> object:
+    return value[0] if isinstance(value, list) and value else None
