@@ -21,7 +21,13 @@ from scanner.probes import DEFAULT_PROBES, PROBES
 from scanner.report.sinks import OutputFormat
 from scanner.results import Severity, record_json_schema
 from scanner.sweep import SweepOptions, run_sweep
-from scanner.targets import Target, TargetSyntaxError, default_sni, parse_endpoint
+from scanner.targets import (
+    Target,
+    TargetSyntaxError,
+    default_sni,
+    parse_endpoint,
+    validate_alpn_extra,
+)
 
 EXIT_CODES_HELP = """\
 Exit codes: 0 every target was scanned and every expectation met; 1 an expectation failed, or
@@ -73,6 +79,15 @@ def parse_probe_list(text: str | None) -> tuple[str, ...]:
             f"known probes: {', '.join(PROBES)}"
         )
     return names
+
+
+def parse_alpn_extra(text: str | None) -> tuple[str, ...]:
+    if not text:
+        return ()
+    try:
+        return validate_alpn_extra(p.strip() for p in text.split(","))
+    except TargetSyntaxError as exc:
+        raise fail_usage(f"--alpn-extra: {exc}") from None
 
 
 def collect_targets(arguments: list[str], catalog: Catalog | None = None
@@ -133,6 +148,10 @@ def scan(
         envvar="SSLKEYLOGFILE", dir_okay=False,
         help="Append TLS secrets in NSS key log format (for Wireshark). Honours SSLKEYLOGFILE.")]
     = None,
+    alpn_extra: Annotated[str | None, typer.Option(
+        help="Comma-separated ALPN protocol IDs the alpn probe tests besides h2, http/1.1, "
+        "http/1.0, http/0.9, spdy/3.1, grpc-exp and acme-tls/1 (e.g. h3,imap). An inventory's "
+        "alpn_extra: setting wins for its targets.", show_default=False)] = None,
     allow_unreachable: Annotated[bool, typer.Option(
         help="Do not exit 3 when some targets could not be scanned.")] = False,
     fail_on: Annotated[Severity | None, typer.Option(
@@ -150,6 +169,7 @@ def scan(
     a finding expect.<name> and makes the exit code 1.
     """
     probe_names = parse_probe_list(probes)
+    extra_alpn = parse_alpn_extra(alpn_extra)
     catalog = None
     if policy_file:
         try:
@@ -159,7 +179,7 @@ def scan(
     target_list, catalog = collect_targets(targets, catalog)
     options = SweepOptions(
         probes=probe_names, concurrency=concurrency, per_address=per_address, timeout=timeout,
-        target_timeout=target_timeout, keylog=keylog, catalog=catalog,
+        target_timeout=target_timeout, keylog=keylog, alpn_extra=extra_alpn, catalog=catalog,
     )
     summary = run_sweep(target_list, options, fmt=fmt, output=output)
     if not quiet:

@@ -29,6 +29,7 @@ from scanner.targets import (
     Target,
     TargetSyntaxError,
     default_sni,
+    validate_alpn_extra,
     validate_host,
 )
 from scanner.yamlsource import (
@@ -61,6 +62,20 @@ class _Settings(BaseModel):
     expect: Expectations | None = Field(
         default=None, description="What the target must do; checked after the scan."
     )
+
+    alpn_extra: list[str] | None = Field(
+        default=None, description="ALPN protocol IDs the alpn probe tests besides the known ones."
+    )
+
+    @field_validator("alpn_extra")
+    @classmethod
+    def _valid_alpn_ids(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        try:
+            return list(validate_alpn_extra(value))
+        except TargetSyntaxError as exc:
+            raise ValueError(str(exc)) from None
 
     @field_validator("timeout", mode="before")
     @classmethod
@@ -171,6 +186,7 @@ def _resolve(entry: TargetEntry, defaults: _Settings, origin: str) -> Target:
     sni = entry.sni if "sni" in entry.model_fields_set else default_sni(entry.host)
     port = entry.port or defaults.port or DEFAULT_PORT
     probes = entry.probes if entry.probes is not None else defaults.probes
+    alpn_extra = entry.alpn_extra if entry.alpn_extra is not None else defaults.alpn_extra
     return Target(
         host=entry.host,
         port=port,
@@ -179,6 +195,7 @@ def _resolve(entry: TargetEntry, defaults: _Settings, origin: str) -> Target:
         tags={**(defaults.tags or {}), **(entry.tags or {})},
         probes=tuple(probes) if probes is not None else None,
         timeout=entry.timeout if entry.timeout is not None else defaults.timeout,
+        alpn_extra=tuple(alpn_extra) if alpn_extra is not None else None,
         origin=origin,
         expect=merge_expectations(defaults.expect, entry.expect),
     )

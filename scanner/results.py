@@ -184,6 +184,187 @@ class ClientAuthResult(Model):
     tls1_2: ClientAuthVersion | None = None
 
 
+class RenegotiationStatus(StrEnum):
+    tested = "tested"
+    not_applicable = "not_applicable"
+    failed = "failed"
+
+
+class RenegotiationOutcome(StrEnum):
+    """What the server did with our client-initiated renegotiation."""
+
+    accepted = "accepted"
+    refused_warning = "refused_warning"
+    refused_fatal = "refused_fatal"
+    closed = "closed"
+    no_response = "no_response"
+    error = "error"
+
+
+class ClientRenegotiation(Model):
+    outcome: RenegotiationOutcome = Field(
+        description="accepted: a second handshake completed; refused_warning: a warning "
+        "no_renegotiation alert; refused_fatal: a fatal alert (see alert); closed: the "
+        "connection was closed or reset; no_response: nothing before the deadline; error: "
+        "anything else (see detail)."
+    )
+    alert: str | None = Field(default=None, description="The alert the server answered with.")
+    certificate_requested: bool = Field(
+        default=False,
+        description="The server sent a CertificateRequest in the second handshake (servers "
+        "that ask for a client certificate per resource do it this way).",
+    )
+    detail: str
+
+
+class RenegotiationResult(Model):
+    """Renegotiation in TLS 1.2 and below (TLS 1.3 has none)."""
+
+    status: RenegotiationStatus = Field(
+        description="tested; not_applicable: the server refused TLS 1.2 and below; failed: "
+        "the TLS 1.2-or-below handshake did not complete (see detail)."
+    )
+    detail: str | None = None
+    version: str | None = Field(default=None, description="Version negotiated for the test.")
+    secure_renegotiation: bool | None = Field(
+        default=None,
+        description="The ServerHello carried renegotiation_info (RFC 5746 secure renegotiation).",
+    )
+    client_initiated: ClientRenegotiation | None = None
+    handshake: HandshakeReport | None = Field(
+        default=None, description="The connection, both handshakes included in the transcript."
+    )
+
+
+class TicketOut(Model):
+    lifetime_s: int = Field(description="TLS 1.2 ticket_lifetime_hint / TLS 1.3 ticket_lifetime.")
+    ticket_length: int
+    max_early_data: int | None = Field(
+        default=None, description="TLS 1.3 early_data extension: max_early_data_size in bytes."
+    )
+
+
+class Tls12Resumption(Model):
+    version: Literal["TLSv1.2"] = "TLSv1.2"
+    supported: bool = Field(description="Whether the server negotiated TLS 1.2 at all.")
+    ticket_issued: bool | None = Field(
+        default=None, description="A NewSessionTicket with a non-empty ticket was received."
+    )
+    ticket: TicketOut | None = None
+    resumed_with_ticket: bool | None = Field(
+        default=None, description="Resumption offering the ticket worked; null if not tried."
+    )
+    session_id_issued: bool | None = Field(
+        default=None, description="With tickets disabled on our side, the ServerHello carried "
+        "a session ID."
+    )
+    resumed_with_session_id: bool | None = Field(
+        default=None, description="Resumption by session ID (tickets disabled) worked; null if "
+        "not tried."
+    )
+    errors: list[ErrorInfo] = Field(
+        default_factory=list, description="Connections that failed, making a fact unknown."
+    )
+    handshake: HandshakeReport | None = Field(
+        default=None, description="The full handshake that received the ticket."
+    )
+
+
+class Tls13Resumption(Model):
+    version: Literal["TLSv1.3"] = "TLSv1.3"
+    supported: bool = Field(description="Whether the server negotiated TLS 1.3 at all.")
+    tickets_issued: int | None = Field(
+        default=None, description="NewSessionTicket messages received within the wait."
+    )
+    wait_ms: int | None = Field(
+        default=None, description="How long we read after the handshake to collect tickets."
+    )
+    tickets: list[TicketOut] = Field(default_factory=list)
+    resumed_with_psk: bool | None = Field(
+        default=None, description="PSK resumption with the last ticket worked; null if not tried."
+    )
+    errors: list[ErrorInfo] = Field(default_factory=list)
+    handshake: HandshakeReport | None = None
+
+
+class ResumptionResult(Model):
+    tls1_2: Tls12Resumption
+    tls1_3: Tls13Resumption
+
+
+class AlpnOutcome(StrEnum):
+    selected = "selected"
+    no_protocol = "no_protocol"
+    selected_unoffered = "selected_unoffered"
+    rejected = "rejected"
+    closed = "closed"
+    error = "error"
+
+
+class AlpnAttempt(Model):
+    offer: list[str] = Field(description="Protocols offered, in order; empty: no ALPN extension.")
+    outcome: AlpnOutcome = Field(
+        description="selected; no_protocol: the server answered without ALPN; "
+        "selected_unoffered: the server picked a protocol we did not offer; rejected: an alert "
+        "before the ServerHello; closed: closed before the ServerHello; error: see detail."
+    )
+    selected: str | None = None
+    alert: str | None = None
+    detail: str | None = None
+
+
+class AlpnNoOverlapBehaviour(StrEnum):
+    ignored = "ignored"
+    rejected = "rejected"
+    closed = "closed"
+    selected_unoffered = "selected_unoffered"
+
+
+class AlpnNoOverlap(Model):
+    behaviour: AlpnNoOverlapBehaviour = Field(
+        description="ignored: the handshake goes on without ALPN; rejected: an alert (RFC 7301 "
+        "wants a fatal no_application_protocol); closed: the connection is dropped."
+    )
+    alert: str | None = None
+    offer: list[str] = Field(description="The offer that showed it.")
+
+
+class AlpnVersion(Model):
+    version: str
+    supported: bool = Field(description="Whether the server negotiated this version at all.")
+    selected_for: dict[str, str | None] = Field(
+        default_factory=dict,
+        description="Protocol selected per standard offer ('h2,http/1.1', 'h2', 'http/1.1', "
+        "'no_alpn'); null when none was.",
+    )
+    supported_protocols: list[str] = Field(
+        default_factory=list, description="Protocols the server selected when offered."
+    )
+    unsupported_protocols: list[str] = Field(
+        default_factory=list, description="Protocols offered and never selected."
+    )
+    complete: bool = Field(
+        default=False, description="Every protocol of the list was tested (no failed attempt)."
+    )
+    no_overlap: AlpnNoOverlap | None = None
+    attempts: list[AlpnAttempt] = Field(default_factory=list)
+
+
+class AlpnResult(Model):
+    supported: list[str] | None = Field(
+        default=None, description="At the highest version the server supports."
+    )
+    selected_for: dict[str, str | None] | None = Field(
+        default=None, description="At the highest version the server supports."
+    )
+    no_overlap: AlpnNoOverlap | None = Field(
+        default=None, description="At the highest version the server supports."
+    )
+    consistent_across_versions: bool | None = None
+    tls1_3: AlpnVersion
+    tls1_2: AlpnVersion
+
+
 class SuiteOut(Model):
     code: str = Field(description="Code point, e.g. 0xC02B.")
     iana: str | None = None
@@ -280,6 +461,9 @@ class Record(Model):
     duration_ms: int
     probes: list[str]
     client_auth: ClientAuthResult | None = None
+    renegotiation: RenegotiationResult | None = None
+    resumption: ResumptionResult | None = None
+    alpn: AlpnResult | None = None
     policy: PolicyIdentificationOut | None = Field(
         default=None, description="Named-policy identification; present when the record has "
         "enumerated protocol versions and cipher suites.")

@@ -14,7 +14,7 @@ from scanner.engine.connect import resolve
 from scanner.engine.errors import ScanFailure
 from scanner.engine.offer import ContextFactory
 from scanner.engine.session import ConnectionLimits, EndpointSession
-from scanner.probes import PROBES, ProbeOutput
+from scanner.probes import PROBES, ProbeOutput, ProbeSettings
 from scanner.results import ErrorInfo, ErrorKind, Finding, Record, Stats, TargetInfo
 from scanner.targets import Target
 
@@ -26,6 +26,7 @@ class ScanSettings:
     probes: tuple[str, ...]
     timeout: float = 10.0
     target_timeout: float = 120.0
+    alpn_extra: tuple[str, ...] = ()
 
 
 class Scanner:
@@ -68,10 +69,14 @@ class Scanner:
                                   limits=self.limits, timeout=timeout)
         record.session = session
         outputs: dict[str, ProbeOutput] = {}
+        settings = ProbeSettings(
+            alpn_extra=target.alpn_extra if target.alpn_extra is not None
+            else self.settings.alpn_extra,
+        )
 
         async def run_probe(name: str) -> None:
             try:
-                outputs[name] = await PROBES[name].run(session)
+                outputs[name] = await PROBES[name].run(session, settings)
             except Exception as exc:  # one probe's bug must not cost the others' results
                 log.exception("probe %s failed on %s", name, target.label)
                 record.probe_errors[name] = internal_error(exc)

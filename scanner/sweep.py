@@ -33,6 +33,7 @@ class SweepOptions:
     timeout: float = 10.0
     target_timeout: float = 120.0
     keylog: Path | None = None
+    alpn_extra: tuple[str, ...] = ()
     catalog: Catalog | None = None  # policies for identification and expect.policy
 
 
@@ -98,7 +99,7 @@ async def sweep(targets: list[Target], options: SweepOptions, sink: RecordSink) 
     contexts = ContextFactory(keylog=_keylog_writer(options.keylog) if options.keylog else None)
     scanner = Scanner(
         ScanSettings(probes=options.probes, timeout=options.timeout,
-                     target_timeout=options.target_timeout),
+                     target_timeout=options.target_timeout, alpn_extra=options.alpn_extra),
         limits=ConnectionLimits(options.concurrency, options.per_address),
         contexts=contexts,
     )

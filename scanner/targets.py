@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -30,6 +31,8 @@ class Target:
     tags: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
     probes: tuple[str, ...] | None = None
     timeout: float | None = None
+    #: Extra ALPN protocol IDs for the alpn probe; None: the sweep's (--alpn-extra).
+    alpn_extra: tuple[str, ...] | None = None
     origin: str = "command line"
     expect: Expectations | None = field(default=None, hash=False, compare=False)
 
@@ -115,6 +118,39 @@ def _parse_port(port_text: str, whole: str) -> int:
     if not port_text.isdigit():
         raise TargetSyntaxError(f"{whole!r}: port {port_text!r} is not a number")
     return int(port_text)
+
+
+MAX_ALPN_ID_LENGTH = 255  # RFC 7301 section 3.1: opaque ProtocolName<1..2^8-1>
+
+
+def validate_alpn_id(protocol: str) -> str:
+    """An ALPN protocol ID to offer, or TargetSyntaxError saying what is wrong.
+
+    RFC 7301 allows any bytes; we take printable ASCII without spaces or commas (every
+    registered ID is), so that IDs survive a comma-separated option and a JSON record.
+    """
+    if not protocol:
+        raise TargetSyntaxError("an ALPN protocol ID cannot be empty")
+    if len(protocol) > MAX_ALPN_ID_LENGTH:
+        raise TargetSyntaxError(
+            f"ALPN protocol ID {protocol[:20]!r}... is {len(protocol)} characters, over "
+            f"{MAX_ALPN_ID_LENGTH}")
+    if not all("!" <= char <= "~" and char != "," for char in protocol):
+        raise TargetSyntaxError(
+            f"ALPN protocol ID {protocol!r}: only printable ASCII without spaces or commas")
+    return protocol
+
+
+MAX_ALPN_EXTRA = 32  # each costs the alpn probe a connection per version when supported
+
+
+def validate_alpn_extra(protocols: Iterable[str]) -> tuple[str, ...]:
+    """Extra ALPN IDs: each valid, duplicates dropped (order kept), at most MAX_ALPN_EXTRA."""
+    unique = tuple(dict.fromkeys(validate_alpn_id(protocol) for protocol in protocols))
+    if len(unique) > MAX_ALPN_EXTRA:
+        raise TargetSyntaxError(
+            f"{len(unique)} extra ALPN protocol IDs; at most {MAX_ALPN_EXTRA} are allowed")
+    return unique
 
 
 def format_endpoint(host: str, port: int) -> str:

@@ -59,6 +59,7 @@ def test_scan_inventory_with_output_file_json_and_table(openssl_server, tmp_path
     inventory.write_text(f"""
 defaults:
   tags: {{env: test}}
+  probes: [client_auth]
 targets:
   - host: 127.0.0.1
     port: {server.port}

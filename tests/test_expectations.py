@@ -16,7 +16,7 @@ from scanner.policy.catalog import builtin_catalog
 from scanner.policy.expectations import Expectations, evaluate, merge_expectations
 from scanner.policy.identify import identify, observation_from_record
 from scanner.probes import PROBES
-from scanner.results import Record
+from scanner.results import AlpnResult, Record, RenegotiationResult, ResumptionResult
 
 CATALOG = builtin_catalog()
 ONE = "CN=Client Root CA One,O=Example Corp,C=US"
@@ -73,40 +73,95 @@ def test_client_auth_and_ca_names_against_a_real_record(optional_record: dict) -
 @pytest.mark.servers
 def test_facts_without_a_probe_are_not_evaluated_never_passed(optional_record: dict) -> None:
     results = check(optional_record, policy="ELBSecurityPolicy-TLS13-1-2-2021-06",
-                    min_version="TLSv1.2", ocsp_stapled=True, alpn=["h2"], session_tickets=False,
-                    max_ticket_lifetime=3600, client_renegotiation="refused",
-                    certificate={"min_days_left": 30})
+                    min_version="TLSv1.2", ocsp_stapled=True, certificate={"min_days_left": 30})
     assert {name: s for name, (s, _) in results.items()} == dict.fromkeys(
-        ["policy", "min_version", "ocsp_stapled", "alpn", "session_tickets",
-         "max_ticket_lifetime", "client_renegotiation", "certificate.min_days_left"],
-        "not_evaluated")
+        ["policy", "min_version", "ocsp_stapled", "certificate.min_days_left"], "not_evaluated")
     assert results["ocsp_stapled"][1] == (
         "the record has no ocsp facet: no probe of this mtlsweep version measures it yet")
     assert results["policy"][1] == ("the record has no cipher_suites facet: no probe of this "
                                     "mtlsweep version measures it yet")
     assert "protocols" in results["min_version"][1]
+    without = {k: v for k, v in optional_record.items() if k != "alpn"}
+    assert check(without, alpn=["h2"])["alpn"] == (
+        "not_evaluated", "the record has no alpn facet: the alpn probe did not run")
 
 
-def test_facets_of_later_probes_are_read_when_present() -> None:
-    record = {"status": "ok", "probes": ["ocsp", "alpn", "resumption", "renegotiation",
-                                         "certificate"],
-              "ocsp": {"stapled": False}, "alpn": {"supported": ["h2", "http/1.1"]},
-              "resumption": {"tls1_2": {"ticket_issued": True, "ticket_lifetime_hint_s": 7200},
-                             "tls1_3": {"ticket_issued": True, "ticket_lifetime_s": 86400}},
-              "renegotiation": {"client_initiated": "refused_warning_no_renegotiation"},
-              "certificate": {"chain": [{"not_after": "2026-12-01T00:00:00Z"}]}}
-    assert check(record, ocsp_stapled=True)["ocsp_stapled"] == ("failed", "nothing stapled")
-    assert status(record, alpn=["h2"]) == "met"
-    assert check(record, alpn=["h2", "h3"])["alpn"] == ("failed", "does not support h3")
-    assert status(record, session_tickets=True) == "met"
+@pytest.mark.servers
+def test_facts_of_the_session_probes_on_a_real_record(optional_record: dict) -> None:
+    """openssl s_server -www: no ALPN, 7200 s tickets, refuses client renegotiation."""
+    assert check(optional_record, alpn=["h2"], session_tickets=False, max_ticket_lifetime=7200,
+                 client_renegotiation="refused") == {
+        "alpn": ("failed", "h2 not supported at TLSv1.3; h2 not supported at TLSv1.2"),
+        "session_tickets": ("failed", "tickets issued at TLSv1.3, tickets issued at TLSv1.2"),
+        "max_ticket_lifetime": ("met", "longest ticket lifetime 7200s"),
+        "client_renegotiation": ("met", "client-initiated renegotiation: refused_warning "
+                                 "(no_renegotiation)"),
+    }
+
+
+def facets_record() -> dict[str, Any]:
+    """A record with the renegotiation, resumption and alpn facets (models of this version)
+    and ocsp/certificate facets as the certificate and ocsp probes write them."""
+    alpn = {"version": "TLSv1.3", "supported": True, "supported_protocols": ["h2", "http/1.1"],
+            "unsupported_protocols": ["spdy/3.1"], "complete": True}
+    facets = {
+        "renegotiation": RenegotiationResult.model_validate({
+            "status": "tested", "version": "TLSv1.2", "secure_renegotiation": True,
+            "client_initiated": {"outcome": "refused_warning", "alert": "no_renegotiation",
+                                 "detail": "warning alert"}}),
+        "resumption": ResumptionResult.model_validate({
+            "tls1_2": {"supported": True, "ticket_issued": True,
+                       "ticket": {"lifetime_s": 7200, "ticket_length": 160}},
+            "tls1_3": {"supported": True, "tickets_issued": 2,
+                       "tickets": [{"lifetime_s": 300, "ticket_length": 200},
+                                   {"lifetime_s": 86400, "ticket_length": 200}]}}),
+        "alpn": AlpnResult.model_validate({
+            "supported": ["h2", "http/1.1"], "tls1_3": alpn,
+            "tls1_2": {**alpn, "version": "TLSv1.2", "supported_protocols": ["http/1.1"],
+                       "unsupported_protocols": ["h2", "spdy/3.1"]}}),
+    }
+    record = {name: facet.model_dump(mode="json") for name, facet in facets.items()}
+    record.update({
+        "status": "ok", "probes": [*facets, "ocsp", "certificate"],
+        "ocsp": {"stapled": True, "tls1_3": {"version": "TLSv1.3", "supported": True,
+                                             "stapled": True},
+                 "tls1_2": {"version": "TLSv1.2", "supported": True, "stapled": False}},
+        "certificate": {"days_left": 10, "chains": [{"certificates": [
+            {"key_type": "EC", "days_left": 10}]}]},
+    })
+    return record
+
+
+def test_facets_of_the_other_probes_are_read() -> None:
+    record = facets_record()
+    assert check(record, ocsp_stapled=True)["ocsp_stapled"] == (
+        "failed", "nothing stapled at TLSv1.2")
+    assert check(record, alpn=["http/1.1"])["alpn"] == (
+        "met", "http/1.1 supported at TLSv1.3, TLSv1.2")
+    assert check(record, alpn=["h2"])["alpn"] == ("failed", "h2 not supported at TLSv1.2")
+    assert check(record, alpn=["imap"])["alpn"] == ("not_evaluated", (
+        "not tested: imap at TLSv1.3, imap at TLSv1.2 (add the protocol to alpn_extra / "
+        "--alpn-extra)"))
+    assert check(record, session_tickets=True)["session_tickets"] == (
+        "met", "tickets issued at TLSv1.3, TLSv1.2")
+    assert check(record, session_tickets=False)["session_tickets"][0] == "failed"
     assert check(record, max_ticket_lifetime=43200)["max_ticket_lifetime"] == (
-        "failed", "ticket lifetime 86400s exceeds 43200s")
-    assert status(record, client_renegotiation="refused") == "met"
-    record["renegotiation"] = {"client_initiated": "accepted"}
-    assert status(record, client_renegotiation="refused") == "failed"
+        "failed", "ticket lifetime 86400s at TLSv1.3 exceeds 43200s")
+    assert status(record, max_ticket_lifetime=86400) == "met"
+    assert check(record, client_renegotiation="refused")["client_renegotiation"] == (
+        "met", "client-initiated renegotiation: refused_warning (no_renegotiation)")
     assert check(record, certificate={"min_days_left": 30})["certificate.min_days_left"] == (
         "failed", "the certificate expires in 10 day(s), fewer than 30")
     assert status(record, certificate={"min_days_left": 7}) == "met"
+
+    record["renegotiation"]["client_initiated"]["outcome"] = "accepted"
+    assert status(record, client_renegotiation="refused") == "failed"
+    record["renegotiation"] = {"status": "not_applicable", "detail": "TLS 1.3 only"}
+    assert status(record, client_renegotiation="refused") == "met"
+    record["resumption"]["tls1_2"] = {"supported": True, "ticket_issued": False}
+    record["resumption"]["tls1_3"] = {"supported": False, "tickets_issued": None}
+    assert check(record, max_ticket_lifetime=60)["max_ticket_lifetime"] == (
+        "met", "no tickets issued")
     record["probe_errors"] = {"alpn": {"kind": "internal_error", "detail": "boom"}}
     del record["alpn"]
     assert check(record, alpn=["h2"])["alpn"] == ("not_evaluated",
@@ -139,7 +194,7 @@ def test_policy_and_min_version_from_an_enumeration_record() -> None:
         "TLS_RSA_WITH_AES_128_CBC_SHA, TLS_RSA_WITH_AES_256_GCM_SHA384, "
         "TLS_RSA_WITH_AES_256_CBC_SHA256, TLS_RSA_WITH_AES_256_CBC_SHA, accepts groups x25519")
     assert check(record, min_version="TLSv1.2")["min_version"] == (
-        "met", "refuses TLSv1.1, TLSv1.0, SSLv3")
+        "met", "refuses TLSv1.0, SSLv3")
     record["protocols"]["TLSv1.0"]["accepted"] = True
     assert check(record, min_version="1.2")["min_version"] == (
         "failed", "accepts TLSv1.0, below TLSv1.2")

@@ -29,7 +29,8 @@ def error_of(tmp_path: Path, text: str) -> str:
 def test_example_inventory_is_valid_and_documents_every_field() -> None:
     targets = load_inventory(EXAMPLE, known_probes=PROBES).targets
     assert [t.host for t in targets] == [
-        "api.example.com", "mtls.example.com", "203.0.113.10", "alb.example.com", "2001:db8::10",
+        "api.example.com", "mtls.example.com", "203.0.113.10", "alb.example.com",
+        "grpc.example.com", "2001:db8::10",
     ]
     text = EXAMPLE.read_text()
     from scanner.inventory import TargetEntry, _Settings
@@ -72,8 +73,8 @@ targets:
     ("text", "expected"),
     [
         ("targets:\n  - host: a.example\n    prot: 443\n",
-         ":3:5: unknown key 'targets[0].prot'; allowed here: expect, host, name, port, probes, "
-         "sni, tags, timeout"),
+         ":3:5: unknown key 'targets[0].prot'; allowed here: alpn_extra, expect, host, name, "
+         "port, probes, sni, tags, timeout"),
         ("targets:\n  - host: a.example\n  - host: b.example\n    port: 70000\n",
          ":4:5: targets[1].port: Input should be less than or equal to 65535 (got 70000)"),
         ("targets:\n  - host: a.example\n    port: '443'\n",
@@ -86,7 +87,7 @@ targets:
          ":2:3: unknown key 'defaults.colour'"),
         ("targets: []\n", "targets: List should have at least 1 item"),
         ("targets:\n  - host: a.example\n    probes: [client_auth, nope]\n",
-         ":3:5: unknown probe 'nope'; known probes: client_auth"),
+         ":3:5: unknown probe 'nope'; known probes: alpn, client_auth, "),
         ("targets:\n  - host: a.example\n  - host: A.example\n",
          ":3:5: duplicate target a.example:443"),
         ("targets:\n  - host: a.example\n    port: 1\n    port: 2\n",
@@ -120,3 +121,35 @@ def test_missing_and_oversized_files(tmp_path: Path) -> None:
         handle.truncate(100 * 1024 * 1024)
     with pytest.raises(InventoryError, match="over the 16 MiB limit"):
         load_inventory(big, known_probes=PROBES)
+
+
+def test_alpn_extra_defaults_override_and_validation(tmp_path: Path) -> None:
+    first, second, third = load(tmp_path, """
+defaults:
+  alpn_extra: [imap, imap, h2c]
+targets:
+  - host: a.example
+  - host: b.example
+    alpn_extra: []
+  - host: c.example
+    alpn_extra: [grpc-exp]
+""")
+    assert first.alpn_extra == ("imap", "h2c")  # duplicates dropped, order kept
+    assert second.alpn_extra == ()  # a target's list replaces the default, even when empty
+    assert third.alpn_extra == ("grpc-exp",)
+    (plain,) = load(tmp_path, "targets:\n  - host: d.example\n")
+    assert plain.alpn_extra is None  # the sweep's --alpn-extra applies
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("[h2 c]", "ALPN protocol ID 'h2 c': only printable ASCII without spaces or commas"),
+    ("['']", "an ALPN protocol ID cannot be empty"),
+    (f"[{'x' * 256}]", "is 256 characters, over 255"),
+    ("imap", "Input should be a valid list"),
+    (f"[{', '.join(f'p{i}' for i in range(33))}]", "33 extra ALPN protocol IDs; at most 32"),
+])
+def test_bad_alpn_extra_names_file_line_and_key(tmp_path: Path, value: str,
+                                                expected: str) -> None:
+    message = error_of(tmp_path, f"targets:\n  - host: a.example\n    alpn_extra: {value}\n")
+    assert message.startswith(f"{tmp_path / 'targets.yaml'}:3:5: targets[0].alpn_extra")
+    assert expected in message

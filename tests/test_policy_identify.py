@@ -114,34 +114,62 @@ def test_server_order_is_compared_where_the_provider_documents_it() -> None:
     assert all(m.order_differences == {} for m in moz.matches if m.policy.provider == "mozilla")
 
 
+def _suites(*codes: str) -> list[dict[str, str]]:
+    return [{"code": code, "iana": None, "openssl": None} for code in codes]
+
+
+# The enumeration facets as the issue-5 probes write them (protocols, cipher_suites, groups)
+# and the certificate facet of the certificate probe.
 ISSUE5_RECORD = {
-    "protocols": {"SSLv2": {"accepted": False}, "SSLv3": {"accepted": False},
-                  "TLSv1.0": {"accepted": False}, "TLSv1.1": {"accepted": False},
+    "protocols": {"SSLv2": {"accepted": False, "refusal": "closed"},
+                  "SSLv3": {"accepted": False, "refusal": "protocol_version"},
+                  "TLSv1.0": {"accepted": False}, "TLSv1.1": {"accepted": None,
+                                                              "error": "timeout"},
                   "TLSv1.2": {"accepted": True}, "TLSv1.3": {"accepted": True}},
     "cipher_suites": {
-        "TLSv1.3": {"suites": [{"code": "0x1301", "iana": "TLS_AES_128_GCM_SHA256"},
-                               {"code": "0x1302"}, {"code": "0x1303"}], "order": "client"},
-        "TLSv1.2": {"suites": [{"code": c} for c in
-                               ("0xC02F", "0xC027", "0xC030", "0xC028")], "order": "server"},
+        "TLSv1.3": {"suites": _suites("0x1301", "0x1302", "0x1303"), "order": "client",
+                    "complete": True, "offered": 5, "connections": 4},
+        "TLSv1.2": {"suites": _suites("0xC02F", "0xC027", "0xC030", "0xC028"),
+                    "order": "server", "complete": True, "offered": 150, "connections": 6},
     },
-    "groups": {"TLSv1.3": {"accepted": ["x25519", "secp256r1"], "refused": ["X25519MLKEM768"]}},
-    "certificate": {"chain": [{"key_type": "RSA", "days_left": 40}, {"key_type": "EC"}]},
+    "groups": {"TLSv1.3": {"groups": [
+        {"code": "0x001D", "name": "x25519", "via": "server_hello"},
+        {"code": "0x0017", "name": "secp256r1", "via": "hello_retry_request"},
+        {"code": "0x0018", "name": "secp384r1", "via": "hello_retry_request"}],
+        "complete": True, "offered": 29, "connections": 3}},
+    "certificate": {"days_left": 40, "chains": [{"certificates": [
+        {"key_type": "RSA", "days_left": 40}, {"key_type": "EC", "days_left": 900}]}]},
 }
 
 
 def test_adapter_reads_the_enumeration_record_shape() -> None:
     observation = observation_from_record(ISSUE5_RECORD)
     assert observation is not None
-    assert observation.versions["SSLv2"] is False and observation.versions["TLSv1.2"] is True
+    assert observation.versions == {"SSLv2": False, "SSLv3": False, "TLSv1.0": False,
+                                    "TLSv1.2": True, "TLSv1.3": True}, "null: not tested"
     assert observation.suites["TLSv1.2"] == (0xC02F, 0xC027, 0xC030, 0xC028)
     assert observation.server_order == {"TLSv1.2": (0xC02F, 0xC027, 0xC030, 0xC028)}
-    assert observation.groups_accepted == {"x25519", "secp256r1"}
-    assert observation.groups_refused == {"X25519MLKEM768"}
+    assert observation.tested_suites is None
+    assert observation.groups_accepted == {"x25519", "secp256r1", "secp384r1"}
+    assert {"X25519MLKEM768", "secp521r1", "x448"} <= observation.groups_refused
     assert observation.key_types == {"rsa"}, "only the leaf's key type matters"
     result = identify(observation, CATALOG)
     assert ids(result.matches) == {TLS13_2021.id}
     assert ids(result.excluded_by_groups) == {PQ_TWIN.id}
+    assert any("not tested: TLSv1.1" in note for note in result.notes)
     out = identification_out(result)
     assert out.matches[0].id == TLS13_2021.id and out.key_types_source == "certificate"
-    assert out.excluded_by_groups[0].differences.groups_missing == ["X25519MLKEM768"]
+    assert "X25519MLKEM768" in out.excluded_by_groups[0].differences.groups_missing
     assert observation_from_record({"client_auth": {}}) is None
+
+
+def test_an_incomplete_suite_enumeration_counts_nothing_missing() -> None:
+    record = {**ISSUE5_RECORD, "cipher_suites": {
+        **ISSUE5_RECORD["cipher_suites"],
+        "TLSv1.2": {"suites": _suites("0xC02F"), "order": "indeterminate", "complete": False,
+                    "offered": 150, "connections": 2}}}
+    observation = observation_from_record(record)
+    assert observation is not None
+    result = identify(observation, CATALOG)
+    assert TLS13_2021.id in ids(result.matches)
+    assert any("TLSv1.2 suite enumeration is incomplete" in note for note in result.notes)

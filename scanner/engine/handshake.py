@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Literal
+from typing import Literal, TypeVar
 
 import trio
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -26,6 +26,7 @@ from scanner.engine.offer import ClientOffer, ContextFactory
 from scanner.results import ErrorKind
 
 _RECEIVE_CHUNK = 65536
+_T = TypeVar("_T")
 _CONTENT_ALERT = 21
 _CONTENT_HANDSHAKE = 22
 _SERVER_HELLO = 2
@@ -150,112 +151,215 @@ class _Pump:
         return True
 
 
-async def tls_handshake(
-    stream: trio.abc.Stream,
-    contexts: ContextFactory,
-    offer: ClientOffer,
-    *,
-    deadline: float,
-    read_after_handshake: float = 0.0,
-    session: SSL.Session | None = None,
-) -> HandshakeResult:
-    """Run one handshake; failures are recorded in the result, never raised.
+class TLSConnection:
+    """One client TLS connection over a trio stream, for probes that need more than a handshake.
 
-    ``read_after_handshake`` seconds are spent reading once the handshake is done: TLS 1.3
-    servers reject a missing client certificate only after the client's Finished, and send
-    NewSessionTicket messages at that time too.
+    Every operation runs under the connection's deadline and turns network and TLS failures
+    into ``ScanFailure`` recorded in ``result``; ``result.transcript`` is kept up to date with
+    the parsed messages after each operation.
     """
-    started = time.perf_counter()
-    result = HandshakeResult(offer=offer)
-    connection = SSL.Connection(contexts.context_for(offer), None)
-    connection.set_connect_state()
-    if offer.sni:
-        connection.set_tlsext_host_name(offer.sni.encode("idna"))
-    if offer.request_ocsp:
-        connection.request_ocsp()
-    if session is not None:
-        connection.set_session(session)
-    captured = capture.attach(connection)
-    pump = _Pump(connection, stream)
-    try:
-        with trio.move_on_at(deadline) as scope:
-            await _handshake(pump, result)
-            if result.completed:
-                captured.handshake_done = True
-                _describe_session(connection, result)
-                if read_after_handshake > 0:
-                    await _read_after_handshake(pump, result, min(
-                        deadline, trio.current_time() + read_after_handshake))
-        if scope.cancelled_caught and not result.completed:
-            result.failure = _timeout_failure(pump, deadline, captured)
-    except ScanFailure as failure:
-        result.failure = failure
-    finally:
-        capture.detach(connection)
-        result.transcript = _parse_transcript(captured.messages)
-        result.transcript_truncated = captured.truncated
-        result.duration_s = time.perf_counter() - started
-    if result.failure is not None and result.failure.kind == ErrorKind.protocol_error:
-        alert = result.alert_received
-        if alert is not None and alert.alert is not None:
-            result.failure = ScanFailure(
-                ErrorKind.handshake_failure,
-                f"the server sent a {alert.alert.level_name} {alert.alert.name} alert",
-                alert=alert.alert.name,
-            )
-    return result
 
+    def __init__(
+        self,
+        stream: trio.abc.Stream | None,
+        contexts: ContextFactory,
+        offer: ClientOffer,
+        *,
+        deadline: float,
+        session: SSL.Session | None = None,
+        failure: ScanFailure | None = None,
+    ) -> None:
+        self.result = HandshakeResult(offer=offer, failure=failure)
+        self.deadline = deadline
+        self._started = time.perf_counter()
+        self.ssl = SSL.Connection(contexts.context_for(offer), None)
+        self.ssl.set_connect_state()
+        if offer.sni:
+            self.ssl.set_tlsext_host_name(offer.sni.encode("idna"))
+        if offer.alpn:  # per connection: probes vary it, and contexts are costly to build
+            self.ssl.set_alpn_protos([protocol.encode() for protocol in offer.alpn])
+        if offer.request_ocsp:
+            self.ssl.request_ocsp()
+        if session is not None:
+            self.ssl.set_session(session)
+        self._capture = capture.attach(self.ssl)
+        self._pump = _Pump(self.ssl, stream) if stream is not None else None
+        self._closed = False
 
-async def _handshake(pump: _Pump, result: HandshakeResult) -> None:
-    connection = pump.connection
-    while True:
+    async def handshake(self) -> HandshakeResult:
+        """Run the handshake; failures are recorded in the result, never raised."""
+        if self._pump is None or self.result.failure is not None:
+            return self.close()
         try:
-            connection.do_handshake()
-        except SSL.WantReadError:
-            await _send(pump)
-            if not await _receive(pump):
-                raise ScanFailure(
-                    ErrorKind.connection_closed,
-                    "the server closed the connection during the handshake without an alert",
-                ) from None
-            continue
-        except SSL.Error as error:
-            await _send_best_effort(pump)  # let our alert reach the server
-            raise ScanFailure(ErrorKind.protocol_error, _openssl_reason(error)) from None
-        await _send(pump)
-        result.completed = True
-        return
+            with trio.move_on_at(self.deadline) as scope:
+                await self.drive(self.ssl.do_handshake, closed_detail=(
+                    "the server closed the connection during the handshake without an alert"))
+                self.result.completed = True
+                self._capture.handshake_done = True
+                _describe_session(self.ssl, self.result)
+            if scope.cancelled_caught:
+                self.result.failure = _timeout_failure(self._pump, self._capture)
+        except ScanFailure as failure:
+            self.result.failure = failure
+        self._refresh()
+        return self.result
 
+    async def read_after_handshake(self, seconds: float) -> AfterHandshake:
+        """Read for a bounded time after the handshake, to see what the server does unasked.
 
-async def _read_after_handshake(pump: _Pump, result: HandshakeResult, until: float) -> None:
-    connection = pump.connection
-    result.after_handshake = AfterHandshake.quiet
-    with trio.move_on_at(until):
+        TLS 1.3 servers reject a missing client certificate only after the client's Finished,
+        and send NewSessionTicket messages at that time too.
+        """
+        result = self.result
+        if not result.completed or self._pump is None:
+            return result.after_handshake
+        result.after_handshake = AfterHandshake.quiet
+        try:
+            data = await self.receive(until=min(self.deadline, trio.current_time() + seconds))
+        except ScanFailure as failure:
+            if failure.kind in (ErrorKind.connection_reset, ErrorKind.connection_closed):
+                result.after_handshake = AfterHandshake.closed
+            else:
+                result.after_handshake = AfterHandshake.alert
+                result.failure = failure
+        else:
+            if data is None:
+                result.after_handshake = AfterHandshake.quiet
+            elif data:
+                result.after_handshake = AfterHandshake.application_data
+                result.application_data = data[:4096]
+            else:
+                result.after_handshake = AfterHandshake.closed
+        # TLS 1.3 tickets arrive now, and OpenSSL replaces its session object with each one:
+        # only the latest session can resume.
+        result.session = self.ssl.get_session()
+        self._refresh()
+        return result.after_handshake
+
+    async def renegotiate(self) -> None:
+        """Start a client-initiated renegotiation (TLS 1.2 and below) and run it to the end.
+
+        Returns when the second handshake completed. Raises ScanFailure when it did not: the
+        server's alert (also in the transcript), a close or reset, or no answer by the
+        connection deadline (``ErrorKind.timeout``).
+        """
+        assert self._pump is not None and self.result.completed, "handshake first"
+        if not self.ssl.renegotiate():
+            raise ScanFailure(ErrorKind.protocol_error,
+                              "OpenSSL would not start a renegotiation on this connection")
+        try:
+            with trio.move_on_at(self.deadline) as scope:
+                await self.drive(self.ssl.do_handshake, closed_detail=(
+                    "the server closed the connection during the renegotiation"))
+        except SSL.ZeroReturnError:
+            raise ScanFailure(ErrorKind.connection_closed,
+                              "the server closed the connection (close_notify) during the "
+                              "renegotiation") from None
+        finally:
+            self._refresh()
+        if scope.cancelled_caught:
+            raise ScanFailure(ErrorKind.timeout,
+                              "no answer to the renegotiation before the connection deadline")
+
+    async def shutdown(self) -> bool:
+        """Send close_notify, as a well-behaved client does before closing; never raises.
+
+        Servers such as OpenSSL's drop a session from their cache when the client just
+        drops the connection, so resumption tests must end connections this way. False
+        when the alert could not be sent (the connection was already broken).
+        """
+        if self._pump is None or not self.result.completed:
+            return False
+        with trio.move_on_at(self.deadline):
+            try:
+                self.ssl.shutdown()
+                await _send(self._pump)
+            except (SSL.Error, ScanFailure):
+                return False
+            finally:
+                self._refresh()
+            return True
+        return False
+
+    async def send(self, data: bytes) -> None:
+        """Send application data (raises ScanFailure)."""
+        assert self._pump is not None and self.result.completed, "handshake first"
+        with trio.move_on_at(self.deadline) as scope:
+            await self.drive(lambda: self.ssl.sendall(data))
+            await _send(self._pump)
+        if scope.cancelled_caught:
+            raise ScanFailure(ErrorKind.timeout, "sending application data timed out")
+
+    async def receive(self, *, until: float | None = None,
+                      max_bytes: int = _RECEIVE_CHUNK) -> bytes | None:
+        """The next application data: bytes, b"" when the server closed, None at ``until``.
+
+        A TLS alert or a reset raises ScanFailure (the alert is in the transcript).
+        """
+        assert self._pump is not None, "no connection"
+        with trio.move_on_at(min(until or self.deadline, self.deadline)):
+            try:
+                return await self.drive(lambda: self.ssl.recv(max_bytes), closed_detail="")
+            except SSL.ZeroReturnError:
+                return b""
+            except ScanFailure as failure:
+                if failure.kind is ErrorKind.connection_closed:
+                    return b""
+                raise
+            finally:
+                self._refresh()
+        return None
+
+    async def drive(self, operation: Callable[[], _T], *, closed_detail: str = "") -> _T:
+        """Run an OpenSSL operation, moving bytes to and from the peer until it completes.
+
+        Raises ScanFailure on TLS errors (alert names from the capture), resets and closes.
+        """
+        assert self._pump is not None, "no connection"
         while True:
             try:
-                data = connection.recv(_RECEIVE_CHUNK)
+                value = operation()
             except SSL.WantReadError:
-                await _send(pump)
-                if not await _receive(pump):
-                    result.after_handshake = AfterHandshake.closed
-                    return
+                await _send(self._pump)
+                if not await _receive(self._pump):
+                    raise ScanFailure(
+                        ErrorKind.connection_closed,
+                        closed_detail or "the server closed the connection",
+                    ) from None
                 continue
             except SSL.ZeroReturnError:
-                result.after_handshake = AfterHandshake.closed
-                return
-            except SSL.Error as error:
-                result.after_handshake = AfterHandshake.alert
-                result.failure = ScanFailure(ErrorKind.protocol_error, _openssl_reason(error))
-                return
-            except ScanFailure as failure:
-                if failure.kind in (ErrorKind.connection_reset, ErrorKind.connection_closed):
-                    result.after_handshake = AfterHandshake.closed
-                    return
                 raise
-            if data:
-                result.after_handshake = AfterHandshake.application_data
-                result.application_data = (result.application_data + data)[:4096]
-                return
+            except SSL.Error as error:
+                await _send_best_effort(self._pump)  # let our alert reach the server
+                raise self._tls_failure(error) from None
+            await _send(self._pump)
+            return value
+
+    def close(self) -> HandshakeResult:
+        """Stop capturing and finish the result (idempotent)."""
+        if not self._closed:
+            self._closed = True
+            self._refresh()
+            capture.detach(self.ssl)
+            self.result.duration_s = time.perf_counter() - self._started
+        return self.result
+
+    def _refresh(self) -> None:
+        self.result.transcript = _parse_transcript(self._capture.messages)
+        self.result.transcript_truncated = self._capture.truncated
+
+    def _tls_failure(self, error: SSL.Error) -> ScanFailure:
+        self._refresh()
+        received = self.result.alerts("received")
+        alert = received[-1].alert if received else None
+        if alert is not None:
+            return ScanFailure(
+                ErrorKind.handshake_failure if not self.result.completed
+                else ErrorKind.protocol_error,
+                f"the server sent a {alert.level_name} {alert.name} alert",
+                alert=alert.name,
+            )
+        return ScanFailure(ErrorKind.protocol_error, _openssl_reason(error))
 
 
 async def _send(pump: _Pump) -> None:
@@ -286,8 +390,7 @@ def _stream_failure(exc: BaseException) -> ScanFailure:
     return ScanFailure(ErrorKind.connection_reset, f"connection broke: {cause or exc}")
 
 
-def _timeout_failure(pump: _Pump, deadline: float,
-                     captured: capture.MessageCapture) -> ScanFailure:
+def _timeout_failure(pump: _Pump, captured: capture.MessageCapture) -> ScanFailure:
     if pump.received_bytes == 0:
         detail = "the server accepted the TCP connection but sent nothing before the deadline"
     else:

@@ -15,7 +15,7 @@ from OpenSSL import SSL
 
 from scanner.engine.connect import Address, open_tcp
 from scanner.engine.errors import ScanFailure
-from scanner.engine.handshake import HandshakeResult, tls_handshake
+from scanner.engine.handshake import HandshakeResult, TLSConnection
 from scanner.engine.offer import ClientOffer, ContextFactory, TLSVersion
 from scanner.results import ErrorKind
 
@@ -75,6 +75,7 @@ class EndpointSession:
         self.limits = limits
         self.timeout = timeout
         self.stats = SessionStats()
+        self.last_rtt = 0.0
 
     def offer(self, version: TLSVersion | None = None, **fields: object) -> ClientOffer:
         """An offer carrying this target's SNI, pinned to one version when given."""
@@ -82,6 +83,40 @@ class EndpointSession:
         if version is not None:
             fields["min_version"] = fields["max_version"] = version
         return ClientOffer(**fields)  # type: ignore[arg-type]
+
+    @contextlib.asynccontextmanager
+    async def connect(
+        self, offer: ClientOffer, *, session: SSL.Session | None = None
+    ) -> AsyncIterator[TLSConnection]:
+        """A TLS connection (not yet handshaken) within the sweep's limits and deadlines.
+
+        A failed TCP connect still yields a connection, whose ``handshake()`` returns the
+        failure: probes handle one kind of outcome.
+        """
+        async with self.limits.slot(self.address.ip), contextlib.AsyncExitStack() as stack:
+            self.stats.connections += 1
+            started = trio.current_time()
+            stream: trio.SocketStream | None = None
+            failure: ScanFailure | None = None
+            try:
+                stream = await open_tcp(self.address, timeout=self.timeout)
+            except ScanFailure as error:
+                failure = error
+            else:
+                self.last_rtt = trio.current_time() - started
+                await stack.enter_async_context(stream)
+            connection = TLSConnection(stream, self.contexts, offer,
+                                       deadline=started + self.timeout, session=session,
+                                       failure=failure)
+            try:
+                yield connection
+            finally:
+                self._count(connection.close())
+
+    def wait_after_handshake(self) -> float:
+        """Seconds to read after the handshake: a few round trips, within a floor and ceiling."""
+        return min(_AFTER_HANDSHAKE_CEILING_S,
+                   max(_AFTER_HANDSHAKE_FLOOR_S, _AFTER_HANDSHAKE_RTTS * self.last_rtt))
 
     async def handshake(
         self,
@@ -91,26 +126,10 @@ class EndpointSession:
         session: SSL.Session | None = None,
     ) -> HandshakeResult:
         """One connection, one handshake; failures come back inside the result."""
-        async with self.limits.slot(self.address.ip):
-            self.stats.connections += 1
-            started = trio.current_time()
-            deadline = started + self.timeout
-            try:
-                stream = await open_tcp(self.address, timeout=self.timeout)
-            except ScanFailure as failure:
-                self.stats.failures.append(failure)
-                return HandshakeResult(offer=offer, failure=failure)
-            rtt = trio.current_time() - started
-            wait = 0.0
+        async with self.connect(offer, session=session) as connection:
+            result = await connection.handshake()
             if read_after_handshake:
-                wait = min(_AFTER_HANDSHAKE_CEILING_S,
-                           max(_AFTER_HANDSHAKE_FLOOR_S, _AFTER_HANDSHAKE_RTTS * rtt))
-            async with stream:
-                result = await tls_handshake(
-                    stream, self.contexts, offer, deadline=deadline,
-                    read_after_handshake=wait, session=session,
-                )
-        self._count(result)
+                await connection.read_after_handshake(self.wait_after_handshake())
         return result
 
     def _count(self, result: HandshakeResult) -> None:

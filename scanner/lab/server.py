@@ -54,6 +54,9 @@ def build_context(config: ListenerConfig) -> SSL.Context:
         context.set_tls13_ciphersuites(config.tls13_ciphersuites.encode())
     if config.server_preference:
         context.set_options(SSL.OP_CIPHER_SERVER_PREFERENCE)
+    # Without a session ID context OpenSSL refuses to resume sessions of verified peers
+    # (a fatal internal_error on the resumption attempt).
+    context.set_session_id(b"mtlsweep-lab")
     context.use_certificate(config.certificate.certificate)
     context.use_privatekey(config.certificate.key)
     for extra in config.chain:
@@ -133,9 +136,10 @@ class LabServer:
         connection.set_accept_state()
         try:
             connection.do_handshake()
-            request = connection.recv(4096)
-            if request:
-                connection.sendall(_HTTP_RESPONSE)
+            with contextlib.suppress(SSL.ZeroReturnError):  # the client closed: answer in kind
+                if connection.recv(4096):
+                    connection.sendall(_HTTP_RESPONSE)
+            # Without our close_notify OpenSSL drops the session from the cache.
             with contextlib.suppress(SSL.Error):
                 connection.shutdown()
         except (SSL.Error, OSError):

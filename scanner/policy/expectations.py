@@ -11,25 +11,27 @@ Where each expectation reads the record (facets not built yet are read at these 
 =========================== =============================================================
 policy                      ``policy.matches`` (identification); the differences from the
                             expected policy are computed from ``protocols``/``cipher_suites``
-min_version                 ``protocols.<version>.accepted``
+min_version                 ``protocols.<version>.accepted`` (null: not tested)
 client_auth                 ``client_auth.tls1_3|tls1_2.without_certificate.classification``
-                            (every supported version must match)
 ca_names, ca_names_sent     ``client_auth.tls1_3|tls1_2.certificate_request``
-ocsp_stapled                ``ocsp.stapled``
-alpn                        ``alpn.supported``
-session_tickets             ``resumption[.tls1_2|.tls1_3].ticket_issued``
-max_ticket_lifetime         ``resumption[.tls1_2|.tls1_3].ticket_lifetime_hint_s`` /
-                            ``ticket_lifetime_s`` (seconds)
-client_renegotiation        ``renegotiation.client_initiated`` (``accepted`` fails it;
-                            ``not_applicable`` on TLS 1.3-only servers meets it)
-certificate.min_days_left   ``certificate.leaf.days_left`` / ``certificate.chain[0]`` /
-                            each ``certificate.chains[*]`` leaf
+ocsp_stapled                ``ocsp.tls1_3|tls1_2.stapled`` (else ``ocsp.stapled``)
+alpn                        ``alpn.tls1_3|tls1_2.supported_protocols`` /
+                            ``unsupported_protocols`` (a protocol in neither: not tested)
+session_tickets             ``resumption.tls1_2.ticket_issued``,
+                            ``resumption.tls1_3.tickets_issued``
+max_ticket_lifetime         ``resumption.tls1_2.ticket.lifetime_s``,
+                            ``resumption.tls1_3.tickets[].lifetime_s``
+client_renegotiation        ``renegotiation.client_initiated.outcome`` (``accepted`` fails it;
+                            ``status: not_applicable`` meets it)
+certificate.min_days_left   ``certificate.days_left`` (else each ``chains[].certificates[0]``)
 =========================== =============================================================
+
+Per-version facts must hold at every version the server negotiated.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -62,15 +64,6 @@ DEFAULT_SEVERITY: Mapping[str, SeverityName] = {
     "client_renegotiation": "medium",
     "certificate.min_days_left": "high",
 }
-
-# The record facet (and so the probe) each expectation reads.
-FACET_OF: Mapping[str, str] = {
-    "policy": "cipher_suites", "min_version": "protocols", "client_auth": "client_auth",
-    "ca_names": "client_auth", "ca_names_sent": "client_auth", "ocsp_stapled": "ocsp",
-    "alpn": "alpn", "session_tickets": "resumption", "max_ticket_lifetime": "resumption",
-    "client_renegotiation": "renegotiation", "certificate.min_days_left": "certificate",
-}
-
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
@@ -418,8 +411,8 @@ def _check_min_version(context: _Context, expected: str) -> _Verdict:
     below = [v for v in VERSIONS if v != "SSLv2" and version_rank(v) < version_rank(expected)]
     tested = {}
     for name, facts in protocols.items():
-        if isinstance(facts, Mapping) and "accepted" in facts:
-            tested[name] = bool(facts["accepted"])
+        if isinstance(facts, Mapping) and isinstance(facts.get("accepted"), bool):
+            tested[name] = facts["accepted"]
     accepted_below = [v for v in (*below, "SSLv2") if tested.get(v)]
     if accepted_below:
         return _Verdict("failed", tested, f"accepts {', '.join(accepted_below)}, below "
@@ -430,95 +423,140 @@ def _check_min_version(context: _Context, expected: str) -> _Verdict:
     return _Verdict("met", tested, f"refuses {', '.join(checked)}")
 
 
-# facets of later probes ------------------------------------------------------------------
+# facets of the other probes -----------------------------------------------------------------
+
+
+def _per_version(facet: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    """The facet's ``tls1_3`` / ``tls1_2`` entries for versions the server negotiated."""
+    found = {}
+    for key, label in (("tls1_3", "TLSv1.3"), ("tls1_2", "TLSv1.2")):
+        entry = facet.get(key)
+        if isinstance(entry, Mapping) and entry.get("supported"):
+            found[str(entry.get("version") or label)] = entry
+    return found
+
+
+def _same_everywhere(name: str, expected: Any, observed: Mapping[str, Any],
+                     describe: Callable[[Any], str]) -> _Verdict:
+    """Met when every version shows ``expected``; the detail names the versions that differ."""
+    if not observed:
+        raise _NotEvaluated(f"no protocol version gave an answer for {name}")
+    wrong = {v: value for v, value in observed.items() if value != expected}
+    if wrong:
+        return _Verdict("failed", dict(observed), ", ".join(
+            f"{describe(value)} at {v}" for v, value in wrong.items()))
+    return _Verdict("met", dict(observed), f"{describe(expected)} at {', '.join(observed)}")
 
 
 def _check_ocsp(context: _Context, expected: bool) -> _Verdict:
-    stapled = context.facet("ocsp").get("stapled")
-    if not isinstance(stapled, bool):
-        raise _NotEvaluated("the ocsp facet does not say whether a response was stapled")
-    status: Status = "met" if stapled == expected else "failed"
-    return _Verdict(status, stapled, "a response is stapled" if stapled else "nothing stapled")
+    facet = context.facet("ocsp")
+    observed = {v: e["stapled"] for v, e in _per_version(facet).items()
+                if isinstance(e.get("stapled"), bool)}
+    if not observed and isinstance(facet.get("stapled"), bool):
+        observed = {"any version": facet["stapled"]}
+    return _same_everywhere("OCSP stapling", expected, observed,
+                            lambda stapled: "stapled" if stapled else "nothing stapled")
 
 
 def _check_alpn(context: _Context, expected: list[str]) -> _Verdict:
-    supported = context.facet("alpn").get("supported")
-    if not isinstance(supported, list):
-        raise _NotEvaluated("the alpn facet has no supported list")
-    missing = [p for p in expected if p not in supported]
-    if missing:
-        return _Verdict("failed", supported, f"does not support {', '.join(missing)}")
-    return _Verdict("met", supported, f"supports {', '.join(expected)}")
+    facet = context.facet("alpn")
+    versions = _per_version(facet)
+    if not versions:
+        raise _NotEvaluated("the server negotiated neither TLS 1.3 nor TLS 1.2 for the alpn "
+                            "probe")
+    observed: dict[str, list[str]] = {}
+    problems, untested = [], []
+    for version, entry in versions.items():
+        supported = list(entry.get("supported_protocols") or ())
+        refused = set(entry.get("unsupported_protocols") or ())
+        observed[version] = supported
+        for protocol in expected:
+            if protocol in supported:
+                continue
+            if protocol in refused:
+                problems.append(f"{protocol} not supported at {version}")
+            else:
+                untested.append(f"{protocol} at {version}")
+    if problems:
+        return _Verdict("failed", observed, "; ".join(problems))
+    if untested:
+        raise _NotEvaluated(f"not tested: {', '.join(untested)} (add the protocol to "
+                            "alpn_extra / --alpn-extra)")
+    return _Verdict("met", observed, f"{', '.join(expected)} supported at "
+                    f"{', '.join(observed)}")
 
 
-def _nested_values(node: Any, key: str, depth: int = 2) -> Iterator[Any]:
-    if not isinstance(node, Mapping):
-        return
-    if key in node:
-        yield node[key]
-    if depth > 0:
-        for value in node.values():
-            yield from _nested_values(value, key, depth - 1)
+def _tickets(context: _Context) -> dict[str, Mapping[str, Any]]:
+    """Per negotiated version: ``issued`` (bool) and ``lifetimes`` (seconds) where known."""
+    facet = context.facet("resumption")
+    found: dict[str, Mapping[str, Any]] = {}
+    for version, entry in _per_version(facet).items():
+        if isinstance(entry.get("ticket_issued"), bool):  # TLS 1.2
+            ticket = entry.get("ticket")
+            lifetimes = [ticket["lifetime_s"]] if isinstance(ticket, Mapping) else []
+            found[version] = {"issued": entry["ticket_issued"], "lifetimes": lifetimes}
+        elif isinstance(entry.get("tickets_issued"), int):  # TLS 1.3
+            lifetimes = [t["lifetime_s"] for t in entry.get("tickets") or ()
+                         if isinstance(t, Mapping) and isinstance(t.get("lifetime_s"), int)]
+            found[version] = {"issued": entry["tickets_issued"] > 0, "lifetimes": lifetimes}
+    return found
 
 
 def _check_session_tickets(context: _Context, expected: bool) -> _Verdict:
-    issued = [v for v in _nested_values(context.facet("resumption"), "ticket_issued")
-              if isinstance(v, bool)]
-    if not issued:
-        raise _NotEvaluated("the resumption facet does not say whether tickets were issued")
-    observed = any(issued)
-    status: Status = "met" if observed == expected else "failed"
-    return _Verdict(status, observed, "tickets issued" if observed else "no tickets issued")
+    observed = {v: t["issued"] for v, t in _tickets(context).items()}
+    return _same_everywhere("session tickets", expected, observed,
+                            lambda issued: "tickets issued" if issued else "no tickets issued")
 
 
 def _check_ticket_lifetime(context: _Context, expected: int) -> _Verdict:
-    facet = context.facet("resumption")
-    lifetimes = [v for key in ("ticket_lifetime_hint_s", "ticket_lifetime_s")
-                 for v in _nested_values(facet, key) if isinstance(v, int)]
-    if not lifetimes:
-        if [v for v in _nested_values(facet, "ticket_issued") if v is True]:
+    tickets = _tickets(context)
+    if not tickets:
+        raise _NotEvaluated("no protocol version gave an answer for session tickets")
+    observed = {v: max(t["lifetimes"]) for v, t in tickets.items() if t["lifetimes"]}
+    if not observed:
+        if any(t["issued"] for t in tickets.values()):
             raise _NotEvaluated("tickets were issued but the record has no lifetime")
-        if [v for v in _nested_values(facet, "ticket_issued") if v is False]:
-            return _Verdict("met", None, "no tickets issued")
-        raise _NotEvaluated("the resumption facet has no ticket lifetime")
-    longest = max(lifetimes)
-    if longest > expected:
-        return _Verdict("failed", longest, f"ticket lifetime {longest}s exceeds {expected}s")
-    return _Verdict("met", longest, f"longest ticket lifetime {longest}s")
+        return _Verdict("met", None, "no tickets issued")
+    too_long = {v: life for v, life in observed.items() if life > expected}
+    if too_long:
+        return _Verdict("failed", observed, ", ".join(
+            f"ticket lifetime {life}s at {v} exceeds {expected}s" for v, life in too_long.items()))
+    return _Verdict("met", observed, f"longest ticket lifetime {max(observed.values())}s")
 
 
 def _check_renegotiation(context: _Context, expected: str) -> _Verdict:
     facet = context.facet("renegotiation")
-    outcome = facet.get("client_initiated")
-    if isinstance(outcome, Mapping):
-        outcome = outcome.get("outcome")
+    status = facet.get("status")
+    if status == "not_applicable":
+        return _Verdict("met", status, "TLS 1.2 and below are refused: no renegotiation exists")
+    attempt = facet.get("client_initiated")
+    outcome = attempt.get("outcome") if isinstance(attempt, Mapping) else None
     if not isinstance(outcome, str):
-        raise _NotEvaluated("the renegotiation facet has no client_initiated outcome")
+        raise _NotEvaluated(f"no client-initiated renegotiation was tried ({status}: "
+                            f"{facet.get('detail')})")
+    alert = attempt.get("alert") if isinstance(attempt, Mapping) else None
+    shown = f"{outcome} ({alert})" if alert else outcome
     if outcome == "accepted":
         return _Verdict("failed", outcome, "the server accepts client-initiated renegotiation")
-    if outcome == "not_applicable":
-        return _Verdict("met", outcome, "TLS 1.3 only: renegotiation does not exist")
-    return _Verdict("met", outcome, f"client-initiated renegotiation: {outcome}")
+    if outcome in ("refused_warning", "refused_fatal", "closed"):
+        return _Verdict("met", outcome, f"client-initiated renegotiation: {shown}")
+    raise _NotEvaluated(f"the renegotiation attempt was inconclusive: {shown}")
 
 
 def _check_days_left(context: _Context, expected: int) -> _Verdict:
     facet = context.facet("certificate")
-    leaves: list[Any] = [facet.get("leaf")]
-    chain = facet.get("chain")
-    if isinstance(chain, list) and chain:
-        leaves.append(chain[0])
-    for each in facet.get("chains") or ():
-        if isinstance(each, Mapping):
-            inner = each.get("chain")
-            leaves += [each.get("leaf"), inner[0] if isinstance(inner, list) and inner else None]
-    days = [d for d in (_days_left(leaf, context.now) for leaf in leaves) if d is not None]
-    if not days:
-        raise _NotEvaluated("the certificate facet has no leaf validity")
-    fewest = min(days)
-    if fewest < expected:
-        return _Verdict("failed", fewest, f"the certificate expires in {fewest} day(s), fewer "
+    days = facet.get("days_left")
+    if not isinstance(days, int):
+        leaves = [chain["certificates"][0] for chain in facet.get("chains") or ()
+                  if isinstance(chain, Mapping) and chain.get("certificates")]
+        found = [d for d in (_days_left(leaf, context.now) for leaf in leaves) if d is not None]
+        if not found:
+            raise _NotEvaluated("the certificate facet has no leaf validity")
+        days = min(found)
+    if days < expected:
+        return _Verdict("failed", days, f"the certificate expires in {days} day(s), fewer "
                         f"than {expected}")
-    return _Verdict("met", fewest, f"{fewest} days left")
+    return _Verdict("met", days, f"{days} days left")
 
 
 def _days_left(leaf: Any, now: datetime | None) -> int | None:

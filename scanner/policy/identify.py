@@ -50,6 +50,7 @@ class Observation:
     groups_accepted: frozenset[str] | None = None
     groups_refused: frozenset[str] = frozenset()
     key_types: frozenset[str] = frozenset()
+    notes: tuple[str, ...] = ()  # caveats of the enumeration, repeated in the identification
 
 
 @dataclass(frozen=True)
@@ -129,7 +130,7 @@ def identify(observation: Observation, catalog: Iterable[Policy], *,
     excluded = tuple(c for c in candidates
                      if c.differences.protocol_and_suite_count == 0 and c.differences.count > 0)
     close = () if matches else tuple(candidates[:nearest])
-    notes = list(_untested_notes(observation))
+    notes = [*observation.notes, *_untested_notes(observation)]
     if len(matches) > 1:
         notes.append(_ambiguity_note(matches, key_types, observation))
     if not key_types and any(observation.suites.get(v) for v in VERSIONS if v != "TLSv1.3"):
@@ -256,12 +257,13 @@ def _ambiguity_note(matches: Sequence[Candidate], key_types: frozenset[str],
 
 
 def observation_from_record(record: Mapping[str, Any]) -> Observation | None:
-    """The Observation inside a record dict, or None when the record has no enumeration.
+    """The Observation inside a record (JSON data), or None when it has no enumeration.
 
-    Reads ``protocols`` ({"TLSv1.2": {"accepted": bool, ...}}), ``cipher_suites``
-    ({"TLSv1.2": {"suites": [{"code": "0xC02B", ...}], "order": ...}}), ``groups`` and the
-    certificate key types from ``certificate`` when present. ``order`` may be a list of code
-    points, or "server" meaning the suites list is the server's preference order.
+    Reads the enumeration facets: ``protocols`` ({"TLSv1.2": {"accepted": true|false|null}},
+    null meaning not tested), ``cipher_suites`` ({"TLSv1.2": {"suites": [{"code": "0xC02B"}],
+    "order": "server"|"client"|"indeterminate", "complete": bool}}), ``groups``
+    ({"TLSv1.3": {"groups": [{"name": "x25519"}], "complete": bool}}), and the leaf key types
+    from ``certificate.chains[].certificates[0].key_type``.
     """
     protocols = record.get("protocols")
     suites_facet = record.get("cipher_suites")
@@ -270,30 +272,44 @@ def observation_from_record(record: Mapping[str, Any]) -> Observation | None:
     versions: dict[str, bool] = {}
     for name, facts in protocols.items():
         version = _version_or_none(name)
-        if version is not None and isinstance(facts, Mapping) and "accepted" in facts:
-            versions[version] = bool(facts["accepted"])
+        if version is not None and isinstance(facts, Mapping) and isinstance(
+                facts.get("accepted"), bool):
+            versions[version] = facts["accepted"]
     suites: dict[str, tuple[int, ...]] = {}
     server_order: dict[str, tuple[int, ...]] = {}
     tested: dict[str, frozenset[int]] = {}
+    notes: list[str] = []
     for name, facts in suites_facet.items():
         version = _version_or_none(name)
         if version is None or not isinstance(facts, Mapping):
             continue
         codes = tuple(_code(entry) for entry in facts.get("suites") or ())
         suites[version] = codes
-        order = facts.get("order")
-        if isinstance(order, list):
-            server_order[version] = tuple(_code(entry) for entry in order)
-        elif order in ("server", "server_preference") or facts.get("server_preference") is True:
+        if facts.get("order") == "server":
             server_order[version] = codes
-        if isinstance(facts.get("tested"), list):
-            tested[version] = frozenset(_code(entry) for entry in facts["tested"])
+        if facts.get("complete") is False:
+            # Suites the enumeration did not get to are unknown, not missing.
+            tested[version] = frozenset(codes)
+            notes.append(f"the {version} suite enumeration is incomplete: suites it did not "
+                         "find are not counted as missing")
+    if tested:
+        for version in suites:
+            tested.setdefault(version, _ALL_CODES)
     accepted, refused = _groups_from(record.get("groups"))
     return Observation(
         versions=versions, suites=suites, server_order=server_order,
         tested_suites=tested or None, groups_accepted=accepted, groups_refused=refused,
-        key_types=_key_types_from(record.get("certificate")),
+        key_types=_key_types_from(record.get("certificate")), notes=tuple(notes),
     )
+
+
+_ALL_CODES = frozenset(range(0x10000))
+
+# Groups the enumeration probe always offers (see scanner.engine.raw: TLS13_GROUPS and
+# TLS12_CURVES): when a version's group enumeration is complete, those it did not find were
+# refused.
+_ALWAYS_OFFERED = frozenset({"x25519", "secp256r1", "secp384r1", "secp521r1", "x448"})
+_ALWAYS_OFFERED_TLS13 = _ALWAYS_OFFERED | POST_QUANTUM_GROUPS
 
 
 def _version_or_none(name: object) -> str | None:
@@ -331,45 +347,30 @@ def _group_names(value: object) -> set[str]:
 
 
 def _groups_from(facet: object) -> tuple[frozenset[str] | None, frozenset[str]]:
-    """Accepted and refused groups from a ``groups`` facet (per version or flat)."""
-    if facet is None:
-        return None, frozenset()
-    if isinstance(facet, list):
-        accepted = {g for g in _group_names(facet)}
-        flagged = [item for item in facet if isinstance(item, Mapping) and "accepted" in item]
-        if flagged:
-            accepted = _group_names([i for i in flagged if i["accepted"]])
-            return frozenset(accepted), frozenset(_group_names([i for i in flagged
-                                                                  if not i["accepted"]]))
-        return frozenset(accepted), frozenset()
+    """Accepted and refused groups from a ``groups`` facet (per version)."""
     if not isinstance(facet, Mapping):
         return None, frozenset()
-    sections = facet.values() if not ({"accepted", "supported"} & set(facet)) else [facet]
-    accepted_all: set[str] = set()
-    refused_all: set[str] = set()
-    for section in sections:
-        if isinstance(section, Mapping):
-            accepted_all |= _group_names(section.get("accepted", section.get("supported")))
-            refused_all |= _group_names(section.get("refused", section.get("rejected")))
-        elif isinstance(section, list):
-            accepted_all |= _group_names(section)
-    return frozenset(accepted_all), frozenset(refused_all - accepted_all)
+    accepted: set[str] = set()
+    refused: set[str] = set()
+    for name, section in facet.items():
+        if not isinstance(section, Mapping):
+            continue
+        found = _group_names(section.get("groups"))
+        accepted |= found
+        if section.get("complete") is True:
+            offered = _ALWAYS_OFFERED_TLS13 if _version_or_none(name) == "TLSv1.3" else (
+                _ALWAYS_OFFERED)
+            refused |= offered - found
+    return frozenset(accepted), frozenset(refused - accepted)
 
 
 def _key_types_from(certificate: object) -> frozenset[str]:
-    """Key types of the leaf certificate(s) a ``certificate`` facet describes.
-
-    Looks at ``key_type`` on the facet itself, on ``leaf``, on the first entry of ``chain``,
-    and on the leaf of each entry of ``chains`` (servers holding an RSA and an ECDSA chain).
-    """
+    """Key types of the leaf certificate of each chain the ``certificate`` facet lists."""
     if not isinstance(certificate, Mapping):
         return frozenset()
-    leaves: list[object] = [certificate, certificate.get("leaf"), _first(certificate.get("chain"))]
-    for chain in certificate.get("chains") or ():
-        if isinstance(chain, Mapping):
-            leaves += [chain, chain.get("leaf"), _first(chain.get("chain"))]
     found = set()
-    for leaf in leaves:
+    for chain in certificate.get("chains") or ():
+        leaf = _first(chain.get("certificates")) if isinstance(chain, Mapping) else None
         key_type = leaf.get("key_type") if isinstance(leaf, Mapping) else None
         if isinstance(key_type, str):
             normalized = _KEY_TYPES.get(key_type.strip().lower())
@@ -378,7 +379,10 @@ def _key_types_from(certificate: object) -> frozenset[str]:
     return frozenset(found)
 
 
-_KEY_TYPES = {"ec": "ecdsa", "ecdsa": "ecdsa", "rsa": "rsa", "rsa-pss": "rsa", "dsa": "dsa"}
+# Certificate key types as the suites' authentication needs them: EdDSA certificates use the
+# ECDHE_ECDSA suites in TLS 1.2 (RFC 8422 section 5.5).
+_KEY_TYPES = {"ec": "ecdsa", "ecdsa": "ecdsa", "ed25519": "ecdsa", "ed448": "ecdsa",
+              "rsa": "rsa", "rsa-pss": "rsa", "dsa": "dsa"}
 
 
 def _first(value: object) -> object:

@@ -11,6 +11,14 @@ from scanner.engine.session import EndpointSession
 from scanner.results import Finding
 
 
+@dataclass(frozen=True)
+class ProbeSettings:
+    """Per-target options that change what a probe asks (from the CLI or the inventory)."""
+
+    #: ALPN protocol IDs to test besides the well-known ones.
+    alpn_extra: tuple[str, ...] = ()
+
+
 @dataclass
 class ProbeOutput:
     facet: BaseModel
@@ -22,4 +30,4 @@ class Probe(Protocol):
     name: ClassVar[str]
     description: ClassVar[str]
 
-    async def run(self, session: EndpointSession) -> ProbeOutput: ...
+    async def run(self, session: EndpointSession, settings: ProbeSettings) -> ProbeOutput: ...

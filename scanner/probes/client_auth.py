@@ -17,7 +17,7 @@ from scanner import wire
 from scanner.engine.handshake import AfterHandshake, HandshakeResult, TranscriptMessage
 from scanner.engine.offer import TLSVersion
 from scanner.engine.session import EndpointSession
-from scanner.probes.base import ProbeOutput
+from scanner.probes.base import ProbeOutput, ProbeSettings
 from scanner.probes.report import handshake_report
 from scanner.results import (
     CertificateRequestOut,
@@ -43,7 +43,7 @@ class ClientAuthProbe:
         "without a client certificate"
     )
 
-    async def run(self, session: EndpointSession) -> ProbeOutput:
+    async def run(self, session: EndpointSession, settings: ProbeSettings) -> ProbeOutput:
         results: dict[TLSVersion, HandshakeResult] = {}
 
         async def attempt(version: TLSVersion) -> None:

@@ -10,6 +10,9 @@ Load with ``pytest_plugins = ["support.fixtures"]`` (``tests`` on ``pythonpath``
   Every server started is stopped (by PID) at teardown, pass or fail.
 * ``tarpit_server``, ``http_server`` (function scope): started in-process
   :class:`~support.processes.TcpServer` (accept-and-never-answer / HTTP 400).
+* ``renegotiation_peer`` (function scope): factory; call with a behaviour of
+  :func:`support.renegotiation_peers.renegotiation_peer` to get a started in-process
+  TLS 1.2 server answering renegotiation that way.
 
 A missing server binary skips the test, or fails it when the environment has
 ``MTLSWEEP_REQUIRE_SERVERS=1`` (set that in CI).
@@ -28,6 +31,8 @@ import pytest
 from . import servers
 from .pki import TestPKI, build_test_pki
 from .processes import TcpServer, http_400, tarpit
+from .renegotiation_peers import Behaviour
+from .renegotiation_peers import renegotiation_peer as start_renegotiation_peer
 from .servers import REQUIRE_ENV, ServerFactory, require_binary
 
 __all__ = ["REQUIRE_ENV", "ServerFactory", "require_binary"]  # re-exported for tests
@@ -85,3 +90,14 @@ def http_server() -> Iterator[TcpServer]:
     """A 127.0.0.1 plain-HTTP listener: any bytes in, ``HTTP/1.1 400`` out, then close."""
     with http_400() as srv:
         yield srv
+
+
+@pytest.fixture
+def renegotiation_peer(pki: TestPKI) -> Iterator[Callable[[Behaviour], TcpServer]]:
+    """Factory for in-process servers with an unusual answer to renegotiation."""
+    with contextlib.ExitStack() as stack:
+
+        def start(behaviour: Behaviour) -> TcpServer:
+            return stack.enter_context(start_renegotiation_peer(pki, behaviour))
+
+        yield start

@@ -56,6 +56,15 @@ class CertificateRequestInfo:
         return EXT_CERTIFICATE_AUTHORITIES in self.extensions
 
 
+@dataclass(frozen=True)
+class TicketInfo:
+    """A decoded NewSessionTicket (RFC 5077 / RFC 8446 4.6.1)."""
+
+    lifetime_s: int
+    ticket_length: int
+    max_early_data: int | None = None  # TLS 1.3 early_data extension
+
+
 @dataclass
 class SClientResult:
     argv: list[str]
@@ -150,6 +159,24 @@ class SClientResult:
         m = re.search(r"^\s*Protocol\s*: (\S+)", self.stdout, re.M) or re.search(
             r"^New, (TLSv[\d.]+), Cipher is (?!\(NONE\))", self.stdout, re.M)
         return m.group(1) if m else None
+
+    @property
+    def new_session_tickets(self) -> list[TicketInfo]:
+        """The server's NewSessionTicket messages, decoded from the wire bytes."""
+        return [parse_new_session_ticket(m.data, tls13=m.version == "TLS 1.3")
+                for m in self._handshake("<<<", "NewSessionTicket")]
+
+    @property
+    def alpn_protocol(self) -> str | None:
+        """The protocol s_client reports as negotiated ("No ALPN negotiated": None)."""
+        m = re.search(r"^ALPN protocol: (\S+)$", self.stdout, re.M)
+        return m.group(1) if m else None
+
+    @property
+    def secure_renegotiation(self) -> bool | None:
+        """s_client's "Secure Renegotiation IS [NOT] supported" line."""
+        m = re.search(r"^Secure Renegotiation IS( NOT)? supported$", self.stdout, re.M)
+        return None if m is None else m.group(1) is None
 
     @property
     def http_status(self) -> int | None:
@@ -269,6 +296,32 @@ def parse_certificate_request(msg: bytes, *, tls13: bool) -> CertificateRequestI
     off += sig_len
     dn_len, off = _u(body, off, 2)
     return CertificateRequestInfo(False, _dn_list(body[off:off + dn_len]))
+
+
+EXT_EARLY_DATA = 42
+
+
+def parse_new_session_ticket(msg: bytes, *, tls13: bool) -> TicketInfo:
+    """Decode a NewSessionTicket handshake message (with its 4-byte header)."""
+    if msg[0] != 4:
+        raise ValueError(f"not a NewSessionTicket: type {msg[0]}")
+    body = msg[4:4 + _u(msg, 1, 3)[0]]
+    lifetime, off = _u(body, 0, 4)
+    if not tls13:  # ticket_lifetime_hint, ticket<0..2^16-1>
+        return TicketInfo(lifetime, _u(body, off, 2)[0])
+    off += 4  # ticket_age_add
+    off += 1 + body[off]  # ticket_nonce<0..255>
+    ticket_length, off = _u(body, off, 2)
+    off += ticket_length
+    ext_len, off = _u(body, off, 2)
+    end, early = off + ext_len, None
+    while off < end:
+        etype, off = _u(body, off, 2)
+        elen, off = _u(body, off, 2)
+        if etype == EXT_EARLY_DATA:
+            early = _u(body, off, 4)[0]
+        off += elen
+    return TicketInfo(lifetime, ticket_length, early)
 
 
 def _der_tlv(data: bytes, off: int) -> tuple[int, bytes, int]:

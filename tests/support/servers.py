@@ -242,7 +242,7 @@ http {{
     uwsgi_temp_path {dir}/uwsgi_temp;
     scgi_temp_path {dir}/scgi_temp;
     server {{
-        listen {host}:{port} ssl;
+        listen {host}:{port} ssl{http2};
         server_name localhost;
         ssl_certificate {cert};
         ssl_certificate_key {key};
@@ -268,10 +268,14 @@ def nginx(
     master_process: bool = False,
     server_files: PemPaths | None = None,
     extra_directives: str = "",
+    http2: bool = False,
 ) -> contextlib.AbstractContextManager[RunningServer]:
     """nginx in the foreground (``daemon off``), everything under ``workdir``.
 
-    See ``_NGINX_AUTH`` for the modes.  ``master_process=False`` (default) runs one
+    See ``_NGINX_AUTH`` for the modes.  ``http2`` adds ``http2`` to the ``listen``
+    directive (nginx 1.22 then offers ALPN h2, http/1.1, http/1.0, http/0.9 instead of
+    http/1.1, http/1.0, http/0.9).  ``extra_directives`` go into the ``server`` block
+    (e.g. ``ssl_session_tickets off;``).  ``master_process=False`` (default) runs one
     process; with True a master + 1 worker run (workers as ``root`` when euid is 0,
     so they never need to read the 0700 pytest tmp dirs as ``nobody``); cleanup
     SIGTERMs the master and then SIGKILLs any leftover member of its group.
@@ -292,13 +296,14 @@ def nginx(
             dir=d, host=LOOPBACK, port=port, cert=files.cert, key=files.key,
             protocols=" ".join(OPENSSL_PROTO[v] for v in tls_versions),
             auth=_NGINX_AUTH[mode].format(ca=ca), extra=extra_directives,
+            http2=" http2" if http2 else "",
         )
         conf_path(port).write_text(conf)
         return [exe, "-p", f"{d}/", "-c", str(conf_path(port)), "-e", f"{d}/error.log",
                 "-g", "daemon off;"]
 
     details: dict[str, object] = {"mode": mode, "tls_versions": tuple(tls_versions),
-                                  "master_process": master_process}
+                                  "master_process": master_process, "http2": http2}
     return _serve("nginx", workdir, argv, extra_logs=lambda _p: [d / "error.log"],
                   config=conf_path, details=details)
 

@@ -1,0 +1,125 @@
+"""TLSConnection operations beyond the handshake, against real servers on 127.0.0.1:
+renegotiate(), shutdown() and the session kept up to date by read_after_handshake()."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Awaitable, Callable
+
+import pytest
+import trio
+
+from scanner.engine.connect import Address
+from scanner.engine.errors import ScanFailure
+from scanner.engine.handshake import TLSConnection
+from scanner.engine.offer import ContextFactory, TLSVersion
+from scanner.engine.session import ConnectionLimits, EndpointSession
+from scanner.results import ErrorKind
+
+pytestmark = pytest.mark.servers
+
+
+def session_for(port: int, timeout: float = 5.0) -> EndpointSession:
+    return EndpointSession(Address(socket.AF_INET, "127.0.0.1", port), "localhost",
+                           contexts=ContextFactory(), limits=ConnectionLimits(8, 4),
+                           timeout=timeout)
+
+
+def run_on(port: int, steps: Callable[[EndpointSession, TLSConnection], Awaitable[None]],
+           version: TLSVersion = TLSVersion.TLSv1_2, timeout: float = 5.0) -> None:
+    async def main() -> None:
+        session = session_for(port, timeout)
+        async with session.connect(session.offer(version)) as tls:
+            result = await tls.handshake()
+            assert result.completed, result.failure
+            await steps(session, tls)
+
+    trio.run(main)
+
+
+def types(tls: TLSConnection) -> list[tuple[str, str, bool]]:
+    return [(m.direction, m.name, m.after_handshake) for m in tls.result.transcript]
+
+
+def test_renegotiate_completes_a_second_handshake(openssl_server) -> None:
+    server = openssl_server(verify=None, extra_args=["-client_renegotiation"])
+
+    async def steps(_session: EndpointSession, tls: TLSConnection) -> None:
+        await tls.renegotiate()
+        after = [t for t in types(tls) if t[2]]
+        assert after[0] == ("sent", "client_hello", True)
+        assert ("received", "server_hello", True) in after
+        assert after[-1] == ("received", "finished", True)
+
+    run_on(server.port, steps)
+
+
+def test_renegotiate_refused_raises_with_the_alert(nginx_server) -> None:
+    server = nginx_server(mode="none")
+
+    async def steps(_session: EndpointSession, tls: TLSConnection) -> None:
+        with pytest.raises(ScanFailure) as caught:
+            await tls.renegotiate()
+        assert (caught.value.kind, caught.value.alert) == (ErrorKind.protocol_error,
+                                                           "no_renegotiation")
+        assert ("received", "alert:no_renegotiation", True) in types(tls)
+
+    run_on(server.port, steps)
+
+
+def test_renegotiate_without_an_answer_stops_at_the_deadline(renegotiation_peer) -> None:
+    peer = renegotiation_peer("ignore")
+
+    async def steps(_session: EndpointSession, tls: TLSConnection) -> None:
+        with pytest.raises(ScanFailure) as caught:
+            await tls.renegotiate()
+        assert caught.value.kind is ErrorKind.timeout
+
+    run_on(peer.port, steps, timeout=1.0)
+
+
+def test_shutdown_sends_close_notify_once_and_never_raises(openssl_server) -> None:
+    server = openssl_server(verify=None)
+
+    async def steps(_session: EndpointSession, tls: TLSConnection) -> None:
+        assert await tls.shutdown() is True
+        assert types(tls)[-1] == ("sent", "alert:close_notify", True)
+        await tls.shutdown()  # a second call must not raise either
+
+    run_on(server.port, steps)
+
+
+def test_shutdown_of_a_failed_handshake_is_a_no_op(openssl_server) -> None:
+    server = openssl_server(verify="require")  # TLS 1.2 without a certificate: alert
+
+    async def main() -> None:
+        session = session_for(server.port)
+        async with session.connect(session.offer(TLSVersion.TLSv1_2)) as tls:
+            assert (await tls.handshake()).completed is False
+            assert await tls.shutdown() is False
+
+    trio.run(main)
+
+
+def test_tls13_session_is_the_one_from_the_last_ticket(openssl_server) -> None:
+    # OpenSSL replaces its session object with each TLS 1.3 ticket: the session taken at the
+    # end of the handshake, before the tickets, cannot resume; the one after the wait can.
+    server = openssl_server(verify=None)
+
+    async def main() -> None:
+        session = session_for(server.port)
+        offer = session.offer(TLSVersion.TLSv1_3)
+        async with session.connect(offer) as tls:
+            result = await tls.handshake()
+            before_tickets = result.session
+            await tls.read_after_handshake(session.wait_after_handshake())
+            after_tickets = result.session
+            await tls.shutdown()
+        assert before_tickets is not None and after_tickets is not None
+        assert [m.name for m in result.transcript if m.after_handshake][:2] == [
+            "new_session_ticket", "new_session_ticket"]
+        stale = await session.handshake(offer, session=before_tickets)
+        fresh = await session.handshake(offer, session=after_tickets)
+        assert (stale.session_reused, fresh.session_reused) == (False, True)
+
+    trio.run(main)
