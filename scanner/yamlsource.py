@@ -144,7 +144,7 @@ def _describe(exc: ValidationError, positions: Positions, model: type[BaseModel]
               prefix: YamlPath) -> Iterator[str]:
     for error in exc.errors(include_url=False):
         inner: YamlPath = tuple(p for p in error["loc"] if isinstance(p, str | int))
-        inner = _drop_union_tags(model, inner)
+        inner = _drop_union_tags(inner)
         at = (*prefix, *inner)
         key = dotted(at)
         where = positions.at(at)
@@ -161,7 +161,7 @@ def _describe(exc: ValidationError, positions: Positions, model: type[BaseModel]
             yield f"{where}: {key}: {message}{shown}"
 
 
-def _drop_union_tags(model: type[BaseModel], loc: YamlPath) -> YamlPath:
+def _drop_union_tags(loc: YamlPath) -> YamlPath:
     """pydantic puts union member names (``list[str]``) in error paths; users never wrote them."""
     kept: list[str | int] = []
     for part in loc:

@@ -194,7 +194,7 @@ def test_policy_and_min_version_from_an_enumeration_record() -> None:
         "TLS_RSA_WITH_AES_128_CBC_SHA, TLS_RSA_WITH_AES_256_GCM_SHA384, "
         "TLS_RSA_WITH_AES_256_CBC_SHA256, TLS_RSA_WITH_AES_256_CBC_SHA, accepts groups x25519")
     assert check(record, min_version="TLSv1.2")["min_version"] == (
-        "met", "refuses TLSv1.0, SSLv3")
+        "met", "refuses TLSv1.0, SSLv3, SSLv2")
     record["protocols"]["TLSv1.0"]["accepted"] = True
     assert check(record, min_version="1.2")["min_version"] == (
         "failed", "accepts TLSv1.0, below TLSv1.2")

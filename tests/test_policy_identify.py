@@ -163,6 +163,17 @@ def test_adapter_reads_the_enumeration_record_shape() -> None:
     assert observation_from_record({"client_auth": {}}) is None
 
 
+def test_an_endpoint_accepting_sslv2_matches_no_policy() -> None:
+    record = {**ISSUE5_RECORD, "protocols": {**ISSUE5_RECORD["protocols"],
+                                             "SSLv2": {"accepted": True}}}
+    observation = observation_from_record(record)
+    assert observation is not None
+    result = identify(observation, CATALOG)
+    assert result.matches == ()
+    assert result.nearest[0].policy.id == TLS13_2021.id
+    assert result.nearest[0].differences.versions_extra == ("SSLv2",)
+
+
 def test_an_incomplete_suite_enumeration_counts_nothing_missing() -> None:
     record = {**ISSUE5_RECORD, "cipher_suites": {
         **ISSUE5_RECORD["cipher_suites"],
@@ -173,3 +184,26 @@ def test_an_incomplete_suite_enumeration_counts_nothing_missing() -> None:
     result = identify(observation, CATALOG)
     assert TLS13_2021.id in ids(result.matches)
     assert any("TLSv1.2 suite enumeration is incomplete" in note for note in result.notes)
+
+
+def test_the_ranking_distance_equals_the_reported_differences() -> None:
+    from scanner.policy.identify import _distance, compare_policy
+
+    observations = [
+        observed_as(TLS13_2021, "rsa", groups_accepted=frozenset({"x25519"})),
+        observed_as(EXT_2018, "ecdsa", versions={"TLSv1.3": True, "TLSv1.2": True,
+                                                 "TLSv1.0": True},
+                    suites={"TLSv1.3": (0x1301,), "TLSv1.2": (0xC02B, 0xCCA9),
+                            "TLSv1.0": (0xC009,)}),
+        observed_as(CATALOG.one("azure-appgw:AppGwSslPolicy20150501"), "rsa",
+                    tested_suites={"TLSv1.2": frozenset({0xC030})},
+                    groups_accepted=frozenset({"X25519MLKEM768"}),
+                    groups_refused=frozenset({"secp521r1"})),
+    ]
+    for observation in observations:
+        observed = {v: frozenset(c) for v, c in observation.suites.items()}
+        for policy in CATALOG:
+            full = compare_policy(policy, observation, observation.key_types).differences
+            suites, groups = _distance(policy, observation, observed, observation.key_types)
+            assert (suites, groups) == (full.protocol_and_suite_count,
+                                        full.count - full.protocol_and_suite_count), policy.id

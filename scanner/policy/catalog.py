@@ -49,9 +49,13 @@ class Source:
     commit: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Policy:
-    """One catalog entry, with its suites resolved to code points."""
+    """One catalog entry, with its suites resolved to code points.
+
+    Compared and hashed by identity (ids are unique within a catalog), which keeps the
+    per-version suite cache cheap.
+    """
 
     id: str
     name: str
@@ -88,15 +92,36 @@ class Policy:
         With ``key_types`` (e.g. ``{"rsa"}``) only the suites its certificates allow: an
         RSA-only listener never negotiates an ECDHE-ECDSA suite of its policy.
         """
-        if version not in self.protocols:
-            return ()
-        pool = self.tls13 if version == "TLSv1.3" else self.tls12
         types = None if key_types is None else frozenset(key_types)
-        return tuple(suite for suite in pool if suite.runs_on(version)
-                     and (types is None or suite.usable_with(types)))
+        return _suites_at(self, version, types)[0]
+
+    def codes_at(self, version: str, key_types: frozenset[str] | None) -> frozenset[int]:
+        """Code points of :meth:`suites_at` (cached)."""
+        return _suites_at(self, version, key_types)[1]
+
+    def codes_by_version(self, key_types: frozenset[str] | None) -> dict[str, frozenset[int]]:
+        """:meth:`codes_at` for every version of the policy (cached; do not modify)."""
+        return _codes_by_version(self, key_types)
 
     def summary(self) -> dict[str, object]:
         return {"id": self.id, "name": self.name, "provider": self.provider}
+
+
+@functools.lru_cache(maxsize=8192)
+def _suites_at(policy: Policy, version: str, key_types: frozenset[str] | None
+               ) -> tuple[tuple[CipherSuite, ...], frozenset[int]]:
+    if version not in policy.protocols:
+        return (), frozenset()
+    pool = policy.tls13 if version == "TLSv1.3" else policy.tls12
+    suites = tuple(suite for suite in pool if suite.runs_on(version)
+                   and (key_types is None or suite.usable_with(key_types)))
+    return suites, frozenset(suite.code for suite in suites)
+
+
+@functools.lru_cache(maxsize=2048)
+def _codes_by_version(policy: Policy, key_types: frozenset[str] | None
+                      ) -> dict[str, frozenset[int]]:
+    return {version: _suites_at(policy, version, key_types)[1] for version in policy.protocols}
 
 
 class Catalog:

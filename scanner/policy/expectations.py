@@ -408,12 +408,12 @@ def _key_types(identification: Mapping[str, Any]) -> frozenset[str] | None:
 
 def _check_min_version(context: _Context, expected: str) -> _Verdict:
     protocols = context.facet("protocols")
-    below = [v for v in VERSIONS if v != "SSLv2" and version_rank(v) < version_rank(expected)]
+    below = [v for v in VERSIONS if version_rank(v) < version_rank(expected)]
     tested = {}
     for name, facts in protocols.items():
         if isinstance(facts, Mapping) and isinstance(facts.get("accepted"), bool):
             tested[name] = facts["accepted"]
-    accepted_below = [v for v in (*below, "SSLv2") if tested.get(v)]
+    accepted_below = [v for v in below if tested.get(v)]
     if accepted_below:
         return _Verdict("failed", tested, f"accepts {', '.join(accepted_below)}, below "
                         f"{expected}")

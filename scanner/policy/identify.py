@@ -124,12 +124,20 @@ def identify(observation: Observation, catalog: Iterable[Policy], *,
     """Exact matches (or, failing those, the ``nearest`` policies) for ``observation``."""
     key_types, source = _key_types(observation)
     filter_types = key_types or None
-    candidates = [compare_policy(policy, observation, filter_types) for policy in catalog]
-    candidates.sort(key=_rank)
-    matches = tuple(c for c in candidates if c.differences.count == 0)
-    excluded = tuple(c for c in candidates
+    # Rank every policy by a cheap set-based distance, then describe only the ones reported.
+    observed = {v: frozenset(codes) for v, codes in observation.suites.items()}
+    ranked = sorted(((_distance(p, observation, observed, filter_types), p) for p in catalog),
+                    key=lambda pair: (pair[0][0] + pair[0][1], *_policy_rank(pair[1])))
+    reported = [p for (suites, groups), p in ranked if suites == 0]
+    if not any(groups == 0 for (suites, groups), _ in ranked if suites == 0):
+        reported += [p for _, p in ranked[:nearest]]
+    candidates = {p.id: compare_policy(p, observation, filter_types)
+                  for p in dict.fromkeys(reported)}
+    ordered = sorted(candidates.values(), key=_rank)
+    matches = tuple(c for c in ordered if c.differences.count == 0)
+    excluded = tuple(c for c in ordered
                      if c.differences.protocol_and_suite_count == 0 and c.differences.count > 0)
-    close = () if matches else tuple(candidates[:nearest])
+    close = () if matches else tuple(ordered[:nearest])
     notes = [*observation.notes, *_untested_notes(observation)]
     if len(matches) > 1:
         notes.append(_ambiguity_note(matches, key_types, observation))
@@ -142,9 +150,43 @@ def identify(observation: Observation, catalog: Iterable[Policy], *,
 
 
 def _rank(candidate: Candidate) -> tuple[int, int, int, str]:
-    policy = candidate.policy
-    return (candidate.differences.count, _CONFIDENCE_RANK.get(policy.confidence, 2),
-            0 if policy.status == "current" else 1, policy.id)
+    return (candidate.differences.count, *_policy_rank(candidate.policy))
+
+
+def _policy_rank(policy: Policy) -> tuple[int, int, str]:
+    """Among equally distant policies: better documented, current, then by id."""
+    return (_CONFIDENCE_RANK.get(policy.confidence, 2), 0 if policy.status == "current" else 1,
+            policy.id)
+
+
+def _distance(policy: Policy, observation: Observation, observed: Mapping[str, frozenset[int]],
+              key_types: frozenset[str] | None) -> tuple[int, int]:
+    """(protocol and suite count, group count) of compare_policy's differences, by set
+    arithmetic alone: the ranking pass over the whole catalog."""
+    count = 0
+    by_version = policy.codes_by_version(key_types)
+    for version, accepted in observation.versions.items():
+        expected = by_version.get(version)
+        if not accepted:
+            count += len(expected) if expected else 0
+            continue
+        seen = observed.get(version, _NONE)
+        if expected is None:
+            count += max(1, len(seen))
+            continue
+        if expected == seen:
+            continue
+        missing = expected - seen - policy.may_be_absent
+        if missing and observation.tested_suites is not None:
+            missing &= observation.tested_suites.get(version, _NONE)
+        count += len(missing) + len(seen - expected)
+    if observation.groups_accepted is None:
+        return count, 0
+    unexpected, refused = _group_differences(policy, observation)
+    return count, len(unexpected) + len(refused)
+
+
+_NONE: frozenset[int] = frozenset()
 
 
 def _key_types(observation: Observation) -> tuple[frozenset[str], KeyTypesSource]:
@@ -175,17 +217,20 @@ def compare_policy(policy: Policy, observation: Observation,
             continue
         accepted = observation.versions[version]
         expected = policy.suites_at(version, key_types)
-        observed = list(dict.fromkeys(observation.suites.get(version, ())))
         if not accepted:
             if expected:
                 versions_missing.append(version)
                 weight += len(expected)
             continue
+        observed = list(dict.fromkeys(observation.suites.get(version, ())))
         if version not in policy.protocols:
             versions_extra.append(version)
             weight += max(1, len(observed))
             continue
-        expected_codes = {suite.code for suite in expected}
+        expected_codes = policy.codes_at(version, key_types)
+        if expected_codes.issuperset(observed) and len(expected_codes) == len(observed) and (
+                version not in observation.server_order or policy.order != "server"):
+            continue  # the common case while ranking: identical sets, nothing to report
         tested = None if observation.tested_suites is None else observation.tested_suites.get(
             version, frozenset())
         absent = [s for s in expected if s.code not in observed

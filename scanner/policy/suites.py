@@ -18,8 +18,9 @@ import yaml
 
 from scanner.wire.registry import NAMED_GROUPS
 
-# Newest first: the order versions are listed in everywhere.
-VERSIONS: tuple[str, ...] = ("TLSv1.3", "TLSv1.2", "TLSv1.1", "TLSv1.0", "SSLv3")
+# Newest first: the order versions are listed in everywhere. No policy allows SSLv2; it is
+# here so that an endpoint accepting it differs from every policy.
+VERSIONS: tuple[str, ...] = ("TLSv1.3", "TLSv1.2", "TLSv1.1", "TLSv1.0", "SSLv3", "SSLv2")
 _RANK = {version: rank for rank, version in enumerate(reversed(VERSIONS))}
 
 Authentication = Literal["RSA", "ECDSA", "DSS", "any"]
@@ -50,7 +51,8 @@ def normalize_version(text: str) -> str:
         return "TLSv1.0"
     if cleaned in ("1.1", "1.2", "1.3"):
         return f"TLSv{cleaned}"
-    raise ValueError(f"unknown protocol version {text!r}; use one of {', '.join(VERSIONS)}")
+    raise ValueError(f"unknown protocol version {text!r}; use one of "
+                     f"{', '.join(VERSIONS[:-1])}")
 
 
 @dataclass(frozen=True, order=True)
