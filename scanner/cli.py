@@ -13,12 +13,15 @@ from typing import Annotated
 import typer
 
 from scanner import __version__
+from scanner.commands import policies as policies_command
+from scanner.commands import sweep_diff as sweep_diff_command
 from scanner.inventory import InventoryError, load_inventory
 from scanner.pkix.trust import TrustStoreError, load_ca_bundle
+from scanner.policy.catalog import Catalog, PolicyFileError, load_catalog
 from scanner.probes import DEFAULT_PROBES, PROBES, ProbeOptions
 from scanner.probes.base import DEFAULT_CERT_EXPIRY_WARNING_DAYS, DEFAULT_OCSP_EXPIRY_WARNING_HOURS
 from scanner.report.sinks import OutputFormat
-from scanner.results import record_json_schema
+from scanner.results import Severity, record_json_schema
 from scanner.sweep import SweepOptions, run_sweep
 from scanner.targets import (
     Target,
@@ -29,9 +32,10 @@ from scanner.targets import (
 )
 
 EXIT_CODES_HELP = """\
-Exit codes: 0 every target was scanned; 2 usage or inventory error (nothing was scanned);
-3 some targets could not be scanned (DNS, refused, timeout, not TLS...) unless
---allow-unreachable is given.
+Exit codes: 0 every target was scanned and every expectation met; 1 an expectation failed, or
+a finding is at or above --fail-on; 2 usage, inventory or policy-file error (nothing was
+scanned); 3 some targets could not be scanned (DNS, refused, timeout, not TLS...) unless
+--allow-unreachable is given. When 1 and 3 both apply, 1 wins.
 """
 
 app = typer.Typer(
@@ -43,7 +47,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-EXIT_OK, EXIT_USAGE, EXIT_UNREACHABLE = 0, 2, 3
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
 
 
 def _version_callback(value: bool) -> None:
@@ -88,16 +92,20 @@ def parse_alpn_extra(text: str | None) -> tuple[str, ...]:
         raise fail_usage(f"--alpn-extra: {exc}") from None
 
 
-def collect_targets(arguments: list[str]) -> list[Target]:
-    """YAML inventories and ``host[:port]`` arguments, in the order given."""
+def collect_targets(arguments: list[str], catalog: Catalog | None = None
+                    ) -> tuple[list[Target], Catalog | None]:
+    """YAML inventories and ``host[:port]`` arguments, in the order given, and the catalog
+    extended with the inventories' own policies (None while nothing needed it)."""
     targets: list[Target] = []
     for argument in arguments:
         path = Path(argument)
         if path.suffix.lower() in (".yaml", ".yml") or path.is_file():
             try:
-                targets.extend(load_inventory(path, known_probes=PROBES).targets)
+                inventory = load_inventory(path, known_probes=PROBES, catalog=catalog)
             except InventoryError as exc:
                 raise fail_usage(str(exc)) from None
+            targets.extend(inventory.targets)
+            catalog = inventory.catalog or catalog
             continue
         try:
             host, port = parse_endpoint(argument)
@@ -112,7 +120,7 @@ def collect_targets(arguments: list[str]) -> list[Target]:
                 f"{seen[target.key].origin})"
             )
         seen[target.key] = target
-    return targets
+    return targets, catalog
 
 
 @app.command(epilog=EXIT_CODES_HELP)
@@ -157,10 +165,21 @@ def scan(
         "http/1.0, http/0.9, spdy/3.1, grpc-exp and acme-tls/1 (e.g. h3,imap). An inventory's "
         "alpn_extra: setting wins for its targets.", show_default=False)] = None,
     allow_unreachable: Annotated[bool, typer.Option(
-        help="Exit 0 even when some targets could not be scanned.")] = False,
+        help="Do not exit 3 when some targets could not be scanned.")] = False,
+    fail_on: Annotated[Severity | None, typer.Option(
+        help="Exit 1 when any finding has this severity or higher (failed expectations exit "
+        "1 whatever their severity).", show_default=False)] = None,
+    policy_file: Annotated[list[Path] | None, typer.Option(
+        "--policy-file", dir_okay=False, show_default=False,
+        help="Add the policies in this YAML file to the catalog used by expect.policy and "
+        "policy identification (repeatable; see `mtlsweep policies`).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary on stderr.")] = False,
 ) -> None:
-    """Scan endpoints and report, per target, one JSON record."""
+    """Scan endpoints and report, per target, one JSON record.
+
+    Inventory expectations (expect:) are checked after each target's scan; each unmet one is
+    a finding expect.<name> and makes the exit code 1.
+    """
     probe_names = parse_probe_list(probes)
     if ca_bundle is not None:
         try:
@@ -168,10 +187,16 @@ def scan(
         except TrustStoreError as exc:
             raise fail_usage(f"--ca-bundle: {exc}") from None
     extra_alpn = parse_alpn_extra(alpn_extra)
-    target_list = collect_targets(targets)
+    catalog = None
+    if policy_file:
+        try:
+            catalog = load_catalog(policy_file)
+        except PolicyFileError as exc:
+            raise fail_usage(str(exc)) from None
+    target_list, catalog = collect_targets(targets, catalog)
     options = SweepOptions(
         probes=probe_names, concurrency=concurrency, per_address=per_address, timeout=timeout,
-        target_timeout=target_timeout, keylog=keylog, alpn_extra=extra_alpn,
+        target_timeout=target_timeout, keylog=keylog, alpn_extra=extra_alpn, catalog=catalog,
         probe_options=ProbeOptions(
             ca_bundle=ca_bundle, cert_expiry_warning_days=cert_expiry_warning_days,
             ocsp_expiry_warning_hours=ocsp_expiry_warning_hours),
@@ -179,6 +204,8 @@ def scan(
     summary = run_sweep(target_list, options, fmt=fmt, output=output)
     if not quiet:
         typer.echo(summary.describe(), err=True)
+    if summary.expectations_failed or (fail_on and summary.findings_at_or_above(fail_on)):
+        raise typer.Exit(EXIT_FAILED)
     if summary.errors and not allow_unreachable:
         raise typer.Exit(EXIT_UNREACHABLE)
 
@@ -209,6 +236,10 @@ def demo(
     from scanner.lab.demo import run_demo
 
     run_demo(fmt)
+
+
+app.add_typer(policies_command.app, name="policies")
+app.command("diff", epilog=sweep_diff_command.EXIT_CODES_HELP)(sweep_diff_command.diff)
 
 
 def main() -> None:

@@ -1,25 +1,33 @@
 """The YAML inventory: parsing with line numbers, validation, defaults and overrides.
 
-Validation is done by pydantic models; this module's own job is to keep the YAML position of
-every value so that an error names the file, line and key, and to refuse inputs that would
-make the loader itself a denial of service (huge files, alias bombs).
+Validation is done by pydantic models; ``scanner.yamlsource`` keeps the YAML position of every
+value so that an error names the file, line and key, and refuses inputs that would make the
+loader itself a denial of service (huge files, alias bombs). Policy names in ``expect:`` are
+checked against the catalog (plus the inventory's own ``policies:``) before any connection.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Collection, Iterator
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from scanner import wire
 from scanner.engine.offer import ClientCredential
 from scanner.keyfiles import ENV_NAME, KeyFileError, load_credential
 from scanner.pkix.trust import TrustStoreError, load_ca_bundle
+from scanner.policy.catalog import (
+    Catalog,
+    Policy,
+    PolicyFileError,
+    builtin_catalog,
+    policies_from_entries,
+)
+from scanner.policy.expectations import Expectations, merge_expectations
+from scanner.policy.schema import PolicyEntry
 from scanner.targets import (
     DEFAULT_PORT,
     HttpCheck,
@@ -29,14 +37,20 @@ from scanner.targets import (
     validate_alpn_extra,
     validate_host,
 )
+from scanner.yamlsource import (
+    Positions,
+    SourceFileError,
+    YamlPath,
+    dotted,
+    first_validation_error,
+    load_yaml,
+    read_bounded,
+)
 
 MAX_INVENTORY_BYTES = 16 * 1024 * 1024
-MAX_YAML_NODES = 200_000
-
-YamlPath = tuple[str | int, ...]
 
 
-class InventoryError(Exception):
+class InventoryError(SourceFileError):
     """The inventory cannot be used; the message is one line naming file, line and key."""
 
 
@@ -56,6 +70,9 @@ class _Settings(BaseModel):
         description="PEM file of trust anchors for certificate validation (relative to the "
         "inventory file); default: --ca-bundle, else the system store.",
     )
+    expect: Expectations | None = Field(
+        default=None, description="What the target must do; checked after the scan."
+    )
 
     alpn_extra: list[str] | None = Field(
         default=None, description="ALPN protocol IDs the alpn probe tests besides the known ones."
@@ -70,6 +87,7 @@ class _Settings(BaseModel):
             return list(validate_alpn_extra(value))
         except TargetSyntaxError as exc:
             raise ValueError(str(exc)) from None
+
     client_cert: str | None = Field(default=None, description="Your client certificate (PEM/DER).")
     client_key: str | None = Field(default=None, description="Its private key (PEM/DER).")
     client_key_passphrase_env: str | None = Field(
@@ -140,6 +158,9 @@ class InventoryFile(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     defaults: _Settings = Field(default_factory=_Settings)
+    policies: list[PolicyEntry] = Field(
+        default_factory=list, description="Your own named policies, as in a --policy-file."
+    )
     targets: list[TargetEntry] = Field(min_length=1)
 
 
@@ -147,12 +168,21 @@ class InventoryFile(BaseModel):
 class Inventory:
     path: Path
     targets: list[Target]
+    policies: tuple[Policy, ...] = ()
+    catalog: Catalog | None = None  # the catalog the expectations were checked against
 
 
-def load_inventory(path: Path, *, known_probes: Collection[str]) -> Inventory:
-    """Read, validate and resolve an inventory file, or raise InventoryError."""
-    text = _read_bounded(path)
-    data, marks = _load_yaml_with_marks(path, text)
+def load_inventory(path: Path, *, known_probes: Collection[str],
+                   catalog: Catalog | None = None) -> Inventory:
+    """Read, validate and resolve an inventory file, or raise InventoryError.
+
+    ``catalog`` (default: the shipped one, loaded only when needed) is what ``expect.policy``
+    names are checked against, together with the inventory's own ``policies:``.
+    """
+    text = read_bounded(path, max_bytes=MAX_INVENTORY_BYTES, what="an inventory",
+                        error=InventoryError)
+    data, positions = load_yaml(path, text, empty_hint="it needs a 'targets:' list",
+                                error=InventoryError)
     if not isinstance(data, dict):
         raise InventoryError(
             f"{path}:1: the inventory must be a mapping with a 'targets:' list "
@@ -161,32 +191,58 @@ def load_inventory(path: Path, *, known_probes: Collection[str]) -> Inventory:
     try:
         parsed = InventoryFile.model_validate(data)
     except ValidationError as exc:
-        raise InventoryError(_first_error(path, exc, marks)) from None
-    default_bundle = _ca_bundle(path, marks, parsed.defaults.ca_bundle, ("defaults", "ca_bundle"))
+        raise InventoryError(first_validation_error(exc, positions, InventoryFile)) from None
+    default_bundle = _ca_bundle(path, positions, parsed.defaults.ca_bundle,
+                                ("defaults", "ca_bundle"))
     targets = []
-    credentials = _Credentials(path, marks)
+    credentials = _Credentials(path, positions)
     for index, entry in enumerate(parsed.targets):
-        where = _position(path, marks, ("targets", index))
-        bundle = _ca_bundle(path, marks, entry.ca_bundle, ("targets", index, "ca_bundle"))
+        where = positions.at(("targets", index))
+        bundle = _ca_bundle(path, positions, entry.ca_bundle, ("targets", index, "ca_bundle"))
         targets.append(_resolve(entry, parsed.defaults, where, bundle or default_bundle,
                                 credentials, index))
         for probe in targets[-1].probes or ():
             if probe not in known_probes:
                 raise InventoryError(
-                    f"{_position(path, marks, ('targets', index, 'probes'))}: unknown probe "
+                    f"{positions.at(('targets', index, 'probes'))}: unknown probe "
                     f"{probe!r}; known probes: {', '.join(sorted(known_probes))}"
                 )
     for probe in parsed.defaults.probes or ():
         if probe not in known_probes:
             raise InventoryError(
-                f"{_position(path, marks, ('defaults', 'probes'))}: unknown probe {probe!r}; "
+                f"{positions.at(('defaults', 'probes'))}: unknown probe {probe!r}; "
                 f"known probes: {', '.join(sorted(known_probes))}"
             )
-    _reject_duplicates(path, marks, targets)
-    return Inventory(path=path, targets=targets)
+    _reject_duplicates(positions, targets)
+    policies, checked = _check_policies(parsed, positions, catalog)
+    return Inventory(path=path, targets=targets, policies=tuple(policies), catalog=checked)
 
 
-def _ca_bundle(path: Path, marks: dict[YamlPath, str], value: str | None,
+def _check_policies(parsed: InventoryFile, positions: Positions, catalog: Catalog | None
+                    ) -> tuple[list[Policy], Catalog | None]:
+    """The inventory's own policies, and every expect.policy name resolved against them."""
+    named: list[tuple[YamlPath, str]] = []
+    sections: list[tuple[YamlPath, _Settings]] = [(("defaults",), parsed.defaults)]
+    sections += [(("targets", i), entry) for i, entry in enumerate(parsed.targets)]
+    for at, settings in sections:
+        if settings.expect is not None:
+            named += [((*at, "expect", "policy", n), name)
+                      for n, name in enumerate(settings.expect.policy or ())]
+    if not parsed.policies and not named:
+        return [], catalog
+    try:
+        own = policies_from_entries(parsed.policies, provider="custom", sources=(),
+                                    positions=positions, prefix=("policies",))
+        full = (catalog or builtin_catalog()).extended(own)
+    except PolicyFileError as exc:
+        raise InventoryError(str(exc)) from None
+    for where, name in named:
+        if not full.find(name):
+            raise InventoryError(f"{positions.at(where)}: {full.unknown_message(name)}")
+    return own, full
+
+
+def _ca_bundle(path: Path, positions: Positions, value: str | None,
                at: YamlPath) -> Path | None:
     """The bundle's path (relative to the inventory's directory), checked to hold certificates."""
     if value is None:
@@ -197,7 +253,7 @@ def _ca_bundle(path: Path, marks: dict[YamlPath, str], value: str | None,
     try:
         load_ca_bundle(bundle)
     except TrustStoreError as exc:
-        raise InventoryError(f"{_position(path, marks, at)}: {_dotted(at)}: {exc}") from None
+        raise InventoryError(f"{positions.at(at)}: {dotted(at)}: {exc}") from None
     return bundle
 
 
@@ -228,6 +284,7 @@ def _resolve(entry: TargetEntry, defaults: _Settings, origin: str, ca_bundle: Pa
                        host=pick("http_host")),
         client_credential=credentials.load(entry, defaults, index, _CLIENT),
         client_ca=credentials.load(entry, defaults, index, _CLIENT_CA),
+        expect=merge_expectations(defaults.expect, entry.expect),
     )
 
 
@@ -251,9 +308,9 @@ class _Credentials:
     half from ``defaults:``; relative paths are relative to the inventory file.
     """
 
-    def __init__(self, path: Path, marks: dict[YamlPath, str]) -> None:
+    def __init__(self, path: Path, positions: Positions) -> None:
         self.path = path
-        self.marks = marks
+        self.positions = positions
         self._loaded: dict[tuple[Path, Path, str | None, bool], ClientCredential] = {}
 
     def load(self, entry: TargetEntry, defaults: _Settings, index: int,
@@ -289,143 +346,16 @@ class _Credentials:
         return file if file.is_absolute() else self.path.parent / file
 
     def _where(self, at: YamlPath, name: str) -> str:
-        return _position(self.path, self.marks, (*at, name))
+        return self.positions.at((*at, name))
 
 
-def _reject_duplicates(path: Path, marks: dict[YamlPath, str], targets: list[Target]) -> None:
+def _reject_duplicates(positions: Positions, targets: list[Target]) -> None:
     seen: dict[tuple[str, int, str | None], int] = {}
     for index, target in enumerate(targets):
         first = seen.setdefault(target.key, index)
         if first != index:
             raise InventoryError(
-                f"{_position(path, marks, ('targets', index))}: duplicate target "
+                f"{positions.at(('targets', index))}: duplicate target "
                 f"{target.label} (same host, port and sni as targets[{first}] at "
-                f"{_position(path, marks, ('targets', first))}); remove one of them"
+                f"{positions.at(('targets', first))}); remove one of them"
             )
-
-
-def _read_bounded(path: Path) -> str:
-    try:
-        size = os.stat(path).st_size
-        if size > MAX_INVENTORY_BYTES:
-            raise InventoryError(
-                f"{path}: file is {size / 1e6:.1f} MB, over the {MAX_INVENTORY_BYTES // 2**20} MiB "
-                "limit for an inventory; split it into several files"
-            )
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InventoryError(f"{path}: no such file") from None
-    except UnicodeDecodeError as exc:
-        raise InventoryError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    except OSError as exc:
-        raise InventoryError(f"{path}: cannot read ({exc.strerror})") from None
-
-
-def _load_yaml_with_marks(path: Path, text: str) -> tuple[Any, dict[YamlPath, str]]:
-    """Build plain Python data from YAML, remembering ``line:column`` for every path."""
-    loader = yaml.SafeLoader(text)
-    try:
-        root = loader.get_single_node()
-        if root is None:
-            raise InventoryError(f"{path}:1: the file is empty; it needs a 'targets:' list")
-        marks: dict[YamlPath, str] = {}
-        budget = [MAX_YAML_NODES]
-        return _to_python(loader, root, (), marks, budget, path), marks
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
-        problem = exc.problem or exc.context or "invalid YAML"
-        raise InventoryError(f"{path}{line}: invalid YAML: {problem}") from None
-    except yaml.YAMLError as exc:
-        raise InventoryError(f"{path}: invalid YAML: {exc}") from None
-    finally:
-        loader.dispose()
-
-
-def _to_python(
-    loader: yaml.SafeLoader,
-    node: yaml.Node,
-    at: YamlPath,
-    marks: dict[YamlPath, str],
-    budget: list[int],
-    path: Path,
-) -> Any:
-    budget[0] -= 1
-    if budget[0] < 0:
-        raise InventoryError(
-            f"{path}:{node.start_mark.line + 1}: the document expands to more than "
-            f"{MAX_YAML_NODES} values (an alias bomb?); write targets out without nested aliases"
-        )
-    marks.setdefault(at, f"{node.start_mark.line + 1}:{node.start_mark.column + 1}")
-    if isinstance(node, yaml.MappingNode):
-        loader.flatten_mapping(node)
-        result: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
-            key = loader.construct_object(key_node, deep=True)
-            if not isinstance(key, str | int) or isinstance(key, bool):
-                raise InventoryError(
-                    f"{path}:{key_node.start_mark.line + 1}: keys must be strings, got {key!r}"
-                )
-            if key in result:
-                raise InventoryError(
-                    f"{path}:{key_node.start_mark.line + 1}: {_dotted((*at, key))} is given twice"
-                )
-            marks[(*at, key)] = f"{key_node.start_mark.line + 1}:{key_node.start_mark.column + 1}"
-            result[key] = _to_python(loader, value_node, (*at, key), marks, budget, path)
-        return result
-    if isinstance(node, yaml.SequenceNode):
-        return [
-            _to_python(loader, item, (*at, i), marks, budget, path)
-            for i, item in enumerate(node.value)
-        ]
-    return loader.construct_object(node, deep=True)
-
-
-def _dotted(at: YamlPath) -> str:
-    out = ""
-    for part in at:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(top level)"
-
-
-def _position(path: Path, marks: dict[YamlPath, str], at: YamlPath) -> str:
-    for cut in range(len(at), -1, -1):
-        if at[:cut] in marks:
-            return f"{path}:{marks[at[:cut]]}"
-    return str(path)
-
-
-def _first_error(path: Path, exc: ValidationError, marks: dict[YamlPath, str]) -> str:
-    lines = list(_describe_errors(path, exc, marks))
-    more = f" (and {len(lines) - 1} more problem(s))" if len(lines) > 1 else ""
-    return lines[0] + more
-
-
-def _describe_errors(
-    path: Path, exc: ValidationError, marks: dict[YamlPath, str]
-) -> Iterator[str]:
-    for error in exc.errors(include_url=False):
-        at: YamlPath = tuple(p for p in error["loc"] if isinstance(p, str | int))
-        key = _dotted(at)
-        where = _position(path, marks, at)
-        kind = error["type"]
-        if kind == "extra_forbidden":
-            allowed = _allowed_keys(at[:-1])
-            yield f"{where}: unknown key {key!r}; allowed here: {', '.join(allowed)}"
-        elif kind == "missing":
-            yield f"{where}: {key}: required key is missing"
-        else:
-            got = error.get("input")
-            secret = bool(at) and str(at[-1]).endswith("_passphrase_env")
-            shown = f" (got {got!r})" if not isinstance(got, dict | list) and not secret else ""
-            yield f"{where}: {key}: {error['msg']}{shown}"
-
-
-def _allowed_keys(parent: YamlPath) -> list[str]:
-    if parent == ():
-        model: type[BaseModel] = InventoryFile
-    elif parent == ("defaults",):
-        model = _Settings
-    else:
-        model = TargetEntry
-    return sorted(model.model_fields)

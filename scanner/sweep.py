@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -11,12 +12,17 @@ import trio
 
 from scanner.engine.offer import ContextFactory, KeylogWriter
 from scanner.engine.session import ConnectionLimits
-from scanner.probes import ProbeOptions
+from scanner.policy.apply import annotate
+from scanner.policy.catalog import Catalog, builtin_catalog
+from scanner.probes import PROBES, ProbeOptions
 from scanner.report.sinks import OutputFormat, RecordSink
-from scanner.results import Record
+from scanner.results import ExpectationStatus, Record, Severity
 from scanner.runner import run_all
 from scanner.scan import Scanner, ScanSettings, error_record, internal_error
 from scanner.targets import Target
+
+log = logging.getLogger(__name__)
+SEVERITY_ORDER = tuple(Severity)
 
 
 @dataclass(frozen=True)
@@ -29,6 +35,7 @@ class SweepOptions:
     keylog: Path | None = None
     alpn_extra: tuple[str, ...] = ()
     probe_options: ProbeOptions = field(default_factory=ProbeOptions)
+    catalog: Catalog | None = None  # policies for identification and expect.policy
 
 
 @dataclass
@@ -37,6 +44,7 @@ class SweepSummary:
     statuses: Counter[str] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
     findings: Counter[str] = field(default_factory=Counter)
+    expectations: Counter[str] = field(default_factory=Counter)
     duration_s: float = 0.0
 
     def add(self, record: Record) -> None:
@@ -46,6 +54,17 @@ class SweepSummary:
             self.errors[record.error.kind.value] += 1
         for finding in record.findings:
             self.findings[finding.severity.value] += 1
+        for expectation in record.expectations:
+            self.expectations[expectation.status.value] += 1
+
+    @property
+    def expectations_failed(self) -> int:
+        return self.expectations[ExpectationStatus.failed.value]
+
+    def findings_at_or_above(self, severity: Severity) -> int:
+        floor = SEVERITY_ORDER.index(severity)
+        return sum(count for name, count in self.findings.items()
+                   if SEVERITY_ORDER.index(Severity(name)) >= floor)
 
     def describe(self) -> str:
         parts = [f"{self.targets} target(s) in {self.duration_s:.1f}s"]
@@ -54,7 +73,13 @@ class SweepSummary:
             parts.append("errors: " + ", ".join(f"{k} {v}" for k, v in sorted(self.errors.items())))
         if self.findings:
             parts.append("findings: " + ", ".join(
-                f"{k} {v}" for k, v in sorted(self.findings.items())))
+                f"{k} {v}" for k, v in sorted(self.findings.items(),
+                                              key=lambda kv: SEVERITY_ORDER.index(
+                                                  Severity(kv[0])))))
+        if self.expectations:
+            parts.append("expectations: " + ", ".join(
+                f"{self.expectations[s.value]} {s.value.replace('_', ' ')}"
+                for s in ExpectationStatus if self.expectations[s.value]))
         return "mtlsweep: " + "; ".join(parts)
 
 
@@ -82,15 +107,28 @@ async def sweep(targets: list[Target], options: SweepOptions, sink: RecordSink) 
     )
     indexed = list(enumerate(targets))
 
+    def finish(record: Record, target: Target) -> Record:
+        """Identify the policy and check expectations; a bug here costs only that step."""
+        try:
+            return annotate(record, target.expect, catalog=options.catalog or builtin_catalog,
+                            known_probes=PROBES)
+        except Exception as exc:
+            log.exception("checking expectations of %s failed", target.label)
+            return record.model_copy(update={
+                "status": "partial" if record.status == "ok" else record.status,
+                "probe_errors": {**record.probe_errors, "expect": internal_error(exc)},
+            })
+
     async def scan_one(item: tuple[int, Target]) -> Record:
-        return await scanner.scan(item[1])
+        return finish(await scanner.scan(item[1]), item[1])
 
     def deliver(item: tuple[int, Target], record: Record) -> None:
         summary.add(record)
         sink.write(item[0], record)
 
     def fallback(item: tuple[int, Target], exc: BaseException) -> Record:
-        return error_record(item[1], internal_error(exc), item[1].probes or options.probes)
+        record = error_record(item[1], internal_error(exc), item[1].probes or options.probes)
+        return finish(record, item[1])
 
     await run_all(indexed, scan_one, workers=options.concurrency, sink=deliver, fallback=fallback)
     summary.duration_s = time.perf_counter() - started

@@ -7,8 +7,12 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from scanner.engine.offer import ClientCredential
+
+if TYPE_CHECKING:
+    from scanner.policy.expectations import Expectations
 
 DEFAULT_PORT = 443
 
@@ -49,6 +53,7 @@ class Target:
     client_credential: ClientCredential | None = field(default=None, compare=False, hash=False)
     #: The user's client CA and its key, to issue an expired certificate from it.
     client_ca: ClientCredential | None = field(default=None, compare=False, hash=False)
+    expect: Expectations | None = field(default=None, hash=False, compare=False)
 
     @property
     def label(self) -> str:

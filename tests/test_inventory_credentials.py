@@ -138,9 +138,9 @@ targets:
          "keys differ)"),
         ("client_ca_cert: {cert}\n    client_ca_key: {key}",
          ":3:5: client_ca_cert {cert} is not a CA certificate"),
-        ("http_path: health", ":3:5: targets[0].http_path: Value error, HTTP path 'health' "
+        ("http_path: health", ":3:5: targets[0].http_path: HTTP path 'health' "
          "must start with '/'"),
-        ("http_host: 'a b'", ":3:5: targets[0].http_host: Value error, HTTP Host 'a b' is not"),
+        ("http_host: 'a b'", ":3:5: targets[0].http_host: HTTP Host 'a b' is not"),
         ("http: maybe", ":3:5: targets[0].http: Input should be a valid boolean"),
     ],
 )
@@ -176,7 +176,7 @@ def test_encrypted_key_errors_never_show_the_passphrase(
 
     # Someone writes the passphrase itself where the variable's name belongs.
     literal = error_of(inventory(tmp_path, base + f"    client_key_passphrase_env: {PASSPHRASE}\n"))
-    assert ":5:5: targets[0].client_key_passphrase_env: Value error, must be the NAME of an " \
+    assert ":5:5: targets[0].client_key_passphrase_env: must be the NAME of an " \
         "environment variable" in literal
     assert PASSPHRASE not in literal and "horse" not in literal
 

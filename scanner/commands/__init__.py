@@ -1,0 +1,1 @@
+"""CLI sub-commands that live in their own modules; ``scanner.cli`` registers them."""

@@ -1,0 +1,133 @@
+"""``mtlsweep policies``: list, show and diff the named security policies in the catalog."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from scanner.policy.catalog import Catalog, PolicyFileError, PolicyLookupError, load_catalog
+from scanner.policy.compare import diff_as_json, diff_policies
+from scanner.report.policies import (
+    policy_as_json,
+    policy_detail,
+    policy_diff_view,
+    policy_list_table,
+)
+
+EXIT_USAGE = 2
+
+
+class ViewFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+app = typer.Typer(
+    name="policies",
+    help="Named TLS security policies (AWS ELB/CloudFront/API Gateway, Azure Application "
+    "Gateway, Cloudflare, Mozilla, and your own): list them, show one, diff two.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+PolicyFiles = Annotated[list[Path] | None, typer.Option(
+    "--policy-file", help="Add the policies in this YAML file to the catalog (repeatable).",
+    dir_okay=False, show_default=False)]
+FormatOption = Annotated[ViewFormat, typer.Option(
+    "--format", "-f", help="table for people, json for scripts.")]
+
+
+def fail(message: str) -> typer.Exit:
+    typer.echo(f"mtlsweep: error: {message}", err=True)
+    return typer.Exit(EXIT_USAGE)
+
+
+def catalog_or_exit(policy_files: list[Path] | None) -> Catalog:
+    try:
+        return load_catalog(policy_files or ())
+    except PolicyFileError as exc:
+        raise fail(str(exc)) from None
+
+
+def _print_json(data: object) -> None:
+    typer.echo(json.dumps(data, indent=2))
+
+
+def _console() -> Console:
+    return Console(width=None, soft_wrap=False)
+
+
+@app.command("list")
+def list_policies(
+    provider: Annotated[str | None, typer.Option(
+        help="Only this provider's policies (aws, azure, cloudflare, mozilla, or the provider "
+        "of a --policy-file).")] = None,
+    fmt: FormatOption = ViewFormat.table,
+    policy_file: PolicyFiles = None,
+) -> None:
+    """List the catalog's policies (one row each)."""
+    catalog = catalog_or_exit(policy_file)
+    policies = list(catalog)
+    if provider is not None:
+        policies = [p for p in policies if p.provider.casefold() == provider.casefold()]
+        if not policies:
+            raise fail(f"no policies from provider {provider!r}; providers: "
+                       f"{', '.join(catalog.providers())}")
+    if fmt is ViewFormat.json:
+        _print_json([{**p.summary(), "protocols": list(p.protocols),
+                      "tls1_3_suites": len(p.tls13), "tls1_2_and_below_suites": len(p.tls12),
+                      "order": p.order, "status": p.status, "confidence": p.confidence}
+                     for p in policies])
+    else:
+        _console().print(policy_list_table(policies))
+
+
+@app.command("show")
+def show_policy(
+    name: Annotated[str, typer.Argument(help="Policy id, alias or name.", show_default=False)],
+    fmt: FormatOption = ViewFormat.table,
+    policy_file: PolicyFiles = None,
+) -> None:
+    """Show one policy: protocols, cipher suites (IANA and OpenSSL names), order, sources.
+
+    A name shared by several policies (e.g. ELBSecurityPolicy-2016-08 on ALB/NLB and on
+    Classic Load Balancers) shows each of them.
+    """
+    catalog = catalog_or_exit(policy_file)
+    found = catalog.find(name)
+    if not found:
+        raise fail(catalog.unknown_message(name))
+    if fmt is ViewFormat.json:
+        _print_json([policy_as_json(p, catalog) for p in found])
+        return
+    console = _console()
+    for index, policy in enumerate(found):
+        if index:
+            console.rule()
+        console.print(policy_detail(policy, catalog))
+
+
+@app.command("diff")
+def diff_command(
+    a: Annotated[str, typer.Argument(help="First policy (A).", show_default=False)],
+    b: Annotated[str, typer.Argument(help="Second policy (B).", show_default=False)],
+    fmt: FormatOption = ViewFormat.table,
+    policy_file: PolicyFiles = None,
+) -> None:
+    """Compare two policies: protocols and suites only in A, only in B, in both; order
+    differences where both providers document a server order; key-exchange differences."""
+    catalog = catalog_or_exit(policy_file)
+    try:
+        first, second = catalog.one(a), catalog.one(b)
+    except PolicyLookupError as exc:
+        raise fail(str(exc)) from None
+    diff = diff_policies(first, second)
+    if fmt is ViewFormat.json:
+        _print_json(diff_as_json(diff))
+    else:
+        _console().print(policy_diff_view(diff))

@@ -1,0 +1,1 @@
+"""Named TLS security policies: the catalog, policy diff, identification, compliance."""

@@ -1,0 +1,101 @@
+"""After a target is scanned: identify its policy and check its expectations, on the record.
+
+Both steps read the record as JSON data, so they work on any record that carries the facts,
+whichever probe (or a later version of one) produced them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from typing import Any
+
+from scanner.policy.catalog import Catalog, builtin_catalog
+from scanner.policy.expectations import Expectations, evaluate
+from scanner.policy.identify import Candidate, Identification, identify, observation_from_record
+from scanner.results import (
+    ExpectationResult,
+    ExpectationStatus,
+    Finding,
+    OrderDifferenceOut,
+    PolicyCandidateOut,
+    PolicyDifferencesOut,
+    PolicyIdentificationOut,
+    Record,
+    Severity,
+    SuiteOut,
+)
+
+
+def annotate(record: Record, expect: Expectations | None, *,
+             catalog: Catalog | Callable[[], Catalog] = builtin_catalog,
+             known_probes: Collection[str] | None = None) -> Record:
+    """The record with ``policy`` (when it has enumerated suites) and ``expectations`` added."""
+    data: dict[str, Any] | None = None
+    update: dict[str, Any] = {}
+    resolved: Catalog | None = catalog if isinstance(catalog, Catalog) else None
+
+    def get_catalog() -> Catalog:
+        nonlocal resolved
+        if resolved is None:
+            assert callable(catalog)
+            resolved = catalog()
+        return resolved
+
+    if record.status != "error":
+        data = record.model_dump(mode="json", by_alias=True)
+        observation = observation_from_record(data)
+        if observation is not None:
+            identified = identification_out(identify(observation, get_catalog()))
+            update["policy"] = identified
+            data["policy"] = identified.model_dump(mode="json")
+    if expect is not None:
+        if data is None:
+            data = record.model_dump(mode="json", by_alias=True)
+        outcomes = evaluate(data, expect, get_catalog(), known_probes=known_probes)
+        results = [ExpectationResult(
+            name=o.name, status=ExpectationStatus(o.status), severity=Severity(o.severity),
+            expected=o.expected, observed=o.observed, detail=o.detail,
+        ) for o in outcomes]
+        update["expectations"] = results
+        update["findings"] = [*record.findings, *(
+            Finding(id=f"expect.{r.name}", severity=r.severity, probe="expect",
+                    detail=r.detail)
+            for r in results if r.status is ExpectationStatus.failed)]
+    return record.model_copy(update=update) if update else record
+
+
+def identification_out(identification: Identification) -> PolicyIdentificationOut:
+    return PolicyIdentificationOut(
+        key_types=list(identification.key_types),
+        key_types_source=identification.key_types_source,
+        matches=[candidate_out(c) for c in identification.matches],
+        ambiguous=identification.ambiguous,
+        excluded_by_groups=[candidate_out(c) for c in identification.excluded_by_groups],
+        nearest=[candidate_out(c) for c in identification.nearest],
+        notes=list(identification.notes),
+    )
+
+
+def candidate_out(candidate: Candidate) -> PolicyCandidateOut:
+    policy, diff = candidate.policy, candidate.differences
+
+    def suites(by_version: Any) -> dict[str, list[SuiteOut]]:
+        return {v: [SuiteOut(code=s.hex, iana=s.iana, openssl=s.openssl) for s in items]
+                for v, items in by_version.items()}
+
+    return PolicyCandidateOut(
+        id=policy.id, name=policy.name, provider=policy.provider,
+        confidence=policy.confidence, distance=diff.count,
+        differences=PolicyDifferencesOut(
+            versions_missing=list(diff.versions_missing),
+            versions_extra=list(diff.versions_extra),
+            suites_missing=suites(diff.suites_missing), suites_extra=suites(diff.suites_extra),
+            groups_unexpected=list(diff.groups_unexpected),
+            groups_missing=list(diff.groups_missing),
+        ),
+        order_differences={
+            version: OrderDifferenceOut(policy=[s.label for s in expected],
+                                        observed=[s.label for s in seen])
+            for version, (expected, seen) in candidate.order_differences.items()
+        },
+    )

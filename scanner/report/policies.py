@@ -1,0 +1,180 @@
+"""Human-readable renderings of catalog policies and policy diffs (rich), and their JSON."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from scanner.policy.catalog import Catalog, Policy
+from scanner.policy.compare import SECTIONS, PolicyDiff
+from scanner.policy.suites import CipherSuite
+
+
+def short_versions(protocols: Iterable[str]) -> str:
+    return " ".join(v.removeprefix("TLSv") for v in protocols)
+
+
+def policy_list_table(policies: Sequence[Policy]) -> Table:
+    table = Table(title=f"{len(policies)} policies", show_lines=False)
+    table.add_column("id", overflow="fold", ratio=5)
+    table.add_column("TLS", no_wrap=True)
+    table.add_column("1.3", justify="right")
+    table.add_column("<=1.2", justify="right")
+    table.add_column("order", no_wrap=True)
+    table.add_column("status", overflow="fold", ratio=2)
+    table.add_column("conf.", no_wrap=True)
+    for policy in policies:
+        status = policy.status.split(" (")[0].split(":")[0]
+        table.add_row(policy.id, short_versions(policy.protocols), str(len(policy.tls13)),
+                      str(len(policy.tls12)), policy.order, status, policy.confidence or "")
+    return table
+
+
+def policy_as_json(policy: Policy, catalog: Catalog) -> dict[str, object]:
+    return {
+        "id": policy.id, "name": policy.name, "provider": policy.provider,
+        "aliases": list(policy.aliases), "services": list(policy.services),
+        "protocols": list(policy.protocols),
+        "cipher_suites": {
+            "tls1_3": [s.as_json() for s in policy.tls13],
+            "tls1_2_and_below": [s.as_json() for s in policy.tls12],
+        },
+        "may_be_absent": [f"0x{code:04X}" for code in sorted(policy.may_be_absent)],
+        "order": policy.order, "order_note": policy.order_note,
+        "fips": policy.fips, "pq_key_exchange": policy.pq_key_exchange,
+        "groups": list(policy.groups) if policy.groups is not None else None,
+        "status": policy.status, "confidence": policy.confidence,
+        "default_for": list(policy.default_for),
+        "lookalikes": [p.id for p in catalog.lookalikes(policy)],
+        "sources": [{"id": s.id, "url": s.url, "repo_path": s.repo_path, "commit": s.commit,
+                     "date": s.date, "used_for": s.used_for} for s in policy.sources],
+        "notes": list(policy.notes),
+        "defined_in": policy.origin,
+    }
+
+
+def policy_detail(policy: Policy, catalog: Catalog) -> RenderableType:
+    facts = Table.grid(padding=(0, 2))
+    facts.add_column(style="bold", no_wrap=True)
+    facts.add_column(overflow="fold")
+
+    def fact(label: str, value: object) -> None:
+        if value not in (None, "", [], ()):
+            facts.add_row(label, str(value))
+
+    fact("id", policy.id)
+    fact("name", policy.name)
+    fact("provider", policy.provider)
+    fact("aliases", ", ".join(policy.aliases))
+    fact("services", ", ".join(policy.services))
+    fact("protocols", ", ".join(policy.protocols))
+    fact("order", f"{policy.order}" + (f" ({policy.order_note})" if policy.order_note else ""))
+    fact("FIPS", _yes_no(policy.fips))
+    fact("PQ key exchange", _yes_no(policy.pq_key_exchange))
+    fact("groups", ", ".join(policy.groups) if policy.groups is not None else "not documented")
+    fact("status", policy.status)
+    fact("confidence", policy.confidence)
+    fact("default for", "; ".join(policy.default_for))
+    fact("look-alikes", ", ".join(p.id for p in catalog.lookalikes(policy)))
+    fact("defined in", policy.origin)
+    parts: list[RenderableType] = [facts]
+    for title, suites in (("TLS 1.3", policy.tls13), ("TLS 1.2 and below", policy.tls12)):
+        if suites:
+            parts.append(_suite_table(f"{title} cipher suites", suites, policy.may_be_absent))
+    if policy.sources:
+        sources = Table(title="sources", show_header=True)
+        sources.add_column("id", no_wrap=True)
+        sources.add_column("where", overflow="fold", ratio=3)
+        sources.add_column("date", overflow="fold", ratio=1)
+        for source in policy.sources:
+            where = source.url or source.repo_path or ""
+            if source.commit:
+                where += f" @ {source.commit[:12]}"
+            sources.add_row(source.id, where, source.date or "")
+        parts.append(sources)
+    if policy.notes:
+        parts.append(Text("notes:\n" + "\n".join(f"- {note}" for note in policy.notes)))
+    return Group(*parts)
+
+
+def _yes_no(value: bool | None) -> str:
+    return "not stated" if value is None else ("yes" if value else "no")
+
+
+def _suite_table(title: str, suites: Sequence[CipherSuite],
+                 may_be_absent: frozenset[int] = frozenset()) -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column("#", justify="right")
+    table.add_column("IANA name", overflow="fold")
+    table.add_column("OpenSSL name", overflow="fold")
+    table.add_column("code", no_wrap=True)
+    table.add_column("kx/au", no_wrap=True)
+    for number, suite in enumerate(suites, 1):
+        mark = " (may be absent)" if suite.code in may_be_absent else ""
+        table.add_row(str(number), (suite.iana or "?") + mark, suite.openssl or "?", suite.hex,
+                      f"{suite.kx or '?'}/{suite.au or '?'}")
+    return table
+
+
+def policy_diff_view(diff: PolicyDiff) -> RenderableType:
+    a, b = diff.a, diff.b
+    head = Text()
+    head.append("A ", style="bold cyan")
+    head.append(f"{a.id}\n")
+    head.append("B ", style="bold magenta")
+    head.append(b.id)
+    protocols = Table(title="protocols", title_justify="left")
+    protocols.add_column("only in A", style="cyan")
+    protocols.add_column("only in B", style="magenta")
+    protocols.add_column("in both")
+    protocols.add_row(", ".join(diff.protocols.only_a) or "-",
+                      ", ".join(diff.protocols.only_b) or "-",
+                      ", ".join(diff.protocols.both) or "-")
+    parts: list[RenderableType] = [head, protocols]
+    for section, title in SECTIONS:
+        d = diff.suites[section]
+        table = Table(title=f"{title} cipher suites: {len(d.only_a)} only in A, "
+                      f"{len(d.only_b)} only in B, {len(d.both)} in both", title_justify="left")
+        table.add_column("", no_wrap=True)
+        table.add_column("IANA name", overflow="fold")
+        table.add_column("OpenSSL name", overflow="fold")
+        table.add_column("code", no_wrap=True)
+        for label, style, suites in (("A", "cyan", d.only_a), ("B", "magenta", d.only_b),
+                                     ("both", "", d.both)):
+            for suite in suites:
+                table.add_row(Text(label, style=style), suite.iana or "?", suite.openssl or "?",
+                              suite.hex)
+        if d.only_a or d.only_b or d.both:
+            parts.append(table)
+        else:
+            parts.append(Text(f"{title} cipher suites: none in either policy", style="dim"))
+    for order in diff.order:
+        title = dict(SECTIONS)[order.section]
+        if order.compared and order.differs:
+            parts.append(Text(
+                f"{title} order of the shared suites differs:\n  A: "
+                + ", ".join(s.label for s in order.a) + "\n  B: "
+                + ", ".join(s.label for s in order.b), style="yellow"))
+        elif order.compared:
+            parts.append(Text(f"{title} order: the shared suites are in the same server order",
+                              style="dim"))
+        elif order.a:
+            parts.append(Text(f"{title} order not compared: {order.reason}", style="dim"))
+    key_exchange = []
+    if a.pq_key_exchange != b.pq_key_exchange:
+        key_exchange.append(f"PQ key exchange: A {_yes_no(a.pq_key_exchange)}, "
+                            f"B {_yes_no(b.pq_key_exchange)}")
+    if a.fips != b.fips:
+        key_exchange.append(f"FIPS: A {_yes_no(a.fips)}, B {_yes_no(b.fips)}")
+    if diff.groups is not None and not diff.groups.same:
+        key_exchange.append(f"groups only in A: {', '.join(diff.groups.only_a) or '-'}; "
+                            f"only in B: {', '.join(diff.groups.only_b) or '-'}")
+    if key_exchange:
+        parts.append(Text("key exchange: " + "; ".join(key_exchange)))
+    if diff.same_protocols_and_suites:
+        parts.append(Text("A and B have the same protocols and cipher suites: a scan can tell "
+                          "them apart only by key-exchange groups, if at all.", style="bold"))
+    return Group(*parts)

@@ -1,0 +1,211 @@
+"""YAML files users write (inventories, policy files): positions of every value, and errors
+that name the file, line and key.
+
+Validation itself is pydantic's; this module keeps the ``line:column`` of every value so that a
+pydantic error can be reported where the user wrote it, and refuses inputs that would make the
+loader a denial of service (huge files, alias bombs).
+"""
+
+from __future__ import annotations
+
+import os
+import types
+import typing
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+YamlPath = tuple[str | int, ...]
+
+MAX_YAML_NODES = 200_000
+
+# libyaml parses about ten times faster than the pure-Python parser; both give positions.
+_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class SourceFileError(Exception):
+    """A user file cannot be used; the message is one line naming file, line and key."""
+
+
+@dataclass(frozen=True)
+class Positions:
+    """Where each value of one YAML document was written."""
+
+    path: Path
+    marks: dict[YamlPath, str]
+
+    def at(self, where: YamlPath) -> str:
+        """``file:line:column`` of ``where``, or of its closest written parent."""
+        for cut in range(len(where), -1, -1):
+            if where[:cut] in self.marks:
+                return f"{self.path}:{self.marks[where[:cut]]}"
+        return str(self.path)
+
+
+def read_bounded(path: Path, *, max_bytes: int, what: str,
+                 error: type[SourceFileError] = SourceFileError) -> str:
+    """The file's text, or ``error`` saying why it cannot be read."""
+    try:
+        size = os.stat(path).st_size
+        if size > max_bytes:
+            raise error(
+                f"{path}: file is {size / 1e6:.1f} MB, over the {max_bytes // 2**20} MiB "
+                f"limit for {what}; split it into several files"
+            )
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise error(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise error(f"{path}: is a directory, not a file") from None
+    except UnicodeDecodeError as exc:
+        raise error(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise error(f"{path}: cannot read ({exc.strerror})") from None
+
+
+def load_yaml(path: Path, text: str, *, empty_hint: str,
+              error: type[SourceFileError] = SourceFileError) -> tuple[Any, Positions]:
+    """Plain Python data from one YAML document, with the position of every value."""
+    loader = _Loader(text)
+    try:
+        root = loader.get_single_node()
+        if root is None:
+            raise error(f"{path}:1: the file is empty; {empty_hint}")
+        marks: dict[YamlPath, str] = {}
+        budget = [MAX_YAML_NODES]
+        data = _to_python(loader, root, (), marks, budget, path, error)
+        return data, Positions(path, marks)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise error(f"{path}{line}: invalid YAML: {problem}") from None
+    except yaml.YAMLError as exc:
+        raise error(f"{path}: invalid YAML: {' '.join(str(exc).split())}") from None
+    finally:
+        loader.dispose()
+
+
+def _to_python(loader: yaml.SafeLoader, node: yaml.Node, at: YamlPath,
+               marks: dict[YamlPath, str], budget: list[int], path: Path,
+               error: type[SourceFileError]) -> Any:
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise error(
+            f"{path}:{node.start_mark.line + 1}: the document expands to more than "
+            f"{MAX_YAML_NODES} values (an alias bomb?); write it out without nested aliases"
+        )
+    marks.setdefault(at, f"{node.start_mark.line + 1}:{node.start_mark.column + 1}")
+    if isinstance(node, yaml.MappingNode):
+        loader.flatten_mapping(node)
+        result: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node, deep=True)
+            if not isinstance(key, str | int) or isinstance(key, bool):
+                raise error(
+                    f"{path}:{key_node.start_mark.line + 1}: keys must be strings, got {key!r}"
+                )
+            if key in result:
+                raise error(
+                    f"{path}:{key_node.start_mark.line + 1}: {dotted((*at, key))} is given twice"
+                )
+            marks[(*at, key)] = f"{key_node.start_mark.line + 1}:{key_node.start_mark.column + 1}"
+            result[key] = _to_python(loader, value_node, (*at, key), marks, budget, path, error)
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        return [
+            _to_python(loader, item, (*at, i), marks, budget, path, error)
+            for i, item in enumerate(node.value)
+        ]
+    return loader.construct_object(node, deep=True)
+
+
+def dotted(at: YamlPath) -> str:
+    """``targets[1].port`` style name of a path."""
+    out = ""
+    for part in at:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def first_validation_error(exc: ValidationError, positions: Positions,
+                           model: type[BaseModel], *, prefix: YamlPath = ()) -> str:
+    """The first problem as ``file:line:col: key: message``, counting the others."""
+    lines = list(_describe(exc, positions, model, prefix))
+    more = f" (and {len(lines) - 1} more problem(s))" if len(lines) > 1 else ""
+    return lines[0] + more
+
+
+_SECRET_WORDS = ("passphrase", "password", "secret", "token")
+
+
+def _describe(exc: ValidationError, positions: Positions, model: type[BaseModel],
+              prefix: YamlPath) -> Iterator[str]:
+    for error in exc.errors(include_url=False):
+        inner: YamlPath = tuple(p for p in error["loc"] if isinstance(p, str | int))
+        inner = _drop_union_tags(inner)
+        at = (*prefix, *inner)
+        key = dotted(at)
+        where = positions.at(at)
+        kind = error["type"]
+        if kind == "extra_forbidden":
+            allowed = allowed_keys(model, inner[:-1])
+            yield f"{where}: unknown key {key!r}; allowed here: {', '.join(allowed)}"
+        elif kind == "missing":
+            yield f"{where}: {key}: required key is missing"
+        else:
+            got = error.get("input")
+            # A user who typed a passphrase where its variable's name belongs must not see it
+            # echoed into a terminal or CI log.
+            secret = bool(at) and any(word in str(at[-1]) for word in _SECRET_WORDS)
+            shown = f" (got {got!r})" if not isinstance(got, dict | list) and not secret else ""
+            message = error["msg"].removeprefix("Value error, ")
+            yield f"{where}: {key}: {message}{shown}"
+
+
+def _drop_union_tags(loc: YamlPath) -> YamlPath:
+    """pydantic puts union member names (``list[str]``) in error paths; users never wrote them."""
+    kept: list[str | int] = []
+    for part in loc:
+        if isinstance(part, str) and ("[" in part or part in _TYPE_TAGS):
+            continue
+        kept.append(part)
+    return tuple(kept)
+
+
+_TYPE_TAGS = frozenset({"str", "int", "float", "bool", "none", "dict", "list"})
+
+
+def allowed_keys(model: type[BaseModel], parent: YamlPath) -> list[str]:
+    """Keys a mapping at ``parent`` (inside ``model``) may have."""
+    current: Any = model
+    for part in parent:
+        current = _model_inside(current)
+        if current is None:
+            return []
+        if isinstance(part, str):
+            field = current.model_fields.get(part)
+            if field is None:
+                return []
+            current = field.annotation
+    current = _model_inside(current)
+    return sorted(current.model_fields) if current is not None else []
+
+
+def _model_inside(annotation: Any) -> type[BaseModel] | None:
+    """The model a field holds, looking through Optional, list[...] and dict[str, ...]."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _model_inside(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType, list, dict, tuple):
+        for arg in typing.get_args(annotation):
+            found = _model_inside(arg)
+            if found is not None:
+                return found
+    return None
