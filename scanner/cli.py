@@ -13,17 +13,29 @@ from typing import Annotated
 import typer
 
 from scanner import __version__
+from scanner.commands import merge as merge_command
 from scanner.inventory import InventoryError, load_inventory
 from scanner.probes import DEFAULT_PROBES, PROBES
+from scanner.report.jsonl import JsonlError
+from scanner.report.progress import SweepProgress
 from scanner.report.sinks import OutputFormat
 from scanner.results import record_json_schema
+from scanner.shard import (
+    SHARD_ENV,
+    SHARDS_ENV,
+    ShardError,
+    output_for_shard,
+    select_shard,
+    shard_from_settings,
+)
 from scanner.sweep import SweepOptions, run_sweep
 from scanner.targets import Target, TargetSyntaxError, default_sni, parse_endpoint
 
 EXIT_CODES_HELP = """\
 Exit codes: 0 every target was scanned; 2 usage or inventory error (nothing was scanned);
 3 some targets could not be scanned (DNS, refused, timeout, not TLS...) unless
---allow-unreachable is given.
+--allow-unreachable is given; 130 / 143 stopped by SIGINT / SIGTERM (finished records are
+kept: run again with --resume).
 """
 
 app = typer.Typer(
@@ -104,11 +116,14 @@ def scan(
         help="YAML inventory files and/or endpoints as host, host:port or [IPv6]:port.",
         show_default=False)],
     output: Annotated[Path | None, typer.Option(
-        "--output", "-o", help="Write results here instead of stdout (JSON Lines: appended).",
-        dir_okay=False)] = None,
+        "--output", "-o", help="Write results here instead of stdout. JSON Lines are appended "
+        "and flushed per record; other formats replace the file when the sweep ends. "
+        "'{shard}' in the path becomes the shard number.", dir_okay=False)] = None,
     fmt: Annotated[OutputFormat, typer.Option(
         "--format", "-f", help="jsonl streams one record per target as it finishes; json is one "
-        "document; table is a readable summary.")] = OutputFormat.jsonl,
+        "document; table is a readable summary; csv has one flat row per target; junit has a "
+        "test suite per target for CI; sarif lists findings for code-scanning dashboards.")]
+    = OutputFormat.jsonl,
     probes: Annotated[str | None, typer.Option(
         help=f"Comma-separated probes to run (default: all: {', '.join(PROBES)}). "
         "An inventory's probes: setting wins for its targets.")] = None,
@@ -127,18 +142,54 @@ def scan(
     = None,
     allow_unreachable: Annotated[bool, typer.Option(
         help="Exit 0 even when some targets could not be scanned.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary on stderr.")] = False,
+    shard: Annotated[str | None, typer.Option(
+        envvar=SHARD_ENV, show_envvar=True, metavar="I/N",
+        help="Scan only shard I of N (1-based): a stable, balanced share of the targets. "
+        "The N shard outputs together hold every target once; see `mtlsweep merge`.")] = None,
+    shards: Annotated[int | None, typer.Option(
+        envvar=SHARDS_ENV, show_envvar=True, min=1, metavar="N",
+        help="Split into N shards and scan the one JOB_COMPLETION_INDEX (0-based, set by a "
+        "Kubernetes Indexed Job) names.")] = None,
+    resume: Annotated[bool, typer.Option(
+        help="Skip targets already recorded in --output (JSON Lines) by an earlier, "
+        "interrupted run, and append the rest: each target ends up there once.")] = False,
+    quiet: Annotated[bool, typer.Option(
+        "--quiet", "-q", help="No progress bar and no summary on stderr.")] = False,
 ) -> None:
     """Scan endpoints and report, per target, one JSON record."""
     probe_names = parse_probe_list(probes)
+    try:
+        chosen_shard = shard_from_settings(shard, shards)
+        output = output_for_shard(output, chosen_shard)
+    except ShardError as exc:
+        raise fail_usage(str(exc)) from None
+    if resume and (fmt is not OutputFormat.jsonl or output is None):
+        raise fail_usage("--resume needs JSON Lines written to a file (--output FILE, --format "
+                         "jsonl); convert the result afterwards with `mtlsweep merge FILE "
+                         "--format ...`")
     target_list = collect_targets(targets)
+    everything = len(target_list)
+    if chosen_shard is not None:
+        target_list = select_shard(target_list, chosen_shard, key=lambda target: target.key)
     options = SweepOptions(
         probes=probe_names, concurrency=concurrency, per_address=per_address, timeout=timeout,
         target_timeout=target_timeout, keylog=keylog,
     )
-    summary = run_sweep(target_list, options, fmt=fmt, output=output)
+    observer = SweepProgress() if not quiet and sys.stderr.isatty() else None
+    try:
+        summary = run_sweep(target_list, options, fmt=fmt, output=output, resume=resume,
+                            observer=observer)
+    except JsonlError as exc:
+        raise fail_usage(str(exc)) from None
+    if chosen_shard is not None:
+        summary.shard = f"{chosen_shard} ({len(target_list)} of {everything} targets)"
     if not quiet:
         typer.echo(summary.describe(), err=True)
+    else:
+        for note in summary.notes:
+            typer.echo(f"mtlsweep: note: {note}", err=True)
+    if summary.interrupted_by is not None:
+        raise typer.Exit(128 + summary.interrupted_by.value)
     if summary.errors and not allow_unreachable:
         raise typer.Exit(EXIT_UNREACHABLE)
 
@@ -169,6 +220,9 @@ def demo(
     from scanner.lab.demo import run_demo
 
     run_demo(fmt)
+
+
+app.command("merge", epilog=merge_command.EXIT_CODES_HELP)(merge_command.merge)
 
 
 def main() -> None:

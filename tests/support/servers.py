@@ -233,7 +233,7 @@ _NGINX_CONF = """\
 worker_processes 1;
 pid {dir}/nginx.pid;
 error_log {dir}/error.log info;
-events {{ worker_connections 128; }}
+events {{ worker_connections {worker_connections}; }}
 http {{
     access_log {dir}/access.log;
     client_body_temp_path {dir}/client_body_temp;
@@ -242,7 +242,7 @@ http {{
     uwsgi_temp_path {dir}/uwsgi_temp;
     scgi_temp_path {dir}/scgi_temp;
     server {{
-        listen {host}:{port} ssl;
+        listen {host}:{port} ssl;{more_listens}
         server_name localhost;
         ssl_certificate {cert};
         ssl_certificate_key {key};
@@ -268,8 +268,13 @@ def nginx(
     master_process: bool = False,
     server_files: PemPaths | None = None,
     extra_directives: str = "",
+    extra_addresses: Sequence[str] = (),
+    worker_connections: int = 128,
 ) -> contextlib.AbstractContextManager[RunningServer]:
     """nginx in the foreground (``daemon off``), everything under ``workdir``.
+
+    ``extra_addresses`` (other 127.0.0.0/8 addresses) get the same port and configuration,
+    for sweeps over many IP addresses without many servers.
 
     See ``_NGINX_AUTH`` for the modes.  ``master_process=False`` (default) runs one
     process; with True a master + 1 worker run (workers as ``root`` when euid is 0,
@@ -292,6 +297,9 @@ def nginx(
             dir=d, host=LOOPBACK, port=port, cert=files.cert, key=files.key,
             protocols=" ".join(OPENSSL_PROTO[v] for v in tls_versions),
             auth=_NGINX_AUTH[mode].format(ca=ca), extra=extra_directives,
+            more_listens="".join(f"\n        listen {address}:{port} ssl;"
+                                 for address in extra_addresses),
+            worker_connections=worker_connections,
         )
         conf_path(port).write_text(conf)
         return [exe, "-p", f"{d}/", "-c", str(conf_path(port)), "-e", f"{d}/error.log",
