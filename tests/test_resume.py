@@ -26,9 +26,10 @@ from scanner.report.jsonl import read_records
 SNI_NAMES = 16
 
 
-def write_inventory(path: Path, nginx_port: int, tarpit_port: int, http_port: int) -> set:
-    lines = ["defaults:", "  port: %d" % nginx_port, "targets:"]
-    keys = set()
+def write_inventory(path: Path, nginx_port: int, tarpit_port: int,
+                    http_port: int) -> set[tuple[str, int, str | None]]:
+    lines = ["defaults:", f"  port: {nginx_port}", "targets:"]
+    keys: set[tuple[str, int, str | None]] = set()
     for index in range(SNI_NAMES):
         if index == 3:  # early on, so it is in flight when the sweep is stopped
             lines += ["  - host: 127.0.0.1", f"    port: {tarpit_port}", "    name: tarpit"]

@@ -62,7 +62,7 @@ def test_a_low_hard_limit_caps_concurrency_and_no_target_fails(
 
 def test_the_soft_limit_is_raised_when_the_hard_limit_allows(
         many_addresses_inventory: Path, tmp_path: Path) -> None:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if hard != resource.RLIM_INFINITY and hard < 500 + RESERVED_DESCRIPTORS:
         pytest.skip(f"the hard open-file limit ({hard}) is too low to show raising")
     output = tmp_path / "raised.jsonl"

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import trio
 from OpenSSL import SSL
 
-from scanner.engine.connect import Address, open_tcp
+from scanner.engine.connect import Address, kernel_rtt, open_tcp
 from scanner.engine.errors import ScanFailure
 from scanner.engine.handshake import HandshakeResult, tls_handshake
 from scanner.engine.offer import ClientOffer, ContextFactory, TLSVersion
@@ -100,7 +100,9 @@ class EndpointSession:
             except ScanFailure as failure:
                 self.stats.failures.append(failure)
                 return HandshakeResult(offer=offer, failure=failure)
-            rtt = trio.current_time() - started
+            rtt = kernel_rtt(stream)
+            if rtt is None:
+                rtt = trio.current_time() - started
             wait = 0.0
             if read_after_handshake:
                 wait = min(_AFTER_HANDSHAKE_CEILING_S,

@@ -30,7 +30,6 @@ class RecordSink:
         self.format = fmt
         self.output = output
         self.context = context or RenderContext()
-        self.written = 0
         self._appender = JsonlAppender(output) if fmt is OutputFormat.jsonl else None
         self._spool = RecordSpool() if fmt is not OutputFormat.jsonl else None
 
@@ -44,7 +43,6 @@ class RecordSink:
             self._appender.append(record.to_json())
         elif self._spool is not None:
             self._spool.add(index, record)
-        self.written += 1
 
     def close(self) -> None:
         if self._spool is not None:
