@@ -12,7 +12,9 @@ import pytest
 from conftest import scan_targets
 from support.processes import free_port
 from test_cli import run
+from typer.testing import CliRunner
 
+from scanner.cli import app
 from scanner.report.csvfile import HEADER
 from scanner.report.render import OutputFormat, RenderContext, render
 from scanner.report.spool import RecordSpool
@@ -164,11 +166,16 @@ def test_spool_replays_records_in_input_order(sweep_records: list[Record]) -> No
 
 def test_cli_writes_documents_atomically(openssl_server, tmp_path: Path) -> None:
     server = openssl_server(verify="request")
-    for fmt, parse in [("csv", lambda text: list(csv.DictReader(io.StringIO(text)))),
-                       ("junit", ET.fromstring), ("sarif", json.loads), ("json", json.loads)]:
-        out = tmp_path / f"out.{fmt}"
-        result = run("scan", f"127.0.0.1:{server.port}", "--format", fmt, "-o", str(out))
-        assert result.returncode == 0, result.stderr
-        assert result.stdout == ""
+    out = tmp_path / "out.csv"
+    result = run("scan", f"127.0.0.1:{server.port}", "--format", "csv", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ""
+    assert len(list(csv.DictReader(io.StringIO(out.read_text())))) == 1
+    for fmt, parse in [("junit", ET.fromstring), ("sarif", json.loads), ("json", json.loads)]:
+        out = tmp_path / "nested" / f"out.{fmt}"  # missing directories are created
+        in_process = CliRunner().invoke(app, ["scan", f"127.0.0.1:{server.port}", "--format",
+                                              fmt, "-o", str(out)])
+        assert in_process.exit_code == 0, in_process.stderr
         assert parse(out.read_text())
-    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+    leftovers = [p.name for p in tmp_path.rglob(".*")]
+    assert leftovers == [], "no partial files left behind"

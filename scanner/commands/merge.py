@@ -27,7 +27,8 @@ def merge(
         show_default=False, dir_okay=False)],
     inventory: Annotated[list[str] | None, typer.Option(
         "--inventory", "-i", help="What the sweep was meant to scan: YAML inventories and/or "
-        "endpoints, as given to `scan`. Orders the output and names missing targets.",
+        "endpoints, as given to `scan` (repeat the option for several). Orders the output and "
+        "names missing targets.",
         show_default=False)] = None,
     output: Annotated[Path | None, typer.Option(
         "--output", "-o", help="Write the merged results here (replaced atomically) instead "
