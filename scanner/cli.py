@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from scanner import __version__
+from scanner.commands import merge as merge_command
 from scanner.commands import policies as policies_command
 from scanner.commands import sweep_diff as sweep_diff_command
 from scanner.inventory import InventoryError, load_inventory
@@ -20,8 +21,18 @@ from scanner.pkix.trust import TrustStoreError, load_ca_bundle
 from scanner.policy.catalog import Catalog, PolicyFileError, load_catalog
 from scanner.probes import DEFAULT_PROBES, PROBES, ProbeOptions
 from scanner.probes.base import DEFAULT_CERT_EXPIRY_WARNING_DAYS, DEFAULT_OCSP_EXPIRY_WARNING_HOURS
+from scanner.report.jsonl import JsonlError
+from scanner.report.progress import SweepProgress
 from scanner.report.sinks import OutputFormat
 from scanner.results import Severity, record_json_schema
+from scanner.shard import (
+    SHARD_ENV,
+    SHARDS_ENV,
+    ShardError,
+    output_for_shard,
+    select_shard,
+    shard_from_settings,
+)
 from scanner.sweep import SweepOptions, run_sweep
 from scanner.targets import (
     Target,
@@ -35,7 +46,8 @@ EXIT_CODES_HELP = """\
 Exit codes: 0 every target was scanned and every expectation met; 1 an expectation failed, or
 a finding is at or above --fail-on; 2 usage, inventory or policy-file error (nothing was
 scanned); 3 some targets could not be scanned (DNS, refused, timeout, not TLS...) unless
---allow-unreachable is given. When 1 and 3 both apply, 1 wins.
+--allow-unreachable is given. When 1 and 3 both apply, 1 wins. 130 / 143: stopped by SIGINT /
+SIGTERM (finished records are kept: run again with --resume).
 """
 
 app = typer.Typer(
@@ -129,11 +141,14 @@ def scan(
         help="YAML inventory files and/or endpoints as host, host:port or [IPv6]:port.",
         show_default=False)],
     output: Annotated[Path | None, typer.Option(
-        "--output", "-o", help="Write results here instead of stdout (JSON Lines: appended).",
-        dir_okay=False)] = None,
+        "--output", "-o", help="Write results here instead of stdout. JSON Lines are appended "
+        "and flushed per record; other formats replace the file when the sweep ends. "
+        "'{shard}' in the path becomes the shard number.", dir_okay=False)] = None,
     fmt: Annotated[OutputFormat, typer.Option(
         "--format", "-f", help="jsonl streams one record per target as it finishes; json is one "
-        "document; table is a readable summary.")] = OutputFormat.jsonl,
+        "document; table is a readable summary; csv has one flat row per target; junit has a "
+        "test suite per target for CI; sarif lists findings for code-scanning dashboards.")]
+    = OutputFormat.jsonl,
     probes: Annotated[str | None, typer.Option(
         help=f"Comma-separated probes to run (default: all: {', '.join(PROBES)}). "
         "An inventory's probes: setting wins for its targets.")] = None,
@@ -173,7 +188,19 @@ def scan(
         "--policy-file", dir_okay=False, show_default=False,
         help="Add the policies in this YAML file to the catalog used by expect.policy and "
         "policy identification (repeatable; see `mtlsweep policies`).")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary on stderr.")] = False,
+    shard: Annotated[str | None, typer.Option(
+        envvar=SHARD_ENV, show_envvar=True, metavar="I/N",
+        help="Scan only shard I of N (1-based): a stable, balanced share of the targets. "
+        "The N shard outputs together hold every target once; see `mtlsweep merge`.")] = None,
+    shards: Annotated[int | None, typer.Option(
+        envvar=SHARDS_ENV, show_envvar=True, min=1, metavar="N",
+        help="Split into N shards and scan the one JOB_COMPLETION_INDEX (0-based, set by a "
+        "Kubernetes Indexed Job) names.")] = None,
+    resume: Annotated[bool, typer.Option(
+        help="Skip targets already recorded in --output (JSON Lines) by an earlier, "
+        "interrupted run, and append the rest: each target ends up there once.")] = False,
+    quiet: Annotated[bool, typer.Option(
+        "--quiet", "-q", help="No progress bar and no summary on stderr.")] = False,
 ) -> None:
     """Scan endpoints and report, per target, one JSON record.
 
@@ -194,6 +221,18 @@ def scan(
         except PolicyFileError as exc:
             raise fail_usage(str(exc)) from None
     target_list, catalog = collect_targets(targets, catalog)
+    try:
+        chosen_shard = shard_from_settings(shard, shards)
+        output = output_for_shard(output, chosen_shard)
+    except ShardError as exc:
+        raise fail_usage(str(exc)) from None
+    if resume and (fmt is not OutputFormat.jsonl or output is None):
+        raise fail_usage("--resume needs JSON Lines written to a file (--output FILE, --format "
+                         "jsonl); convert the result afterwards with `mtlsweep merge FILE "
+                         "--format ...`")
+    everything = len(target_list)
+    if chosen_shard is not None:
+        target_list = select_shard(target_list, chosen_shard, key=lambda target: target.key)
     options = SweepOptions(
         probes=probe_names, concurrency=concurrency, per_address=per_address, timeout=timeout,
         target_timeout=target_timeout, keylog=keylog, alpn_extra=extra_alpn, catalog=catalog,
@@ -201,9 +240,21 @@ def scan(
             ca_bundle=ca_bundle, cert_expiry_warning_days=cert_expiry_warning_days,
             ocsp_expiry_warning_hours=ocsp_expiry_warning_hours),
     )
-    summary = run_sweep(target_list, options, fmt=fmt, output=output)
+    observer = SweepProgress() if not quiet and sys.stderr.isatty() else None
+    try:
+        summary = run_sweep(target_list, options, fmt=fmt, output=output, resume=resume,
+                            observer=observer)
+    except JsonlError as exc:
+        raise fail_usage(str(exc)) from None
+    if chosen_shard is not None:
+        summary.shard = f"{chosen_shard} ({len(target_list)} of {everything} targets)"
     if not quiet:
         typer.echo(summary.describe(), err=True)
+    else:
+        for note in summary.notes:
+            typer.echo(f"mtlsweep: note: {note}", err=True)
+    if summary.interrupted_by is not None:
+        raise typer.Exit(128 + summary.interrupted_by.value)
     if summary.expectations_failed or (fail_on and summary.findings_at_or_above(fail_on)):
         raise typer.Exit(EXIT_FAILED)
     if summary.errors and not allow_unreachable:
@@ -240,6 +291,7 @@ def demo(
 
 app.add_typer(policies_command.app, name="policies")
 app.command("diff", epilog=sweep_diff_command.EXIT_CODES_HELP)(sweep_diff_command.diff)
+app.command("merge", epilog=merge_command.EXIT_CODES_HELP)(merge_command.merge)
 
 
 def main() -> None:

@@ -1,20 +1,33 @@
-"""A whole sweep: targets in, records out through a sink, a summary back."""
+"""A whole sweep: targets in, records out through a sink, a summary back.
+
+Besides running the scans, a sweep owns what makes it safe to run unattended: it resumes
+from the records an earlier run left (``resume``), stays inside the open-file limit, stops
+cleanly on SIGINT/SIGTERM (in-flight scans are cancelled and leave no record, so a resumed
+run picks them up), and reports progress to an observer.
+"""
 
 from __future__ import annotations
 
 import logging
+import signal
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
+from typing import Protocol
 
 import trio
 
 from scanner.engine.offer import ContextFactory, KeylogWriter
 from scanner.engine.session import ConnectionLimits
+from scanner.fdlimit import fit_concurrency
 from scanner.policy.apply import annotate
 from scanner.policy.catalog import Catalog, builtin_catalog
 from scanner.probes import PROBES, ProbeOptions
+from scanner.report.checks import SEVERITY_ORDER
+from scanner.report.jsonl import recorded_targets
+from scanner.report.render import RenderContext
 from scanner.report.sinks import OutputFormat, RecordSink
 from scanner.results import ExpectationStatus, Record, Severity
 from scanner.runner import run_all
@@ -22,7 +35,7 @@ from scanner.scan import Scanner, ScanSettings, error_record, internal_error
 from scanner.targets import Target
 
 log = logging.getLogger(__name__)
-SEVERITY_ORDER = tuple(Severity)
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 @dataclass(frozen=True)
@@ -40,18 +53,26 @@ class SweepOptions:
 
 @dataclass
 class SweepSummary:
-    targets: int = 0
+    targets: int = 0  # records produced by this run
+    planned: int = 0  # targets this run set out to scan (after --resume skipped some)
+    skipped: int = 0  # targets already recorded by an earlier run (--resume)
     statuses: Counter[str] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
+    classifications: Counter[str] = field(default_factory=Counter)
     findings: Counter[str] = field(default_factory=Counter)
     expectations: Counter[str] = field(default_factory=Counter)
     duration_s: float = 0.0
+    interrupted_by: signal.Signals | None = None
+    shard: str | None = None  # e.g. "2/4 (2500 of 10000 targets)"
+    notes: list[str] = field(default_factory=list)
 
     def add(self, record: Record) -> None:
         self.targets += 1
         self.statuses[record.status] += 1
         if record.error is not None:
             self.errors[record.error.kind.value] += 1
+        if record.client_auth is not None and record.client_auth.classification is not None:
+            self.classifications[record.client_auth.classification.value] += 1
         for finding in record.findings:
             self.findings[finding.severity.value] += 1
         for expectation in record.expectations:
@@ -66,21 +87,52 @@ class SweepSummary:
         return sum(count for name, count in self.findings.items()
                    if SEVERITY_ORDER.index(Severity(name)) >= floor)
 
+    @property
+    def not_scanned(self) -> int:
+        return self.planned - self.targets
+
     def describe(self) -> str:
-        parts = [f"{self.targets} target(s) in {self.duration_s:.1f}s"]
-        parts += [f"{count} {status}" for status, count in sorted(self.statuses.items())]
+        """The closing report on stderr: first line counts, then one line per aspect."""
+        rate = f" ({self.targets / self.duration_s:.1f}/s)" if self.duration_s > 0 else ""
+        head = [f"{self.targets} target(s) in {self.duration_s:.1f}s{rate}"]
+        head += [f"{count} {status}" for status, count in sorted(self.statuses.items())]
+        lines = ["mtlsweep: " + "; ".join(head)]
+        if self.shard:
+            lines.append(f"  shard {self.shard}")
         if self.errors:
-            parts.append("errors: " + ", ".join(f"{k} {v}" for k, v in sorted(self.errors.items())))
+            lines.append("  errors: " + _counts(self.errors))
+        if self.classifications:
+            lines.append("  client certificate: " + _counts(self.classifications))
         if self.findings:
-            parts.append("findings: " + ", ".join(
-                f"{k} {v}" for k, v in sorted(self.findings.items(),
-                                              key=lambda kv: SEVERITY_ORDER.index(
-                                                  Severity(kv[0])))))
+            rank = {severity.value: index for index, severity in enumerate(SEVERITY_ORDER)}
+            ranked = sorted(self.findings.items(), key=lambda item: -rank.get(item[0], 0))
+            lines.append("  findings: " + ", ".join(f"{k} {v}" for k, v in ranked))
         if self.expectations:
-            parts.append("expectations: " + ", ".join(
+            lines.append("  expectations: " + ", ".join(
                 f"{self.expectations[s.value]} {s.value.replace('_', ' ')}"
                 for s in ExpectationStatus if self.expectations[s.value]))
-        return "mtlsweep: " + "; ".join(parts)
+        if self.skipped:
+            lines.append(f"  resumed: {self.skipped} target(s) already recorded were skipped")
+        if self.interrupted_by is not None:
+            lines.append(f"  interrupted by {self.interrupted_by.name}: {self.not_scanned} "
+                         "target(s) not scanned; run again with --resume to finish")
+        lines += [f"  note: {note}" for note in self.notes]
+        return "\n".join(lines)
+
+
+def _counts(counter: Counter[str]) -> str:
+    ranked = sorted(counter.items(), key=lambda item: (-item[1], item[0]))
+    return ", ".join(f"{key} {count}" for key, count in ranked)
+
+
+class SweepObserver(Protocol):
+    """Told about a sweep as it goes (the progress bar is one)."""
+
+    def started(self, total: int, done: int) -> None: ...
+
+    def finished(self, record: Record) -> None: ...
+
+    def stopped(self) -> None: ...
 
 
 def _keylog_writer(path: Path) -> KeylogWriter:
@@ -93,9 +145,17 @@ def _keylog_writer(path: Path) -> KeylogWriter:
     return write
 
 
-async def sweep(targets: list[Target], options: SweepOptions, sink: RecordSink) -> SweepSummary:
-    """Scan every target, handing each record to the sink as soon as it is ready."""
-    summary = SweepSummary()
+async def sweep(targets: list[Target], options: SweepOptions, sink: RecordSink, *,
+                summary: SweepSummary | None = None, observer: SweepObserver | None = None,
+                stop_on_signals: bool = False) -> SweepSummary:
+    """Scan every target, handing each record to the sink as soon as it is ready.
+
+    With ``stop_on_signals``, SIGINT or SIGTERM cancels the scans in flight (they produce no
+    record) and the sweep returns normally with ``interrupted_by`` set. A second signal gets
+    the default treatment.
+    """
+    summary = summary or SweepSummary()
+    summary.planned = len(targets)
     started = time.perf_counter()
     contexts = ContextFactory(keylog=_keylog_writer(options.keylog) if options.keylog else None)
     scanner = Scanner(
@@ -105,7 +165,6 @@ async def sweep(targets: list[Target], options: SweepOptions, sink: RecordSink) 
         limits=ConnectionLimits(options.concurrency, options.per_address),
         contexts=contexts,
     )
-    indexed = list(enumerate(targets))
 
     def finish(record: Record, target: Target) -> Record:
         """Identify the policy and check expectations; a bug here costs only that step."""
@@ -123,22 +182,82 @@ async def sweep(targets: list[Target], options: SweepOptions, sink: RecordSink) 
         return finish(await scanner.scan(item[1]), item[1])
 
     def deliver(item: tuple[int, Target], record: Record) -> None:
-        summary.add(record)
         sink.write(item[0], record)
+        summary.add(record)
+        if observer is not None:
+            observer.finished(record)
 
     def fallback(item: tuple[int, Target], exc: BaseException) -> Record:
         record = error_record(item[1], internal_error(exc), item[1].probes or options.probes)
         return finish(record, item[1])
 
-    await run_all(indexed, scan_one, workers=options.concurrency, sink=deliver, fallback=fallback)
-    summary.duration_s = time.perf_counter() - started
+    if observer is not None:
+        observer.started(summary.skipped + len(targets), summary.skipped)
+    try:
+        with trio.CancelScope() as scope:
+            async with trio.open_nursery() as nursery:
+                if stop_on_signals:
+                    await nursery.start(_cancel_on_signal, scope, summary)
+                await run_all(enumerate(targets), scan_one, workers=options.concurrency,
+                              sink=deliver, fallback=fallback)
+                nursery.cancel_scope.cancel()  # the sweep is done: stop listening for signals
+    finally:
+        summary.duration_s = time.perf_counter() - started
+        if observer is not None:
+            observer.stopped()
     return summary
 
 
+async def _cancel_on_signal(scope: trio.CancelScope, summary: SweepSummary, *,
+                            task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+                            ) -> None:
+    with trio.open_signal_receiver(*STOP_SIGNALS) as signals:
+        task_status.started()
+        async for signum in signals:
+            summary.interrupted_by = signal.Signals(signum)
+            scope.cancel()
+            return
+
+
 def run_sweep(targets: list[Target], options: SweepOptions, *, fmt: OutputFormat,
-              output: Path | None) -> SweepSummary:
-    sink = RecordSink(fmt, output)
+              output: Path | None, resume: bool = False, observer: SweepObserver | None = None,
+              context: RenderContext | None = None, stop_on_signals: bool = True,
+              ) -> SweepSummary:
+    """Run a sweep from synchronous code: limits, resume, sink, signals.
+
+    ``resume`` needs JSON Lines written to ``output``: targets already recorded there are
+    skipped (raises ``JsonlError`` if the file is corrupt before its last line).
+    """
+    summary = SweepSummary()
+    plan = fit_concurrency(options.concurrency)
+    if plan.describe(options.concurrency):
+        summary.notes.append(str(plan.describe(options.concurrency)))
+    options = replace(options, concurrency=plan.concurrency)
+    if resume:
+        if fmt is not OutputFormat.jsonl or output is None:
+            raise ValueError("resume needs JSON Lines written to a file")
+        targets = _skip_recorded(targets, output, summary)
+    context = context or RenderContext(origins={t.key: t.origin for t in targets})
+    sink = RecordSink(fmt, output, context=context)
+    if sink.repair.torn is not None:
+        summary.notes.append(f"removed the torn last line {output}:{sink.repair.torn.line_number} "
+                             "left by a killed sweep (it held no complete record)")
     try:
-        return trio.run(sweep, targets, options, sink)
+        return trio.run(partial(sweep, targets, options, sink, summary=summary,
+                                observer=observer, stop_on_signals=stop_on_signals))
     finally:
         sink.close()
+
+
+def _skip_recorded(targets: list[Target], output: Path, summary: SweepSummary) -> list[Target]:
+    recorded = recorded_targets(output)
+    remaining = [target for target in targets if target.key not in recorded.keys]
+    summary.skipped = len(targets) - len(remaining)
+    foreign = len(recorded.keys - {target.key for target in targets})
+    if foreign:
+        summary.notes.append(f"{output} also holds {foreign} record(s) of targets outside this "
+                             "sweep (kept as they are)")
+    if recorded.records > len(recorded.keys):
+        summary.notes.append(f"{output} holds {recorded.records - len(recorded.keys)} duplicate "
+                             "record(s) from earlier runs; `mtlsweep merge` keeps the newest")
+    return remaining

@@ -15,7 +15,7 @@ from OpenSSL import SSL
 
 from scanner import wire
 from scanner.engine import raw
-from scanner.engine.connect import Address, open_tcp
+from scanner.engine.connect import Address, kernel_rtt, open_tcp
 from scanner.engine.errors import ScanFailure
 from scanner.engine.handshake import HandshakeResult, TLSConnection
 from scanner.engine.offer import ClientOffer, ContextFactory, TLSVersion
@@ -110,7 +110,10 @@ class EndpointSession:
             except ScanFailure as error:
                 failure = error
             else:
-                self.last_rtt = trio.current_time() - started
+                # The kernel's smoothed RTT: under load, timing connect() from the event loop
+                # measures our own scheduling delay, not the network.
+                rtt = kernel_rtt(stream)
+                self.last_rtt = rtt if rtt is not None else trio.current_time() - started
                 await stack.enter_async_context(stream)
             connection = TLSConnection(stream, self.contexts, offer,
                                        deadline=started + self.timeout, session=session,

@@ -1,66 +1,90 @@
 """Where records go as they are produced.
 
-JSON Lines is written and flushed record by record, so a sweep killed at any moment keeps
-every finished record. The one-document and table formats need all records and write at
-the end, in input order so that two runs diff cleanly.
+JSON Lines is appended and flushed record by record, so a sweep killed at any moment keeps
+every finished record (see ``jsonl.py``). The other formats are documents: records are parked
+in an on-disk spool as they finish and written at the end, in input order so that two runs
+diff cleanly. A document written to a file appears atomically (written beside it, then
+renamed), so a killed sweep never leaves half a document behind.
 """
 
 from __future__ import annotations
 
-import json
+import contextlib
+import os
 import sys
-from enum import StrEnum
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
-from rich.console import Console
-
-from scanner.report.enumeration_table import enumeration_table, has_enumeration
-from scanner.report.table import records_table
+from scanner.report.jsonl import JsonlAppender, TailRepair
+from scanner.report.render import OutputFormat, RenderContext, render
+from scanner.report.spool import RecordSpool
 from scanner.results import Record
 
-
-class OutputFormat(StrEnum):
-    jsonl = "jsonl"
-    json = "json"
-    table = "table"
+__all__ = ["OutputFormat", "RecordSink", "replacing", "write_document"]
 
 
 class RecordSink:
-    def __init__(self, fmt: OutputFormat, output: Path | None) -> None:
+    def __init__(self, fmt: OutputFormat, output: Path | None, *,
+                 context: RenderContext | None = None) -> None:
         self.format = fmt
         self.output = output
-        self._held: list[tuple[int, Record]] = []
-        self._stream: IO[str] | None = None
-        if fmt is OutputFormat.jsonl:
-            self._stream = output.open("a" if output else "w", encoding="utf-8") if output \
-                else sys.stdout
+        self.context = context or RenderContext()
+        self._appender = JsonlAppender(output) if fmt is OutputFormat.jsonl else None
+        self._spool = RecordSpool() if fmt is not OutputFormat.jsonl else None
+
+    @property
+    def repair(self) -> TailRepair:
+        """What had to be fixed at the end of an existing JSON Lines file before appending."""
+        return self._appender.repair if self._appender else TailRepair()
 
     def write(self, index: int, record: Record) -> None:
-        if self._stream is not None:
-            self._stream.write(record.to_json() + "\n")
-            self._stream.flush()
-        else:
-            self._held.append((index, record))
+        if self._appender is not None:
+            self._appender.append(record.to_json())
+        elif self._spool is not None:
+            self._spool.add(index, record)
 
     def close(self) -> None:
-        records = [record for _, record in sorted(self._held, key=lambda pair: pair[0])]
-        if self.format is OutputFormat.json:
-            document = json.dumps(
-                [record.model_dump(mode="json", by_alias=True) for record in records], indent=2
-            )
-            if self.output:
-                self.output.write_text(document + "\n", encoding="utf-8")
-            else:
-                sys.stdout.write(document + "\n")
-        elif self.format is OutputFormat.table:
-            tables = [records_table(records)]
-            if any(has_enumeration(record) for record in records):
-                tables.append(enumeration_table(records))
-            if self.output:
-                with self.output.open("w", encoding="utf-8") as handle:
-                    Console(file=handle, width=160).print(*tables)
-            else:
-                Console().print(*tables)
-        if self._stream is not None and self._stream is not sys.stdout:
-            self._stream.close()
+        if self._spool is not None:
+            try:
+                write_document(self.format, self._spool, self.output, self.context)
+            finally:
+                self._spool.close()
+                self._spool = None
+        if self._appender is not None:
+            self._appender.close()
+
+
+def write_document(fmt: OutputFormat, records: Iterable[Record], output: Path | None,
+                   context: RenderContext) -> None:
+    """Render ``records`` to stdout, or to ``output`` atomically when it is a regular file."""
+    with replacing(output) as handle:
+        render(fmt, records, handle, context=context,
+               to_terminal=output is None and sys.stdout.isatty())
+
+
+@contextlib.contextmanager
+def replacing(output: Path | None) -> Iterator[IO[str]]:
+    """A text stream that becomes ``output`` only once complete (stdout when None).
+
+    The text goes to a hidden file beside ``output`` that is renamed over it at the end, so
+    readers never see half a document and a failure leaves the old file as it was. Devices
+    and pipes (``-o /dev/stdout``) are written directly.
+    """
+    if output is None:
+        yield sys.stdout
+        sys.stdout.flush()
+        return
+    if output.exists() and not output.is_file():
+        with output.open("w", encoding="utf-8") as handle:
+            yield handle
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    partial = output.with_name(f".{output.name}.{os.getpid()}.partial")
+    try:
+        with partial.open("w", encoding="utf-8") as handle:
+            yield handle
+        os.replace(partial, output)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            partial.unlink()

@@ -38,8 +38,12 @@ _SEVERITY_STYLE = {"info": "cyan", "low": "yellow", "medium": "dark_orange",
                    "high": "red", "critical": "bold red"}
 
 
-def records_table(records: list[Record]) -> Table:
-    table = Table(title="mtlsweep", show_lines=True)
+def records_table(records: list[Record], *, span: tuple[int, int] | None = None) -> Table:
+    """One table; ``span`` numbers the targets when a long sweep is printed in parts."""
+    title = "mtlsweep"
+    if span is not None:
+        title += f" (targets {span[0]}-{span[1]})"
+    table = Table(title=title, show_lines=True)
     table.add_column("target", overflow="fold", ratio=3)
     table.add_column("server", overflow="fold", ratio=4)
     table.add_column("TLS", no_wrap=True)

@@ -239,7 +239,7 @@ _NGINX_CONF = """\
 worker_processes 1;
 pid {dir}/nginx.pid;
 error_log {dir}/error.log info;
-events {{ worker_connections 128; }}
+events {{ worker_connections {worker_connections}; }}
 http {{
     access_log {dir}/access.log;
     client_body_temp_path {dir}/client_body_temp;
@@ -248,7 +248,7 @@ http {{
     uwsgi_temp_path {dir}/uwsgi_temp;
     scgi_temp_path {dir}/scgi_temp;
     server {{
-        listen {host}:{port} ssl{http2};
+        listen {host}:{port} ssl{http2};{more_listens}
         server_name localhost;
         ssl_certificate {cert};
         ssl_certificate_key {key};
@@ -275,13 +275,17 @@ def nginx(
     server_files: PemPaths | None = None,
     extra_directives: str = "",
     http2: bool = False,
+    extra_addresses: Sequence[str] = (),
+    worker_connections: int = 128,
 ) -> contextlib.AbstractContextManager[RunningServer]:
     """nginx in the foreground (``daemon off``), everything under ``workdir``.
 
     See ``_NGINX_AUTH`` for the modes.  ``http2`` adds ``http2`` to the ``listen``
     directive (nginx 1.22 then offers ALPN h2, http/1.1, http/1.0, http/0.9 instead of
     http/1.1, http/1.0, http/0.9).  ``extra_directives`` go into the ``server`` block
-    (e.g. ``ssl_session_tickets off;``).  ``master_process=False`` (default) runs one
+    (e.g. ``ssl_session_tickets off;``).  ``extra_addresses`` (other 127.0.0.0/8 addresses)
+    get the same port and configuration, for sweeps over many IP addresses without many
+    servers.  ``master_process=False`` (default) runs one
     process; with True a master + 1 worker run (workers as ``root`` when euid is 0,
     so they never need to read the 0700 pytest tmp dirs as ``nobody``); cleanup
     SIGTERMs the master and then SIGKILLs any leftover member of its group.
@@ -291,6 +295,7 @@ def nginx(
     files = server_files or pki.server_files
     ca = ca_file or pki.client_ca_bundle
     d = workdir.resolve()
+    suffix = " http2" if http2 else ""
 
     def conf_path(port: int) -> Path:
         return d / f"nginx-{port}.conf"
@@ -302,7 +307,10 @@ def nginx(
             dir=d, host=LOOPBACK, port=port, cert=files.cert, key=files.key,
             protocols=" ".join(OPENSSL_PROTO[v] for v in tls_versions),
             auth=_NGINX_AUTH[mode].format(ca=ca), extra=extra_directives,
-            http2=" http2" if http2 else "",
+            http2=suffix,
+            more_listens="".join(f"\n        listen {address}:{port} ssl{suffix};"
+                                 for address in extra_addresses),
+            worker_connections=worker_connections,
         )
         conf_path(port).write_text(conf)
         return [exe, "-p", f"{d}/", "-c", str(conf_path(port)), "-e", f"{d}/error.log",
