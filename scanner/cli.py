@@ -121,6 +121,10 @@ def scan(
         "and the read after it.")] = 10.0,
     target_timeout: Annotated[float, typer.Option(
         min=1, max=86400, help="Seconds allowed for all the probes of one target.")] = 120.0,
+    rate: Annotated[float | None, typer.Option(
+        min=0.01, max=100000, help="At most this many connections (handshakes) started per "
+        "second across the sweep, evenly spaced. Default: no limit.", show_default=False)]
+    = None,
     keylog: Annotated[Path | None, typer.Option(
         envvar="SSLKEYLOGFILE", dir_okay=False,
         help="Append TLS secrets in NSS key log format (for Wireshark). Honours SSLKEYLOGFILE.")]
@@ -134,7 +138,7 @@ def scan(
     target_list = collect_targets(targets)
     options = SweepOptions(
         probes=probe_names, concurrency=concurrency, per_address=per_address, timeout=timeout,
-        target_timeout=target_timeout, keylog=keylog,
+        target_timeout=target_timeout, keylog=keylog, rate=rate,
     )
     summary = run_sweep(target_list, options, fmt=fmt, output=output)
     if not quiet:

@@ -144,18 +144,30 @@ def _reject_duplicates(path: Path, marks: dict[YamlPath, str], targets: list[Tar
 
 
 def _read_bounded(path: Path) -> str:
+    """The file's text, refusing anything over the limit without reading it all.
+
+    The size on disk is checked first, and the read itself is bounded too, because a FIFO,
+    a device or ``/proc`` file reports no useful size (``targets.yaml -> /dev/zero``).
+    """
+    too_big = (f"over the {MAX_INVENTORY_BYTES // 2**20} MiB limit for an inventory; split it "
+               "into several files")
     try:
         size = os.stat(path).st_size
         if size > MAX_INVENTORY_BYTES:
-            raise InventoryError(
-                f"{path}: file is {size / 1e6:.1f} MB, over the {MAX_INVENTORY_BYTES // 2**20} MiB "
-                "limit for an inventory; split it into several files"
-            )
-        return path.read_text(encoding="utf-8")
+            raise InventoryError(f"{path}: file is {size / 1e6:.1f} MB, {too_big}")
+        with path.open("rb") as handle:
+            data = handle.read(MAX_INVENTORY_BYTES + 1)
+        if len(data) > MAX_INVENTORY_BYTES:
+            raise InventoryError(f"{path}: more than {MAX_INVENTORY_BYTES} bytes, {too_big}")
+        return data.decode("utf-8")
     except FileNotFoundError:
         raise InventoryError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise InventoryError(f"{path}: is a directory, not an inventory file") from None
     except UnicodeDecodeError as exc:
-        raise InventoryError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        raise InventoryError(
+            f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8"
+        ) from None
     except OSError as exc:
         raise InventoryError(f"{path}: cannot read ({exc.strerror})") from None
 
@@ -171,14 +183,25 @@ def _load_yaml_with_marks(path: Path, text: str) -> tuple[Any, dict[YamlPath, st
         budget = [MAX_YAML_NODES]
         return _to_python(loader, root, (), marks, budget, path), marks
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
-        problem = exc.problem or exc.context or "invalid YAML"
-        raise InventoryError(f"{path}{line}: invalid YAML: {problem}") from None
+        raise InventoryError(_describe_yaml_error(path, exc)) from None
     except yaml.YAMLError as exc:
         raise InventoryError(f"{path}: invalid YAML: {exc}") from None
     finally:
         loader.dispose()
+
+
+def _describe_yaml_error(path: Path, exc: yaml.MarkedYAMLError) -> str:
+    """One line: where the parser gave up, what it expected, where the construct began."""
+    mark = exc.problem_mark or exc.context_mark
+    where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
+    problem = exc.problem or exc.context or "syntax error"
+    began = ""
+    if exc.context and exc.context_mark and exc.problem_mark \
+            and exc.context_mark.line != exc.problem_mark.line:
+        began = f" ({exc.context} at line {exc.context_mark.line + 1})"
+    hint = ("indent with spaces, YAML does not allow tabs" if "'\\t'" in problem
+            else "check the brackets, quotes and indentation there")
+    return f"{path}{where}: invalid YAML: {problem}{began}; {hint}"
 
 
 def _to_python(

@@ -26,6 +26,7 @@ class SweepOptions:
     timeout: float = 10.0
     target_timeout: float = 120.0
     keylog: Path | None = None
+    rate: float | None = None
 
 
 @dataclass
@@ -73,7 +74,7 @@ async def sweep(targets: list[Target], options: SweepOptions, sink: RecordSink) 
     scanner = Scanner(
         ScanSettings(probes=options.probes, timeout=options.timeout,
                      target_timeout=options.target_timeout),
-        limits=ConnectionLimits(options.concurrency, options.per_address),
+        limits=ConnectionLimits(options.concurrency, options.per_address, options.rate),
         contexts=contexts,
     )
     indexed = list(enumerate(targets))

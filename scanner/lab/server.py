@@ -122,6 +122,15 @@ class LabServer:
                 self._threads.add(thread)
             thread.start()
 
+    def after_handshake(self, connection: SSL.Connection) -> None:
+        """What the listener does once the handshake is done: answer one HTTP request.
+
+        Hostile-peer tests override this (e.g. to renegotiate without end).
+        """
+        request = connection.recv(4096)
+        if request:
+            connection.sendall(_HTTP_RESPONSE)
+
     def _serve(self, sock: socket.socket) -> None:
         # pyOpenSSL needs a blocking socket; kernel timeouts keep a silent client from
         # holding the thread forever.
@@ -133,9 +142,7 @@ class LabServer:
         connection.set_accept_state()
         try:
             connection.do_handshake()
-            request = connection.recv(4096)
-            if request:
-                connection.sendall(_HTTP_RESPONSE)
+            self.after_handshake(connection)
             with contextlib.suppress(SSL.Error):
                 connection.shutdown()
         except (SSL.Error, OSError):

@@ -62,6 +62,7 @@ from .registry import (
     SIGNATURE_SCHEMES,
     name_for,
 )
+from .stream import RecordTracker
 from .x500 import DistinguishedName, decode_oid, parse_distinguished_name
 
 __all__ = [
@@ -94,6 +95,7 @@ __all__ = [
     "OidFilter",
     "ParsedHandshake",
     "RecordHeader",
+    "RecordTracker",
     "ServerHello",
     "WireError",
     "certificate_entry_status",
