@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import ipaddress
+import itertools
 import json
 import socket
 import subprocess
@@ -20,6 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import trio
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -27,9 +29,11 @@ from OpenSSL import SSL
 from support import hostile as h
 from support import tlsbytes as tb
 from support.processes import Handler, TcpServer, tarpit_handler, tcp_server
+from trio.testing import MockClock
 from typer.testing import CliRunner
 
 from scanner.cli import app
+from scanner.engine.session import ConnectionLimits
 from scanner.lab.pki import Issued, make_ca, name
 from scanner.lab.server import LabServer, ListenerConfig
 
@@ -204,3 +208,25 @@ def test_rate_option_is_documented_and_validated() -> None:
     assert "--rate" in runner.invoke(app, ["scan", "--help"], env={"COLUMNS": "200"}).output
     refused = runner.invoke(app, ["scan", "127.0.0.1:1", "--rate", "0"])
     assert refused.exit_code == 2 and "--rate" in refused.output
+
+
+def test_rate_limit_spaces_starts_evenly_on_a_virtual_clock() -> None:
+    """The same limiter, on trio's virtual clock: exact spacing, no timing involved."""
+
+    async def main() -> list[float]:
+        limits = ConnectionLimits(100, 100, rate=10)
+        starts: list[float] = []
+
+        async def connect(address: str) -> None:
+            async with limits.slot(address):
+                starts.append(trio.current_time())
+                await trio.sleep(5)  # long connections must not hold back the next start
+
+        async with trio.open_nursery() as nursery:
+            for index in range(6):
+                nursery.start_soon(connect, f"192.0.2.{index % 2}")
+        return starts
+
+    starts = trio.run(main, clock=MockClock(autojump_threshold=0))
+    gaps = [round(later - earlier, 6) for earlier, later in itertools.pairwise(starts)]
+    assert gaps == [0.1] * 5

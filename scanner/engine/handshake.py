@@ -186,7 +186,7 @@ class _Pump:
         if len(self.first_bytes) < _SNIFF_BYTES:
             self.first_bytes = (self.first_bytes + data)[:_DESCRIBE_BYTES]
             # Content type and version decide; a lying length is a record_overflow below.
-            if not wire.looks_like_tls(self.first_bytes[:3]):
+            if not wire.looks_like_tls(self.first_bytes[:_SNIFF_BYTES]):
                 raise ScanFailure(
                     ErrorKind.not_tls,
                     "the peer does not speak TLS; it sent "

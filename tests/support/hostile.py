@@ -9,14 +9,13 @@ offer TLS 1.2 with a ``protocol_version`` alert, as a real TLS 1.2-only server w
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import functools
 import select
 import socket
 import struct
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -29,7 +28,7 @@ from scanner.lab.pki import Issued, issue, make_ca, name
 from scanner.lab.server import LabServer, ListenerConfig
 
 from . import tlsbytes as tb
-from .processes import Handler, TcpServer, tcp_server
+from .processes import Handler, TcpServer
 
 ALERT_HANDSHAKE_FAILURE = 40
 ALERT_PROTOCOL_VERSION = 70
@@ -194,14 +193,15 @@ def garbage(conn: socket.socket, server: TcpServer) -> None:
 
 
 def drip(conn: socket.socket, server: TcpServer) -> None:
-    """Send a valid ServerHello record one byte per second: every read makes progress."""
+    """Send a valid TLS 1.2 first flight one byte per second: every read makes progress, so
+    only a deadline on the whole connection (not per read) stops it."""
     hello = read_client_hello(conn, server)
     if hello is None:
         return
     for byte in tls12_first_flight(hello):
+        conn.sendall(bytes([byte]))
         if server.stopping.wait(1.0):
             return
-        conn.sendall(bytes([byte]))
 
 
 def reset_mid_handshake(conn: socket.socket, server: TcpServer) -> None:
@@ -401,12 +401,6 @@ def _relay(client: socket.socket, up: socket.socket, server: TcpServer, fragment
             client.sendall(out)
 
 
-@contextlib.contextmanager
-def hostile_server(handler: Handler, name: str = "hostile") -> Iterator[TcpServer]:
-    with tcp_server(handler, name=name) as srv:
-        yield srv
-
-
 # --- real TLS servers with a hostile streak ---------------------------------------------
 
 
@@ -422,17 +416,24 @@ class RenegotiatingServer(LabServer):
         connection.setblocking(False)  # the client's new handshake is driven by reads: poll
         while True:  # until the client leaves: the SSL.Error or OSError ends the thread
             connection.renegotiate()
-            self._until_done(connection, connection.do_handshake)  # sends the HelloRequest
+            self._step(connection, connection.do_handshake)  # sends the HelloRequest
             while connection.renegotiate_pending():
-                self._until_done(connection, lambda: connection.recv(1))
+                self._step(connection, lambda: connection.recv(1))
             self.renegotiations += 1
 
-    def _until_done(self, connection: SSL.Connection, operation: Callable[[], object]) -> None:
+    def _step(self, connection: SSL.Connection, operation: Callable[[], object]) -> None:
+        """Run ``operation`` once; while the renegotiation is pending and it needs the
+        client, wait (bounded) for the socket."""
         try:
             operation()
-        except (SSL.WantReadError, SSL.WantWriteError):
+        except (SSL.WantReadError, SSL.WantWriteError) as want:
+            if not connection.renegotiate_pending():
+                return
             fd = connection.fileno()
-            if not any(select.select([fd], [fd], [], self.io_timeout)):
+            reading = isinstance(want, SSL.WantReadError)
+            ready = select.select([fd] if reading else [], [] if reading else [fd], [],
+                                  self.io_timeout)
+            if not any(ready):
                 raise TimeoutError("the client went quiet") from None
 
 
