@@ -171,6 +171,10 @@ def scan(
     ocsp_expiry_warning_hours: Annotated[float, typer.Option(
         min=0, max=8760, help="Report stapled OCSP responses whose next_update is within this "
         "many hours.")] = DEFAULT_OCSP_EXPIRY_WARNING_HOURS,
+    rate: Annotated[float | None, typer.Option(
+        min=0.01, max=100000, help="At most this many connections (handshakes) started per "
+        "second across the sweep, evenly spaced. Default: no limit.", show_default=False)]
+    = None,
     keylog: Annotated[Path | None, typer.Option(
         envvar="SSLKEYLOGFILE", dir_okay=False,
         help="Append TLS secrets in NSS key log format (for Wireshark). Honours SSLKEYLOGFILE.")]
@@ -236,6 +240,7 @@ def scan(
     options = SweepOptions(
         probes=probe_names, concurrency=concurrency, per_address=per_address, timeout=timeout,
         target_timeout=target_timeout, keylog=keylog, alpn_extra=extra_alpn, catalog=catalog,
+        rate=rate,
         probe_options=ProbeOptions(
             ca_bundle=ca_bundle, cert_expiry_warning_days=cert_expiry_warning_days,
             ocsp_expiry_warning_hours=ocsp_expiry_warning_hours),

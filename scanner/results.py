@@ -35,6 +35,18 @@ class ErrorKind(StrEnum):
     not_tls = "not_tls"
     handshake_failure = "handshake_failure"
     connection_closed = "connection_closed"
+    #: A TLS record longer than any protocol version allows (RFC 8446 5.1, RFC 5246 6.2.3).
+    record_overflow = "record_overflow"
+    #: A handshake message from the server whose lengths or values do not decode.
+    malformed_handshake = "malformed_handshake"
+    #: A handshake message larger than the client accepts (e.g. a 200 KB Certificate).
+    message_too_large = "message_too_large"
+    #: A message the protocol does not allow at that point (wrong order, unsolicited).
+    unexpected_message = "unexpected_message"
+    #: Endless messages: HelloRequests, tickets, renegotiations, warning alerts.
+    message_flood = "message_flood"
+    #: The ServerHello selected a protocol version outside the offer.
+    wrong_version = "wrong_version"
     protocol_error = "protocol_error"
     internal_error = "internal_error"
 
@@ -110,6 +122,9 @@ class HandshakeReport(Model):
     alert_sent: str | None = None
     error: ErrorInfo | None = None
     transcript: list[TranscriptEntry] = Field(default_factory=list)
+    transcript_truncated: bool = Field(
+        default=False, description="The server sent more than the capture keeps (1 MiB or "
+        "256 messages per connection); later messages are missing from the transcript.")
     duration_ms: int
 
 

@@ -13,7 +13,7 @@ import trio
 from scanner.engine.connect import resolve
 from scanner.engine.errors import ScanFailure
 from scanner.engine.offer import ContextFactory
-from scanner.engine.session import ConnectionLimits, EndpointSession
+from scanner.engine.session import ConnectionLimits, EndpointSession, current_probe
 from scanner.probes import PROBES, ProbeContext, ProbeOptions, ProbeOutput
 from scanner.results import ErrorInfo, ErrorKind, Finding, Record, Stats, TargetInfo
 from scanner.targets import Target
@@ -79,6 +79,7 @@ class Scanner:
         outputs: dict[str, ProbeOutput] = {}
 
         async def run_probe(name: str) -> None:
+            current_probe.set(name)  # this task's context: its connections count for it
             try:
                 outputs[name] = await PROBES[name].run(session, context)
             except Exception as exc:  # one probe's bug must not cost the others' results
@@ -92,6 +93,8 @@ class Scanner:
         if unreachable is not None:
             record.fail(unreachable.info())
             return
+        for name, failure in session.probe_failures().items():
+            record.probe_errors.setdefault(name, failure.info())
         record.outputs = outputs
 
 

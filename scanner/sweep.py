@@ -49,6 +49,7 @@ class SweepOptions:
     alpn_extra: tuple[str, ...] = ()
     probe_options: ProbeOptions = field(default_factory=ProbeOptions)
     catalog: Catalog | None = None  # policies for identification and expect.policy
+    rate: float | None = None
 
 
 @dataclass
@@ -162,7 +163,7 @@ async def sweep(targets: list[Target], options: SweepOptions, sink: RecordSink, 
         ScanSettings(probes=options.probes, timeout=options.timeout,
                      target_timeout=options.target_timeout, alpn_extra=options.alpn_extra,
                      probe_options=options.probe_options),
-        limits=ConnectionLimits(options.concurrency, options.per_address),
+        limits=ConnectionLimits(options.concurrency, options.per_address, options.rate),
         contexts=contexts,
     )
 

@@ -48,21 +48,29 @@ class Positions:
 
 def read_bounded(path: Path, *, max_bytes: int, what: str,
                  error: type[SourceFileError] = SourceFileError) -> str:
-    """The file's text, or ``error`` saying why it cannot be read."""
+    """The file's text, or ``error`` saying why it cannot be read.
+
+    The size on disk is checked first, and the read itself is bounded too, because a FIFO,
+    a device or a ``/proc`` file reports no useful size (``targets.yaml -> /dev/zero``).
+    """
+    too_big = f"over the {max_bytes // 2**20} MiB limit for {what}; split it into several files"
     try:
         size = os.stat(path).st_size
         if size > max_bytes:
-            raise error(
-                f"{path}: file is {size / 1e6:.1f} MB, over the {max_bytes // 2**20} MiB "
-                f"limit for {what}; split it into several files"
-            )
-        return path.read_text(encoding="utf-8")
+            raise error(f"{path}: file is {size / 1e6:.1f} MB, {too_big}")
+        with path.open("rb") as handle:
+            data = handle.read(max_bytes + 1)
+        if len(data) > max_bytes:
+            raise error(f"{path}: more than {max_bytes} bytes, {too_big}")
+        return data.decode("utf-8")
     except FileNotFoundError:
         raise error(f"{path}: no such file") from None
     except IsADirectoryError:
         raise error(f"{path}: is a directory, not a file") from None
     except UnicodeDecodeError as exc:
-        raise error(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        raise error(
+            f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8"
+        ) from None
     except OSError as exc:
         raise error(f"{path}: cannot read ({exc.strerror})") from None
 
@@ -80,14 +88,28 @@ def load_yaml(path: Path, text: str, *, empty_hint: str,
         data = _to_python(loader, root, (), marks, budget, path, error)
         return data, Positions(path, marks)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
-        problem = exc.problem or exc.context or "invalid YAML"
-        raise error(f"{path}{line}: invalid YAML: {problem}") from None
+        raise error(_describe_yaml_error(path, exc, text)) from None
     except yaml.YAMLError as exc:
         raise error(f"{path}: invalid YAML: {' '.join(str(exc).split())}") from None
     finally:
         loader.dispose()
+
+
+def _describe_yaml_error(path: Path, exc: yaml.MarkedYAMLError, text: str) -> str:
+    """One line: where the parser gave up, what it expected, where the construct began."""
+    mark = exc.problem_mark or exc.context_mark
+    where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
+    problem = exc.problem or exc.context or "syntax error"
+    began = ""
+    if exc.context and exc.context_mark and exc.problem_mark \
+            and exc.context_mark.line != exc.problem_mark.line:
+        began = f" ({exc.context} at line {exc.context_mark.line + 1})"
+    lines = text.splitlines()
+    at_tab = mark is not None and mark.line < len(lines) and "\t" in lines[mark.line][
+        : mark.column + 1]
+    hint = ("indent with spaces, YAML does not allow tabs" if "'\\t'" in problem or at_tab
+            else "check the brackets, quotes and indentation there")
+    return f"{path}{where}: invalid YAML: {problem}{began}; {hint}"
 
 
 def _to_python(loader: yaml.SafeLoader, node: yaml.Node, at: YamlPath,

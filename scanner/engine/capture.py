@@ -32,22 +32,52 @@ class CapturedMessage:
     after_handshake: bool
 
 
+# A whole handshake, renegotiation and a few session tickets take a few dozen messages; a
+# peer that sends more is flooding us (endless HelloRequests, tickets, warning alerts).
+MAX_MESSAGES = 256
+MAX_BYTES = 1 << 20
+# Handshakes (ServerHellos) on one connection: the first plus a few renegotiations at most.
+MAX_HANDSHAKES = 8
+_SERVER_HELLO = 2
+
+
 @dataclass
 class MessageCapture:
-    """The ordered messages of one connection."""
+    """The ordered messages of one connection, within a byte and a message budget.
+
+    A hostile peer must not make us hoard memory: past either budget, messages are counted
+    but not kept, and ``flooded`` tells the connection to give up.
+    """
 
     messages: list[CapturedMessage] = field(default_factory=list)
     handshake_done: bool = False
-    max_bytes: int = 1 << 20
+    max_bytes: int = MAX_BYTES
+    max_messages: int = MAX_MESSAGES
     truncated: bool = False
+    received: int = 0
+    server_hellos: int = 0
     _bytes: int = 0
+
+    @property
+    def flooded(self) -> bool:
+        """More messages or handshakes arrived than any legitimate connection has."""
+        return self.received > self.max_messages or self.server_hellos > MAX_HANDSHAKES
+
+    def count(self, direction: Literal["sent", "received"], content_type: int,
+              first_byte: int, length: int) -> bool:
+        """Account for one message; True when it should also be kept (then call ``add``)."""
+        if direction == "received":
+            self.received += 1
+            if content_type == _CONTENT_HANDSHAKE and first_byte == _SERVER_HELLO:
+                self.server_hellos += 1
+        self._bytes += length
+        if self._bytes > self.max_bytes or len(self.messages) >= self.max_messages:
+            self.truncated = True
+            return False
+        return True
 
     def add(self, direction: Literal["sent", "received"], content_type: int, version: int,
             data: bytes) -> None:
-        self._bytes += len(data)
-        if self._bytes > self.max_bytes:
-            self.truncated = True  # a hostile peer must not make us hoard memory
-            return
         self.messages.append(
             CapturedMessage(direction, content_type, version, data, self.handshake_done)
         )
@@ -70,7 +100,10 @@ def _on_message(write_p: int, version: int, content_type: int, buf: Any, length:
         capture = _routes.get(_address(ssl))
         if capture is not None:
             direction: Literal["sent", "received"] = "sent" if write_p else "received"
-            capture.add(direction, content_type, version, bytes(ffi.buffer(buf, length)))
+            first = ffi.cast("unsigned char *", buf)[0] if length else -1
+            # Counting is cheap; copying the bytes only happens within the budget.
+            if capture.count(direction, content_type, first, length):
+                capture.add(direction, content_type, version, bytes(ffi.buffer(buf, length)))
     except Exception:
         return
 

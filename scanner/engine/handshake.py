@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -25,11 +26,16 @@ from scanner.engine.errors import ScanFailure
 from scanner.engine.offer import ClientOffer, ContextFactory
 from scanner.results import ErrorKind
 
-_RECEIVE_CHUNK = 65536
+# One maximal record per read: a flood of tiny records is cut off after a few thousand of
+# them, and each read blocks the event loop only briefly while OpenSSL digests it.
+_RECEIVE_CHUNK = 2**14 + 2048 + 5
+_SNIFF_BYTES = 3  # content type and version: enough to tell TLS from a banner
+_DESCRIBE_BYTES = 64
 _T = TypeVar("_T")
 _CONTENT_ALERT = 21
 _CONTENT_HANDSHAKE = 22
 _SERVER_HELLO = 2
+_CERTIFICATE_REQUEST = 13
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,7 @@ class AfterHandshake(StrEnum):
     alert = "alert"
     closed = "closed"
     application_data = "application_data"
+    failed = "failed"  # the connection broke in another way (flood, malformed message...)
     not_read = "not_read"
 
 
@@ -112,15 +119,53 @@ class HandshakeResult:
         sent = self.alerts("sent")
         return sent[0] if sent else None
 
+    @property
+    def certificate_requested(self) -> bool:
+        return any(True for _ in self.received(_CERTIFICATE_REQUEST))
+
+    @property
+    def answered(self) -> bool:
+        """The server answered this offer in a way a probe can report.
+
+        It got as far as a ServerHello and then finished the handshake, refused with an alert,
+        closed after asking for a client certificate, or chose an older protocol version than
+        offered. A broken or hostile peer (silence, garbage, floods, lying lengths) has not.
+        """
+        failure = self.failure
+        if failure is None:
+            return True
+        hello = self.server_hello
+        if hello is None:
+            return False
+        if self.alert_received is not None:
+            return True
+        if failure.kind in (ErrorKind.connection_closed, ErrorKind.connection_reset):
+            return self.certificate_requested
+        return (failure.kind is ErrorKind.wrong_version
+                and hello.selected_version < int(self.offer.min_version))
+
+    @property
+    def refused(self) -> bool:
+        """The server turned this offer down before any ServerHello (alert, close or reset)."""
+        return (self.failure is not None and self.server_hello is None
+                and self.failure.kind in (ErrorKind.handshake_failure,
+                                          ErrorKind.connection_closed,
+                                          ErrorKind.connection_reset))
+
 
 class _Pump:
-    """Moves bytes between a pyOpenSSL memory-BIO connection and a trio stream."""
+    """Moves bytes between a pyOpenSSL memory-BIO connection and a trio stream.
+
+    Incoming bytes are checked before OpenSSL buffers them: the first ones must look like TLS,
+    and no record may declare more than any TLS version allows.
+    """
 
     def __init__(self, connection: SSL.Connection, stream: trio.abc.Stream) -> None:
         self.connection = connection
         self.stream = stream
         self.received_bytes = 0
         self.first_bytes = b""
+        self.records = wire.RecordTracker()
 
     async def flush(self) -> None:
         while True:
@@ -138,15 +183,20 @@ class _Pump:
         if not data:
             self.connection.bio_shutdown()
             return False
-        if self.received_bytes == 0 or len(self.first_bytes) < 16:
-            self.first_bytes = (self.first_bytes + data)[:64]
-            if not wire.looks_like_tls(self.first_bytes):
+        if len(self.first_bytes) < _SNIFF_BYTES:
+            self.first_bytes = (self.first_bytes + data)[:_DESCRIBE_BYTES]
+            # Content type and version decide; a lying length is a record_overflow below.
+            if not wire.looks_like_tls(self.first_bytes[:_SNIFF_BYTES]):
                 raise ScanFailure(
                     ErrorKind.not_tls,
                     "the peer does not speak TLS; it sent "
                     + wire.describe_non_tls(self.first_bytes),
                 )
         self.received_bytes += len(data)
+        try:
+            self.records.feed(data)
+        except wire.WireError as exc:
+            raise ScanFailure(ErrorKind.record_overflow, f"the server's {exc}") from None
         self.connection.bio_write(data)
         return True
 
@@ -191,14 +241,13 @@ class TLSConnection:
         if self._pump is None or self.result.failure is not None:
             return self.close()
         try:
-            with trio.move_on_at(self.deadline) as scope:
-                await self.drive(self.ssl.do_handshake, closed_detail=(
-                    "the server closed the connection during the handshake without an alert"))
+            with trio.move_on_at(self.deadline):
+                await self._drive(self.ssl.do_handshake, closed_detail=None)
                 self.result.completed = True
-                self._capture.handshake_done = True
-                _describe_session(self.ssl, self.result)
-            if scope.cancelled_caught:
-                self.result.failure = _timeout_failure(self._pump, self._capture)
+            if not self.result.completed:
+                raise self._timeout_failure()
+            self._capture.handshake_done = True
+            _describe_session(self.ssl, self.result)
         except ScanFailure as failure:
             self.result.failure = failure
         self._refresh()
@@ -220,7 +269,8 @@ class TLSConnection:
             if failure.kind in (ErrorKind.connection_reset, ErrorKind.connection_closed):
                 result.after_handshake = AfterHandshake.closed
             else:
-                result.after_handshake = AfterHandshake.alert
+                result.after_handshake = (AfterHandshake.alert if failure.alert
+                                          else AfterHandshake.failed)
                 result.failure = failure
         else:
             if data is None:
@@ -273,7 +323,7 @@ class TLSConnection:
         with trio.move_on_at(self.deadline):
             try:
                 self.ssl.shutdown()
-                await _send(self._pump)
+                await self._send()
             except (SSL.Error, ScanFailure):
                 return False
             finally:
@@ -282,24 +332,22 @@ class TLSConnection:
         return False
 
     async def send(self, data: bytes) -> None:
-        """Send application data (raises ScanFailure)."""
+        """Send application data (raises ScanFailure, a timeout at the deadline)."""
         assert self._pump is not None and self.result.completed, "handshake first"
-        with trio.move_on_at(self.deadline) as scope:
-            await self.drive(lambda: self.ssl.sendall(data))
-            await _send(self._pump)
-        if scope.cancelled_caught:
-            raise ScanFailure(ErrorKind.timeout, "sending application data timed out")
+        await self.drive(lambda: self.ssl.sendall(data))
 
     async def receive(self, *, until: float | None = None,
                       max_bytes: int = _RECEIVE_CHUNK) -> bytes | None:
-        """The next application data: bytes, b"" when the server closed, None at ``until``.
+        """The next application data: bytes, b"" when the server closed, None at ``until``
+        (or at the connection deadline).
 
-        A TLS alert or a reset raises ScanFailure (the alert is in the transcript).
+        A TLS alert, a reset or a protocol violation raises ScanFailure (the alert is in the
+        transcript).
         """
         assert self._pump is not None, "no connection"
         with trio.move_on_at(min(until or self.deadline, self.deadline)):
             try:
-                return await self.drive(lambda: self.ssl.recv(max_bytes), closed_detail="")
+                return await self._drive(lambda: self.ssl.recv(max_bytes), closed_detail="")
             except SSL.ZeroReturnError:
                 return b""
             except ScanFailure as failure:
@@ -313,26 +361,34 @@ class TLSConnection:
     async def drive(self, operation: Callable[[], _T], *, closed_detail: str = "") -> _T:
         """Run an OpenSSL operation, moving bytes to and from the peer until it completes.
 
-        Raises ScanFailure on TLS errors (alert names from the capture), resets and closes.
+        Raises ScanFailure on TLS errors (alert names from the capture), resets, closes
+        (``closed_detail`` says what a close means here), floods, and a timeout at the
+        connection deadline: every byte we wait for counts against the same deadline, so a
+        server dripping one byte a second cannot extend it.
         """
+        with trio.move_on_at(self.deadline):
+            return await self._drive(operation, closed_detail=closed_detail)
+        raise self._timeout_failure()
+
+    async def _drive(self, operation: Callable[[], _T], *, closed_detail: str | None) -> _T:
+        """``drive`` without the deadline; ``closed_detail=None`` describes a handshake close."""
         assert self._pump is not None, "no connection"
         while True:
             try:
                 value = operation()
             except SSL.WantReadError:
-                await _send(self._pump)
-                if not await _receive(self._pump):
-                    raise ScanFailure(
-                        ErrorKind.connection_closed,
-                        closed_detail or "the server closed the connection",
-                    ) from None
+                self._check_flood()
+                await self._send()
+                if not await self._receive():
+                    raise self._closed_failure(closed_detail) from None
                 continue
             except SSL.ZeroReturnError:
                 raise
             except SSL.Error as error:
-                await _send_best_effort(self._pump)  # let our alert reach the server
+                await self._send_best_effort()  # let our alert reach the server
                 raise self._tls_failure(error) from None
-            await _send(self._pump)
+            self._check_flood()
+            await self._send()
             return value
 
     def close(self) -> HandshakeResult:
@@ -348,63 +404,237 @@ class TLSConnection:
         self.result.transcript = _parse_transcript(self._capture.messages)
         self.result.transcript_truncated = self._capture.truncated
 
+    # --- I/O with failures named ---------------------------------------------------------
+
+    async def _send(self) -> None:
+        assert self._pump is not None
+        try:
+            await self._pump.flush()
+        except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
+            raise self._stream_failure(exc) from None
+
+    async def _send_best_effort(self) -> None:
+        assert self._pump is not None
+        with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+            await self._pump.flush()
+
+    async def _receive(self) -> bool:
+        assert self._pump is not None
+        try:
+            return await self._pump.fill()
+        except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
+            raise self._stream_failure(exc) from None
+
+    # --- naming failures -----------------------------------------------------------------
+
+    def _progress(self) -> str:
+        """What the server had sent: "nothing" or bytes and the last message, for details."""
+        received = self._pump.received_bytes if self._pump else 0
+        if received == 0:
+            return "nothing"
+        last = self._last_received()
+        return _plural(received, "byte") + (f" (last message: {last})" if last else "")
+
+    def _last_received(self) -> str | None:
+        message = next((m for m in reversed(self._capture.messages)
+                        if m.direction == "received"), None)
+        return _message_name(message) if message else None
+
+    def _stream_failure(self, exc: BaseException) -> ScanFailure:
+        cause = exc.__cause__ if isinstance(exc, trio.BrokenResourceError) else exc
+        if isinstance(cause, BrokenPipeError):
+            return ScanFailure(ErrorKind.connection_closed, "the server closed the connection; "
+                               f"it had sent {self._progress()}")
+        if isinstance(cause, ConnectionResetError):
+            detail = "the server reset the connection (TCP RST)"
+        else:
+            detail = f"the connection broke ({cause or exc})"
+        return ScanFailure(ErrorKind.connection_reset, f"{detail}; it had sent {self._progress()}")
+
+    def _closed_failure(self, detail: str | None) -> ScanFailure:
+        if detail is not None:
+            return ScanFailure(ErrorKind.connection_closed,
+                               detail or "the server closed the connection")
+        if self._pump is not None and self._pump.received_bytes == 0:
+            detail = "the server accepted the TCP connection, then closed it without a byte"
+        else:
+            detail = ("the server closed the connection during the handshake without an "
+                      f"alert; it had sent {self._progress()}")
+        return ScanFailure(ErrorKind.connection_closed, detail)
+
+    def _timeout_failure(self) -> ScanFailure:
+        self._refresh()
+        if self._pump is None or self._pump.received_bytes == 0:
+            detail = "the server accepted the TCP connection but sent nothing before the deadline"
+        else:
+            detail = ("unfinished at the connection deadline (--timeout); the server had sent "
+                      + self._progress())
+        return ScanFailure(ErrorKind.timeout, detail)
+
+    def _check_flood(self) -> None:
+        if not self._capture.flooded:
+            return
+        if self._capture.server_hellos > capture.MAX_HANDSHAKES:
+            raise ScanFailure(
+                ErrorKind.message_flood,
+                f"the server renegotiated {self._capture.server_hellos - 1} times on one "
+                "connection and kept going; no legitimate server needs that many",
+            )
+        counts = Counter(_message_name(m) for m in self._capture.messages
+                         if m.direction == "received")
+        common = ", ".join(f"{name} x{count}" for name, count in counts.most_common(3))
+        raise ScanFailure(
+            ErrorKind.message_flood,
+            f"the server sent over {self._capture.max_messages} messages on one connection "
+            f"({common}, ...); no legitimate handshake needs that many",
+        )
+
     def _tls_failure(self, error: SSL.Error) -> ScanFailure:
         self._refresh()
         received = self.result.alerts("received")
         alert = received[-1].alert if received else None
-        if alert is not None:
+        reasons = _openssl_reasons(error)
+        sent = self.result.alert_sent
+        kind = _classify(reasons, sent.alert.name if sent and sent.alert else None)
+        # A fatal alert from the server ends the connection; warnings do only when OpenSSL
+        # says nothing more precise (TLS 1.3 makes every alert but close_notify fatal).
+        if alert is not None and (alert.is_fatal or kind is ErrorKind.protocol_error):
             return ScanFailure(
                 ErrorKind.handshake_failure if not self.result.completed
                 else ErrorKind.protocol_error,
                 f"the server sent a {alert.level_name} {alert.name} alert",
                 alert=alert.name,
             )
-        return ScanFailure(ErrorKind.protocol_error, _openssl_reason(error))
+        openssl = f" (OpenSSL: {'; '.join(reasons) or 'no reason given'})"
+        return ScanFailure(kind, self._explain(kind) + openssl)
+
+    def _explain(self, kind: ErrorKind) -> str:
+        """What went wrong, in the terms of the message involved."""
+        if kind is ErrorKind.malformed_handshake:
+            last = next((m for m in reversed(self.result.transcript)
+                         if m.direction == "received" and m.msg_type is not None), None)
+            if last is not None and last.parse_error:
+                return f"the server's {last.name} is malformed: {last.parse_error}"
+            if last is not None:
+                return f"the server's {last.name} does not decode or carries forbidden values"
+            return "a handshake message from the server does not decode"
+        if kind is ErrorKind.wrong_version:
+            return self._explain_version()
+        pending = self._rejected_before_capture()
+        if kind is ErrorKind.message_too_large:
+            if pending is not None:
+                return (f"the server's {pending.name} message declares {pending.length} bytes, "
+                        "more than the client accepts")
+            return "a handshake message from the server is larger than the client accepts"
+        if kind is ErrorKind.unexpected_message:
+            what = pending.name if pending is not None else "a message"
+            previous = self._last_received()
+            where = f" after {previous}" if previous else ""
+            return f"the server sent {what}{where}, which the protocol does not allow there"
+        if kind is ErrorKind.message_flood:
+            return (f"the server kept sending messages without progress (last: {previous})"
+                    if (previous := self._last_received()) else
+                    "the server kept sending messages without progress")
+        if kind is ErrorKind.record_overflow:
+            record = self._pump.records.last_record if self._pump else None
+            size = f" ({record.length} bytes)" if record is not None else ""
+            return f"a record from the server{size} is longer than the protocol allows"
+        return f"the TLS connection failed; the server had sent {self._progress()}"
+
+    def _explain_version(self) -> str:
+        hello = self.result.server_hello
+        offer = self.result.offer
+        offered = (offer.min_version.label if offer.min_version == offer.max_version
+                   else f"{offer.min_version.label} to {offer.max_version.label}")
+        if hello is None:
+            return f"the server chose a protocol version outside the offer ({offered})"
+        chosen = hello.selected_version_name
+        if hello.selected_version < int(offer.min_version):
+            return f"the server answered an offer of {offered} with {chosen}, an older version"
+        return (f"the server chose {chosen}, which was not offered ({offered}): a protocol "
+                "violation")
+
+    def _rejected_before_capture(self) -> wire.HandshakeHeader | None:
+        """The plaintext handshake message OpenSSL refused before reporting it, if known.
+
+        OpenSSL reports each message it accepts to the capture; a message refused on its
+        header (too large, out of order) never gets there, so it is the first plaintext
+        message the record tracker saw beyond the captured ones.
+        """
+        if self._pump is None:
+            return None
+        accepted = sum(1 for m in self._capture.messages
+                       if m.direction == "received" and m.content_type == _CONTENT_HANDSHAKE)
+        headers = self._pump.records.handshake_headers
+        return headers[accepted] if accepted < len(headers) else None
 
 
-async def _send(pump: _Pump) -> None:
-    try:
-        await pump.flush()
-    except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
-        raise _stream_failure(exc) from None
+# OpenSSL reason strings that say precisely what the server did wrong. Checked first because
+# the alert OpenSSL sends is coarser (a too-large message gets illegal_parameter).
+_REASON_KINDS = {
+    "excessive message size": ErrorKind.message_too_large,
+    "too many warn alerts": ErrorKind.message_flood,
+    "too many key updates": ErrorKind.message_flood,
+    "data length too long": ErrorKind.record_overflow,
+    "encrypted length too long": ErrorKind.record_overflow,
+    "packet length too long": ErrorKind.record_overflow,
+    "unsupported protocol": ErrorKind.wrong_version,
+    "wrong ssl version": ErrorKind.wrong_version,
+    "version too low": ErrorKind.wrong_version,
+    "version too high": ErrorKind.wrong_version,
+    "unexpected message": ErrorKind.unexpected_message,
+    "unexpected record": ErrorKind.unexpected_message,
+    "bad record type": ErrorKind.unexpected_message,
+    "unsolicited extension": ErrorKind.unexpected_message,
+    "ccs received early": ErrorKind.unexpected_message,
+    "length mismatch": ErrorKind.malformed_handshake,
+    "ca dn length mismatch": ErrorKind.malformed_handshake,
+    "bad packet": ErrorKind.malformed_handshake,
+    "bad length": ErrorKind.malformed_handshake,
+    "record too small": ErrorKind.malformed_handshake,
+    "bad extension": ErrorKind.malformed_handshake,
+}
+
+# Otherwise the alert our own OpenSSL sent names the class of problem (RFC 8446 6.2).
+_SENT_ALERT_KINDS = {
+    "record_overflow": ErrorKind.record_overflow,
+    "decode_error": ErrorKind.malformed_handshake,
+    "illegal_parameter": ErrorKind.malformed_handshake,
+    "bad_certificate": ErrorKind.malformed_handshake,
+    "bad_certificate_status_response": ErrorKind.malformed_handshake,
+    "unexpected_message": ErrorKind.unexpected_message,
+    "protocol_version": ErrorKind.wrong_version,
+}
 
 
-async def _send_best_effort(pump: _Pump) -> None:
-    with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError, OSError):
-        await pump.flush()
+def _classify(reasons: list[str], sent_alert: str | None) -> ErrorKind:
+    for reason in reasons:
+        kind = _REASON_KINDS.get(reason.lower())
+        if kind is not None:
+            return kind
+    return _SENT_ALERT_KINDS.get(sent_alert or "", ErrorKind.protocol_error)
 
 
-async def _receive(pump: _Pump) -> bool:
-    try:
-        return await pump.fill()
-    except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
-        raise _stream_failure(exc) from None
+def _openssl_reasons(error: SSL.Error) -> list[str]:
+    reasons = []
+    for entry in error.args[0] if error.args and isinstance(error.args[0], list) else []:
+        if isinstance(entry, tuple) and entry and str(entry[-1]) not in reasons:
+            reasons.append(str(entry[-1]))
+    return reasons or ([str(error)] if str(error) else [])
 
 
-def _stream_failure(exc: BaseException) -> ScanFailure:
-    cause = exc.__cause__ if isinstance(exc, trio.BrokenResourceError) else exc
-    if isinstance(cause, ConnectionResetError):
-        return ScanFailure(ErrorKind.connection_reset, "the server reset the connection (TCP RST)")
-    if isinstance(cause, BrokenPipeError):
-        return ScanFailure(ErrorKind.connection_closed, "the server closed the connection")
-    return ScanFailure(ErrorKind.connection_reset, f"connection broke: {cause or exc}")
-
-
-def _timeout_failure(pump: _Pump, captured: capture.MessageCapture) -> ScanFailure:
-    if pump.received_bytes == 0:
-        detail = "the server accepted the TCP connection but sent nothing before the deadline"
-    else:
-        last = next((m for m in reversed(captured.messages) if m.direction == "received"), None)
-        after = f"; last message received: {_message_name(last)}" if last else ""
-        detail = (f"handshake unfinished at the deadline ({pump.received_bytes} bytes "
-                  f"received{after})")
-    return ScanFailure(ErrorKind.timeout, detail)
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def _message_name(message: capture.CapturedMessage) -> str:
     if message.content_type == _CONTENT_HANDSHAKE and message.data:
         return wire.name_for(wire.HANDSHAKE_TYPES, message.data[0], width=2)
-    return "alert" if message.content_type == _CONTENT_ALERT else "change_cipher_spec"
+    if message.content_type == _CONTENT_ALERT:
+        with contextlib.suppress(wire.WireError):
+            return f"alert:{wire.parse_alert(message.data).name}"
+        return "alert"
+    return "change_cipher_spec"
 
 
 def _describe_session(connection: SSL.Connection, result: HandshakeResult) -> None:
@@ -423,14 +653,6 @@ def _describe_session(connection: SSL.Connection, result: HandshakeResult) -> No
 
 _VERSION_CODES = {"SSLv3": 0x0300, "TLSv1": 0x0301, "TLSv1.1": 0x0302, "TLSv1.2": 0x0303,
                   "TLSv1.3": 0x0304}
-
-
-def _openssl_reason(error: SSL.Error) -> str:
-    reasons = []
-    for entry in error.args[0] if error.args and isinstance(error.args[0], list) else []:
-        if isinstance(entry, tuple) and entry:
-            reasons.append(str(entry[-1]))
-    return "; ".join(reasons) or str(error) or "TLS error"
 
 
 def _parse_transcript(messages: list[capture.CapturedMessage]) -> list[TranscriptMessage]:

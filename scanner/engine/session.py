@@ -7,7 +7,8 @@ per-address connection bounds and the deadlines, and counts what it did for the 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable
+import contextvars
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 
 import trio
@@ -29,12 +30,39 @@ _AFTER_HANDSHAKE_CEILING_S = 2.0
 _AFTER_HANDSHAKE_RTTS = 4
 
 
-class ConnectionLimits:
-    """Bounds shared by a whole sweep: connections in flight, overall and per IP address."""
+#: The probe a connection is made for, so that its failures are attributed to that probe.
+current_probe: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "mtlsweep_current_probe", default=None)
 
-    def __init__(self, total: int, per_address: int) -> None:
+
+class RateLimit:
+    """At most ``per_second`` connection starts per second across the whole sweep.
+
+    Starts are spaced evenly (no bursts): each caller reserves the next free instant and
+    sleeps until it, so the limit holds however many tasks are waiting.
+    """
+
+    def __init__(self, per_second: float) -> None:
+        if per_second <= 0:
+            raise ValueError("rate must be positive")
+        self.interval = 1.0 / per_second
+        self._next = 0.0
+
+    async def wait(self) -> None:
+        now = trio.current_time()
+        start = max(now, self._next)
+        self._next = start + self.interval
+        await trio.sleep_until(start)
+
+
+class ConnectionLimits:
+    """Bounds shared by a whole sweep: connections in flight, overall and per IP address,
+    and optionally how many connections may start per second."""
+
+    def __init__(self, total: int, per_address: int, rate: float | None = None) -> None:
         self.total = trio.CapacityLimiter(total)
         self.per_address = per_address
+        self.rate = RateLimit(rate) if rate else None
         self._by_address: dict[str, trio.CapacityLimiter] = {}
         self._users: dict[str, int] = {}
 
@@ -46,6 +74,8 @@ class ConnectionLimits:
         self._users[ip] = self._users.get(ip, 0) + 1
         try:
             async with limiter, self.total:
+                if self.rate is not None:
+                    await self.rate.wait()
                 yield
         finally:
             self._users[ip] -= 1
@@ -54,13 +84,23 @@ class ConnectionLimits:
                 del self._by_address[ip]
 
 
+@dataclass(frozen=True)
+class AttemptFailure:
+    """A connection that got no answer from the server, and the probe that made it."""
+
+    probe: str | None
+    failure: ScanFailure
+    refused: bool  # turned down before a ServerHello (alert, close, reset): often normal
+
+
 @dataclass
 class SessionStats:
     connections: int = 0
     handshakes_completed: int = 0
     server_hellos: int = 0
     raw_connections: int = 0  # of ``connections``: raw ClientHello exchanges
-    failures: list[ScanFailure] = field(default_factory=list)
+    answered: int = 0
+    failures: list[AttemptFailure] = field(default_factory=list)
 
 
 class EndpointSession:
@@ -159,14 +199,16 @@ class EndpointSession:
             try:
                 stream = await open_tcp(self.address, timeout=self.timeout)
             except ScanFailure as failure:
-                self.stats.failures.append(failure)
+                self.stats.failures.append(AttemptFailure(current_probe.get(), failure, False))
                 return raw.connect_failed(failure)
             async with stream:
                 reply = await raw.exchange(stream, payload, deadline=deadline, stop_at=stop_at)
         if reply.hello or reply.outcome is raw.RawOutcome.sslv2_server_hello:
             self.stats.server_hellos += 1
+            self.stats.answered += 1
         elif reply.failure is not None:
-            self.stats.failures.append(reply.failure)
+            self.stats.failures.append(AttemptFailure(
+                current_probe.get(), reply.failure, reply.outcome in _RAW_REFUSALS))
         return reply
 
     def _count(self, result: HandshakeResult) -> None:
@@ -174,20 +216,44 @@ class EndpointSession:
             self.stats.handshakes_completed += 1
         if result.server_hello is not None:
             self.stats.server_hellos += 1
-        if result.failure is not None:
-            self.stats.failures.append(result.failure)
+        if result.answered:
+            self.stats.answered += 1
+        elif result.failure is not None:
+            self.stats.failures.append(
+                AttemptFailure(current_probe.get(), result.failure, result.refused))
 
     def unreachable_reason(self) -> ScanFailure | None:
-        """When no attempt reached a ServerHello, the most telling failure among them."""
-        if self.stats.server_hellos or not self.stats.failures:
+        """When no attempt got an answer, the most telling failure among them."""
+        if self.stats.answered or not self.stats.failures:
             return None
-        return min(self.stats.failures, key=lambda f: _FAILURE_PRIORITY.get(f.kind, 99))
+        return most_telling(attempt.failure for attempt in self.stats.failures)
+
+    def probe_failures(self) -> dict[str, ScanFailure]:
+        """Per probe, the most telling failure of an attempt that neither got an answer nor
+        was plainly refused (for a target that did answer other attempts)."""
+        by_probe: dict[str, list[ScanFailure]] = {}
+        for attempt in self.stats.failures:
+            if attempt.probe is not None and not attempt.refused:
+                by_probe.setdefault(attempt.probe, []).append(attempt.failure)
+        return {probe: most_telling(failures) for probe, failures in by_probe.items()}
 
 
-# Lower is more telling: "not TLS" explains a reset that follows it, not the other way round.
+# A raw hello turned down before any ServerHello: normal while enumerating versions and suites.
+_RAW_REFUSALS = frozenset({raw.RawOutcome.alert, raw.RawOutcome.closed, raw.RawOutcome.reset,
+                           raw.RawOutcome.sslv2_error})
+
+
+def most_telling(failures: Iterable[ScanFailure]) -> ScanFailure:
+    return min(failures, key=lambda f: _FAILURE_PRIORITY.get(f.kind, 99))
+
+
+# Lower is more telling: what the server did wrong explains a reset or timeout that follows
+# it, and "not TLS" explains everything.
 _FAILURE_PRIORITY = {
     kind: rank for rank, kind in enumerate([
-        ErrorKind.not_tls, ErrorKind.handshake_failure, ErrorKind.protocol_error,
+        ErrorKind.not_tls, ErrorKind.record_overflow, ErrorKind.malformed_handshake,
+        ErrorKind.message_too_large, ErrorKind.unexpected_message, ErrorKind.message_flood,
+        ErrorKind.wrong_version, ErrorKind.handshake_failure, ErrorKind.protocol_error,
         ErrorKind.connection_refused, ErrorKind.network_unreachable, ErrorKind.connect_timeout,
         ErrorKind.timeout, ErrorKind.connection_closed, ErrorKind.connection_reset,
     ])

@@ -176,6 +176,15 @@ class LabServer:
                 self._threads.add(thread)
             thread.start()
 
+    def after_handshake(self, connection: SSL.Connection) -> None:
+        """What the listener does once the handshake is done: answer one HTTP request.
+
+        Hostile-peer tests override this (e.g. to renegotiate without end).
+        """
+        with contextlib.suppress(SSL.ZeroReturnError):  # the client closed: answer in kind
+            if connection.recv(4096):
+                connection.sendall(_HTTP_RESPONSE)
+
     def _serve(self, sock: socket.socket) -> None:
         # pyOpenSSL needs a blocking socket; kernel timeouts keep a silent client from
         # holding the thread forever.
@@ -187,9 +196,7 @@ class LabServer:
         connection.set_accept_state()
         try:
             connection.do_handshake()
-            with contextlib.suppress(SSL.ZeroReturnError):  # the client closed: answer in kind
-                if connection.recv(4096):
-                    connection.sendall(_HTTP_RESPONSE)
+            self.after_handshake(connection)
             # Without our close_notify OpenSSL drops the session from the cache.
             with contextlib.suppress(SSL.Error):
                 connection.shutdown()

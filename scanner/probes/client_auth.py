@@ -119,13 +119,20 @@ def _names(table: Mapping[int, str], codes: tuple[int, ...] | None,
     return None if codes is None else [wire.name_for(table, code, width) for code in codes]
 
 
-def _without_certificate(result: HandshakeResult, *, requested: bool) -> WithoutCertificate:
+def _without_certificate(result: HandshakeResult, *,
+                         requested: bool) -> WithoutCertificate | None:
+    """What the server did with no client certificate; None when the connection broke for
+    another reason (timeout, malformed message, flood...), which tells nothing about it."""
     alert = result.alert_received
     alert_name = alert.alert.name if alert and alert.alert else None
     if not result.completed:
+        if not result.answered:
+            return None
         outcome = WithoutCertificateOutcome.rejected_in_handshake
     elif result.after_handshake in (AfterHandshake.alert, AfterHandshake.closed):
         outcome = WithoutCertificateOutcome.rejected_after_handshake
+    elif result.after_handshake is AfterHandshake.failed:
+        return None
     else:
         outcome = WithoutCertificateOutcome.completed
     if not requested:

@@ -40,6 +40,7 @@ def handshake_report(result: HandshakeResult) -> HandshakeReport:
                             after_handshake=m.after_handshake, parse_error=m.parse_error)
             for m in result.transcript
         ],
+        transcript_truncated=result.transcript_truncated,
         duration_ms=round(result.duration_s * 1000),
     )
 

@@ -110,6 +110,7 @@ from .sslv2 import (
     parse_sslv2_message,
     sslv2_record_length,
 )
+from .stream import RecordTracker
 from .x500 import (
     DistinguishedName,
     NameAttributeDer,
@@ -160,6 +161,7 @@ __all__ = [
     "OidFilter",
     "ParsedHandshake",
     "RecordHeader",
+    "RecordTracker",
     "ServerFlight",
     "ServerHello",
     "Ssl2CipherKind",

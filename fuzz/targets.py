@@ -1,0 +1,197 @@
+"""One fuzz target per sans-IO parser in ``scanner.wire``, with seed inputs.
+
+A target takes arbitrary bytes and must either parse them or raise ``WireError``: anything
+else (IndexError, ValueError, RecursionError, a hang) is a bug. Targets whose parser depends
+on the negotiated protocol version take it from the first input byte. Every derived property
+of a parsed result is read too, so lazily decoded fields are fuzzed as well.
+
+Shared by ``fuzz.py`` (atheris, coverage-guided) and ``tests`` (seeds must parse).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+_ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(_ROOT), str(_ROOT / "tests")]  # the scanner, and the tests' byte builders
+
+from support import tlsbytes as tb  # noqa: E402  (test builders make the seeds)
+
+from scanner import wire  # noqa: E402
+
+VERSIONS = (0x0300, 0x0301, 0x0302, 0x0303, 0x0304)
+
+
+def _version_and_body(data: bytes) -> tuple[int, bytes]:
+    if not data:
+        return 0x0303, b""
+    return VERSIONS[data[0] % len(VERSIONS)], data[1:]
+
+
+def _exercise(value: object) -> None:
+    """Read every public attribute, so properties that decode lazily run too."""
+    for attribute in dir(value):
+        if not attribute.startswith("_"):
+            member = getattr(value, attribute)
+            if not callable(member):
+                str(member)
+
+
+def _versioned(parse: Callable[..., object]) -> Callable[[bytes], object]:
+    def target(data: bytes) -> object:
+        version, body = _version_and_body(data)
+        return parse(body, version=version)
+
+    return target
+
+
+def _handshake_message(data: bytes) -> object:
+    version, body = _version_and_body(data)
+    message = wire.parse_handshake_message(body, version=version)
+    if message.parsed is not None:
+        _exercise(message.parsed)
+    return message
+
+
+def _record_tracker(data: bytes) -> object:
+    """Feed the stream in chunks whose sizes come from the first byte."""
+    tracker = wire.RecordTracker()
+    chunk = 1 + (data[0] if data else 0)
+    for position in range(1, len(data), chunk):
+        tracker.feed(data[position:position + chunk])
+    assert len(tracker.handshake_headers) <= 64
+    return tracker
+
+
+def _sniff(data: bytes) -> object:
+    assert isinstance(wire.looks_like_tls(data), bool)
+    assert wire.describe_non_tls(data).isprintable()
+    return None
+
+
+@dataclass(frozen=True)
+class Target:
+    """A parser of ``scanner.wire`` and how to call it with one fuzz input."""
+
+    parser: object
+    run: Callable[[bytes], object]
+
+
+def _direct(parser: Callable[[bytes], object]) -> Target:
+    return Target(parser, parser)
+
+
+TARGETS: dict[str, Target] = {
+    "handshake_message": Target(wire.parse_handshake_message, _handshake_message),
+    "server_hello": _direct(wire.parse_server_hello),
+    "certificate_request": Target(wire.parse_certificate_request,
+                                  _versioned(wire.parse_certificate_request)),
+    "new_session_ticket": Target(wire.parse_new_session_ticket,
+                                 _versioned(wire.parse_new_session_ticket)),
+    "certificate": Target(wire.parse_certificate, _versioned(wire.parse_certificate)),
+    "encrypted_extensions": _direct(wire.parse_encrypted_extensions),
+    "certificate_status": _direct(wire.parse_certificate_status),
+    "extensions": _direct(wire.parse_extensions),
+    "alpn": _direct(wire.parse_alpn_extension),
+    "signature_algorithms": _direct(wire.parse_signature_algorithms_extension),
+    "certificate_authorities": _direct(wire.parse_certificate_authorities_extension),
+    "oid_filters": _direct(wire.parse_oid_filters_extension),
+    "supported_versions": _direct(wire.parse_supported_versions_server),
+    "key_share": _direct(wire.parse_key_share_server),
+    "handshake_header": _direct(wire.parse_handshake_header),
+    "split_handshake": _direct(wire.split_handshake),
+    "split_handshake_stream": _direct(wire.split_handshake_stream),
+    "record_header": _direct(wire.parse_record_header),
+    "alert": _direct(wire.parse_alert),
+    "distinguished_name": _direct(wire.parse_distinguished_name),
+    "decode_oid": _direct(wire.decode_oid),
+    "record_tracker": Target(wire.RecordTracker, _record_tracker),
+    "client_hello": _direct(wire.parse_client_hello),
+    "sslv2_message": _direct(wire.parse_sslv2_message),
+    "next_protocol_negotiation": _direct(wire.parse_next_protocol_negotiation_extension),
+    "renegotiation_info": _direct(wire.parse_renegotiation_info_extension),
+    "ec_point_formats": _direct(wire.parse_ec_point_formats_extension),
+    "ecdhe_server_key_exchange": _direct(wire.parse_ecdhe_server_key_exchange),
+    "sniff_looks_like_tls": Target(wire.looks_like_tls, _sniff),
+    "sniff_describe_non_tls": Target(wire.describe_non_tls, _sniff),
+}
+
+
+def run_one(name: str, data: bytes) -> None:
+    """The fuzzing contract: parse or WireError."""
+    try:
+        result = TARGETS[name].run(data)
+    except wire.WireError:
+        return
+    _exercise(result)
+
+
+# --- seeds: valid inputs to start from ----------------------------------------------------
+
+_DN = bytes.fromhex("30153113301106035504030c0a4578616d706c65204341")
+_TLS12, _TLS13 = 3, 4  # indexes into VERSIONS for the version byte
+
+
+def seeds(name: str) -> list[bytes]:
+    """A few valid inputs for ``name`` (the version byte included where one is read)."""
+    cr12 = tb.certificate_request(ca_names=tb.vec(2, tb.vec(2, _DN)))[4:]
+    cr13 = (tb.vec(1, b"") + tb.vec(2, tb.ext(13, tb.vec(2, tb.u16s(0x0403)))
+            + tb.ext(47, tb.vec(2, tb.vec(2, _DN)))
+            + tb.ext(48, tb.vec(2, tb.vec(1, bytes.fromhex("551d25")) + tb.vec(2, b"\x30\x00")))))
+    server_hello = tb.server_hello(extensions=tb.ext(0xFF01, b"\x00"))[4:]
+    hello13 = tb.tls13_server_hello(b"\x01" * 32)[4:]
+    ticket12 = tb.new_session_ticket(b"t" * 16)[4:]
+    ticket13 = (b"\x00" * 8 + tb.vec(1, b"n") + tb.vec(2, b"t")
+                + tb.vec(2, tb.ext(42, b"\x00\x00\x40\x00")))
+    cert12 = tb.certificate(b"\x30\x03\x02\x01\x01")[4:]
+    cert13 = (tb.vec(1, b"") + tb.vec(3, tb.vec(3, b"\x30\x00")
+                                      + tb.vec(2, tb.ext(5, b"\x01" + tb.vec(3, b"\x30\x00")))))
+    alpn = tb.vec(2, tb.vec(1, b"h2") + tb.vec(1, b"http/1.1"))
+    by_name: dict[str, list[bytes]] = {
+        "handshake_message": [bytes([_TLS12]) + tb.handshake(13, cr12),
+                              bytes([_TLS13]) + tb.handshake(13, cr13),
+                              bytes([_TLS13]) + tb.handshake(2, hello13),
+                              bytes([_TLS13]) + tb.handshake(4, ticket13),
+                              bytes([_TLS13]) + tb.handshake(11, cert13)],
+        "server_hello": [server_hello, hello13],
+        "certificate_request": [bytes([_TLS12]) + cr12, bytes([_TLS13]) + cr13],
+        "new_session_ticket": [bytes([_TLS12]) + ticket12, bytes([_TLS13]) + ticket13],
+        "certificate": [bytes([_TLS12]) + cert12, bytes([_TLS13]) + cert13],
+        "encrypted_extensions": [tb.vec(2, tb.ext(16, alpn))],
+        "certificate_status": [b"\x01" + tb.vec(3, b"\x30\x03\x0a\x01\x00")],
+        "extensions": [tb.vec(2, tb.ext(0, b"") + tb.ext(16, alpn))],
+        "alpn": [alpn],
+        "signature_algorithms": [tb.vec(2, tb.u16s(0x0403, 0x0804))],
+        "certificate_authorities": [tb.vec(2, tb.vec(2, _DN))],
+        "oid_filters": [tb.vec(2, tb.vec(1, bytes.fromhex("551d25")) + tb.vec(2, b"\x30\x00"))],
+        "supported_versions": [b"\x03\x04"],
+        "key_share": [b"\x00\x1d" + tb.vec(2, b"k" * 32), b"\x00\x17"],
+        "handshake_header": [b"\x02\x00\x00\x46"],
+        "split_handshake": [tb.handshake(14, b"")],
+        "split_handshake_stream": [tb.handshake(2, server_hello) + tb.handshake(14, b"")[:2]],
+        "record_header": [b"\x16\x03\x03\x00\x40"],
+        "alert": [b"\x02\x28"],
+        "distinguished_name": [_DN, b"\x30\x00"],
+        "decode_oid": [bytes.fromhex("2a864886f70d010901")],
+        "record_tracker": [b"\x07" + tb.records(22, tb.handshake(2, server_hello), fragment=9)
+                           + tb.record(20, b"\x01") + tb.record(23, b"x" * 30)],
+        "client_hello": [wire.encode_client_hello(wire.ClientHello(
+            legacy_version=0x0303, random=b"r" * 32, session_id=b"", cipher_suites=(0x1301,),
+            extensions=(wire.server_name_extension("example.com"),
+                        wire.supported_versions_extension((0x0304, 0x0303)),
+                        wire.alpn_extension(("h2",)))))[4:]],
+        # SERVER-HELLO: type, hit, cert type, version, 3 lengths, certificate, specs, id
+        "sslv2_message": [b"\x04\x00\x01\x00\x02\x00\x02\x00\x03\x00\x10"
+                          + b"\x30\x00" + b"\x01\x00\x80" + b"i" * 16, b"\x00\x00\x01"],
+        "next_protocol_negotiation": [b"\x02h2\x08http/1.1", b""],
+        "renegotiation_info": [b"\x00"],
+        "ec_point_formats": [b"\x01\x00"],
+        "ecdhe_server_key_exchange": [b"\x03\x00\x1d" + tb.vec(1, b"k" * 32)
+                                      + b"\x04\x03" + tb.vec(2, b"s" * 8)],
+        "sniff_looks_like_tls": [b"\x16\x03\x03\x00\x40", b"\x80\x2e\x04"],
+        "sniff_describe_non_tls": [b"HTTP/1.1 400 Bad Request\r\n", b"SSH-2.0-OpenSSH_9"],
+    }
+    return by_name[name]

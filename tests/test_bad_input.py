@@ -1,0 +1,133 @@
+"""Bad inventories through the real command line: one clear line, exit 2, and no connection.
+
+Each inventory names a listener that counts connections; whatever is wrong with the file, the
+scanner must refuse it before contacting anything (not even the valid targets in it).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from support.processes import TcpServer, tarpit_handler, tcp_server
+from typer.testing import CliRunner
+
+from scanner.cli import app
+from scanner.inventory import MAX_INVENTORY_BYTES, TargetEntry
+
+MTLSWEEP = [sys.executable, "-m", "scanner"]
+
+
+@pytest.fixture
+def listener() -> Iterator[TcpServer]:
+    with tcp_server(tarpit_handler, name="must-stay-untouched") as server:
+        yield server
+
+
+def refuse(inventory: Path, listener: TcpServer, *, in_subprocess: bool = False) -> str:
+    """Run a scan of ``inventory``; assert the refusal contract and return the one line.
+
+    In-process through the same typer app by default (fast); ``in_subprocess`` runs the real
+    ``python -m scanner`` entry point.
+    """
+    started = time.monotonic()
+    args = ["scan", str(inventory), "--timeout", "2"]
+    if in_subprocess:
+        done = subprocess.run([*MTLSWEEP, *args], capture_output=True, text=True, timeout=60,
+                              check=False, env={**os.environ, "COLUMNS": "200"})
+        code, stdout, stderr = done.returncode, done.stdout, done.stderr
+    else:
+        result = CliRunner().invoke(app, args)
+        code, stdout, stderr = result.exit_code, result.stdout, result.stderr
+    elapsed = time.monotonic() - started
+    assert code == 2, stderr
+    assert stdout == ""
+    lines = stderr.splitlines()
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith(f"mtlsweep: error: {inventory}")
+    assert "Traceback" not in stderr
+    time.sleep(0.1)  # a connection attempt, had there been one, has been accepted by now
+    assert listener.connections == 0, "a connection was made despite the bad inventory"
+    assert elapsed < 30, "refusing a bad file must not take long"
+    return lines[0]
+
+
+def valid_target(listener: TcpServer) -> str:
+    return f"  - host: 127.0.0.1\n    port: {listener.port}\n"
+
+
+def test_malformed_yaml(tmp_path: Path, listener: TcpServer) -> None:
+    inventory = tmp_path / "broken.yaml"
+    inventory.write_text("targets:\n" + valid_target(listener) + "    tags: {env: prod\n")
+    line = refuse(inventory, listener, in_subprocess=True)
+    # libyaml says "did not find expected", the pure-Python parser "expected"
+    assert f"{inventory}:5:1: invalid YAML: " in line and "expected ',' or '}'" in line
+    assert "(while parsing a flow mapping at line 4)" in line
+    assert "check the brackets, quotes and indentation there" in line
+
+
+def test_tab_indentation(tmp_path: Path, listener: TcpServer) -> None:
+    inventory = tmp_path / "tabs.yaml"
+    inventory.write_text(f"targets:\n\t- host: 127.0.0.1\n\t  port: {listener.port}\n")
+    line = refuse(inventory, listener)
+    assert ":2:1: invalid YAML" in line and "indent with spaces" in line
+
+
+def test_billion_laughs_alias_bomb(tmp_path: Path, listener: TcpServer) -> None:
+    lines = ['a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    previous = "a"
+    for label in "bcdefghi":
+        lines.append(f"{label}: &{label} [" + ", ".join([f"*{previous}"] * 9) + "]")
+        previous = label
+    inventory = tmp_path / "laughs.yaml"
+    inventory.write_text("\n".join(lines) + "\ntargets:\n" + valid_target(listener)
+                         + "    tags: *i\n")
+    line = refuse(inventory, listener)
+    assert "expands to more than" in line and "alias bomb" in line
+
+
+def test_hundred_megabyte_file(tmp_path: Path, listener: TcpServer) -> None:
+    inventory = tmp_path / "huge.yaml"
+    with inventory.open("wb") as handle:
+        handle.write(("targets:\n" + valid_target(listener)).encode())
+        handle.truncate(100 * 1024 * 1024)
+    line = refuse(inventory, listener)
+    assert "file is 104.9 MB, over the 16 MiB limit" in line and "split it" in line
+
+
+def test_endless_file_is_read_only_up_to_the_limit(tmp_path: Path, listener: TcpServer) -> None:
+    inventory = tmp_path / "zero.yaml"
+    inventory.symlink_to("/dev/zero")
+    line = refuse(inventory, listener)
+    assert f"more than {MAX_INVENTORY_BYTES} bytes" in line
+
+
+def test_duplicate_target(tmp_path: Path, listener: TcpServer) -> None:
+    inventory = tmp_path / "twice.yaml"
+    inventory.write_text("targets:\n" + valid_target(listener) + valid_target(listener))
+    line = refuse(inventory, listener)
+    assert f"{inventory}:4:5: duplicate target 127.0.0.1:{listener.port}" in line
+    assert f"as targets[0] at {inventory}:2:5); remove one of them" in line
+
+
+def test_unknown_policy_name(tmp_path: Path, listener: TcpServer) -> None:
+    if "expect" not in TargetEntry.model_fields:
+        pytest.skip("the inventory has no 'expect: {policy: ...}' key yet (the policy catalog "
+                    "is issue 6); this test runs once it exists")
+    inventory = tmp_path / "policy.yaml"
+    inventory.write_text("targets:\n" + valid_target(listener)
+                         + "    expect:\n      policy: NoSuchPolicy-2099-01\n")
+    line = refuse(inventory, listener)
+    assert f"{inventory}:" in line and "NoSuchPolicy-2099-01" in line
+
+
+def test_not_utf8(tmp_path: Path, listener: TcpServer) -> None:
+    inventory = tmp_path / "latin1.yaml"
+    inventory.write_bytes(b"targets:\n  - host: caf\xe9.example\n")
+    line = refuse(inventory, listener)
+    assert "not UTF-8 text" in line and "save it as UTF-8" in line
