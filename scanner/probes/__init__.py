@@ -27,6 +27,10 @@ PROBES: dict[str, Probe] = {
         EngineAgreementProbe(),
     )
 }
-DEFAULT_PROBES: tuple[str, ...] = tuple(PROBES)
+# Every probe but alpn_support: the alpn probe already finds the supported set (per version,
+# with the selection per offer and the no-overlap behaviour), and engine_agreement still
+# checks the raw engine's ALPN selection against OpenSSL's. Dropping the duplicate keeps a
+# default scan of an ALB-like listener under 60 connections.
+DEFAULT_PROBES: tuple[str, ...] = tuple(name for name in PROBES if name != "alpn_support")
 
 __all__ = ["DEFAULT_PROBES", "PROBES", "Probe", "ProbeContext", "ProbeOptions", "ProbeOutput"]

@@ -93,7 +93,11 @@ class _VersionProbe:
         self.version_seen = False
 
     async def attempt(self, offer: Sequence[str]) -> AlpnAttempt:
-        result = await self.session.handshake(self.session.offer(self.version, alpn=tuple(offer)))
+        if not offer:  # no ALPN at all: the shared plain handshake answers that
+            result = await self.session.baseline(self.version)
+        else:
+            result = await self.session.shared_handshake(
+                self.session.offer(self.version, alpn=tuple(offer)))
         attempt = classify(result, tuple(offer), self.version)
         hello = result.server_hello
         if hello is not None and hello.selected_version == int(self.version):

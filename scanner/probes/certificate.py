@@ -16,6 +16,7 @@ import trio
 from cryptography import x509
 
 from scanner.engine.handshake import HandshakeResult
+from scanner.engine.offer import TLSVersion
 from scanner.engine.session import EndpointSession
 from scanner.pkix.certinfo import (
     MAX_CHAIN_EXAMINED,
@@ -57,6 +58,16 @@ _FAMILY_OF_KEY: dict[str, LookupName] = {"EC": "ecdsa", "RSA": "rsa"}
 _Add = Callable[[str, Severity, str], None]
 
 
+async def _default_lookup(session: EndpointSession) -> HandshakeResult:
+    """The chain a default offer gets: the shared plain handshake at TLS 1.3, else at TLS 1.2,
+    else (a server of older versions only) a handshake of its own."""
+    for version in (TLSVersion.TLSv1_3, TLSVersion.TLSv1_2):
+        result = await session.baseline(version)
+        if server_chain_der(result):
+            return result
+    return await session.handshake(session.offer())
+
+
 class CertificateProbe:
     name: ClassVar[str] = "certificate"
     description: ClassVar[str] = (
@@ -66,7 +77,7 @@ class CertificateProbe:
 
     async def run(self, session: EndpointSession, context: ProbeContext) -> ProbeOutput:
         lookups: list[tuple[LookupName, HandshakeResult]] = [
-            ("default", await session.handshake(session.offer()))]
+            ("default", await _default_lookup(session))]
         default_chain = server_chain_der(lookups[0][1])
         if default_chain:
             others = [name for name in SIGNATURE_ALGORITHMS

@@ -47,9 +47,7 @@ class ClientAuthProbe:
         results: dict[TLSVersion, HandshakeResult] = {}
 
         async def attempt(version: TLSVersion) -> None:
-            results[version] = await session.handshake(
-                session.offer(version), read_after_handshake=True
-            )
+            results[version] = await session.baseline(version)
 
         async with trio.open_nursery() as nursery:
             for version in _VERSIONS:

@@ -37,6 +37,7 @@ from scanner.results import (
 
 ALPN_OFFER = ("h2", "http/1.1")
 _OPENSSL_VERSIONS = (TLS13, TLS12, TLS11, TLS10)
+_BASELINE_VERSIONS = (TLS13, TLS12)  # the versions other probes make a plain handshake at
 _CLIENT_HELLO = 1
 _NEW_SESSION_TICKET = 4
 # Failures that say nothing about TLS: OpenSSL got no answer to compare.
@@ -155,9 +156,13 @@ class EngineAgreementProbe:
         alpn_raw: list[str | None] = []
 
         async def openssl(version: int) -> None:
-            alpn = ALPN_OFFER if version == alpn_version else ()
-            handshakes[version] = await session.handshake(
-                session.offer(TLSVersion(version), alpn=alpn))
+            if version == alpn_version:
+                handshakes[version] = await session.shared_handshake(  # alpn makes it too
+                    session.offer(TLSVersion(version), alpn=ALPN_OFFER))
+            elif version in _BASELINE_VERSIONS:  # the shared plain handshake will do
+                handshakes[version] = await session.baseline(TLSVersion(version))
+            else:
+                handshakes[version] = await session.handshake(session.offer(TLSVersion(version)))
 
         async def raw_side(version: int) -> None:
             tests[version] = await enum.version(version)
