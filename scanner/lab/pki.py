@@ -95,10 +95,10 @@ def _validity(days: int, not_before: datetime.datetime | None,
     return start, not_after or now + datetime.timedelta(days=days)
 
 
-def make_ca(subject: x509.Name, *, days: int = 30, key_type: KeyType = "ec") -> Issued:
-    key = generate_key(key_type)
+def _self_issued(subject: x509.Name, key: SigningKey, days: int) -> x509.CertificateBuilder:
+    """A builder with subject = issuer and the usual validity, for CAs and self-signed leaves."""
     start, end = _validity(days, None, None)
-    certificate = (
+    return (
         x509.CertificateBuilder()
         .subject_name(subject)
         .issuer_name(subject)
@@ -106,6 +106,13 @@ def make_ca(subject: x509.Name, *, days: int = 30, key_type: KeyType = "ec") -> 
         .serial_number(x509.random_serial_number())
         .not_valid_before(start)
         .not_valid_after(end)
+    )
+
+
+def make_ca(subject: x509.Name, *, days: int = 30, key_type: KeyType = "ec") -> Issued:
+    key = generate_key(key_type)
+    certificate = (
+        _self_issued(subject, key, days)
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .add_extension(x509.KeyUsage(
             digital_signature=True, content_commitment=False, key_encipherment=False,
@@ -154,15 +161,8 @@ def self_signed_client(subject: x509.Name, *, days: int = 30, key_type: KeyType 
     """A self-signed clientAuth end-entity certificate (no CA flag), as a careless client
     would make with ``openssl req -x509``."""
     key = generate_key(key_type)
-    start, end = _validity(days, None, None)
     certificate = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(end)
+        _self_issued(subject, key, days)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
         .sign(key, signature_hash(key))
