@@ -24,13 +24,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from support.pki import build_test_pki
 from support.servers import nginx
 
-from scanner.engine.offer import ContextFactory
+from scanner.config.targets import Target
+from scanner.engine.contexts import ContextFactory
 from scanner.engine.session import ConnectionLimits
-from scanner.probes.throwaway import ThrowawayCertificates
+from scanner.probes.shared.throwaway import ThrowawayCertificates
 from scanner.report.sinks import OutputFormat, RecordSink
 from scanner.results import Record
-from scanner.scan import Scanner, ScanSettings
-from scanner.targets import Target
+from scanner.run.scan import Scanner, ScanSettings
 
 
 class _Collect(RecordSink):

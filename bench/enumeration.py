@@ -57,11 +57,11 @@ from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
 from cryptography.x509.oid import NameOID  # noqa: E402
 
+from scanner.config.targets import Target  # noqa: E402
 from scanner.probes import DEFAULT_PROBES  # noqa: E402
 from scanner.report.sinks import OutputFormat, RecordSink  # noqa: E402
 from scanner.results import Record  # noqa: E402
-from scanner.sweep import SweepOptions, sweep  # noqa: E402
-from scanner.targets import Target  # noqa: E402
+from scanner.run.sweep import SweepOptions, sweep  # noqa: E402
 
 LOOPBACK = "127.0.0.1"
 SSLYZE_VENV = Path(tempfile.gettempdir()) / "mtlsweep-bench-sslyze"

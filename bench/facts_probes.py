@@ -24,11 +24,11 @@ from support.ocsp import OcspTimes, ocsp_response, write_der
 from support.pki import build_test_pki, issue_server_cert
 from support.servers import nginx
 
+from scanner.config.targets import Target
 from scanner.probes import ProbeOptions
 from scanner.report.sinks import OutputFormat, RecordSink
 from scanner.results import Record
-from scanner.sweep import SweepOptions, sweep
-from scanner.targets import Target
+from scanner.run.sweep import SweepOptions, sweep
 
 PROBE_SETS = (("client_auth",), ("ocsp",), ("certificate",),
               ("client_auth", "ocsp", "certificate"))

@@ -35,7 +35,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 
-from scanner.lab.pki import issue, make_ca, name
+from scanner.pkix.issuing import issue, make_ca, name
 
 ROOT = Path(__file__).resolve().parent.parent
 PORT_MODES = ("required", "optional", "none", "none")  # client auth per listening port

@@ -9,11 +9,11 @@ import pytest
 import trio
 from support.pki import TestPKI
 
+from scanner.config.targets import Target
 from scanner.probes import DEFAULT_PROBES, ProbeOptions
 from scanner.report.sinks import OutputFormat, RecordSink
 from scanner.results import Record
-from scanner.sweep import SweepOptions, sweep
-from scanner.targets import Target
+from scanner.run.sweep import SweepOptions, sweep
 
 pytest_plugins = ["support.fixtures"]
 

@@ -17,8 +17,8 @@ import pytest
 from support.processes import TcpServer, tarpit_handler, tcp_server
 from typer.testing import CliRunner
 
-from scanner.cli import app
-from scanner.inventory import MAX_INVENTORY_BYTES, TargetEntry
+from scanner.cli.app import app
+from scanner.config.inventory import MAX_INVENTORY_BYTES, TargetEntry
 
 MTLSWEEP = [sys.executable, "-m", "scanner"]
 

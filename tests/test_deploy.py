@@ -18,7 +18,7 @@ import yaml
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-from scanner.shard import K8S_INDEX_ENV, SHARD_PLACEHOLDER
+from scanner.run.shard import K8S_INDEX_ENV, SHARD_PLACEHOLDER
 
 ROOT = Path(__file__).resolve().parent.parent
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
@@ -162,7 +162,7 @@ def test_cronjob_runs_an_indexed_job_whose_shards_match_the_cli() -> None:
 
 
 def test_manifests_use_the_image_user_and_an_inventory_the_cli_accepts(tmp_path: Path) -> None:
-    from scanner.inventory import load_inventory
+    from scanner.config.inventory import load_inventory
     from scanner.probes import PROBES
 
     docs = manifests()

@@ -16,11 +16,11 @@ from cryptography.hazmat.primitives import hashes
 from support.pki import Credential, TestPKI
 from support.processes import LOOPBACK
 
-from scanner.engine.offer import ClientCredential
-from scanner.lab.pki import Issued, issue, make_ca, name
+from scanner.config.targets import HttpCheck, Target
 from scanner.lab.server import ClientAuth, LabServer, ListenerConfig, Verification
+from scanner.offers.credential import ClientCredential
+from scanner.pkix.issuing import Issued, issue, make_ca, name
 from scanner.results import EnforcementResult, Record
-from scanner.targets import HttpCheck, Target
 
 pytestmark = pytest.mark.servers
 

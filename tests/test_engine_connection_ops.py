@@ -10,10 +10,11 @@ import pytest
 import trio
 
 from scanner.engine.connect import Address
+from scanner.engine.contexts import ContextFactory
 from scanner.engine.errors import ScanFailure
 from scanner.engine.handshake import TLSConnection
-from scanner.engine.offer import ContextFactory, TLSVersion
 from scanner.engine.session import ConnectionLimits, EndpointSession
+from scanner.offers.offer import TLSVersion
 from scanner.results import ErrorKind
 
 pytestmark = pytest.mark.servers

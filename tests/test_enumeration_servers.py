@@ -24,9 +24,9 @@ from support.stub import StubPolicy, stub_server
 from scanner import wire
 from scanner.engine import raw
 from scanner.engine.connect import Address, open_tcp
-from scanner.lab.pki import issue, make_ca, name
 from scanner.lab.server import LabServer, ListenerConfig
-from scanner.probes.enumeration import candidates
+from scanner.pkix.issuing import issue, make_ca, name
+from scanner.probes.shared.enumeration import candidates
 from scanner.report.enumeration_table import enumeration_table
 from scanner.results import Record
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from test_policy_identify import ISSUE5_RECORD
 
-from scanner.inventory import InventoryError, load_inventory
+from scanner.config.inventory import InventoryError, load_inventory
 from scanner.policy.apply import annotate, identification_out
 from scanner.policy.catalog import builtin_catalog
 from scanner.policy.expectations import Expectations, evaluate, merge_expectations
@@ -41,7 +41,7 @@ def optional_record(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     from support.fixtures import servers
     from support.pki import build_test_pki
 
-    from scanner.targets import Target
+    from scanner.config.targets import Target
 
     servers.require_binary("openssl")
     pki = build_test_pki(tmp_path_factory.mktemp("pki"))

@@ -28,14 +28,15 @@ from support import hostile as h
 from support.processes import TcpServer, http_400_handler, tarpit_handler, tcp_server
 from support.servers import ServerFactory
 
+from scanner.config.targets import Target
 from scanner.engine.capture import MAX_MESSAGES
 from scanner.engine.connect import Address
-from scanner.engine.offer import ContextFactory, TLSVersion
+from scanner.engine.contexts import ContextFactory
 from scanner.engine.session import ConnectionLimits, EndpointSession
-from scanner.lab.pki import make_ca, name
 from scanner.lab.server import ClientAuth, LabServer, ListenerConfig
+from scanner.offers.offer import TLSVersion
+from scanner.pkix.issuing import make_ca, name
 from scanner.results import ErrorInfo, ErrorKind, Record
-from scanner.targets import Target
 
 # The hostile behaviours are judged through the full-handshake engine's client_auth probe,
 # whose per-version outcomes the expectations below name exactly.

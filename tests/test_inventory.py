@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from scanner.inventory import InventoryError, load_inventory
+from scanner.config.inventory import InventoryError, load_inventory
 from scanner.probes import PROBES
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "targets.example.yaml"
@@ -33,7 +33,7 @@ def test_example_inventory_is_valid_and_documents_every_field() -> None:
         "grpc.example.com", "2001:db8::10", "db-proxy.example.com", "partners.example.com",
     ]
     text = EXAMPLE.read_text()
-    from scanner.inventory import TargetEntry, _Settings
+    from scanner.config.inventory import TargetEntry, _Settings
 
     for field in set(TargetEntry.model_fields) | set(_Settings.model_fields):
         assert f"{field}:" in text, f"targets.example.yaml does not document {field}"

@@ -13,7 +13,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from support.pki import Credential, TestPKI, key_pem
 
-from scanner.inventory import InventoryError, load_inventory
+from scanner.config.inventory import InventoryError, load_inventory
 from scanner.probes import PROBES
 
 PASSPHRASE = "correct horse battery staple"

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from scanner.config.targets import Target
 from scanner.report.jsonl import (
     JsonlAppender,
     JsonlError,
@@ -15,8 +16,7 @@ from scanner.report.jsonl import (
     repair_tail,
 )
 from scanner.results import ErrorInfo, ErrorKind, Record
-from scanner.scan import error_record
-from scanner.targets import Target
+from scanner.run.scan import error_record
 
 
 def record(port: int) -> Record:

@@ -18,8 +18,8 @@ from support.processes import free_port
 from test_cli import MTLSWEEP, records
 from typer.testing import CliRunner, Result
 
-from scanner.cli import app
-from scanner.inventory import load_inventory
+from scanner.cli.app import app
+from scanner.config.inventory import load_inventory
 from scanner.lab.demo import demo_listeners
 from scanner.lab.server import LabServer
 from scanner.probes import PROBES

@@ -14,12 +14,12 @@ from support.processes import free_port
 from test_cli import run
 from typer.testing import CliRunner
 
-from scanner.cli import app
+from scanner.cli.app import app
+from scanner.config.targets import Target
 from scanner.report.csvfile import HEADER
 from scanner.report.render import OutputFormat, RenderContext, render
 from scanner.report.spool import RecordSpool
 from scanner.results import Finding, Record, Severity
-from scanner.targets import Target
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from scanner.cli import app
+from scanner.cli.app import app
 from scanner.policy.catalog import (
     PolicyFileError,
     PolicyLookupError,

@@ -6,9 +6,10 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, mlkem
 
 from scanner import wire
-from scanner.engine import keyshares, raw
+from scanner.engine import raw
 from scanner.engine.raw import SSLV3, TLS10, TLS12, TLS13, RawOffer
-from scanner.probes.enumeration import candidates, chunks, weakest_first
+from scanner.offers import keyshares
+from scanner.probes.shared.enumeration import candidates, chunks, weakest_first
 
 GROUP = {name: code for code, name in wire.NAMED_GROUPS.items()}
 

@@ -20,7 +20,7 @@ from support.processes import free_port
 from test_cli import MTLSWEEP
 from typer.testing import CliRunner
 
-from scanner.cli import app
+from scanner.cli.app import app
 from scanner.report.jsonl import read_records
 
 SNI_NAMES = 16

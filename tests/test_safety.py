@@ -32,10 +32,10 @@ from support.processes import Handler, TcpServer, tarpit_handler, tcp_server
 from trio.testing import MockClock
 from typer.testing import CliRunner
 
-from scanner.cli import app
+from scanner.cli.app import app
 from scanner.engine.session import ConnectionLimits
-from scanner.lab.pki import Issued, make_ca, name
 from scanner.lab.server import LabServer, ListenerConfig
+from scanner.pkix.issuing import Issued, make_ca, name
 
 MTLSWEEP = [sys.executable, "-m", "scanner"]
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scanner.shard import (
+from scanner.run.shard import (
     Shard,
     ShardError,
     key_digest,

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from test_cli import MTLSWEEP
 
-from scanner.fdlimit import RESERVED_DESCRIPTORS, fit_concurrency
 from scanner.report.jsonl import read_records
+from scanner.run.fdlimit import RESERVED_DESCRIPTORS, fit_concurrency
 
 ADDRESSES = [f"127.0.1.{i}" for i in range(1, 61)]
 

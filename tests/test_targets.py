@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from scanner.targets import TargetSyntaxError, default_sni, format_endpoint, parse_endpoint
+from scanner.config.targets import TargetSyntaxError, parse_endpoint
+from scanner.results.identity import default_sni, format_endpoint
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import ipaddress
 import os
 import socket
 import struct
@@ -12,7 +13,6 @@ import trio
 
 from scanner.engine.errors import ScanFailure
 from scanner.results import ErrorKind
-from scanner.targets import is_ip_literal
 
 
 @dataclass(frozen=True)
@@ -24,8 +24,12 @@ class Address:
 
 async def resolve(host: str, port: int, *, timeout: float) -> list[Address]:
     """All addresses for host, IPv6 and IPv4 as the system orders them."""
-    if is_ip_literal(host):
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        literal = ipaddress.ip_address(host)
+    except ValueError:
+        literal = None
+    if literal is not None:
+        family = socket.AF_INET6 if literal.version == 6 else socket.AF_INET
         return [Address(family, host, port)]
     with trio.move_on_after(timeout) as scope:
         try:

@@ -22,8 +22,9 @@ from OpenSSL._util import lib
 
 from scanner import wire
 from scanner.engine import capture
+from scanner.engine.contexts import ContextFactory
 from scanner.engine.errors import ScanFailure
-from scanner.engine.offer import ClientOffer, ContextFactory
+from scanner.offers.offer import ClientOffer
 from scanner.results import ErrorKind
 
 # One maximal record per read: a flood of tiny records is cut off after a few thousand of

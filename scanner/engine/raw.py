@@ -18,7 +18,7 @@ import trio
 
 from scanner import wire
 from scanner.engine.errors import ScanFailure
-from scanner.engine.keyshares import X25519, key_share
+from scanner.offers.keyshares import X25519, key_share
 from scanner.results import ErrorKind
 
 _RECEIVE_CHUNK = 65536

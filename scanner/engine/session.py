@@ -17,11 +17,11 @@ from OpenSSL import SSL
 from scanner import wire
 from scanner.engine import raw
 from scanner.engine.connect import Address, kernel_rtt, open_tcp
+from scanner.engine.contexts import ContextFactory
 from scanner.engine.errors import ScanFailure
 from scanner.engine.handshake import HandshakeResult, TLSConnection
-from scanner.engine.offer import ClientOffer, ContextFactory, TLSVersion
+from scanner.offers.offer import ClientOffer, TLSVersion
 from scanner.results import ErrorKind
-from scanner.targets import Target
 
 # How long to keep reading after our Finished when a probe wants post-handshake messages:
 # a few round trips (measured on the TCP connect), never less than a floor for busy servers.
@@ -118,12 +118,9 @@ class EndpointSession:
         contexts: ContextFactory,
         limits: ConnectionLimits,
         timeout: float,
-        target: Target | None = None,
     ) -> None:
         self.address = address
         self.sni = sni
-        #: What the inventory says about this endpoint (HTTP check, client credentials).
-        self.target = target or Target(host=address.ip, port=address.port, sni=sni)
         self.contexts = contexts
         self.limits = limits
         self.timeout = timeout

@@ -11,12 +11,12 @@ from cryptography.hazmat.primitives import serialization
 from OpenSSL import SSL
 from rich.console import Console
 
-from scanner.lab.pki import issue, make_ca, name
+from scanner.config.targets import Target
 from scanner.lab.server import ClientAuth, LabServer, ListenerConfig, Verification
+from scanner.pkix.issuing import issue, make_ca, name
 from scanner.probes import DEFAULT_PROBES, ProbeOptions
 from scanner.report.sinks import OutputFormat
-from scanner.sweep import SweepOptions, run_sweep
-from scanner.targets import Target
+from scanner.run.sweep import SweepOptions, run_sweep
 
 # Cipher lists of the AWS policies the demo imitates (TLS 1.2 part; OpenSSL names), from the
 # AWS ELB "describe-ssl-policies" documentation table, as collected in

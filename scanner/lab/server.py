@@ -19,7 +19,7 @@ from types import TracebackType
 from cryptography import x509
 from OpenSSL import SSL, crypto
 
-from scanner.lab.pki import Issued
+from scanner.pkix.issuing import Issued
 
 _HTTP_RESPONSE = (b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 3\r\n"
                   b"connection: close\r\n\r\nok\n")

@@ -20,10 +20,10 @@ import trio
 
 from scanner import wire
 from scanner.engine.handshake import HandshakeResult
-from scanner.engine.offer import TLSVersion
 from scanner.engine.session import EndpointSession
+from scanner.offers.offer import TLSVersion
 from scanner.probes.base import ProbeContext, ProbeOutput
-from scanner.probes.report import version_name
+from scanner.probes.shared.report import version_name
 from scanner.results import (
     AlpnAttempt,
     AlpnNoOverlap,

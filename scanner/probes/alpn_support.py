@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from scanner.engine.session import EndpointSession
 from scanner.probes.base import ProbeContext, ProbeOutput
-from scanner.probes.enumeration import ALPN_CANDIDATES, LABELS, enumerator
+from scanner.probes.shared.enumeration import ALPN_CANDIDATES, LABELS, enumerator
 from scanner.results import AlpnSupportResult
 
 

@@ -9,6 +9,7 @@ from typing import ClassVar, Protocol
 from pydantic import BaseModel
 
 from scanner.engine.session import EndpointSession
+from scanner.offers.credential import ClientCredential
 from scanner.pkix.trust import TrustStore, trust_store_for
 from scanner.results import Finding
 
@@ -27,6 +28,17 @@ class ProbeOptions:
 
 
 @dataclass(frozen=True)
+class HttpRequestTarget:
+    """Where a probe sends its HTTP request once TLS is up (resolved per target)."""
+
+    #: False: the target is not HTTP (``http: false``); probes judge the TLS layer only.
+    enabled: bool = True
+    path: str = "/"
+    #: The Host header, already resolved (configured, else SNI or host, with a non-443 port).
+    host: str = "localhost"
+
+
+@dataclass(frozen=True)
 class ProbeContext:
     """What a probe knows about its target beyond the connection: resolved per target."""
 
@@ -36,6 +48,11 @@ class ProbeContext:
     ca_bundle: Path | None = None
     #: ALPN protocol IDs to test besides the well-known ones (target's own, else the sweep's).
     alpn_extra: tuple[str, ...] = ()
+    http: HttpRequestTarget = field(default_factory=HttpRequestTarget)
+    #: The user's client certificate and key (inventory ``client_cert``), in memory only.
+    client_credential: ClientCredential | None = None
+    #: The user's client CA and its key (inventory ``client_ca_cert``), to issue from.
+    client_ca: ClientCredential | None = None
 
     @property
     def trust(self) -> TrustStore:

@@ -16,8 +16,8 @@ import trio
 from cryptography import x509
 
 from scanner.engine.handshake import HandshakeResult
-from scanner.engine.offer import TLSVersion
 from scanner.engine.session import EndpointSession
+from scanner.offers.offer import TLSVersion
 from scanner.pkix.certinfo import (
     MAX_CHAIN_EXAMINED,
     SHA1_SIGNATURE_NAMES,
@@ -30,7 +30,7 @@ from scanner.pkix.hostname import hostname_matches
 from scanner.pkix.trust import TrustStore
 from scanner.pkix.validation import validate_chain
 from scanner.probes.base import ProbeContext, ProbeOutput
-from scanner.probes.report import handshake_report, server_chain_der, version_name
+from scanner.probes.shared.report import handshake_report, server_chain_der, version_name
 from scanner.results import (
     CertificateChainOut,
     CertificateLookup,

@@ -14,7 +14,7 @@ from scanner import wire
 from scanner.engine.raw import SSLV2
 from scanner.engine.session import EndpointSession
 from scanner.probes.base import ProbeContext, ProbeOutput
-from scanner.probes.enumeration import LABELS, VERSIONS, SuiteEnumeration, enumerator
+from scanner.probes.shared.enumeration import LABELS, VERSIONS, SuiteEnumeration, enumerator
 from scanner.results import CipherSuiteOut, CipherSuitesResult, VersionCipherSuites
 
 

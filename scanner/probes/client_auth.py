@@ -15,10 +15,10 @@ import trio
 
 from scanner import wire
 from scanner.engine.handshake import AfterHandshake, HandshakeResult, TranscriptMessage
-from scanner.engine.offer import TLSVersion
 from scanner.engine.session import EndpointSession
+from scanner.offers.offer import TLSVersion
 from scanner.probes.base import ProbeContext, ProbeOutput
-from scanner.probes.report import handshake_report
+from scanner.probes.shared.report import handshake_report
 from scanner.results import (
     CertificateRequestOut,
     ClientAuthClass,

@@ -27,13 +27,13 @@ from scanner.engine.handshake import (
     TLSConnection,
     TranscriptMessage,
 )
-from scanner.engine.offer import ClientCredential
 from scanner.engine.session import EndpointSession
-from scanner.lab.pki import KeyType
+from scanner.offers.credential import ClientCredential
+from scanner.pkix.issuing import KeyType
 from scanner.probes.base import ProbeContext, ProbeOutput
 from scanner.probes.client_auth import certificate_request_message
-from scanner.probes.report import handshake_report, version_name
-from scanner.probes.throwaway import ThrowawayCertificates, probe_name
+from scanner.probes.shared.report import handshake_report, version_name
+from scanner.probes.shared.throwaway import ThrowawayCertificates, probe_name
 from scanner.results import (
     AttemptResult,
     AttemptStage,
@@ -135,7 +135,7 @@ class EnforcementProbe:
         self.certificates = ThrowawayCertificates()
 
     async def run(self, session: EndpointSession, context: ProbeContext) -> ProbeOutput:
-        exchange = _exchange_for(session)
+        exchange = _exchange_for(context)
         first = await _attempt(session, Kind.none, None, exchange)
         if first.result.alert_received and first.result.alert_received.alert and \
                 first.result.alert_received.alert.name == _NO_ALPN and exchange.alpn:
@@ -152,9 +152,9 @@ class EnforcementProbe:
         version = version_name(first.result.version
                                or (hello.selected_version if hello is not None else None))
         if requested:
-            planned = await trio.to_thread.run_sync(self._plan_attempts, session, request)
+            planned = await trio.to_thread.run_sync(self._plan_attempts, context, request)
         else:
-            planned = _Planned(skipped=_not_asked(session, reached=hello is not None))
+            planned = _Planned(skipped=_not_asked(context, reached=hello is not None))
         ca_names_sent = bool(request.certificate_authorities) if request is not None else None
         observed = [first]
 
@@ -182,10 +182,9 @@ class EnforcementProbe:
         )
         return ProbeOutput(facet=facet, findings=findings_for(facet, judged, exchange))
 
-    def _plan_attempts(self, session: EndpointSession,
+    def _plan_attempts(self, target: ProbeContext,
                        request: wire.CertificateRequest | None) -> _Planned:
         """``request`` is None when the server's CertificateRequest could not be parsed."""
-        target = session.target
         key_type = key_type_for(request) if request is not None else "ec"
         plans = _Planned()
         plans.attempts.append((Kind.self_signed, self.certificates.self_signed(key_type)))
@@ -224,23 +223,23 @@ class EnforcementProbe:
         return plans
 
 
-def _not_asked(session: EndpointSession, *, reached: bool) -> dict[str, str]:
+def _not_asked(context: ProbeContext, *, reached: bool) -> dict[str, str]:
     kinds = [*_UNTRUSTED]
-    if session.target.client_credential is not None:
+    if context.client_credential is not None:
         kinds.append(Kind.user_certificate)
-    if session.target.client_ca is not None:
+    if context.client_ca is not None:
         kinds.append(Kind.expired)
     why = ("the server sent no CertificateRequest" if reached
            else "the attempt without a certificate got no ServerHello")
     return {kind.value: why for kind in kinds}
 
 
-def _exchange_for(session: EndpointSession) -> _Exchange:
-    target = session.target
-    label = f"HEAD {target.http.path} (Host: {target.http_host})"
-    if not target.http.enabled:
+def _exchange_for(context: ProbeContext) -> _Exchange:
+    http = context.http
+    label = f"HEAD {http.path} (Host: {http.host})"
+    if not http.enabled:
         return _Exchange(alpn=(), request=None, request_label=label)
-    request = wire.build_head_request(target.http.path, target.http_host,
+    request = wire.build_head_request(http.path, http.host,
                                       user_agent=f"mtlsweep/{__version__}")
     return _Exchange(alpn=("http/1.1",), request=request, request_label=label)
 

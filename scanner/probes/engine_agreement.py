@@ -15,18 +15,18 @@ import trio
 
 from scanner import wire
 from scanner.engine.handshake import HandshakeResult
-from scanner.engine.offer import TLSVersion
 from scanner.engine.raw import TLS10, TLS11, TLS12, TLS13
 from scanner.engine.session import EndpointSession
+from scanner.offers.offer import TLSVersion
 from scanner.probes.base import ProbeContext, ProbeOutput
-from scanner.probes.enumeration import (
+from scanner.probes.extensions import EXT_SESSION_TICKET, secure_renegotiation
+from scanner.probes.shared.enumeration import (
     LABELS,
     SuiteEnumeration,
     VersionTest,
     enumerator,
     selected_alpn,
 )
-from scanner.probes.extensions import EXT_SESSION_TICKET, secure_renegotiation
 from scanner.results import (
     AgreementCheck,
     EngineAgreementResult,

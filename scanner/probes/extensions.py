@@ -10,7 +10,7 @@ from scanner import wire
 from scanner.engine.raw import RawOffer
 from scanner.engine.session import EndpointSession
 from scanner.probes.base import ProbeContext, ProbeOutput
-from scanner.probes.enumeration import LABELS, enumerator
+from scanner.probes.shared.enumeration import LABELS, enumerator
 from scanner.results import ExtensionsResult, Finding, Severity
 
 EXT_STATUS_REQUEST = 5

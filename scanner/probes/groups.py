@@ -11,7 +11,7 @@ from scanner import wire
 from scanner.engine.raw import TLS13
 from scanner.engine.session import EndpointSession
 from scanner.probes.base import ProbeContext, ProbeOutput
-from scanner.probes.enumeration import LABELS, GroupEnumeration, enumerator
+from scanner.probes.shared.enumeration import LABELS, GroupEnumeration, enumerator
 from scanner.results import GroupOut, GroupsResult, VersionGroups
 
 

@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from scanner.engine.session import EndpointSession
 from scanner.probes.base import ProbeContext, ProbeOutput
-from scanner.probes.enumeration import LABELS, enumerator, npn_protocols
+from scanner.probes.shared.enumeration import LABELS, enumerator, npn_protocols
 from scanner.results import NpnResult
 
 

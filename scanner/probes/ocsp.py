@@ -16,13 +16,17 @@ from cryptography import x509
 
 from scanner import wire
 from scanner.engine.handshake import HandshakeResult
-from scanner.engine.offer import TLSVersion
 from scanner.engine.session import EndpointSession
+from scanner.offers.offer import TLSVersion
 from scanner.pkix.certinfo import MAX_CHAIN_EXAMINED, must_staple, serial_hex
 from scanner.pkix.ocsp import analyse_response, find_issuer
 from scanner.pkix.trust import TrustStore
 from scanner.probes.base import ProbeContext, ProbeOutput
-from scanner.probes.report import handshake_report, server_certificate_message, server_chain_der
+from scanner.probes.shared.report import (
+    handshake_report,
+    server_certificate_message,
+    server_chain_der,
+)
 from scanner.results import (
     Finding,
     OcspCertStatus,

@@ -9,7 +9,7 @@ import trio
 
 from scanner.engine.session import EndpointSession
 from scanner.probes.base import ProbeContext, ProbeOutput
-from scanner.probes.enumeration import LABELS, VERSIONS, VersionTest, enumerator
+from scanner.probes.shared.enumeration import LABELS, VERSIONS, VersionTest, enumerator
 from scanner.results import ProtocolsResult, ProtocolSupport
 
 

@@ -12,10 +12,10 @@ from typing import ClassVar
 
 from scanner.engine.errors import ScanFailure
 from scanner.engine.handshake import HandshakeResult, TLSConnection
-from scanner.engine.offer import TLSVersion
 from scanner.engine.session import EndpointSession
+from scanner.offers.offer import TLSVersion
 from scanner.probes.base import ProbeContext, ProbeOutput
-from scanner.probes.report import handshake_report, version_name
+from scanner.probes.shared.report import handshake_report, version_name
 from scanner.results import (
     ClientRenegotiation,
     ErrorKind,

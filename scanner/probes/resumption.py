@@ -24,10 +24,10 @@ from OpenSSL import SSL
 
 from scanner import wire
 from scanner.engine.handshake import HandshakeResult
-from scanner.engine.offer import ClientOffer, TLSVersion
 from scanner.engine.session import EndpointSession
+from scanner.offers.offer import ClientOffer, TLSVersion
 from scanner.probes.base import ProbeContext, ProbeOutput
-from scanner.probes.report import handshake_report
+from scanner.probes.shared.report import handshake_report
 from scanner.results import (
     ErrorInfo,
     Finding,

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from scanner.results import Finding, Record, Severity, TargetInfo
-from scanner.targets import default_sni, format_endpoint
+from scanner.results.identity import default_sni, format_endpoint
 
 EXPECTATION_PREFIX = "expect."
 SEVERITY_ORDER: tuple[Severity, ...] = tuple(Severity)

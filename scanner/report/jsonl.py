@@ -19,8 +19,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from scanner.results import Record
-
-TargetKey = tuple[str, int, str | None]
+from scanner.results.identity import TargetKey, target_key
 
 _PREVIEW_CHARS = 60
 
@@ -71,7 +70,7 @@ def record_key(data: dict[str, Any], *, where: str = "record") -> TargetKey:
     host, port, sni = target.get("host"), target.get("port"), target.get("sni")
     if not isinstance(host, str) or not isinstance(port, int) or not isinstance(sni, str | None):
         raise JsonlError(f"{where}: not an mtlsweep record (target host/port/sni missing)")
-    return (host.lower(), port, sni)
+    return target_key(host, port, sni)
 
 
 class JsonlReader:

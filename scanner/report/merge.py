@@ -14,15 +14,26 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
-from scanner.report.jsonl import JsonlError, JsonlReader, RawRecord, TargetKey, TornLine
+from scanner.report.jsonl import JsonlError, JsonlReader, RawRecord, TornLine
 from scanner.results import Record
-from scanner.targets import Target, default_sni, format_endpoint
+from scanner.results.identity import TargetKey, key_label
 
 # Shard files kept open at once while replaying (a merge of thousands of shards must not run
 # out of file descriptors).
 _OPEN_FILES = 32
+
+
+class ExpectedTarget(Protocol):
+    """What a merge needs of an inventory target (the configuration's ``Target`` is one)."""
+
+    @property
+    def key(self) -> TargetKey: ...
+    @property
+    def label(self) -> str: ...
+    @property
+    def origin(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -43,7 +54,7 @@ class MergePlan:
     chosen: dict[TargetKey, Location] = field(default_factory=dict)
     order: list[TargetKey] = field(default_factory=list)
     duplicates: dict[TargetKey, list[Location]] = field(default_factory=dict)
-    missing: list[Target] = field(default_factory=list)
+    missing: list[ExpectedTarget] = field(default_factory=list)
     unexpected: list[TargetKey] = field(default_factory=list)
     torn: list[TornLine] = field(default_factory=list)
     lines: int = 0
@@ -52,12 +63,6 @@ class MergePlan:
     def complete(self) -> bool:
         """No inventory target lacks a record and no record was lost to a torn line."""
         return not self.missing and not self.torn
-
-
-def key_label(key: TargetKey) -> str:
-    host, port, sni = key
-    label = format_endpoint(host, port)
-    return label if sni == default_sni(host) else f"{label} sni={sni or '(none)'}"
 
 
 def _started_at(line: RawRecord) -> datetime | None:
@@ -78,7 +83,8 @@ def _newer(candidate: Location, current: Location) -> bool:
     return True  # files are read in the order given, so the candidate came later
 
 
-def plan_merge(files: Sequence[Path], inventory: Sequence[Target] | None = None) -> MergePlan:
+def plan_merge(files: Sequence[Path], inventory: Sequence[ExpectedTarget] | None = None
+               ) -> MergePlan:
     """Index ``files`` and decide which record represents each target.
 
     Raises JsonlError for an unreadable file or a corrupt line before a file's end.

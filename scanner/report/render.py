@@ -18,8 +18,8 @@ from typing import IO
 from rich.console import Console
 
 from scanner import __version__
-from scanner.report.jsonl import TargetKey
 from scanner.results import Record, Severity
+from scanner.results.identity import TargetKey
 
 # Rows per rich table: keeps the table format's memory flat on a 10,000-target sweep.
 TABLE_BATCH = 200

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from scanner.results.identity import TargetKey, format_endpoint, target_key
+
 # Fields that change on every run or repeat another field; never reported.
 IGNORED_FIELDS = frozenset({
     "schema", "started_at", "duration_ms", "stats", "transcript", "offer", "der_b64", "target",
@@ -22,7 +24,6 @@ IGNORED_FIELDS = frozenset({
 # Fields that identify an item inside a list of objects, most specific first.
 _IDENTITY_FIELDS = ("id", "rfc4514", "code", "name", "version", "oid", "path")
 
-TargetKey = tuple[str, int, str | None]
 ChangeKind = Literal["changed", "added", "removed", "reordered"]
 
 
@@ -134,12 +135,12 @@ def _target_of(path: Path, where: str, record: Any) -> tuple[TargetKey, str]:
             or not isinstance(target.get("port"), int):
         raise SweepFileError(f"{where}: not an mtlsweep record (no target host and port)")
     host, port, sni = target["host"], target["port"], target.get("sni")
-    return (host.lower(), port, sni), target_label(target)
+    return target_key(host, port, sni), target_label(target)
 
 
 def target_label(target: Mapping[str, Any]) -> str:
     host, port, sni = target.get("host"), target.get("port"), target.get("sni")
-    endpoint = f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
+    endpoint = format_endpoint(str(host), int(port or 0))
     label = f"{target['name']} ({endpoint})" if target.get("name") else endpoint
     if sni and sni != str(host).lower():
         label += f" sni={sni}"

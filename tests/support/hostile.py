@@ -24,8 +24,8 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
 from OpenSSL import SSL
 
-from scanner.lab.pki import Issued, issue, make_ca, name
 from scanner.lab.server import LabServer, ListenerConfig
+from scanner.pkix.issuing import Issued, issue, make_ca, name
 
 from . import tlsbytes as tb
 from .processes import Handler, TcpServer

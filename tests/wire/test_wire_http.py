@@ -9,7 +9,7 @@ from cryptography.x509.oid import NameOID
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scanner.lab.pki import name_from_der
+from scanner.pkix.issuing import name_from_der
 from scanner.wire import (
     MAX_STATUS_LINE,
     HttpStatusLine,

@@ -16,8 +16,16 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from scanner import wire
-from scanner.engine.offer import ClientCredential
-from scanner.keyfiles import ENV_NAME, KeyFileError, load_credential
+from scanner.config.keyfiles import ENV_NAME, KeyFileError, load_credential
+from scanner.config.targets import (
+    DEFAULT_PORT,
+    HttpCheck,
+    Target,
+    TargetSyntaxError,
+    validate_alpn_extra,
+    validate_host,
+)
+from scanner.offers.credential import ClientCredential
 from scanner.pkix.trust import TrustStoreError, load_ca_bundle
 from scanner.policy.catalog import (
     Catalog,
@@ -28,15 +36,7 @@ from scanner.policy.catalog import (
 )
 from scanner.policy.expectations import Expectations, merge_expectations
 from scanner.policy.schema import PolicyEntry
-from scanner.targets import (
-    DEFAULT_PORT,
-    HttpCheck,
-    Target,
-    TargetSyntaxError,
-    default_sni,
-    validate_alpn_extra,
-    validate_host,
-)
+from scanner.results.identity import default_sni
 from scanner.yamlsource import (
     Positions,
     SourceFileError,

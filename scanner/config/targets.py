@@ -9,7 +9,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from scanner.engine.offer import ClientCredential
+from scanner.offers.credential import ClientCredential
+from scanner.results.identity import (
+    TargetKey,
+    format_endpoint,
+    is_ip_literal,
+    target_key,
+)
 
 if TYPE_CHECKING:
     from scanner.policy.expectations import Expectations
@@ -69,22 +75,13 @@ class Target:
         return name if self.port == DEFAULT_PORT else f"{name}:{self.port}"
 
     @property
-    def key(self) -> tuple[str, int, str | None]:
+    def key(self) -> TargetKey:
         """Identity of a target inside one sweep (what resume and merge compare)."""
-        return (self.host.lower(), self.port, self.sni)
+        return target_key(self.host, self.port, self.sni)
 
 
-def is_ip_literal(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
 
 
-def default_sni(host: str) -> str | None:
-    """SNI carries names only (RFC 6066 section 3): none for IP literals."""
-    return None if is_ip_literal(host) else host.rstrip(".").lower()
 
 
 def validate_host(host: str) -> str:
@@ -179,6 +176,3 @@ def validate_alpn_extra(protocols: Iterable[str]) -> tuple[str, ...]:
             f"{len(unique)} extra ALPN protocol IDs; at most {MAX_ALPN_EXTRA} are allowed")
     return unique
 
-
-def format_endpoint(host: str, port: int) -> str:
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"

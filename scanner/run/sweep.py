@@ -19,9 +19,9 @@ from typing import Protocol
 
 import trio
 
-from scanner.engine.offer import ContextFactory, KeylogWriter
+from scanner.config.targets import Target
+from scanner.engine.contexts import ContextFactory, KeylogWriter
 from scanner.engine.session import ConnectionLimits
-from scanner.fdlimit import fit_concurrency
 from scanner.policy.apply import annotate
 from scanner.policy.catalog import Catalog, builtin_catalog
 from scanner.probes import PROBES, ProbeOptions
@@ -30,9 +30,9 @@ from scanner.report.jsonl import recorded_targets
 from scanner.report.render import RenderContext
 from scanner.report.sinks import OutputFormat, RecordSink
 from scanner.results import ExpectationStatus, Record, Severity
-from scanner.runner import run_all
-from scanner.scan import Scanner, ScanSettings, error_record, internal_error
-from scanner.targets import Target
+from scanner.run.fdlimit import fit_concurrency
+from scanner.run.runner import run_all
+from scanner.run.scan import Scanner, ScanSettings, error_record, internal_error
 
 log = logging.getLogger(__name__)
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)

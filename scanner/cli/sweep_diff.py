@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from scanner.commands.policies import ViewFormat
+from scanner.cli.policies import ViewFormat
 from scanner.report.sweep_diff import (
     SweepDiff,
     SweepFileError,

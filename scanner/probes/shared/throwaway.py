@@ -14,9 +14,9 @@ from collections.abc import Callable
 
 from cryptography import x509
 
-from scanner.engine.offer import ClientCredential
-from scanner.lab import pki
-from scanner.lab.pki import KeyType
+from scanner.offers.credential import ClientCredential
+from scanner.pkix import issuing as pki
+from scanner.pkix.issuing import KeyType
 
 _ORGANIZATION = "mtlsweep enforcement probe"
 _LIFETIME_DAYS = 7

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
-from scanner.engine.offer import ClientCredential, ClientKey
+from scanner.offers.credential import ClientCredential, ClientKey
 
 MAX_FILE_BYTES = 1 << 20
 _MISSING = "no such file (relative paths start at the inventory file's directory)"

@@ -10,13 +10,14 @@ from datetime import UTC, datetime
 
 import trio
 
+from scanner.config.targets import Target
 from scanner.engine.connect import resolve
+from scanner.engine.contexts import ContextFactory
 from scanner.engine.errors import ScanFailure
-from scanner.engine.offer import ContextFactory
 from scanner.engine.session import ConnectionLimits, EndpointSession, current_probe
 from scanner.probes import PROBES, ProbeContext, ProbeOptions, ProbeOutput
+from scanner.probes.base import HttpRequestTarget
 from scanner.results import ErrorInfo, ErrorKind, Finding, Record, Stats, TargetInfo
-from scanner.targets import Target
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,7 @@ class Scanner:
         address = addresses[0]
         record.address = address.ip
         session = EndpointSession(address, target.sni, contexts=self.contexts,
-                                  limits=self.limits, timeout=timeout, target=target)
+                                  limits=self.limits, timeout=timeout)
         record.session = session
         options = self.settings.probe_options
         context = ProbeContext(
@@ -75,6 +76,9 @@ class Scanner:
             ca_bundle=target.ca_bundle or options.ca_bundle,
             alpn_extra=target.alpn_extra if target.alpn_extra is not None
             else self.settings.alpn_extra,
+            http=HttpRequestTarget(enabled=target.http.enabled, path=target.http.path,
+                                   host=target.http_host),
+            client_credential=target.client_credential, client_ca=target.client_ca,
         )
         outputs: dict[str, ProbeOutput] = {}
 

@@ -13,19 +13,26 @@ from typing import Annotated
 import typer
 
 from scanner import __version__
-from scanner.commands import merge as merge_command
-from scanner.commands import policies as policies_command
-from scanner.commands import sweep_diff as sweep_diff_command
-from scanner.inventory import InventoryError, load_inventory
+from scanner.cli import merge as merge_command
+from scanner.cli import policies as policies_command
+from scanner.cli import sweep_diff as sweep_diff_command
+from scanner.cli.usage import (
+    EXIT_FAILED,
+    EXIT_UNREACHABLE,
+    collect_targets,
+    fail_usage,
+    parse_alpn_extra,
+    parse_probe_list,
+)
 from scanner.pkix.trust import TrustStoreError, load_ca_bundle
-from scanner.policy.catalog import Catalog, PolicyFileError, load_catalog
-from scanner.probes import DEFAULT_PROBES, PROBES, ProbeOptions
+from scanner.policy.catalog import PolicyFileError, load_catalog
+from scanner.probes import PROBES, ProbeOptions
 from scanner.probes.base import DEFAULT_CERT_EXPIRY_WARNING_DAYS, DEFAULT_OCSP_EXPIRY_WARNING_HOURS
 from scanner.report.jsonl import JsonlError
 from scanner.report.progress import SweepProgress
 from scanner.report.sinks import OutputFormat
 from scanner.results import Severity, record_json_schema
-from scanner.shard import (
+from scanner.run.shard import (
     SHARD_ENV,
     SHARDS_ENV,
     ShardError,
@@ -33,14 +40,7 @@ from scanner.shard import (
     select_shard,
     shard_from_settings,
 )
-from scanner.sweep import SweepOptions, run_sweep
-from scanner.targets import (
-    Target,
-    TargetSyntaxError,
-    default_sni,
-    parse_endpoint,
-    validate_alpn_extra,
-)
+from scanner.run.sweep import SweepOptions, run_sweep
 
 EXIT_CODES_HELP = """\
 Exit codes: 0 every target was scanned and every expectation met; 1 an expectation failed, or
@@ -59,7 +59,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
 
 
 def _version_callback(value: bool) -> None:
@@ -75,64 +74,6 @@ def _root(
     = False,
 ) -> None:
     """Active mTLS/TLS endpoint scanner."""
-
-
-def fail_usage(message: str) -> typer.Exit:
-    typer.echo(f"mtlsweep: error: {message}", err=True)
-    return typer.Exit(EXIT_USAGE)
-
-
-def parse_probe_list(text: str | None) -> tuple[str, ...]:
-    if text is None:
-        return DEFAULT_PROBES
-    names = tuple(name.strip() for name in text.split(",") if name.strip())
-    unknown = [name for name in names if name not in PROBES]
-    if unknown or not names:
-        raise fail_usage(
-            f"unknown probe {', '.join(map(repr, unknown)) or '(empty list)'}; "
-            f"known probes: {', '.join(PROBES)}"
-        )
-    return names
-
-
-def parse_alpn_extra(text: str | None) -> tuple[str, ...]:
-    if not text:
-        return ()
-    try:
-        return validate_alpn_extra(p.strip() for p in text.split(","))
-    except TargetSyntaxError as exc:
-        raise fail_usage(f"--alpn-extra: {exc}") from None
-
-
-def collect_targets(arguments: list[str], catalog: Catalog | None = None
-                    ) -> tuple[list[Target], Catalog | None]:
-    """YAML inventories and ``host[:port]`` arguments, in the order given, and the catalog
-    extended with the inventories' own policies (None while nothing needed it)."""
-    targets: list[Target] = []
-    for argument in arguments:
-        path = Path(argument)
-        if path.suffix.lower() in (".yaml", ".yml") or path.is_file():
-            try:
-                inventory = load_inventory(path, known_probes=PROBES, catalog=catalog)
-            except InventoryError as exc:
-                raise fail_usage(str(exc)) from None
-            targets.extend(inventory.targets)
-            catalog = inventory.catalog or catalog
-            continue
-        try:
-            host, port = parse_endpoint(argument)
-        except TargetSyntaxError as exc:
-            raise fail_usage(f"target {argument!r}: {exc}") from None
-        targets.append(Target(host=host, port=port, sni=default_sni(host)))
-    seen: dict[tuple[str, int, str | None], Target] = {}
-    for target in targets:
-        if target.key in seen:
-            raise fail_usage(
-                f"duplicate target {target.label} ({target.origin}; first from "
-                f"{seen[target.key].origin})"
-            )
-        seen[target.key] = target
-    return targets, catalog
 
 
 @app.command(epilog=EXIT_CODES_HELP)

@@ -25,11 +25,12 @@ from typing import Any, Literal, TypeVar
 import trio
 
 from scanner import wire
-from scanner.engine import keyshares, raw
-from scanner.engine.keyshares import X25519
-from scanner.engine.offer import TLSVersion
+from scanner.engine import raw
 from scanner.engine.raw import SSLV2, SSLV3, TLS10, TLS11, TLS12, TLS13, RawOffer, RawReply
 from scanner.engine.session import EndpointSession
+from scanner.offers import keyshares
+from scanner.offers.keyshares import X25519
+from scanner.offers.offer import TLSVersion
 from scanner.results import ProtocolLabel
 
 __all__ = [

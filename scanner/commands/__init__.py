@@ -1,1 +1,0 @@
-"""CLI sub-commands that live in their own modules; ``scanner.cli`` registers them."""

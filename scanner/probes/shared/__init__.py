@@ -1,0 +1,1 @@
+"""Services probes share: the raw enumeration, throwaway certificates, handshake reports."""
