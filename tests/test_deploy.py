@@ -183,3 +183,16 @@ def test_kustomization_lists_the_sweep_resources(name: str) -> None:
     kustomization = yaml.safe_load((KUBERNETES / "kustomization.yaml").read_text())
     assert (name in kustomization["resources"]) == (name != "merge-job.yaml")
     assert (KUBERNETES / name).is_file()
+
+
+def test_one_version_source() -> None:
+    """pyproject reads the version from ``scanner.__version__``; manifests pin that image tag."""
+    from scanner import __version__
+
+    assert "version" not in PYPROJECT["project"], "the version lives in scanner/__init__.py"
+    assert PYPROJECT["project"]["dynamic"] == ["version"]
+    assert PYPROJECT["tool"]["setuptools"]["dynamic"]["version"] == {
+        "attr": "scanner.__version__"}
+    for manifest in sorted((ROOT / "deploy" / "kubernetes").glob("*.yaml")):
+        tags = re.findall(r"image:\s*\S+/mtlsweep:(\S+)", manifest.read_text())
+        assert all(tag == __version__ for tag in tags), (manifest.name, tags, __version__)
