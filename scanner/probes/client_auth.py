@@ -14,7 +14,7 @@ from typing import ClassVar
 import trio
 
 from scanner import wire
-from scanner.engine.handshake import AfterHandshake, HandshakeResult, TranscriptMessage
+from scanner.engine.handshake import AfterHandshake, HandshakeResult
 from scanner.engine.session import EndpointSession
 from scanner.offers.offer import TLSVersion
 from scanner.probes.base import ProbeContext, ProbeOutput
@@ -31,6 +31,7 @@ from scanner.results import (
     WithoutCertificate,
     WithoutCertificateOutcome,
 )
+from scanner.wire import TranscriptMessage
 
 _VERSIONS = (TLSVersion.TLSv1_3, TLSVersion.TLSv1_2)
 _CERTIFICATE_REQUEST = 13

@@ -25,7 +25,6 @@ from scanner.engine.handshake import (
     AfterHandshake,
     HandshakeResult,
     TLSConnection,
-    TranscriptMessage,
 )
 from scanner.engine.session import EndpointSession
 from scanner.offers.credential import ClientCredential
@@ -49,6 +48,7 @@ from scanner.results import (
     PresentedCertificate,
     Severity,
 )
+from scanner.wire import TranscriptMessage
 
 Kind = CertificateKind
 Verdict = EnforcementVerdict

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from scanner import wire
-from scanner.engine.handshake import HandshakeResult, TranscriptMessage
+from scanner.engine.handshake import HandshakeResult
 from scanner.results import HandshakeReport, Offer, TranscriptEntry
+from scanner.wire import TranscriptMessage
 
 
 def version_name(code: int | None) -> str | None:
