@@ -2,9 +2,9 @@
 
 OpenSSL's message callback (``SSL_CTX_set_msg_callback``) sees handshake messages and alerts
 as plaintext, after decryption; each is fed to the connection's ``wire.Transcript`` as it
-comes, so it is parsed exactly once. pyOpenSSL has no public wrapper, but its cffi binding (which
-is cryptography's) exposes the C function. One process-wide callback routes each message to
-the capture registered for the ``SSL *`` it belongs to.
+comes, so it is parsed exactly once. pyOpenSSL has no public wrapper, but its cffi binding
+(which is cryptography's) exposes the C function. One process-wide callback routes each
+message to the capture registered for the ``SSL *`` it belongs to.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 OpenSSL never touches the socket: we move bytes between its BIOs and the trio stream, so every
 wait is a trio checkpoint under a deadline, and every message it handles is captured in
-plaintext (see ``capture``) and parsed by the sans-IO ``wire`` package into a transcript.
+plaintext (see ``capture``) and fed, as it comes, to a sans-IO ``wire.Transcript``. Why a
+connection failed is named in ``failures``.
 """
 
 from __future__ import annotations
@@ -173,8 +174,8 @@ class TLSConnection:
     """One client TLS connection over a trio stream, for probes that need more than a handshake.
 
     Every operation runs under the connection's deadline and turns network and TLS failures
-    into ``ScanFailure`` recorded in ``result``; ``result.transcript`` is kept up to date with
-    the parsed messages after each operation.
+    into ``ScanFailure`` recorded in ``result`` (named by ``failures``); ``result.transcript``
+    gains each message as OpenSSL handles it.
     """
 
     def __init__(
