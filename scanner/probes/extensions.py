@@ -13,9 +13,6 @@ from scanner.probes.base import ProbeContext, ProbeOutput
 from scanner.probes.shared.enumeration import LABELS, enumerator
 from scanner.results import ExtensionsResult, Finding, Severity
 
-_POINT_FORMATS = {0: "uncompressed", 1: "ansiX962_compressed_prime",
-                  2: "ansiX962_compressed_char2"}
-
 
 def _point_formats(hello: wire.ServerHello) -> list[str] | None:
     try:
@@ -24,7 +21,7 @@ def _point_formats(hello: wire.ServerHello) -> list[str] | None:
         return ["malformed"]
     if formats is None:
         return None
-    return [_POINT_FORMATS.get(code, f"unknown_{code}") for code in formats]
+    return [wire.EC_POINT_FORMATS.get(code, f"unknown_{code}") for code in formats]
 
 
 class ExtensionsProbe:

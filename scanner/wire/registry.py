@@ -25,6 +25,7 @@ __all__ = [
     "CERTIFICATE_STATUS_TYPES",
     "CLIENT_CERTIFICATE_TYPES",
     "CONTENT_TYPES",
+    "EC_POINT_FORMATS",
     "EXTENSION_TYPES",
     "HANDSHAKE_TYPES",
     "NAMED_GROUPS",
@@ -295,6 +296,12 @@ class ExtensionType(IntEnum):
 
 
 EXTENSION_TYPES: Mapping[int, str] = _names(ExtensionType)
+
+
+# ECPointFormat (RFC 8422 section 5.1.2; the compressed forms are deprecated).
+EC_POINT_FORMATS: Mapping[int, str] = _frozen(
+    {0: "uncompressed", 1: "ansiX962_compressed_prime", 2: "ansiX962_compressed_char2"}
+)
 
 
 # TLS Certificate Status Types (RFC 6066 section 8, RFC 6961).
