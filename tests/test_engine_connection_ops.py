@@ -14,8 +14,8 @@ from scanner.engine.contexts import ContextFactory
 from scanner.engine.errors import ScanFailure
 from scanner.engine.handshake import TLSConnection
 from scanner.engine.session import ConnectionLimits, EndpointSession
-from scanner.offers.offer import TLSVersion
 from scanner.results import ErrorKind
+from scanner.wire import TLSVersion
 
 pytestmark = pytest.mark.servers
 

@@ -290,7 +290,7 @@ def test_hybrid_pq_groups_on_openssl_4(scan: Scan) -> None:
         record = scan(server.port, probes=ENUMERATION_PROBES)
 
         async def hello_with_hybrid_share() -> raw.RawReply:
-            offer = raw.RawOffer(raw.TLS13, (0x1301,), sni="localhost",
+            offer = raw.RawOffer(wire.TLSVersion.TLSv1_3, (0x1301,), sni="localhost",
                                  key_share_groups=(GROUP["X25519MLKEM768"],))
             stream = await open_tcp(Address(2, "127.0.0.1", server.port), timeout=5)
             async with stream:

@@ -34,9 +34,9 @@ from scanner.engine.connect import Address
 from scanner.engine.contexts import ContextFactory
 from scanner.engine.session import ConnectionLimits, EndpointSession
 from scanner.lab.server import ClientAuth, LabServer, ListenerConfig
-from scanner.offers.offer import TLSVersion
 from scanner.pkix.issuing import make_ca, name
 from scanner.results import ErrorInfo, ErrorKind, Record
+from scanner.wire import TLSVersion
 
 # The hostile behaviours are judged through the full-handshake engine's client_auth probe,
 # whose per-version outcomes the expectations below name exactly.

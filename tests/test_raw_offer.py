@@ -7,9 +7,10 @@ from cryptography.hazmat.primitives.asymmetric import ec, mlkem
 
 from scanner import wire
 from scanner.engine import raw
-from scanner.engine.raw import SSLV3, TLS10, TLS12, TLS13, RawOffer
+from scanner.engine.raw import RawOffer
 from scanner.offers import keyshares
 from scanner.probes.shared.enumeration import candidates, chunks, weakest_first
+from scanner.wire import TLSVersion
 
 GROUP = {name: code for code, name in wire.NAMED_GROUPS.items()}
 
@@ -46,34 +47,37 @@ def test_random_bytes_would_not_be_a_valid_mlkem_key() -> None:
 
 
 def test_tls13_offer() -> None:
-    suites = weakest_first(candidates(TLS13))
-    hello = parse(RawOffer(TLS13, suites, sni="scan.example").encode())
-    assert hello.legacy_version == TLS12 and len(hello.session_id) == 32
-    assert hello.supported_versions == (TLS13,)
+    suites = weakest_first(candidates(TLSVersion.TLSv1_3))
+    hello = parse(RawOffer(TLSVersion.TLSv1_3, suites, sni="scan.example").encode())
+    assert hello.legacy_version == TLSVersion.TLSv1_2 and len(hello.session_id) == 32
+    assert hello.supported_versions == (TLSVersion.TLSv1_3,)
     assert hello.cipher_suites == suites
     assert all(wire.CIPHER_SUITES[code].tls13 for code in suites)
     assert hello.server_name == "scan.example"
     assert hello.supported_groups == raw.TLS13_GROUPS
     assert [share.group for share in hello.key_shares or ()] == [GROUP["x25519"]]
     # no key share for a group not offered; an empty share list when none is left
-    only_p384 = parse(RawOffer(TLS13, suites, groups=(GROUP["secp384r1"],)).encode())
+    only_p384 = parse(RawOffer(TLSVersion.TLSv1_3, suites, groups=(GROUP["secp384r1"],)).encode())
     assert only_p384.key_shares == ()
-    pq = parse(RawOffer(TLS13, suites, key_share_groups=(GROUP["X25519MLKEM768"],)).encode())
+    pq = parse(RawOffer(TLSVersion.TLSv1_3, suites,
+                        key_share_groups=(GROUP["X25519MLKEM768"],)).encode())
     assert [len(s.key_exchange) for s in pq.key_shares or ()] == [1216]
 
 
 def test_tls12_and_older_offers() -> None:
-    suites = weakest_first(candidates(TLS12))
-    hello = parse(RawOffer(TLS12, suites, sni="a.example", alpn=("h2",)).encode())
-    assert hello.legacy_version == TLS12 and hello.supported_versions is None
+    suites = weakest_first(candidates(TLSVersion.TLSv1_2))
+    hello = parse(RawOffer(TLSVersion.TLSv1_2, suites, sni="a.example", alpn=("h2",)).encode())
+    assert hello.legacy_version == TLSVersion.TLSv1_2 and hello.supported_versions is None
     assert len(hello.cipher_suites) > 300
     offered = {ext.type for ext in hello.extensions or ()}
     # SNI, groups, point formats, sigalgs, reneg, ETM, EMS, ticket, OCSP, NPN, ALPN
     assert {0, 10, 11, 13, 0xFF01, 22, 23, 35, 5, 13172, 16} <= offered
     assert hello.alpn_protocols == ("h2",)
-    tls10 = parse(RawOffer(TLS10, suites).encode())
-    assert tls10.legacy_version == TLS10 and not tls10.offers(13)  # no sigalgs before 1.2
-    record = RawOffer(SSLV3, suites).encode()
+    tls10 = parse(RawOffer(TLSVersion.TLSv1_0, suites).encode())
+    # No signature_algorithms before TLS 1.2.
+    assert tls10.legacy_version == TLSVersion.TLSv1_0
+    assert not tls10.offers(wire.ExtensionType.signature_algorithms)
+    record = RawOffer(TLSVersion.SSLv3, suites).encode()
     assert record[1:3] == b"\x03\x00"
     sslv3 = parse(record)
     assert sslv3.extensions is None
@@ -81,7 +85,7 @@ def test_tls12_and_older_offers() -> None:
 
 
 def test_candidate_order_and_chunks() -> None:
-    legacy = candidates(TLS12)
+    legacy = candidates(TLSVersion.TLSv1_2)
     assert len(legacy) == len(set(legacy)) > 330
     assert not any(wire.CIPHER_SUITES[c].signalling or wire.CIPHER_SUITES[c].tls13
                    for c in legacy)
@@ -98,4 +102,4 @@ def test_candidate_order_and_chunks() -> None:
     assert wire.CIPHER_SUITES[ordered[-1]].aead
     # every chunked hello stays a small one
     for chunk in chunks(legacy):
-        assert len(RawOffer(TLS12, chunk, sni="a.example").encode()) < 700
+        assert len(RawOffer(TLSVersion.TLSv1_2, chunk, sni="a.example").encode()) < 700

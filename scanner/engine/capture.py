@@ -1,36 +1,29 @@
 """Capture every TLS message OpenSSL sends or receives, TLS 1.3 encrypted ones included.
 
 OpenSSL's message callback (``SSL_CTX_set_msg_callback``) sees handshake messages and alerts
-as plaintext, after decryption. pyOpenSSL has no public wrapper, but its cffi binding (which
-is cryptography's) exposes the C function. One process-wide callback routes each message to
-the capture registered for the ``SSL *`` it belongs to.
+as plaintext, after decryption; each is fed to the connection's ``wire.Transcript`` as it
+comes, so it is parsed exactly once. pyOpenSSL has no public wrapper, but its cffi binding
+(which is cryptography's) exposes the C function. One process-wide callback routes each
+message to the capture registered for the ``SSL *`` it belongs to.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from OpenSSL import SSL
 from OpenSSL._util import ffi, lib
 
+from scanner import wire
+
 # Real record content types; OpenSSL also reports pseudo types (256 record header,
 # 257 inner content type) which carry no message.
-_CONTENT_ALERT = 21
-_CONTENT_HANDSHAKE = 22
-_KEPT_CONTENT_TYPES = frozenset({20, _CONTENT_ALERT, _CONTENT_HANDSHAKE})
+_KEPT_CONTENT_TYPES = frozenset(
+    {wire.ContentType.change_cipher_spec, wire.ContentType.alert, wire.ContentType.handshake}
+)
 
 AVAILABLE = hasattr(lib, "SSL_CTX_set_msg_callback")
-
-
-@dataclass(frozen=True)
-class CapturedMessage:
-    direction: Literal["sent", "received"]
-    content_type: int
-    version: int
-    data: bytes
-    after_handshake: bool
-
 
 # A whole handshake, renegotiation and a few session tickets take a few dozen messages; a
 # peer that sends more is flooding us (endless HelloRequests, tickets, warning alerts).
@@ -38,22 +31,20 @@ MAX_MESSAGES = 256
 MAX_BYTES = 1 << 20
 # Handshakes (ServerHellos) on one connection: the first plus a few renegotiations at most.
 MAX_HANDSHAKES = 8
-_SERVER_HELLO = 2
 
 
 @dataclass
 class MessageCapture:
-    """The ordered messages of one connection, within a byte and a message budget.
+    """Feeds one connection's messages to its transcript, within a byte and a message budget.
 
     A hostile peer must not make us hoard memory: past either budget, messages are counted
     but not kept, and ``flooded`` tells the connection to give up.
     """
 
-    messages: list[CapturedMessage] = field(default_factory=list)
+    transcript: wire.Transcript = field(default_factory=wire.Transcript)
     handshake_done: bool = False
     max_bytes: int = MAX_BYTES
     max_messages: int = MAX_MESSAGES
-    truncated: bool = False
     received: int = 0
     server_hellos: int = 0
     _bytes: int = 0
@@ -63,24 +54,24 @@ class MessageCapture:
         """More messages or handshakes arrived than any legitimate connection has."""
         return self.received > self.max_messages or self.server_hellos > MAX_HANDSHAKES
 
-    def count(self, direction: Literal["sent", "received"], content_type: int,
+    def count(self, direction: wire.Direction, content_type: int,
               first_byte: int, length: int) -> bool:
         """Account for one message; True when it should also be kept (then call ``add``)."""
         if direction == "received":
             self.received += 1
-            if content_type == _CONTENT_HANDSHAKE and first_byte == _SERVER_HELLO:
+            if (content_type == wire.ContentType.handshake
+                    and first_byte == wire.HandshakeType.server_hello):
                 self.server_hellos += 1
         self._bytes += length
-        if self._bytes > self.max_bytes or len(self.messages) >= self.max_messages:
-            self.truncated = True
+        if self._bytes > self.max_bytes or len(self.transcript) >= self.max_messages:
+            self.transcript.truncated = True
             return False
         return True
 
-    def add(self, direction: Literal["sent", "received"], content_type: int, version: int,
+    def add(self, direction: wire.Direction, content_type: int, version: int,
             data: bytes) -> None:
-        self.messages.append(
-            CapturedMessage(direction, content_type, version, data, self.handshake_done)
-        )
+        self.transcript.feed(direction, content_type, version, data,
+                             after_handshake=self.handshake_done)
 
 
 _routes: dict[int, MessageCapture] = {}
@@ -99,7 +90,7 @@ def _on_message(write_p: int, version: int, content_type: int, buf: Any, length:
             return
         capture = _routes.get(_address(ssl))
         if capture is not None:
-            direction: Literal["sent", "received"] = "sent" if write_p else "received"
+            direction: wire.Direction = "sent" if write_p else "received"
             first = ffi.cast("unsigned char *", buf)[0] if length else -1
             # Counting is cheap; copying the bytes only happens within the budget.
             if capture.count(direction, content_type, first, length):
@@ -114,9 +105,10 @@ def install(context: SSL.Context) -> None:
         lib.SSL_CTX_set_msg_callback(context._context, _on_message)
 
 
-def attach(connection: SSL.Connection) -> MessageCapture:
-    """Start capturing for one connection; call ``detach`` when it is finished."""
-    capture = MessageCapture()
+def attach(connection: SSL.Connection, transcript: wire.Transcript) -> MessageCapture:
+    """Start feeding one connection's messages to ``transcript``; call ``detach`` when it is
+    finished."""
+    capture = MessageCapture(transcript)
     _routes[_address(connection._ssl)] = capture
     return capture
 

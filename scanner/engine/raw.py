@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -20,24 +19,18 @@ from scanner import wire
 from scanner.engine.errors import ScanFailure
 from scanner.offers.keyshares import X25519, key_share
 from scanner.results import ErrorKind
+from scanner.wire import TLSVersion
 
 _RECEIVE_CHUNK = 65536
 
-SSLV2 = 0x0002
-SSLV3 = 0x0300
-TLS10 = 0x0301
-TLS11 = 0x0302
-TLS12 = 0x0303
-TLS13 = 0x0304
 
-_EXT_ENCRYPT_THEN_MAC = 22  # RFC 7366
-_EXT_EXTENDED_MASTER_SECRET = 23  # RFC 7627
+def _group(name: str) -> int:
+    return wire.code_for(wire.NAMED_GROUPS, name)
 
-_GROUP = {name: code for code, name in wire.NAMED_GROUPS.items()}
 
 # Groups a TLS 1.3 server may pick (RFC 8446 4.2.7, RFC 8734, RFC 9189 / RFC 9367,
 # RFC 8998, draft-ietf-tls-mlkem, draft-ietf-tls-ecdhe-mlkem, Kyber drafts).
-TLS13_GROUPS: tuple[int, ...] = tuple(_GROUP[name] for name in (
+TLS13_GROUPS: tuple[int, ...] = tuple(_group(name) for name in (
     "x25519", "secp256r1", "secp384r1", "secp521r1", "x448",
     "X25519MLKEM768", "SecP256r1MLKEM768", "SecP384r1MLKEM1024",
     "MLKEM512", "MLKEM768", "MLKEM1024", "X25519Kyber768Draft00", "SecP256r1Kyber768Draft00",
@@ -49,7 +42,7 @@ TLS13_GROUPS: tuple[int, ...] = tuple(_GROUP[name] for name in (
 # Curves a TLS 1.0-1.2 server may name in an ECDHE ServerKeyExchange (RFC 8422 5.1.1,
 # RFC 4492 for the deprecated binary and small prime curves, RFC 7027 for brainpool).
 TLS12_CURVES: tuple[int, ...] = (
-    *(_GROUP[name] for name in ("x25519", "secp256r1", "secp384r1", "secp521r1", "x448",
+    *(_group(name) for name in ("x25519", "secp256r1", "secp384r1", "secp521r1", "x448",
                                 "brainpoolP256r1", "brainpoolP384r1", "brainpoolP512r1")),
     *range(1, 23),  # sect163k1 .. secp256k1
 )
@@ -58,7 +51,7 @@ TLS12_CURVES: tuple[int, ...] = (
 # plus the RFC 7919 groups for DHE suites.
 TLS12_OFFERED_GROUPS: tuple[int, ...] = (
     *TLS12_CURVES,
-    *(_GROUP[f"ffdhe{bits}"] for bits in (2048, 3072, 4096, 6144, 8192)),
+    *(_group(f"ffdhe{bits}") for bits in (2048, 3072, 4096, 6144, 8192)),
 )
 
 # Every signature scheme with a name, TLS 1.3 ones first (what servers look for first).
@@ -86,15 +79,16 @@ class RawOffer:
     legacy_extensions: bool = True  # renegotiation_info, EMS, ETM, session_ticket, OCSP
 
     def client_hello(self) -> wire.ClientHello:
-        if self.version == TLS13:
+        if self.version == TLSVersion.TLSv1_3:
             return self._tls13()
-        if self.version == SSLV3:
+        if self.version == TLSVersion.SSLv3:
             suites = (*self.cipher_suites, wire.SCSV_EMPTY_RENEGOTIATION_INFO)
-            return wire.ClientHello(SSLV3, os.urandom(32), b"", suites, b"\x00", None)
+            return wire.ClientHello(TLSVersion.SSLv3, os.urandom(32), b"", suites, b"\x00", None)
         return wire.pad_client_hello(self._tls12())
 
     def encode(self) -> bytes:
-        record_version = SSLV3 if self.version == SSLV3 else TLS10
+        sslv3 = self.version == TLSVersion.SSLv3
+        record_version = TLSVersion.SSLv3 if sslv3 else TLSVersion.TLSv1_0
         return wire.client_hello_record(self.client_hello(), record_version=record_version)
 
     def _common(self) -> list[wire.Extension]:
@@ -109,7 +103,7 @@ class RawOffer:
                   if (entry := key_share(group)) is not None]
         extensions = [
             *self._common(),
-            wire.supported_versions_extension([TLS13]),
+            wire.supported_versions_extension([TLSVersion.TLSv1_3]),
             wire.supported_groups_extension(groups),
             wire.key_share_extension(shares),
             wire.signature_algorithms_extension(SIGNATURE_ALGORITHMS),
@@ -117,8 +111,8 @@ class RawOffer:
         ]
         if self.alpn:
             extensions.append(wire.alpn_extension(self.alpn))
-        hello = wire.ClientHello(TLS12, os.urandom(32), os.urandom(32), self.cipher_suites,
-                                 b"\x00", tuple(extensions))
+        hello = wire.ClientHello(TLSVersion.TLSv1_2, os.urandom(32), os.urandom(32),
+                                 self.cipher_suites, b"\x00", tuple(extensions))
         return wire.pad_client_hello(hello)
 
     def _tls12(self) -> wire.ClientHello:
@@ -127,13 +121,13 @@ class RawOffer:
             wire.supported_groups_extension(self.groups or TLS12_OFFERED_GROUPS),
             wire.ec_point_formats_extension(),
         ]
-        if self.version == TLS12:  # RFC 5246 7.4.1.4.1: not for earlier versions
+        if self.version == TLSVersion.TLSv1_2:  # RFC 5246 7.4.1.4.1: not for earlier versions
             extensions.append(wire.signature_algorithms_extension(SIGNATURE_ALGORITHMS))
         if self.legacy_extensions:
             extensions += [
                 wire.renegotiation_info_extension(),
-                wire.empty_extension(_EXT_EXTENDED_MASTER_SECRET),
-                wire.empty_extension(_EXT_ENCRYPT_THEN_MAC),
+                wire.empty_extension(wire.ExtensionType.extended_master_secret),
+                wire.empty_extension(wire.ExtensionType.encrypt_then_mac),
                 wire.session_ticket_extension(),
                 wire.status_request_extension(),
             ]
@@ -217,9 +211,9 @@ class RawReply:
         hello = self.flight.server_hello
         if hello is None:
             return None
-        if hello.selected_version >= TLS13:
+        if hello.selected_version >= TLSVersion.TLSv1_3:
             return hello.key_share_group
-        body = self.flight.message(12)
+        body = self.flight.message(wire.HandshakeType.server_key_exchange)
         if body is None:
             return None
         try:
@@ -303,7 +297,3 @@ def sslv2_hello() -> bytes:
 
 def describe_version(code: int) -> str:
     return wire.name_for(wire.PROTOCOL_VERSIONS, code)
-
-
-def suites_text(codes: Sequence[int]) -> str:
-    return ",".join(wire.format_code(code) for code in codes)

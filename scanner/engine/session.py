@@ -20,8 +20,9 @@ from scanner.engine.connect import Address, kernel_rtt, open_tcp
 from scanner.engine.contexts import ContextFactory
 from scanner.engine.errors import ScanFailure
 from scanner.engine.handshake import HandshakeResult, TLSConnection
-from scanner.offers.offer import ClientOffer, TLSVersion
+from scanner.offers.offer import ClientOffer
 from scanner.results import ErrorKind
+from scanner.wire import TLSVersion
 
 # How long to keep reading after our Finished when a probe wants post-handshake messages:
 # a few round trips (measured on the TCP connect), never less than a floor for busy servers.

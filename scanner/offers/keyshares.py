@@ -31,11 +31,12 @@ __all__ = ["KEY_SHARES", "key_share"]
 _Q = 3329  # ML-KEM modulus (FIPS 203)
 _MLKEM_K = {512: 2, 768: 3, 1024: 4}  # module rank per parameter set
 
-X25519 = 0x001D
-X448 = 0x001E
-SECP256R1 = 0x0017
-SECP384R1 = 0x0018
-SECP521R1 = 0x0019
+
+def _group(name: str) -> int:
+    return wire.code_for(wire.NAMED_GROUPS, name)
+
+
+X25519 = _group("x25519")
 
 
 def mlkem_encapsulation_key(parameter_set: int) -> bytes:
@@ -60,23 +61,22 @@ def _build() -> dict[int, bytes]:
     mlkem512 = mlkem_encapsulation_key(512)
     mlkem768 = mlkem_encapsulation_key(768)
     mlkem1024 = mlkem_encapsulation_key(1024)
-    names = {name: code for code, name in wire.NAMED_GROUPS.items()}
     return {
         X25519: x25519,
-        X448: os.urandom(56),
-        SECP256R1: p256,
-        SECP384R1: p384,
-        SECP521R1: _ec_point(ec.SECP521R1()),
-        names["MLKEM512"]: mlkem512,
-        names["MLKEM768"]: mlkem768,
-        names["MLKEM1024"]: mlkem1024,
-        names["X25519MLKEM768"]: mlkem768 + x25519,
-        names["SecP256r1MLKEM768"]: p256 + mlkem768,
-        names["SecP384r1MLKEM1024"]: p384 + mlkem1024,
+        _group("x448"): os.urandom(56),
+        _group("secp256r1"): p256,
+        _group("secp384r1"): p384,
+        _group("secp521r1"): _ec_point(ec.SECP521R1()),
+        _group("MLKEM512"): mlkem512,
+        _group("MLKEM768"): mlkem768,
+        _group("MLKEM1024"): mlkem1024,
+        _group("X25519MLKEM768"): mlkem768 + x25519,
+        _group("SecP256r1MLKEM768"): p256 + mlkem768,
+        _group("SecP384r1MLKEM1024"): p384 + mlkem1024,
         # Pre-standard Kyber hybrids put the classical value first; the Kyber-768 public
         # key has the same size and format constraints as ML-KEM-768's.
-        names["X25519Kyber768Draft00"]: x25519 + mlkem768,
-        names["SecP256r1Kyber768Draft00"]: p256 + mlkem768,
+        _group("X25519Kyber768Draft00"): x25519 + mlkem768,
+        _group("SecP256r1Kyber768Draft00"): p256 + mlkem768,
     }
 
 

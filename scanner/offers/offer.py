@@ -3,24 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import IntEnum
 
 from scanner.offers.credential import ClientCredential
-
-
-class TLSVersion(IntEnum):
-    """Protocol versions by wire code point; names match the record's strings."""
-
-    SSLv3 = 0x0300
-    TLSv1_0 = 0x0301
-    TLSv1_1 = 0x0302
-    TLSv1_2 = 0x0303
-    TLSv1_3 = 0x0304
-
-    @property
-    def label(self) -> str:
-        return self.name.replace("_", ".")
-
+from scanner.wire import TLSVersion
 
 # Offer everything this OpenSSL can still do: a scanner must talk to weak servers too.
 ALL_CIPHERS = "ALL:COMPLEMENTOFALL:@SECLEVEL=0"
@@ -44,10 +29,6 @@ class ClientOffer:
     #: OpenSSL groups list ("X25519:P-256"); None keeps OpenSSL's default (hybrid PQ first).
     groups: str | None = None
     client_credential: ClientCredential | None = None
-
-    @classmethod
-    def only(cls, version: TLSVersion, **kwargs: object) -> ClientOffer:
-        return cls(min_version=version, max_version=version, **kwargs)  # type: ignore[arg-type]
 
     def context_key(self) -> tuple[object, ...]:
         """Offers that share an OpenSSL context (SNI and ALPN are set per connection)."""

@@ -21,7 +21,6 @@ import trio
 from scanner import wire
 from scanner.engine.handshake import HandshakeResult
 from scanner.engine.session import EndpointSession
-from scanner.offers.offer import TLSVersion
 from scanner.probes.base import ProbeContext, ProbeOutput
 from scanner.probes.shared.report import version_name
 from scanner.results import (
@@ -35,6 +34,7 @@ from scanner.results import (
     Finding,
     Severity,
 )
+from scanner.wire import TLSVersion
 
 #: Protocol IDs tested on every server (IANA "TLS ALPN Protocol IDs" registry).
 KNOWN_PROTOCOLS: tuple[str, ...] = (
@@ -52,8 +52,6 @@ STANDARD_OFFERS: dict[str, tuple[str, ...]] = {
 NO_OVERLAP_PROBE = "mtlsweep-no-overlap/0"
 
 _VERSIONS = (TLSVersion.TLSv1_3, TLSVersion.TLSv1_2)
-_EXT_ALPN = 16
-_ENCRYPTED_EXTENSIONS = 8
 _NO_OVERLAP = {
     AlpnOutcome.no_protocol: AlpnNoOverlapBehaviour.ignored,
     AlpnOutcome.rejected: AlpnNoOverlapBehaviour.rejected,
@@ -210,16 +208,15 @@ def _selected_protocol(result: HandshakeResult,
                        hello: wire.ServerHello) -> tuple[bool, str | None]:
     """(whether the message carrying the answer was seen, the protocol selected)."""
     if hello.selected_version < int(TLSVersion.TLSv1_3):
-        extension = wire.find_extension(hello.extensions, _EXT_ALPN)
-        return True, _single(extension.data) if extension else None
-    for message in result.received(_ENCRYPTED_EXTENSIONS):
+        names = hello.alpn_protocols
+        return True, _single(names) if names is not None else None
+    for message in result.received(wire.HandshakeType.encrypted_extensions):
         if isinstance(message.parsed, wire.EncryptedExtensions):
             return True, message.parsed.alpn_protocol
     return False, None
 
 
-def _single(data: bytes) -> str:
-    names = wire.parse_alpn_extension(data)
+def _single(names: tuple[str, ...]) -> str:
     if len(names) != 1:  # RFC 7301 3.1: the server's list holds exactly one name
         raise wire.WireError(f"ALPN: the server listed {len(names)} protocols, not one")
     return names[0]

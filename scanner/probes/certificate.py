@@ -17,7 +17,6 @@ from cryptography import x509
 
 from scanner.engine.handshake import HandshakeResult
 from scanner.engine.session import EndpointSession
-from scanner.offers.offer import TLSVersion
 from scanner.pkix.certinfo import (
     MAX_CHAIN_EXAMINED,
     SHA1_SIGNATURE_NAMES,
@@ -42,6 +41,7 @@ from scanner.results import (
     ValidationErrorKind,
     ValidationOut,
 )
+from scanner.wire import TLSVersion
 
 LookupName = Literal["default", "ecdsa", "rsa"]
 

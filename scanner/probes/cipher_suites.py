@@ -11,15 +11,15 @@ from typing import ClassVar
 import trio
 
 from scanner import wire
-from scanner.engine.raw import SSLV2
 from scanner.engine.session import EndpointSession
 from scanner.probes.base import ProbeContext, ProbeOutput
 from scanner.probes.shared.enumeration import LABELS, VERSIONS, SuiteEnumeration, enumerator
 from scanner.results import CipherSuiteOut, CipherSuitesResult, VersionCipherSuites
+from scanner.wire import TLSVersion
 
 
 def suite_out(code: int, version: int) -> CipherSuiteOut:
-    if version == SSLV2:
+    if version == TLSVersion.SSLv2:
         kind = wire.SSL2_CIPHER_KINDS.get(code)
         return CipherSuiteOut(code=f"0x{code:06X}", iana=kind.name if kind else None,
                               openssl=kind.openssl if kind else None)

@@ -14,9 +14,8 @@ from typing import ClassVar
 import trio
 
 from scanner import wire
-from scanner.engine.handshake import AfterHandshake, HandshakeResult, TranscriptMessage
+from scanner.engine.handshake import AfterHandshake, HandshakeResult
 from scanner.engine.session import EndpointSession
-from scanner.offers.offer import TLSVersion
 from scanner.probes.base import ProbeContext, ProbeOutput
 from scanner.probes.shared.report import handshake_report
 from scanner.results import (
@@ -31,9 +30,9 @@ from scanner.results import (
     WithoutCertificate,
     WithoutCertificateOutcome,
 )
+from scanner.wire import TLSVersion, TranscriptMessage
 
 _VERSIONS = (TLSVersion.TLSv1_3, TLSVersion.TLSv1_2)
-_CERTIFICATE_REQUEST = 13
 
 
 class ClientAuthProbe:
@@ -85,7 +84,7 @@ def certificate_request_message(result: HandshakeResult) -> TranscriptMessage | 
     """The CertificateRequest the server sent during the handshake, parsed or not."""
     for message in result.transcript:
         if (message.direction == "received" and not message.after_handshake
-                and message.msg_type == _CERTIFICATE_REQUEST):
+                and message.msg_type == wire.HandshakeType.certificate_request):
             return message
     return None
 

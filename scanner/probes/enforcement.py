@@ -25,7 +25,6 @@ from scanner.engine.handshake import (
     AfterHandshake,
     HandshakeResult,
     TLSConnection,
-    TranscriptMessage,
 )
 from scanner.engine.session import EndpointSession
 from scanner.offers.credential import ClientCredential
@@ -49,6 +48,7 @@ from scanner.results import (
     PresentedCertificate,
     Severity,
 )
+from scanner.wire import TranscriptMessage
 
 Kind = CertificateKind
 Verdict = EnforcementVerdict
@@ -60,11 +60,12 @@ REJECTING_STATUSES = frozenset({400, 401, 403, 495, 496})
 _UNTRUSTED = (Kind.self_signed, Kind.untrusted_ca, Kind.lookalike_ca)
 _CONTROLS = (Kind.user_certificate, Kind.user_ca_issued)
 _ORDER = list(Kind)
-_ECDSA_P256_SHA256 = 0x0403
-_RSA_SCHEMES = frozenset({0x0401, 0x0501, 0x0601, 0x0804, 0x0805, 0x0806, 0x0809, 0x080A,
-                          0x080B})
-_ECDSA_SIGN = 64  # TLS 1.2 ClientCertificateType ecdsa_sign
-_CERTIFICATE = 11
+_ECDSA_P256_SHA256 = wire.code_for(wire.SIGNATURE_SCHEMES, "ecdsa_secp256r1_sha256")
+_RSA_SCHEMES = frozenset(wire.code_for(wire.SIGNATURE_SCHEMES, name) for name in (
+    "rsa_pkcs1_sha256", "rsa_pkcs1_sha384", "rsa_pkcs1_sha512", "rsa_pss_rsae_sha256",
+    "rsa_pss_rsae_sha384", "rsa_pss_rsae_sha512", "rsa_pss_pss_sha256", "rsa_pss_pss_sha384",
+    "rsa_pss_pss_sha512"))
+_ECDSA_SIGN = wire.code_for(wire.CLIENT_CERTIFICATE_TYPES, "ecdsa_sign")
 _NOT_REJECTIONS = frozenset({"close_notify", "user_canceled"})
 _NO_ALPN = "no_application_protocol"
 
@@ -332,7 +333,7 @@ def _certificate_sent(result: HandshakeResult) -> bool | None:
     if result.server_hello is None:
         return None
     for message in result.transcript:
-        if message.direction == "sent" and message.msg_type == _CERTIFICATE:
+        if message.direction == "sent" and message.msg_type == wire.HandshakeType.certificate:
             parsed = message.handshake.parsed if message.handshake else None
             return isinstance(parsed, wire.CertificateMessage) and bool(parsed.certificates)
     return False

@@ -15,17 +15,13 @@ import trio
 
 from scanner import wire
 from scanner.engine.handshake import HandshakeResult
-from scanner.engine.raw import TLS10, TLS11, TLS12, TLS13
 from scanner.engine.session import EndpointSession
-from scanner.offers.offer import TLSVersion
 from scanner.probes.base import ProbeContext, ProbeOutput
-from scanner.probes.extensions import EXT_SESSION_TICKET, secure_renegotiation
 from scanner.probes.shared.enumeration import (
     LABELS,
     SuiteEnumeration,
     VersionTest,
     enumerator,
-    selected_alpn,
 )
 from scanner.results import (
     AgreementCheck,
@@ -34,12 +30,13 @@ from scanner.results import (
     Finding,
     Severity,
 )
+from scanner.wire import TLSVersion
 
 ALPN_OFFER = ("h2", "http/1.1")
-_OPENSSL_VERSIONS = (TLS13, TLS12, TLS11, TLS10)
-_BASELINE_VERSIONS = (TLS13, TLS12)  # the versions other probes make a plain handshake at
-_CLIENT_HELLO = 1
-_NEW_SESSION_TICKET = 4
+_OPENSSL_VERSIONS = (TLSVersion.TLSv1_3, TLSVersion.TLSv1_2, TLSVersion.TLSv1_1,
+                     TLSVersion.TLSv1_0)
+# The versions other probes make a plain handshake at.
+_BASELINE_VERSIONS = (TLSVersion.TLSv1_3, TLSVersion.TLSv1_2)
 # Failures that say nothing about TLS: OpenSSL got no answer to compare.
 _NO_ANSWER = frozenset({ErrorKind.connection_refused, ErrorKind.network_unreachable,
                         ErrorKind.connect_timeout, ErrorKind.timeout, ErrorKind.not_tls})
@@ -56,7 +53,7 @@ def _openssl_offer(result: HandshakeResult) -> wire.ClientHello | None:
     """The ClientHello OpenSSL actually sent, parsed from the capture."""
     for message in result.transcript:
         if (message.direction == "sent" and message.handshake is not None
-                and message.handshake.msg_type == _CLIENT_HELLO):
+                and message.handshake.msg_type == wire.HandshakeType.client_hello):
             try:
                 return wire.parse_client_hello(message.handshake.body)
             except wire.WireError:
@@ -70,7 +67,7 @@ def _openssl_version_view(version: int, result: HandshakeResult) -> tuple[bool |
     if hello is not None:
         if hello.selected_version == version:
             return True, "accepted"
-        return False, f"answered {wire.name_for(wire.PROTOCOL_VERSIONS, hello.selected_version)}"
+        return False, f"answered {hello.selected_version_name}"
     if _openssl_offer(result) is None:
         return None, "OpenSSL cannot offer this version"
     received = result.alert_received
@@ -124,7 +121,7 @@ def _suite_check(version: int, enumeration: SuiteEnumeration,
 def _openssl_alpn(result: HandshakeResult) -> str | None:
     if result.completed:
         return result.alpn
-    return selected_alpn(result.server_hello)
+    return result.server_hello.alpn_protocol if result.server_hello else None
 
 
 def _openssl_ticket(result: HandshakeResult) -> bool | None:
@@ -132,8 +129,8 @@ def _openssl_ticket(result: HandshakeResult) -> bool | None:
     if hello is None:
         return None
     if result.completed:
-        return any(True for _ in result.received(_NEW_SESSION_TICKET))
-    return hello.has_extension(EXT_SESSION_TICKET)
+        return any(True for _ in result.received(wire.HandshakeType.new_session_ticket))
+    return hello.session_ticket
 
 
 def _yes_no(value: bool | None) -> str | None:
@@ -170,7 +167,8 @@ class EngineAgreementProbe:
 
         async def raw_alpn(version: int) -> None:
             reply = await enum.alpn_selection(version, ALPN_OFFER)
-            alpn_raw.append(selected_alpn(reply.server_hello) if reply.hello else None)
+            alpn_raw.append(reply.server_hello.alpn_protocol
+                            if reply.hello and reply.server_hello else None)
 
         async with trio.open_nursery() as nursery:
             for version in _OPENSSL_VERSIONS:
@@ -227,12 +225,12 @@ class EngineAgreementProbe:
             checks.append(AgreementCheck(
                 fact="alpn", version=label, raw=raw_alpn or "none", openssl=openssl_alpn or "none",
                 agree=raw_alpn == openssl_alpn, detail=f"offered {','.join(ALPN_OFFER)}"))
-        raw_reneg = secure_renegotiation(legacy.server_hello)
-        openssl_reneg = secure_renegotiation(openssl_hello)
+        raw_reneg = legacy.server_hello.secure_renegotiation
+        openssl_reneg = openssl_hello.secure_renegotiation
         checks.append(AgreementCheck(
             fact="secure_renegotiation", version=label, raw=_yes_no(raw_reneg),
             openssl=_yes_no(openssl_reneg), agree=raw_reneg == openssl_reneg))
-        raw_ticket = legacy.server_hello.has_extension(EXT_SESSION_TICKET)
+        raw_ticket = legacy.server_hello.session_ticket
         openssl_ticket = _openssl_ticket(result)
         if openssl_ticket is not None:
             checks.append(AgreementCheck(

@@ -13,37 +13,15 @@ from scanner.probes.base import ProbeContext, ProbeOutput
 from scanner.probes.shared.enumeration import LABELS, enumerator
 from scanner.results import ExtensionsResult, Finding, Severity
 
-EXT_STATUS_REQUEST = 5
-EXT_EC_POINT_FORMATS = 11
-EXT_ENCRYPT_THEN_MAC = 22
-EXT_EXTENDED_MASTER_SECRET = 23
-EXT_SESSION_TICKET = 35
-EXT_RENEGOTIATION_INFO = 0xFF01
-
-_POINT_FORMATS = {0: "uncompressed", 1: "ansiX962_compressed_prime",
-                  2: "ansiX962_compressed_char2"}
-
-
-def secure_renegotiation(hello: wire.ServerHello) -> bool:
-    """RFC 5746: renegotiation_info echoed with an empty renegotiated_connection."""
-    ext = wire.find_extension(hello.extensions, EXT_RENEGOTIATION_INFO)
-    if ext is None:
-        return False
-    try:
-        return wire.parse_renegotiation_info_extension(ext.data) == b""
-    except wire.WireError:
-        return False
-
 
 def _point_formats(hello: wire.ServerHello) -> list[str] | None:
-    ext = wire.find_extension(hello.extensions, EXT_EC_POINT_FORMATS)
-    if ext is None:
-        return None
     try:
-        formats = wire.parse_ec_point_formats_extension(ext.data)
+        formats = hello.ec_point_formats
     except wire.WireError:
         return ["malformed"]
-    return [_POINT_FORMATS.get(code, f"unknown_{code}") for code in formats]
+    if formats is None:
+        return None
+    return [wire.EC_POINT_FORMATS.get(code, f"unknown_{code}") for code in formats]
 
 
 class ExtensionsProbe:
@@ -64,12 +42,11 @@ class ExtensionsProbe:
         unsolicited = [ext.name for ext in hello.extensions if ext.type not in offered]
         facet = ExtensionsResult(
             version=LABELS[test.version],
-            secure_renegotiation=secure_renegotiation(hello),
-            extended_master_secret=hello.has_extension(EXT_EXTENDED_MASTER_SECRET),
-            encrypt_then_mac=(cbc_hello.has_extension(EXT_ENCRYPT_THEN_MAC)
-                              if cbc_hello is not None else None),
-            session_ticket=hello.has_extension(EXT_SESSION_TICKET),
-            status_request=hello.has_extension(EXT_STATUS_REQUEST),
+            secure_renegotiation=hello.secure_renegotiation,
+            extended_master_secret=hello.extended_master_secret,
+            encrypt_then_mac=cbc_hello.encrypt_then_mac if cbc_hello is not None else None,
+            session_ticket=hello.session_ticket,
+            status_request=hello.status_request,
             ec_point_formats=_point_formats(hello),
             echoed=[ext.name for ext in hello.extensions],
             unsolicited=unsolicited,

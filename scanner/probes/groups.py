@@ -8,11 +8,11 @@ from typing import ClassVar
 import trio
 
 from scanner import wire
-from scanner.engine.raw import TLS13
 from scanner.engine.session import EndpointSession
 from scanner.probes.base import ProbeContext, ProbeOutput
 from scanner.probes.shared.enumeration import LABELS, GroupEnumeration, enumerator
 from scanner.results import GroupOut, GroupsResult, VersionGroups
+from scanner.wire import TLSVersion
 
 
 def version_out(result: GroupEnumeration) -> VersionGroups:
@@ -38,7 +38,7 @@ class GroupsProbe:
         results: dict[int, GroupEnumeration | None] = {}
 
         async def tls13() -> None:
-            results[TLS13] = await enum.groups(TLS13)
+            results[TLSVersion.TLSv1_3] = await enum.groups(TLSVersion.TLSv1_3)
 
         async def legacy() -> None:
             test = await enum.highest_legacy_version()

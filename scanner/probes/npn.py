@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from scanner.engine.session import EndpointSession
 from scanner.probes.base import ProbeContext, ProbeOutput
-from scanner.probes.shared.enumeration import LABELS, enumerator, npn_protocols
+from scanner.probes.shared.enumeration import LABELS, enumerator
 from scanner.results import NpnResult
 
 
@@ -20,7 +20,7 @@ class NpnProbe:
         hello = test.server_hello if test is not None else None
         if test is None or hello is None:
             return ProbeOutput(facet=NpnResult(version=None, advertised=None))
-        protocols = npn_protocols(hello)
+        protocols = hello.npn_protocols
         return ProbeOutput(facet=NpnResult(version=LABELS[test.version],
                                            advertised=protocols is not None,
                                            protocols=list(protocols or ())))

@@ -17,7 +17,6 @@ from cryptography import x509
 from scanner import wire
 from scanner.engine.handshake import HandshakeResult
 from scanner.engine.session import EndpointSession
-from scanner.offers.offer import TLSVersion
 from scanner.pkix.certinfo import MAX_CHAIN_EXAMINED, must_staple, serial_hex
 from scanner.pkix.ocsp import analyse_response, find_issuer
 from scanner.pkix.trust import TrustStore
@@ -35,10 +34,9 @@ from scanner.results import (
     OcspVersion,
     Severity,
 )
+from scanner.wire import TLSVersion
 
 _VERSIONS = (TLSVersion.TLSv1_3, TLSVersion.TLSv1_2)
-_CERTIFICATE_STATUS = 22
-_STATUS_TYPE_OCSP = 1
 
 _Add = Callable[[OcspVersion, str, Severity, str], None]
 
@@ -91,10 +89,11 @@ def analyse(version: TLSVersion, result: HandshakeResult, trust: TrustStore,
     if isinstance(staple, str):
         out.response = OcspResponseOut(size=0, parse_error=staple)
         return out
-    if staple.status_type != _STATUS_TYPE_OCSP:
+    if staple.status_type != wire.CertificateStatusType.ocsp:
         out.response = OcspResponseOut(
             size=len(staple.response),
-            parse_error=f"status_type {staple.status_type} is not ocsp ({_STATUS_TYPE_OCSP})")
+            parse_error=f"status_type {staple.status_type} is not ocsp "
+            f"({int(wire.CertificateStatusType.ocsp)})")
         return out
     issuer, source = find_issuer(leaf, chain, trust) if leaf is not None else (None, None)
     out.response = analyse_response(staple.response, leaf=leaf, issuer=issuer,
@@ -125,7 +124,7 @@ def _staple(version: TLSVersion, result: HandshakeResult) -> wire.CertificateSta
         return message.handshake.parsed.leaf_status
     for message in result.transcript:
         if (message.direction == "received" and not message.after_handshake
-                and message.msg_type == _CERTIFICATE_STATUS):
+                and message.msg_type == wire.HandshakeType.certificate_status):
             if message.handshake is not None and isinstance(message.handshake.parsed,
                                                             wire.CertificateStatus):
                 return message.handshake.parsed

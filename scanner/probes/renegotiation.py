@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from scanner import wire
 from scanner.engine.errors import ScanFailure
 from scanner.engine.handshake import HandshakeResult, TLSConnection
 from scanner.engine.session import EndpointSession
-from scanner.offers.offer import TLSVersion
 from scanner.probes.base import ProbeContext, ProbeOutput
 from scanner.probes.shared.report import handshake_report, version_name
 from scanner.results import (
@@ -25,12 +25,7 @@ from scanner.results import (
     RenegotiationStatus,
     Severity,
 )
-
-# RFC 5746 section 3.2; RFC 5246 section 7.2 alert and handshake code points.
-_RENEGOTIATION_INFO = 0xFF01
-_NO_RENEGOTIATION = "no_renegotiation"
-_CLOSE_NOTIFY = "close_notify"
-_CERTIFICATE_REQUEST = 13
+from scanner.wire import TLSVersion
 
 
 class RenegotiationProbe:
@@ -90,7 +85,7 @@ def analyse(result: HandshakeResult, failure: ScanFailure | None,
                 "which has no renegotiation")
         return RenegotiationResult(status=RenegotiationStatus.failed, handshake=report,
                                    detail=f"the TLS 1.2-or-below handshake failed: {why}")
-    secure = hello.has_extension(_RENEGOTIATION_INFO)
+    secure = hello.has_extension(wire.ExtensionType.renegotiation_info)
     version = version_name(hello.selected_version)
     if not result.completed:
         why = result.failure.detail if result.failure else "the handshake did not complete"
@@ -105,21 +100,22 @@ def analyse(result: HandshakeResult, failure: ScanFailure | None,
 
 def _classify(result: HandshakeResult, failure: ScanFailure | None) -> ClientRenegotiation:
     later = [m for m in result.transcript if m.after_handshake and m.direction == "received"]
-    requested = any(m.msg_type == _CERTIFICATE_REQUEST for m in later)
+    requested = any(m.msg_type == wire.HandshakeType.certificate_request for m in later)
     if failure is None:
         return ClientRenegotiation(outcome=RenegotiationOutcome.accepted,
                                    certificate_requested=requested,
                                    detail="a second handshake completed")
     alerts = [m.alert for m in later if m.alert is not None]
     alert = alerts[0] if alerts else None
-    if alert is not None and alert.name == _NO_RENEGOTIATION and not alert.is_fatal:
+    if (alert is not None and alert.description == wire.AlertDescription.no_renegotiation
+            and not alert.is_fatal):
         outcome = RenegotiationOutcome.refused_warning
         detail = "the server answered with a warning no_renegotiation alert"
     elif alert is not None and alert.is_fatal:
         outcome = RenegotiationOutcome.refused_fatal
         detail = f"the server answered with a fatal {alert.name} alert"
     elif (failure.kind in (ErrorKind.connection_closed, ErrorKind.connection_reset)
-          or (alert is not None and alert.name == _CLOSE_NOTIFY)):
+          or (alert is not None and alert.description == wire.AlertDescription.close_notify)):
         outcome = RenegotiationOutcome.closed
         detail = failure.detail
     elif failure.kind is ErrorKind.timeout:

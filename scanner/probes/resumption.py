@@ -25,7 +25,7 @@ from OpenSSL import SSL
 from scanner import wire
 from scanner.engine.handshake import HandshakeResult
 from scanner.engine.session import EndpointSession
-from scanner.offers.offer import ClientOffer, TLSVersion
+from scanner.offers.offer import ClientOffer
 from scanner.probes.base import ProbeContext, ProbeOutput
 from scanner.probes.shared.report import handshake_report
 from scanner.results import (
@@ -37,8 +37,8 @@ from scanner.results import (
     Tls12Resumption,
     Tls13Resumption,
 )
+from scanner.wire import TLSVersion
 
-_NEW_SESSION_TICKET = 4
 _Resumable = Callable[[HandshakeResult], bool]
 #: Lifetimes above this deserve a finding: a ticket key that must stay secret for days.
 LONG_TICKET_LIFETIME_S = 24 * 3600
@@ -95,7 +95,7 @@ class ResumptionProbe:
 
 
 def _tickets(result: HandshakeResult) -> list[wire.NewSessionTicket]:
-    return [m.parsed for m in result.received(_NEW_SESSION_TICKET)
+    return [m.parsed for m in result.received(wire.HandshakeType.new_session_ticket)
             if isinstance(m.parsed, wire.NewSessionTicket)]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .errors import WireError
-from .registry import ALERT_DESCRIPTIONS, ALERT_LEVELS, name_for
+from .registry import ALERT_DESCRIPTIONS, ALERT_LEVELS, AlertLevel, name_for
 
 __all__ = ["ALERT_LENGTH", "Alert", "parse_alert"]
 
@@ -29,7 +29,7 @@ class Alert:
 
     @property
     def is_fatal(self) -> bool:
-        return self.level == 2
+        return self.level == AlertLevel.fatal
 
     def __str__(self) -> str:
         return f"{self.level_name} {self.name}"

@@ -20,9 +20,9 @@ from .errors import WireError
 from .handshake import Extension, _read_extension_list, find_extension, parse_alpn_extension
 from .reader import ByteReader
 from .records import encode_records
+from .registry import ContentType, ExtensionType, HandshakeType
 
 __all__ = [
-    "CLIENT_HELLO",
     "PADDING_TARGET",
     "ClientHello",
     "KeyShareEntry",
@@ -44,25 +44,6 @@ __all__ = [
     "supported_groups_extension",
     "supported_versions_extension",
 ]
-
-CLIENT_HELLO = 1
-_HANDSHAKE = 22
-
-EXT_SERVER_NAME = 0
-EXT_STATUS_REQUEST = 5
-EXT_SUPPORTED_GROUPS = 10
-EXT_EC_POINT_FORMATS = 11
-EXT_SIGNATURE_ALGORITHMS = 13
-EXT_ALPN = 16
-EXT_PADDING = 21
-EXT_ENCRYPT_THEN_MAC = 22
-EXT_EXTENDED_MASTER_SECRET = 23
-EXT_SESSION_TICKET = 35
-EXT_SUPPORTED_VERSIONS = 43
-EXT_PSK_KEY_EXCHANGE_MODES = 45
-EXT_KEY_SHARE = 51
-EXT_NEXT_PROTOCOL_NEGOTIATION = 13172
-EXT_RENEGOTIATION_INFO = 0xFF01
 
 # Some TLS terminators (F5 BIG-IP among them) hang on ClientHellos whose handshake message is
 # 256..511 bytes long; RFC 7685 section 4 describes padding such hellos to 512 bytes.
@@ -111,7 +92,7 @@ def server_name_extension(host: str) -> Extension:
     if not name:
         raise WireError("server_name: empty host name")
     entry = b"\x00" + _vector(2, name, "server_name HostName")
-    return Extension(EXT_SERVER_NAME, _vector(2, entry, "server_name list"))
+    return Extension(ExtensionType.server_name, _vector(2, entry, "server_name list"))
 
 
 def supported_versions_extension(versions: Sequence[int]) -> Extension:
@@ -119,7 +100,7 @@ def supported_versions_extension(versions: Sequence[int]) -> Extension:
     if not versions:
         raise WireError("supported_versions: at least one version is required")
     body = _u16s(versions, "supported_versions")
-    return Extension(EXT_SUPPORTED_VERSIONS, _vector(1, body, "supported_versions"))
+    return Extension(ExtensionType.supported_versions, _vector(1, body, "supported_versions"))
 
 
 def supported_groups_extension(groups: Sequence[int]) -> Extension:
@@ -127,7 +108,7 @@ def supported_groups_extension(groups: Sequence[int]) -> Extension:
     if not groups:
         raise WireError("supported_groups: at least one group is required")
     body = _u16s(groups, "supported_groups")
-    return Extension(EXT_SUPPORTED_GROUPS, _vector(2, body, "supported_groups"))
+    return Extension(ExtensionType.supported_groups, _vector(2, body, "supported_groups"))
 
 
 def signature_algorithms_extension(schemes: Sequence[int]) -> Extension:
@@ -135,7 +116,7 @@ def signature_algorithms_extension(schemes: Sequence[int]) -> Extension:
     if not schemes:
         raise WireError("signature_algorithms: at least one scheme is required")
     body = _u16s(schemes, "signature_algorithms")
-    return Extension(EXT_SIGNATURE_ALGORITHMS, _vector(2, body, "signature_algorithms"))
+    return Extension(ExtensionType.signature_algorithms, _vector(2, body, "signature_algorithms"))
 
 
 @dataclass(frozen=True)
@@ -154,7 +135,7 @@ def key_share_extension(shares: Sequence[KeyShareEntry]) -> Extension:
             raise WireError(f"key_share: empty key_exchange for group 0x{share.group:04x}")
         body += _u16s((share.group,), "key_share group")
         body += _vector(2, share.key_exchange, "key_share key_exchange")
-    return Extension(EXT_KEY_SHARE, _vector(2, bytes(body), "key_share client_shares"))
+    return Extension(ExtensionType.key_share, _vector(2, bytes(body), "key_share client_shares"))
 
 
 def alpn_extension(protocols: Sequence[str]) -> Extension:
@@ -167,27 +148,28 @@ def alpn_extension(protocols: Sequence[str]) -> Extension:
         if not raw:
             raise WireError("ALPN: empty protocol name")
         body += _vector(1, raw, "ALPN protocol name")
-    return Extension(EXT_ALPN, _vector(2, bytes(body), "ALPN protocol_name_list"))
+    return Extension(ExtensionType.application_layer_protocol_negotiation,
+                     _vector(2, bytes(body), "ALPN protocol_name_list"))
 
 
 def next_protocol_negotiation_extension() -> Extension:
     """draft-agl-tls-nextprotoneg: the client sends it empty; the server lists protocols."""
-    return Extension(EXT_NEXT_PROTOCOL_NEGOTIATION, b"")
+    return Extension(ExtensionType.next_protocol_negotiation, b"")
 
 
 def status_request_extension() -> Extension:
     """RFC 6066 section 8: OCSP, no responder ids, no request extensions."""
-    return Extension(EXT_STATUS_REQUEST, b"\x01\x00\x00\x00\x00")
+    return Extension(ExtensionType.status_request, b"\x01\x00\x00\x00\x00")
 
 
 def session_ticket_extension(ticket: bytes = b"") -> Extension:
     """RFC 5077 section 3.2: empty to ask for a new ticket."""
-    return Extension(EXT_SESSION_TICKET, ticket)
+    return Extension(ExtensionType.session_ticket, ticket)
 
 
 def renegotiation_info_extension(renegotiated_connection: bytes = b"") -> Extension:
     """RFC 5746 section 3.2: empty on an initial handshake."""
-    return Extension(EXT_RENEGOTIATION_INFO,
+    return Extension(ExtensionType.renegotiation_info,
                      _vector(1, renegotiated_connection, "renegotiation_info"))
 
 
@@ -195,7 +177,7 @@ def ec_point_formats_extension(formats: Sequence[int] = (0,)) -> Extension:
     """RFC 8422 5.1.2: ``ECPointFormat ec_point_format_list<1..2^8-1>`` (0: uncompressed)."""
     if not formats:
         raise WireError("ec_point_formats: at least one format is required")
-    return Extension(EXT_EC_POINT_FORMATS,
+    return Extension(ExtensionType.ec_point_formats,
                      _vector(1, _u8s(formats, "ec_point_formats"), "ec_point_formats"))
 
 
@@ -203,7 +185,7 @@ def psk_key_exchange_modes_extension(modes: Sequence[int] = (1,)) -> Extension:
     """RFC 8446 4.2.9 (1: psk_dhe_ke)."""
     if not modes:
         raise WireError("psk_key_exchange_modes: at least one mode is required")
-    return Extension(EXT_PSK_KEY_EXCHANGE_MODES,
+    return Extension(ExtensionType.psk_key_exchange_modes,
                      _vector(1, _u8s(modes, "psk_key_exchange_modes"), "psk_key_exchange_modes"))
 
 
@@ -229,12 +211,12 @@ class ClientHello:
 
     @property
     def server_name(self) -> str | None:
-        ext = self.extension(EXT_SERVER_NAME)
+        ext = self.extension(ExtensionType.server_name)
         return None if ext is None else _parse_server_name(ext.data)
 
     @property
     def supported_versions(self) -> tuple[int, ...] | None:
-        ext = self.extension(EXT_SUPPORTED_VERSIONS)
+        ext = self.extension(ExtensionType.supported_versions)
         if ext is None:
             return None
         reader = ByteReader(ext.data)
@@ -245,20 +227,21 @@ class ClientHello:
 
     @property
     def supported_groups(self) -> tuple[int, ...] | None:
-        return self._u16_vector_extension(EXT_SUPPORTED_GROUPS, "supported_groups")
+        return self._u16_vector_extension(ExtensionType.supported_groups, "supported_groups")
 
     @property
     def signature_algorithms(self) -> tuple[int, ...] | None:
-        return self._u16_vector_extension(EXT_SIGNATURE_ALGORITHMS, "signature_algorithms")
+        return self._u16_vector_extension(ExtensionType.signature_algorithms,
+                                          "signature_algorithms")
 
     @property
     def key_shares(self) -> tuple[KeyShareEntry, ...] | None:
-        ext = self.extension(EXT_KEY_SHARE)
+        ext = self.extension(ExtensionType.key_share)
         return None if ext is None else _parse_key_shares(ext.data)
 
     @property
     def alpn_protocols(self) -> tuple[str, ...] | None:
-        ext = self.extension(EXT_ALPN)
+        ext = self.extension(ExtensionType.application_layer_protocol_negotiation)
         return None if ext is None else parse_alpn_extension(ext.data)
 
     @property
@@ -333,7 +316,7 @@ def encode_client_hello(hello: ClientHello) -> bytes:
             block += _u16s((ext.type,), "extension type")
             block += _vector(2, ext.data, f"extension {ext.name}")
         body += _vector(2, bytes(block), "ClientHello extensions")
-    return bytes([CLIENT_HELLO]) + _vector(3, bytes(body), "ClientHello")
+    return bytes([HandshakeType.client_hello]) + _vector(3, bytes(body), "ClientHello")
 
 
 def pad_client_hello(hello: ClientHello) -> ClientHello:
@@ -342,7 +325,7 @@ def pad_client_hello(hello: ClientHello) -> ClientHello:
     Hellos without an extensions block are returned unchanged, as are hellos that already
     carry padding.
     """
-    if hello.extensions is None or hello.offers(EXT_PADDING):
+    if hello.extensions is None or hello.offers(ExtensionType.padding):
         return hello
     length = len(encode_client_hello(hello))
     if length not in _PADDING_WINDOW:
@@ -354,14 +337,14 @@ def pad_client_hello(hello: ClientHello) -> ClientHello:
         session_id=hello.session_id,
         cipher_suites=hello.cipher_suites,
         compression_methods=hello.compression_methods,
-        extensions=(*hello.extensions, Extension(EXT_PADDING, bytes(fill))),
+        extensions=(*hello.extensions, Extension(ExtensionType.padding, bytes(fill))),
     )
 
 
 def client_hello_record(hello: ClientHello, *, record_version: int = 0x0301) -> bytes:
     """The hello framed in handshake record(s); 0x0301 is what clients use for
     compatibility (RFC 8446 5.1), SSLv3 probes pass 0x0300."""
-    return encode_records(_HANDSHAKE, record_version, encode_client_hello(hello))
+    return encode_records(ContentType.handshake, record_version, encode_client_hello(hello))
 
 
 def parse_client_hello(body: bytes) -> ClientHello:

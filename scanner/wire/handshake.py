@@ -21,6 +21,9 @@ from .registry import (
     NAMED_GROUPS,
     PROTOCOL_VERSIONS,
     SIGNATURE_SCHEMES,
+    ExtensionType,
+    HandshakeType,
+    TLSVersion,
     name_for,
 )
 from .x500 import DistinguishedName, decode_oid, parse_distinguished_name
@@ -71,38 +74,16 @@ HANDSHAKE_HEADER_LENGTH = 4
 HELLO_RETRY_REQUEST_RANDOM = bytes.fromhex(
     "CF21AD74E59A6111BE1D8C021E65B891C2A211167ABB8C5E079E09E2C8A8339C"
 )
-
-_SSL3 = 0x0300
-_TLS12 = 0x0303
-_TLS13 = 0x0304
-
-# Handshake types with a typed parser.
-_SERVER_HELLO = 2
-_NEW_SESSION_TICKET = 4
-_ENCRYPTED_EXTENSIONS = 8
-_CERTIFICATE = 11
-_CERTIFICATE_REQUEST = 13
-_CERTIFICATE_STATUS = 22
-
-# Extension types the parsers look into.
-_EXT_STATUS_REQUEST = 5
-_EXT_SIGNATURE_ALGORITHMS = 13
-_EXT_ALPN = 16
-_EXT_EARLY_DATA = 42
-_EXT_SUPPORTED_VERSIONS = 43
-_EXT_CERTIFICATE_AUTHORITIES = 47
-_EXT_OID_FILTERS = 48
-_EXT_SIGNATURE_ALGORITHMS_CERT = 50
-_EXT_KEY_SHARE = 51
+_ALPN = ExtensionType.application_layer_protocol_negotiation
 
 _T = TypeVar("_T")
 
 
 def _is_tls13(version: int, what: str) -> bool:
     """Map a negotiated version to the message layout; reject versions we cannot parse."""
-    if version == _TLS13:
+    if version == TLSVersion.TLSv1_3:
         return True
-    if _SSL3 <= version <= _TLS12:
+    if TLSVersion.SSLv3 <= version <= TLSVersion.TLSv1_2:
         return False
     raise WireError(f"{what}: cannot parse for protocol version 0x{version:04x}")
 
@@ -431,7 +412,7 @@ def parse_certificate_request(body: bytes, *, version: int) -> CertificateReques
     reader = ByteReader(body)
     types_raw = reader.vector(1, "CertificateRequest certificate_types", min_length=1)
     signature_algorithms: tuple[int, ...] | None = None
-    if version == _TLS12:
+    if version == TLSVersion.TLSv1_2:
         signature_algorithms = _read_u16_list(
             reader, "CertificateRequest supported_signature_algorithms"
         )
@@ -469,16 +450,16 @@ def _parse_certificate_request_13(body: bytes) -> CertificateRequest:
     by_type = {extension.type: extension for extension in extensions}
 
     signature_algorithms = None
-    if (ext := by_type.get(_EXT_SIGNATURE_ALGORITHMS)) is not None:
+    if (ext := by_type.get(ExtensionType.signature_algorithms)) is not None:
         signature_algorithms = _extension_field(ext, parse_signature_algorithms_extension)
     signature_algorithms_cert = None
-    if (ext := by_type.get(_EXT_SIGNATURE_ALGORITHMS_CERT)) is not None:
+    if (ext := by_type.get(ExtensionType.signature_algorithms_cert)) is not None:
         signature_algorithms_cert = _extension_field(ext, _signature_algorithms_cert_extension)
     authorities: tuple[DistinguishedName, ...] = ()
-    if (ext := by_type.get(_EXT_CERTIFICATE_AUTHORITIES)) is not None:
+    if (ext := by_type.get(ExtensionType.certificate_authorities)) is not None:
         authorities = _extension_field(ext, parse_certificate_authorities_extension)
     oid_filters: tuple[OidFilter, ...] = ()
-    if (ext := by_type.get(_EXT_OID_FILTERS)) is not None:
+    if (ext := by_type.get(ExtensionType.oid_filters)) is not None:
         oid_filters = _extension_field(ext, parse_oid_filters_extension)
 
     return CertificateRequest(
@@ -488,7 +469,7 @@ def _parse_certificate_request_13(body: bytes) -> CertificateRequest:
         signature_algorithms=signature_algorithms,
         signature_algorithms_cert=signature_algorithms_cert,
         certificate_authorities=authorities,
-        certificate_authorities_present=_EXT_CERTIFICATE_AUTHORITIES in by_type,
+        certificate_authorities_present=ExtensionType.certificate_authorities in by_type,
         oid_filters=oid_filters,
         extensions=extensions,
     )
@@ -519,7 +500,7 @@ class ServerHello:
     @property
     def selected_version(self) -> int:
         """supported_versions when sent (TLS 1.3), else the legacy version field."""
-        extension = find_extension(self.extensions, _EXT_SUPPORTED_VERSIONS)
+        extension = find_extension(self.extensions, ExtensionType.supported_versions)
         if extension is None:
             return self.legacy_version
         return parse_supported_versions_server(extension.data)
@@ -531,7 +512,7 @@ class ServerHello:
     @property
     def key_share_group(self) -> int | None:
         """The key_share group (for an HRR: the group the server wants instead)."""
-        extension = find_extension(self.extensions, _EXT_KEY_SHARE)
+        extension = find_extension(self.extensions, ExtensionType.key_share)
         if extension is None:
             return None
         return parse_key_share_server(extension.data, hello_retry=self.is_hello_retry_request)
@@ -543,6 +524,79 @@ class ServerHello:
 
     def has_extension(self, ext_type: int) -> bool:
         return find_extension(self.extensions, ext_type) is not None
+
+    # Echoes of what a client offered. Only supported_versions and key_share are checked
+    # when the hello is parsed; the others are read here, so a malformed one is reported
+    # by the accessor (as documented on each) instead of failing the whole hello.
+
+    @property
+    def alpn_protocols(self) -> tuple[str, ...] | None:
+        """The ALPN protocol_name_list as sent (RFC 7301 wants exactly one), or None when
+        the extension is absent; raises WireError when it is malformed."""
+        extension = find_extension(self.extensions, _ALPN)
+        return None if extension is None else parse_alpn_extension(extension.data)
+
+    @property
+    def alpn_protocol(self) -> str | None:
+        """The ALPN protocol selected: None when absent, malformed or not exactly one."""
+        try:
+            names = self.alpn_protocols
+        except WireError:
+            return None
+        return names[0] if names is not None and len(names) == 1 else None
+
+    @property
+    def npn_protocols(self) -> tuple[str, ...] | None:
+        """The protocols advertised with Next Protocol Negotiation; None when the server did
+        not answer NPN, empty when it answered without a list or with a malformed one."""
+        extension = find_extension(self.extensions, ExtensionType.next_protocol_negotiation)
+        if extension is None:
+            return None
+        try:
+            return parse_next_protocol_negotiation_extension(extension.data)
+        except WireError:
+            return ()
+
+    @property
+    def renegotiation_info(self) -> bytes | None:
+        """RFC 5746 renegotiated_connection, or None when the extension is absent; raises
+        WireError when it is malformed."""
+        extension = find_extension(self.extensions, ExtensionType.renegotiation_info)
+        return None if extension is None else parse_renegotiation_info_extension(extension.data)
+
+    @property
+    def secure_renegotiation(self) -> bool:
+        """RFC 5746 on a first handshake: renegotiation_info echoed, and empty."""
+        try:
+            return self.renegotiation_info == b""
+        except WireError:
+            return False
+
+    @property
+    def ec_point_formats(self) -> tuple[int, ...] | None:
+        """RFC 8422 ec_point_formats, or None when absent; raises WireError when malformed."""
+        extension = find_extension(self.extensions, ExtensionType.ec_point_formats)
+        return None if extension is None else parse_ec_point_formats_extension(extension.data)
+
+    @property
+    def extended_master_secret(self) -> bool:
+        """RFC 7627 extended_master_secret echoed."""
+        return self.has_extension(ExtensionType.extended_master_secret)
+
+    @property
+    def encrypt_then_mac(self) -> bool:
+        """RFC 7366 encrypt_then_mac echoed (servers only do so for a CBC suite)."""
+        return self.has_extension(ExtensionType.encrypt_then_mac)
+
+    @property
+    def session_ticket(self) -> bool:
+        """RFC 5077 session_ticket echoed: a NewSessionTicket will follow."""
+        return self.has_extension(ExtensionType.session_ticket)
+
+    @property
+    def status_request(self) -> bool:
+        """RFC 6066 status_request echoed: a CertificateStatus will follow."""
+        return self.has_extension(ExtensionType.status_request)
 
 
 def parse_server_hello(body: bytes) -> ServerHello:
@@ -571,9 +625,9 @@ def parse_server_hello(body: bytes) -> ServerHello:
     )
     # Validate eagerly so the properties reading these cannot fail later.
     try:
-        if (versions := find_extension(extensions, _EXT_SUPPORTED_VERSIONS)) is not None:
+        if (versions := find_extension(extensions, ExtensionType.supported_versions)) is not None:
             parse_supported_versions_server(versions.data)
-        if (key_share := find_extension(extensions, _EXT_KEY_SHARE)) is not None:
+        if (key_share := find_extension(extensions, ExtensionType.key_share)) is not None:
             parse_key_share_server(key_share.data, hello_retry=hello.is_hello_retry_request)
     except WireError as exc:
         raise WireError(f"ServerHello: {exc}") from exc
@@ -622,7 +676,7 @@ def parse_new_session_ticket(body: bytes, *, version: int) -> NewSessionTicket:
     extensions = _read_extension_list(reader, "NewSessionTicket", max_length=2**16 - 2)
     reader.expect_end("NewSessionTicket")
     max_early_data = None
-    if (early := find_extension(extensions, _EXT_EARLY_DATA)) is not None:
+    if (early := find_extension(extensions, ExtensionType.early_data)) is not None:
         if len(early.data) != 4:
             raise WireError(
                 f"NewSessionTicket early_data: expected 4 bytes (max_early_data_size), "
@@ -652,7 +706,7 @@ class EncryptedExtensions:
     @property
     def alpn_protocol(self) -> str | None:
         """The negotiated ALPN protocol, if the server selected one."""
-        extension = find_extension(self.extensions, _EXT_ALPN)
+        extension = find_extension(self.extensions, _ALPN)
         if extension is None:
             return None
         names = parse_alpn_extension(extension.data)
@@ -663,7 +717,7 @@ def parse_encrypted_extensions(body: bytes) -> EncryptedExtensions:
     reader = ByteReader(body)
     extensions = _read_extension_list(reader, "EncryptedExtensions")
     reader.expect_end("EncryptedExtensions")
-    if (alpn := find_extension(extensions, _EXT_ALPN)) is not None:
+    if (alpn := find_extension(extensions, _ALPN)) is not None:
         try:
             parse_alpn_extension(alpn.data)
         except WireError as exc:
@@ -709,7 +763,7 @@ class CertificateMessage:
 
 def certificate_entry_status(extensions: tuple[Extension, ...]) -> CertificateStatus | None:
     """OCSP response from a TLS 1.3 CertificateEntry's status_request extension."""
-    extension = find_extension(extensions, _EXT_STATUS_REQUEST)
+    extension = find_extension(extensions, ExtensionType.status_request)
     if extension is None:
         return None
     return parse_certificate_status(extension.data)
@@ -729,7 +783,7 @@ def parse_certificate(body: bytes, *, version: int) -> CertificateMessage:
         certificates.append(entries.vector(3, f"Certificate entry {index}", min_length=1))
         if tls13:
             extensions = _read_extension_list(entries, f"Certificate entry {index}")
-            if (status := find_extension(extensions, _EXT_STATUS_REQUEST)) is not None:
+            if (status := find_extension(extensions, ExtensionType.status_request)) is not None:
                 try:
                     parse_certificate_status(status.data)
                 except WireError as exc:
@@ -778,17 +832,17 @@ def parse_handshake_message(data: bytes, *, version: int) -> HandshakeMessage:
     """
     msg_type, body = split_handshake(data)
     parsed: ParsedHandshake | None
-    if msg_type == _SERVER_HELLO:
+    if msg_type == HandshakeType.server_hello:
         parsed = parse_server_hello(body)
-    elif msg_type == _CERTIFICATE_REQUEST:
+    elif msg_type == HandshakeType.certificate_request:
         parsed = parse_certificate_request(body, version=version)
-    elif msg_type == _NEW_SESSION_TICKET:
+    elif msg_type == HandshakeType.new_session_ticket:
         parsed = parse_new_session_ticket(body, version=version)
-    elif msg_type == _ENCRYPTED_EXTENSIONS:
+    elif msg_type == HandshakeType.encrypted_extensions:
         parsed = parse_encrypted_extensions(body)
-    elif msg_type == _CERTIFICATE:
+    elif msg_type == HandshakeType.certificate:
         parsed = parse_certificate(body, version=version)
-    elif msg_type == _CERTIFICATE_STATUS:
+    elif msg_type == HandshakeType.certificate_status:
         parsed = parse_certificate_status(body)
     else:
         parsed = None

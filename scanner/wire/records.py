@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .errors import WireError
-from .registry import CONTENT_TYPES, PROTOCOL_VERSIONS, name_for
+from .registry import CONTENT_TYPES, PROTOCOL_VERSIONS, ContentType, TLSVersion, name_for
+from .sslv2 import Ssl2MessageType
 
 __all__ = [
     "MAX_CIPHERTEXT_LENGTH",
@@ -26,7 +27,6 @@ RECORD_HEADER_LENGTH = 5
 # RFC 5246 section 6.2.3: TLSCiphertext.length may not exceed 2^14 + 2048.
 MAX_CIPHERTEXT_LENGTH = 2**14 + 2048
 
-_SSL2_SERVER_HELLO = 4  # SSLv2 message type SERVER-HELLO
 _DESCRIBE_TEXT_LIMIT = 80
 _DESCRIBE_HEX_BYTES = 16
 
@@ -76,8 +76,8 @@ def looks_like_tls(prefix: bytes) -> bool:
     if not prefix:
         return False
     first = prefix[0]
-    if 20 <= first <= 24:
-        if len(prefix) > 1 and prefix[1] != 3:
+    if ContentType.change_cipher_spec <= first <= ContentType.heartbeat:
+        if len(prefix) > 1 and prefix[1] != TLSVersion.SSLv3 >> 8:  # major version 3
             return False
         if len(prefix) > 2 and prefix[2] > 4:
             return False
@@ -86,7 +86,7 @@ def looks_like_tls(prefix: bytes) -> bool:
         return True
     if first & 0x80:
         # SSLv2 2-byte record header (high bit set), then the message type.
-        return len(prefix) < 3 or prefix[2] == _SSL2_SERVER_HELLO
+        return len(prefix) < 3 or prefix[2] == Ssl2MessageType.server_hello
     return False
 
 

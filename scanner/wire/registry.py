@@ -6,11 +6,17 @@ https://www.iana.org/assignments/tls-extensiontype-values/), whose procedures ar
 by RFC 8447 and RFC 9847, plus the RFCs cited next to each entry. Names follow the
 registry spelling so they can be searched for; ``_RESERVED`` suffixes are kept where
 IANA uses them for retired values that a server may still send.
+
+The fields with a fixed, small vocabulary are IntEnums whose member names are the registered
+names (versions have a ``label`` instead, as "TLSv1.2" is no identifier); the name tables are
+derived from them, so a code point is written exactly once. Cipher suites, groups and
+signature schemes stay tables: code needing one of them looks it up with ``code_for``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from enum import IntEnum
 from types import MappingProxyType
 
 __all__ = [
@@ -19,11 +25,20 @@ __all__ = [
     "CERTIFICATE_STATUS_TYPES",
     "CLIENT_CERTIFICATE_TYPES",
     "CONTENT_TYPES",
+    "EC_POINT_FORMATS",
     "EXTENSION_TYPES",
     "HANDSHAKE_TYPES",
     "NAMED_GROUPS",
     "PROTOCOL_VERSIONS",
     "SIGNATURE_SCHEMES",
+    "AlertDescription",
+    "AlertLevel",
+    "CertificateStatusType",
+    "ContentType",
+    "ExtensionType",
+    "HandshakeType",
+    "TLSVersion",
+    "code_for",
     "name_for",
 ]
 
@@ -36,194 +51,269 @@ def name_for(table: Mapping[int, str], code: int, width: int = 4) -> str:
     return f"unknown_0x{code:0{width}x}"
 
 
+def code_for(table: Mapping[int, str], name: str) -> int:
+    """The code point registered as ``name`` in ``table``; KeyError when there is none.
+
+    For the tables that stay tables (cipher suites, groups, signature schemes): code that
+    needs one value looks it up by its registered name instead of writing the number again.
+    """
+    for code, registered in table.items():
+        if registered == name:
+            return code
+    raise KeyError(f"no code point named {name!r}")
+
+
 def _frozen(entries: dict[int, str]) -> Mapping[int, str]:
     return MappingProxyType(entries)
 
 
+def _names(codes: type[IntEnum]) -> Mapping[int, str]:
+    """The code -> registered name table of an enum whose member names are the names."""
+    return _frozen({int(member): member.name for member in codes})
+
+
 # TLS ContentType (RFC 8446 section 5.1, RFC 6520 heartbeat, RFC 9146, RFC 9147).
-CONTENT_TYPES: Mapping[int, str] = _frozen(
-    {
-        20: "change_cipher_spec",
-        21: "alert",
-        22: "handshake",
-        23: "application_data",
-        24: "heartbeat",  # RFC 6520
-        25: "tls12_cid",  # RFC 9146
-        26: "ack",  # RFC 9147 (DTLS 1.3)
-    }
-)
+class ContentType(IntEnum):
+    """TLS record content types."""
+
+    change_cipher_spec = 20
+    alert = 21
+    handshake = 22
+    application_data = 23
+    heartbeat = 24  # RFC 6520
+    tls12_cid = 25  # RFC 9146
+    ack = 26  # RFC 9147 (DTLS 1.3)
+
+
+CONTENT_TYPES: Mapping[int, str] = _names(ContentType)
+
 
 # ProtocolVersion values as seen in record headers, hellos and supported_versions.
 # 0x0002 is the SSL 2.0 version number carried inside an SSLv2 SERVER-HELLO.
-PROTOCOL_VERSIONS: Mapping[int, str] = _frozen(
-    {
-        0x0002: "SSLv2",
-        0x0300: "SSLv3",  # RFC 6101
-        0x0301: "TLSv1.0",  # RFC 2246
-        0x0302: "TLSv1.1",  # RFC 4346
-        0x0303: "TLSv1.2",  # RFC 5246
-        0x0304: "TLSv1.3",  # RFC 8446
-        0xFEFF: "DTLSv1.0",  # RFC 4347
-        0xFEFD: "DTLSv1.2",  # RFC 6347
-        0xFEFC: "DTLSv1.3",  # RFC 9147
-    }
+class TLSVersion(IntEnum):
+    """Protocol versions by wire code point; ``label`` is the name records use ("TLSv1.2").
+
+    The OpenSSL minimum/maximum protocol version settings take the same numbers.
+    """
+
+    SSLv2 = 0x0002
+    SSLv3 = 0x0300  # RFC 6101
+    TLSv1_0 = 0x0301  # RFC 2246
+    TLSv1_1 = 0x0302  # RFC 4346
+    TLSv1_2 = 0x0303  # RFC 5246
+    TLSv1_3 = 0x0304  # RFC 8446
+    DTLSv1_0 = 0xFEFF  # RFC 4347
+    DTLSv1_2 = 0xFEFD  # RFC 6347
+    DTLSv1_3 = 0xFEFC  # RFC 9147
+
+    @property
+    def label(self) -> str:
+        """The display name: "SSLv3", "TLSv1.0" ... "TLSv1.3", "DTLSv1.2"."""
+        return self.name.replace("_", ".")
+
+    @classmethod
+    def from_label(cls, label: str) -> TLSVersion:
+        """The version whose ``label`` is ``label``; ValueError for any other string."""
+        member = _VERSIONS_BY_LABEL.get(label)
+        if member is None:
+            raise ValueError(f"unknown protocol version label {label!r}")
+        return member
+
+
+_VERSIONS_BY_LABEL: Mapping[str, TLSVersion] = MappingProxyType(
+    {version.label: version for version in TLSVersion}
 )
+PROTOCOL_VERSIONS: Mapping[int, str] = _frozen(
+    {int(version): version.label for version in TLSVersion}
+)
+
 
 # AlertLevel (RFC 5246 section 7.2, kept in RFC 8446 section 6).
-ALERT_LEVELS: Mapping[int, str] = _frozen({1: "warning", 2: "fatal"})
+class AlertLevel(IntEnum):
+    """How serious an alert is."""
+
+    warning = 1
+    fatal = 2
+
+
+ALERT_LEVELS: Mapping[int, str] = _names(AlertLevel)
+
 
 # AlertDescription: IANA "TLS Alerts" registry (RFC 8446 section 6, RFC 5246 7.2, ...).
-ALERT_DESCRIPTIONS: Mapping[int, str] = _frozen(
-    {
-        0: "close_notify",
-        10: "unexpected_message",
-        20: "bad_record_mac",
-        21: "decryption_failed",  # reserved since TLS 1.1
-        22: "record_overflow",
-        30: "decompression_failure",  # reserved in TLS 1.3
-        40: "handshake_failure",
-        41: "no_certificate",  # SSLv3 only, reserved
-        42: "bad_certificate",
-        43: "unsupported_certificate",
-        44: "certificate_revoked",
-        45: "certificate_expired",
-        46: "certificate_unknown",
-        47: "illegal_parameter",
-        48: "unknown_ca",
-        49: "access_denied",
-        50: "decode_error",
-        51: "decrypt_error",
-        52: "too_many_cids_requested",  # RFC 9147
-        60: "export_restriction",  # reserved
-        70: "protocol_version",
-        71: "insufficient_security",
-        80: "internal_error",
-        86: "inappropriate_fallback",  # RFC 7507
-        90: "user_canceled",
-        100: "no_renegotiation",  # reserved in TLS 1.3
-        109: "missing_extension",  # RFC 8446
-        110: "unsupported_extension",
-        111: "certificate_unobtainable",  # RFC 6066, reserved in TLS 1.3
-        112: "unrecognized_name",  # RFC 6066
-        113: "bad_certificate_status_response",  # RFC 6066
-        114: "bad_certificate_hash_value",  # RFC 6066, reserved in TLS 1.3
-        115: "unknown_psk_identity",  # RFC 4279
-        116: "certificate_required",  # RFC 8446
-        117: "general_error",  # RFC 8446bis
-        120: "no_application_protocol",  # RFC 7301
-        121: "ech_required",  # draft-ietf-tls-esni
-    }
-)
+class AlertDescription(IntEnum):
+    """Why an alert was sent; member names are the registered names."""
+
+    close_notify = 0
+    unexpected_message = 10
+    bad_record_mac = 20
+    decryption_failed = 21  # reserved since TLS 1.1
+    record_overflow = 22
+    decompression_failure = 30  # reserved in TLS 1.3
+    handshake_failure = 40
+    no_certificate = 41  # SSLv3 only, reserved
+    bad_certificate = 42
+    unsupported_certificate = 43
+    certificate_revoked = 44
+    certificate_expired = 45
+    certificate_unknown = 46
+    illegal_parameter = 47
+    unknown_ca = 48
+    access_denied = 49
+    decode_error = 50
+    decrypt_error = 51
+    too_many_cids_requested = 52  # RFC 9147
+    export_restriction = 60  # reserved
+    protocol_version = 70
+    insufficient_security = 71
+    internal_error = 80
+    inappropriate_fallback = 86  # RFC 7507
+    user_canceled = 90
+    no_renegotiation = 100  # reserved in TLS 1.3
+    missing_extension = 109  # RFC 8446
+    unsupported_extension = 110
+    certificate_unobtainable = 111  # RFC 6066, reserved in TLS 1.3
+    unrecognized_name = 112  # RFC 6066
+    bad_certificate_status_response = 113  # RFC 6066
+    bad_certificate_hash_value = 114  # RFC 6066, reserved in TLS 1.3
+    unknown_psk_identity = 115  # RFC 4279
+    certificate_required = 116  # RFC 8446
+    general_error = 117  # RFC 8446bis
+    no_application_protocol = 120  # RFC 7301
+    ech_required = 121  # draft-ietf-tls-esni
+
+
+ALERT_DESCRIPTIONS: Mapping[int, str] = _names(AlertDescription)
+
 
 # HandshakeType: IANA "TLS HandshakeType" registry (RFC 8446 section 4, RFC 5246 7.4).
-HANDSHAKE_TYPES: Mapping[int, str] = _frozen(
-    {
-        0: "hello_request",  # TLS <= 1.2 only
-        1: "client_hello",
-        2: "server_hello",
-        3: "hello_verify_request",  # DTLS, RFC 6347
-        4: "new_session_ticket",  # RFC 5077 / RFC 8446
-        5: "end_of_early_data",  # RFC 8446
-        6: "hello_retry_request",  # reserved: TLS 1.3 drafts only; final HRR is a ServerHello
-        8: "encrypted_extensions",  # RFC 8446
-        9: "request_connection_id",  # RFC 9147
-        10: "new_connection_id",  # RFC 9147
-        11: "certificate",
-        12: "server_key_exchange",
-        13: "certificate_request",
-        14: "server_hello_done",
-        15: "certificate_verify",
-        16: "client_key_exchange",
-        20: "finished",
-        21: "certificate_url",  # RFC 6066
-        22: "certificate_status",  # RFC 6066
-        23: "supplemental_data",  # RFC 4680
-        24: "key_update",  # RFC 8446
-        25: "compressed_certificate",  # RFC 8879
-        26: "ekt_key",  # RFC 8870
-        67: "next_protocol",  # draft-agl-tls-nextprotoneg (not IANA-assigned)
-        254: "message_hash",  # RFC 8446 (synthetic, transcript only)
-    }
-)
+class HandshakeType(IntEnum):
+    """Handshake message types; member names are the registered names."""
+
+    hello_request = 0  # TLS <= 1.2 only
+    client_hello = 1
+    server_hello = 2
+    hello_verify_request = 3  # DTLS, RFC 6347
+    new_session_ticket = 4  # RFC 5077 / RFC 8446
+    end_of_early_data = 5  # RFC 8446
+    hello_retry_request = 6  # reserved: TLS 1.3 drafts only; final HRR is a ServerHello
+    encrypted_extensions = 8  # RFC 8446
+    request_connection_id = 9  # RFC 9147
+    new_connection_id = 10  # RFC 9147
+    certificate = 11
+    server_key_exchange = 12
+    certificate_request = 13
+    server_hello_done = 14
+    certificate_verify = 15
+    client_key_exchange = 16
+    finished = 20
+    certificate_url = 21  # RFC 6066
+    certificate_status = 22  # RFC 6066
+    supplemental_data = 23  # RFC 4680
+    key_update = 24  # RFC 8446
+    compressed_certificate = 25  # RFC 8879
+    ekt_key = 26  # RFC 8870
+    next_protocol = 67  # draft-agl-tls-nextprotoneg (not IANA-assigned)
+    message_hash = 254  # RFC 8446 (synthetic, transcript only)
+
+
+HANDSHAKE_TYPES: Mapping[int, str] = _names(HandshakeType)
+
 
 # ExtensionType: IANA "TLS ExtensionType Values" registry, plus a few widely deployed
 # unregistered values at the end so they are not reported as unknown.
-EXTENSION_TYPES: Mapping[int, str] = _frozen(
-    {
-        0: "server_name",  # RFC 6066
-        1: "max_fragment_length",  # RFC 6066
-        2: "client_certificate_url",  # RFC 6066
-        3: "trusted_ca_keys",  # RFC 6066
-        4: "truncated_hmac",  # RFC 6066
-        5: "status_request",  # RFC 6066
-        6: "user_mapping",  # RFC 4681
-        7: "client_authz",  # RFC 5878
-        8: "server_authz",  # RFC 5878
-        9: "cert_type",  # RFC 6091
-        10: "supported_groups",  # RFC 8422, RFC 7919 (was "elliptic_curves")
-        11: "ec_point_formats",  # RFC 8422
-        12: "srp",  # RFC 5054
-        13: "signature_algorithms",  # RFC 8446
-        14: "use_srtp",  # RFC 5764
-        15: "heartbeat",  # RFC 6520
-        16: "application_layer_protocol_negotiation",  # RFC 7301
-        17: "status_request_v2",  # RFC 6961
-        18: "signed_certificate_timestamp",  # RFC 6962
-        19: "client_certificate_type",  # RFC 7250
-        20: "server_certificate_type",  # RFC 7250
-        21: "padding",  # RFC 7685
-        22: "encrypt_then_mac",  # RFC 7366
-        23: "extended_master_secret",  # RFC 7627
-        24: "token_binding",  # RFC 8472
-        25: "cached_info",  # RFC 7924
-        26: "tls_lts",  # draft-gutmann-tls-lts
-        27: "compress_certificate",  # RFC 8879
-        28: "record_size_limit",  # RFC 8449
-        29: "pwd_protect",  # RFC 8492
-        30: "pwd_clear",  # RFC 8492
-        31: "password_salt",  # RFC 8492
-        32: "ticket_pinning",  # RFC 8672
-        33: "tls_cert_with_extern_psk",  # RFC 8773
-        34: "delegated_credential",  # RFC 9345
-        35: "session_ticket",  # RFC 5077, RFC 8447
-        36: "TLMSP",  # ETSI TS 103 523-2
-        37: "TLMSP_proxying",  # ETSI TS 103 523-2
-        38: "TLMSP_delegate",  # ETSI TS 103 523-2
-        39: "supported_ekt_ciphers",  # RFC 8870
-        41: "pre_shared_key",  # RFC 8446
-        42: "early_data",  # RFC 8446
-        43: "supported_versions",  # RFC 8446
-        44: "cookie",  # RFC 8446
-        45: "psk_key_exchange_modes",  # RFC 8446
-        47: "certificate_authorities",  # RFC 8446
-        48: "oid_filters",  # RFC 8446
-        49: "post_handshake_auth",  # RFC 8446
-        50: "signature_algorithms_cert",  # RFC 8446
-        51: "key_share",  # RFC 8446
-        52: "transparency_info",  # RFC 9162
-        53: "connection_id_deprecated",  # RFC 9146 (draft code point)
-        54: "connection_id",  # RFC 9146
-        55: "external_id_hash",  # RFC 8844
-        56: "external_session_id",  # RFC 8844
-        57: "quic_transport_parameters",  # RFC 9001
-        58: "ticket_request",  # RFC 9149
-        59: "dnssec_chain",  # RFC 9102
-        # draft-pismenny-tls-dtls-plaintext-sequence-number
-        60: "sequence_number_encryption_algorithms",
-        61: "rrc",  # draft-ietf-tls-dtls-rrc
-        0xFD00: "ech_outer_extensions",  # draft-ietf-tls-esni
-        0xFE0D: "encrypted_client_hello",  # draft-ietf-tls-esni
-        0xFF01: "renegotiation_info",  # RFC 5746
-        # Not IANA-assigned, but common enough on the wire to deserve a name:
-        13172: "next_protocol_negotiation",  # 0x3374, draft-agl-tls-nextprotoneg
-        17513: "application_settings_old",  # 0x4469, ALPS draft (Chrome)
-        17613: "application_settings",  # 0x44cd, ALPS draft (Chrome)
-        30032: "channel_id",  # 0x7550, draft-balfanz-tls-channelid
-    }
+class ExtensionType(IntEnum):
+    """Extension types; member names are the registered names."""
+
+    server_name = 0  # RFC 6066
+    max_fragment_length = 1  # RFC 6066
+    client_certificate_url = 2  # RFC 6066
+    trusted_ca_keys = 3  # RFC 6066
+    truncated_hmac = 4  # RFC 6066
+    status_request = 5  # RFC 6066
+    user_mapping = 6  # RFC 4681
+    client_authz = 7  # RFC 5878
+    server_authz = 8  # RFC 5878
+    cert_type = 9  # RFC 6091
+    supported_groups = 10  # RFC 8422, RFC 7919 (was "elliptic_curves")
+    ec_point_formats = 11  # RFC 8422
+    srp = 12  # RFC 5054
+    signature_algorithms = 13  # RFC 8446
+    use_srtp = 14  # RFC 5764
+    heartbeat = 15  # RFC 6520
+    application_layer_protocol_negotiation = 16  # RFC 7301
+    status_request_v2 = 17  # RFC 6961
+    signed_certificate_timestamp = 18  # RFC 6962
+    client_certificate_type = 19  # RFC 7250
+    server_certificate_type = 20  # RFC 7250
+    padding = 21  # RFC 7685
+    encrypt_then_mac = 22  # RFC 7366
+    extended_master_secret = 23  # RFC 7627
+    token_binding = 24  # RFC 8472
+    cached_info = 25  # RFC 7924
+    tls_lts = 26  # draft-gutmann-tls-lts
+    compress_certificate = 27  # RFC 8879
+    record_size_limit = 28  # RFC 8449
+    pwd_protect = 29  # RFC 8492
+    pwd_clear = 30  # RFC 8492
+    password_salt = 31  # RFC 8492
+    ticket_pinning = 32  # RFC 8672
+    tls_cert_with_extern_psk = 33  # RFC 8773
+    delegated_credential = 34  # RFC 9345
+    session_ticket = 35  # RFC 5077, RFC 8447
+    TLMSP = 36  # ETSI TS 103 523-2
+    TLMSP_proxying = 37  # ETSI TS 103 523-2
+    TLMSP_delegate = 38  # ETSI TS 103 523-2
+    supported_ekt_ciphers = 39  # RFC 8870
+    pre_shared_key = 41  # RFC 8446
+    early_data = 42  # RFC 8446
+    supported_versions = 43  # RFC 8446
+    cookie = 44  # RFC 8446
+    psk_key_exchange_modes = 45  # RFC 8446
+    certificate_authorities = 47  # RFC 8446
+    oid_filters = 48  # RFC 8446
+    post_handshake_auth = 49  # RFC 8446
+    signature_algorithms_cert = 50  # RFC 8446
+    key_share = 51  # RFC 8446
+    transparency_info = 52  # RFC 9162
+    connection_id_deprecated = 53  # RFC 9146 (draft code point)
+    connection_id = 54  # RFC 9146
+    external_id_hash = 55  # RFC 8844
+    external_session_id = 56  # RFC 8844
+    quic_transport_parameters = 57  # RFC 9001
+    ticket_request = 58  # RFC 9149
+    dnssec_chain = 59  # RFC 9102
+    # draft-pismenny-tls-dtls-plaintext-sequence-number
+    sequence_number_encryption_algorithms = 60
+    rrc = 61  # draft-ietf-tls-dtls-rrc
+    ech_outer_extensions = 0xFD00  # draft-ietf-tls-esni
+    encrypted_client_hello = 0xFE0D  # draft-ietf-tls-esni
+    renegotiation_info = 0xFF01  # RFC 5746
+    # Not IANA-assigned, but common enough on the wire to deserve a name:
+    next_protocol_negotiation = 13172  # 0x3374, draft-agl-tls-nextprotoneg
+    application_settings_old = 17513  # 0x4469, ALPS draft (Chrome)
+    application_settings = 17613  # 0x44cd, ALPS draft (Chrome)
+    channel_id = 30032  # 0x7550, draft-balfanz-tls-channelid
+
+
+EXTENSION_TYPES: Mapping[int, str] = _names(ExtensionType)
+
+
+# ECPointFormat (RFC 8422 section 5.1.2; the compressed forms are deprecated).
+EC_POINT_FORMATS: Mapping[int, str] = _frozen(
+    {0: "uncompressed", 1: "ansiX962_compressed_prime", 2: "ansiX962_compressed_char2"}
 )
 
+
 # TLS Certificate Status Types (RFC 6066 section 8, RFC 6961).
-CERTIFICATE_STATUS_TYPES: Mapping[int, str] = _frozen({1: "ocsp", 2: "ocsp_multi"})
+class CertificateStatusType(IntEnum):
+    """What a stapled status carries."""
+
+    ocsp = 1
+    ocsp_multi = 2
+
+
+CERTIFICATE_STATUS_TYPES: Mapping[int, str] = _names(CertificateStatusType)
+
 
 # ClientCertificateType: IANA "TLS ClientCertificateType Identifiers" (RFC 5246 7.4.4,
 # RFC 8422 section 5.5 for the ECC values, RFC 9189 for GOST).
@@ -243,6 +333,7 @@ CLIENT_CERTIFICATE_TYPES: Mapping[int, str] = _frozen(
         68: "gost_sign512",
     }
 )
+
 
 # SignatureScheme: IANA "TLS SignatureScheme" registry (RFC 8446 section 4.2.3).
 # Values below 0x0800 double as TLS 1.2 SignatureAndHashAlgorithm pairs (RFC 5246
@@ -310,6 +401,7 @@ SIGNATURE_SCHEMES: Mapping[int, str] = _frozen(
         0x0906: "mldsa87",
     }
 )
+
 
 # NamedGroup: IANA "TLS Supported Groups" registry (RFC 8422, RFC 7919, RFC 8446).
 NAMED_GROUPS: Mapping[int, str] = _frozen(

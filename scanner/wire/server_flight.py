@@ -16,20 +16,11 @@ from .alerts import Alert, parse_alert
 from .errors import WireError
 from .handshake import ServerHello, parse_server_hello, split_handshake_stream
 from .records import RECORD_HEADER_LENGTH, describe_non_tls, looks_like_tls, parse_record_header
-from .registry import HANDSHAKE_TYPES, name_for
+from .registry import HANDSHAKE_TYPES, ContentType, HandshakeType, TLSVersion, name_for
 from .sslv2 import Ssl2Error, Ssl2ServerHello, parse_sslv2_message, sslv2_record_length
 
 __all__ = ["ServerFlight", "StopAt"]
 
-_CHANGE_CIPHER_SPEC = 20
-_ALERT = 21
-_HANDSHAKE = 22
-_APPLICATION_DATA = 23
-
-_HELLO_REQUEST = 0
-_SERVER_HELLO = 2
-_SERVER_HELLO_DONE = 14
-_TLS13 = 0x0304
 _SNIFF_BYTES = 5
 
 
@@ -106,16 +97,17 @@ class ServerFlight:
             self._record(header.content_type, payload)
 
     def _record(self, content_type: int, payload: bytes) -> None:
-        if content_type == _ALERT:
+        if content_type == ContentType.alert:
             self._alerts(payload)
-        elif content_type == _HANDSHAKE:
+        elif content_type == ContentType.handshake:
             self._handshake_bytes(payload)
-        elif content_type == _CHANGE_CIPHER_SPEC:
+        elif content_type == ContentType.change_cipher_spec:
             return  # TLS 1.3 middlebox compatibility, after a ServerHello or HRR
-        elif content_type == _APPLICATION_DATA and self.server_hello is not None:
+        elif content_type == ContentType.application_data and self.server_hello is not None:
             self.done = True  # encrypted TLS 1.3 handshake: nothing more to read in clear
         else:
-            name = "application_data" if content_type == _APPLICATION_DATA else str(content_type)
+            name = ("application_data" if content_type == ContentType.application_data
+                    else str(content_type))
             raise WireError(f"unexpected record of content type {name} before the ServerHello")
 
     def _alerts(self, payload: bytes) -> None:
@@ -133,21 +125,21 @@ class ServerFlight:
         messages, self._handshake = split_handshake_stream(self._handshake + payload)
         for message in messages:
             msg_type, body = message[0], message[4:]
-            if msg_type == _HELLO_REQUEST and self.server_hello is None:
+            if msg_type == HandshakeType.hello_request and self.server_hello is None:
                 continue  # allowed at any time (RFC 5246 7.4.1.1); meaningless here
-            if self.server_hello is None and msg_type != _SERVER_HELLO:
+            if self.server_hello is None and msg_type != HandshakeType.server_hello:
                 raise WireError(
                     f"expected server_hello first, got {name_for(HANDSHAKE_TYPES, msg_type, 2)}"
                 )
             self.messages.append((msg_type, body))
-            if msg_type == _SERVER_HELLO and self.server_hello is None:
+            if msg_type == HandshakeType.server_hello and self.server_hello is None:
                 self.server_hello = parse_server_hello(body)
                 if (self.stop_at is StopAt.SERVER_HELLO
                         or self.server_hello.is_hello_retry_request
-                        or self.server_hello.selected_version >= _TLS13):
+                        or self.server_hello.selected_version >= TLSVersion.TLSv1_3):
                     self.done = True
                     return
-            elif msg_type == _SERVER_HELLO_DONE:
+            elif msg_type == HandshakeType.server_hello_done:
                 self.done = True
                 return
 

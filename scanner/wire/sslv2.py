@@ -9,25 +9,41 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import IntEnum
 
 from .cipher_suites import SSL2_CIPHER_KINDS
 from .errors import WireError
 from .reader import ByteReader
+from .registry import TLSVersion
 
 __all__ = [
     "SSL2_ERRORS",
     "SSL2_VERSION",
     "Ssl2Error",
+    "Ssl2MessageType",
     "Ssl2ServerHello",
     "build_sslv2_client_hello",
     "parse_sslv2_message",
     "sslv2_record_length",
 ]
 
-SSL2_VERSION = 0x0002
-_MSG_ERROR = 0
-_MSG_CLIENT_HELLO = 1
-_MSG_SERVER_HELLO = 4
+SSL2_VERSION = TLSVersion.SSLv2
+
+
+class Ssl2MessageType(IntEnum):
+    """SSL 2.0 message types (draft-hickman-netscape-ssl-00, "Protocol Messages")."""
+
+    error = 0
+    client_hello = 1
+    client_master_key = 2
+    client_finished = 3
+    server_hello = 4
+    server_verify = 5
+    server_finished = 6
+    request_certificate = 7
+    client_certificate = 8
+
+
 _MAX_2BYTE_RECORD = 0x7FFF
 
 SSL2_ERRORS = {
@@ -56,7 +72,7 @@ def build_sslv2_client_hello(cipher_kinds: Sequence[int] | None = None, *,
         if not 0 <= kind <= 0xFFFFFF:
             raise WireError(f"SSLv2 CLIENT-HELLO: cipher kind {kind} is not 24 bits")
         specs += kind.to_bytes(3, "big")
-    body = (bytes([_MSG_CLIENT_HELLO]) + SSL2_VERSION.to_bytes(2, "big")
+    body = (bytes([Ssl2MessageType.client_hello]) + SSL2_VERSION.to_bytes(2, "big")
             + len(specs).to_bytes(2, "big") + (0).to_bytes(2, "big")
             + len(challenge).to_bytes(2, "big") + bytes(specs) + challenge)
     if len(body) > _MAX_2BYTE_RECORD:
@@ -96,11 +112,11 @@ def parse_sslv2_message(body: bytes) -> Ssl2ServerHello | Ssl2Error:
     """Parse the body of a server's SSLv2 record: SERVER-HELLO or ERROR."""
     reader = ByteReader(body)
     msg_type = reader.u8("SSLv2 message type")
-    if msg_type == _MSG_ERROR:
+    if msg_type == Ssl2MessageType.error:
         error = Ssl2Error(reader.u16("SSLv2 ERROR code"))
         reader.expect_end("SSLv2 ERROR")
         return error
-    if msg_type != _MSG_SERVER_HELLO:
+    if msg_type != Ssl2MessageType.server_hello:
         raise WireError(f"SSLv2: expected SERVER-HELLO (4) or ERROR (0), got type {msg_type}")
     hit = reader.u8("SSLv2 SERVER-HELLO session_id_hit")
     certificate_type = reader.u8("SSLv2 SERVER-HELLO certificate_type")

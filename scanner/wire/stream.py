@@ -12,11 +12,10 @@ from __future__ import annotations
 from .errors import WireError
 from .handshake import HANDSHAKE_HEADER_LENGTH, HandshakeHeader
 from .records import MAX_CIPHERTEXT_LENGTH, RECORD_HEADER_LENGTH, RecordHeader
+from .registry import ContentType
 
 __all__ = ["MAX_KEPT_HEADERS", "RecordTracker"]
 
-_CHANGE_CIPHER_SPEC = 20
-_HANDSHAKE = 22
 # Headers kept for naming messages; a handshake has a dozen, a flood is cut off elsewhere.
 MAX_KEPT_HEADERS = 64
 
@@ -93,10 +92,10 @@ class RecordTracker:
                 f"{MAX_CIPHERTEXT_LENGTH} any TLS version allows"
             )
         self.records += 1
-        if content_type == _CHANGE_CIPHER_SPEC:
+        if content_type == ContentType.change_cipher_spec:
             self._plaintext = False
         # Past the kept headers there is nothing left to learn: skip the payload (floods).
-        self._follow_payload = (content_type == _HANDSHAKE and self._plaintext
+        self._follow_payload = (content_type == ContentType.handshake and self._plaintext
                                 and len(self.handshake_headers) < MAX_KEPT_HEADERS)
         self._payload_left = length
 

@@ -20,18 +20,18 @@ import functools
 import weakref
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, cast
 
 import trio
 
 from scanner import wire
 from scanner.engine import raw
-from scanner.engine.raw import SSLV2, SSLV3, TLS10, TLS11, TLS12, TLS13, RawOffer, RawReply
+from scanner.engine.raw import RawOffer, RawReply
 from scanner.engine.session import EndpointSession
 from scanner.offers import keyshares
 from scanner.offers.keyshares import X25519
-from scanner.offers.offer import TLSVersion
 from scanner.results import ProtocolLabel
+from scanner.wire import TLSVersion
 
 __all__ = [
     "ALPN_CANDIDATES",
@@ -45,12 +45,11 @@ __all__ = [
     "enumerator",
 ]
 
-VERSIONS: tuple[int, ...] = (SSLV2, SSLV3, TLS10, TLS11, TLS12, TLS13)
-LEGACY_VERSIONS: tuple[int, ...] = (TLS12, TLS11, TLS10, SSLV3)  # highest first
-LABELS: dict[int, ProtocolLabel] = {
-    SSLV2: "SSLv2", SSLV3: "SSLv3", TLS10: "TLSv1.0", TLS11: "TLSv1.1", TLS12: "TLSv1.2",
-    TLS13: "TLSv1.3",
-}
+SSLV2, SSLV3, TLS10, TLS11, TLS12, TLS13 = (
+    TLSVersion.SSLv2, TLSVersion.SSLv3, TLSVersion.TLSv1_0, TLSVersion.TLSv1_1,
+    TLSVersion.TLSv1_2, TLSVersion.TLSv1_3)
+VERSIONS: tuple[TLSVersion, ...] = (SSLV2, SSLV3, TLS10, TLS11, TLS12, TLS13)
+LABELS: dict[int, ProtocolLabel] = {v: cast(ProtocolLabel, v.label) for v in VERSIONS}
 
 # Suites per hello once a server has refused one big hello. Some TLS stacks fail on more
 # than 128 suites or on hellos above a size; 64 suites keep a hello near 400 bytes.
@@ -66,12 +65,11 @@ ALPN_CANDIDATES: tuple[str, ...] = (
     "radius/1.0", "radius/1.1", "grpc-exp", "http/1.1", "h2",
 )
 
-_EXT_ALPN = 16
-_EXT_NPN = 13172
 # After this many hellos without a single byte back (and none answered), stop sending.
 _SILENT_LIMIT = 3
-# unexpected_message, record_overflow, illegal_parameter, decode_error
-_SIZE_INTOLERANCE_ALERTS = frozenset({10, 22, 47, 50})
+_SIZE_INTOLERANCE_ALERTS = frozenset({
+    wire.AlertDescription.unexpected_message, wire.AlertDescription.record_overflow,
+    wire.AlertDescription.illegal_parameter, wire.AlertDescription.decode_error})
 
 Order = Literal["server", "client", "indeterminate"]
 _T = TypeVar("_T")
@@ -595,27 +593,12 @@ class Enumerator:
 
 
 def selected_alpn(hello: wire.ServerHello | None) -> str | None:
-    if hello is None:
-        return None
-    ext = wire.find_extension(hello.extensions, _EXT_ALPN)
-    if ext is None:
-        return None
-    try:
-        names = wire.parse_alpn_extension(ext.data)
-    except wire.WireError:
-        return None
-    return names[0] if len(names) == 1 else None
+    return None if hello is None else hello.alpn_protocol
 
 
 def npn_protocols(hello: wire.ServerHello) -> tuple[str, ...] | None:
     """The server's NPN list, or None when it did not answer the NPN extension."""
-    ext = wire.find_extension(hello.extensions, _EXT_NPN)
-    if ext is None:
-        return None
-    try:
-        return wire.parse_next_protocol_negotiation_extension(ext.data)
-    except wire.WireError:
-        return ()
+    return hello.npn_protocols
 
 
 def _group_name(group: int | None) -> str:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from scanner import wire
-from scanner.engine.handshake import HandshakeResult, TranscriptMessage
+from scanner.engine.handshake import HandshakeResult
 from scanner.results import HandshakeReport, Offer, TranscriptEntry
+from scanner.wire import TranscriptMessage
 
 
 def version_name(code: int | None) -> str | None:
@@ -45,14 +46,13 @@ def handshake_report(result: HandshakeResult) -> HandshakeReport:
     )
 
 
-_CERTIFICATE = 11
 
 
 def server_certificate_message(result: HandshakeResult) -> TranscriptMessage | None:
     """The server's Certificate message of the handshake (parsed or not), if it sent one."""
     for message in result.transcript:
         if (message.direction == "received" and not message.after_handshake
-                and message.msg_type == _CERTIFICATE):
+                and message.msg_type == wire.HandshakeType.certificate):
             return message
     return None
 
