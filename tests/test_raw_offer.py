@@ -9,7 +9,7 @@ from scanner import wire
 from scanner.engine import raw
 from scanner.engine.raw import SSLV3, TLS10, TLS12, TLS13, RawOffer
 from scanner.offers import keyshares
-from scanner.probes.shared.enumeration import candidates, chunks, weakest_first
+from scanner.probes.shared.candidates import candidates, chunks, weakest_first
 
 GROUP = {name: code for code, name in wire.NAMED_GROUPS.items()}
 

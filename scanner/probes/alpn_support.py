@@ -7,7 +7,8 @@ from typing import ClassVar
 
 from scanner.engine.session import EndpointSession
 from scanner.probes.base import ProbeContext, ProbeOutput
-from scanner.probes.shared.enumeration import ALPN_CANDIDATES, LABELS, enumerator
+from scanner.probes.shared.alpn_elimination import ALPN_PROTOCOLS
+from scanner.probes.shared.version_tests import LABELS
 from scanner.results import AlpnSupportResult
 
 
@@ -16,12 +17,12 @@ class AlpnSupportProbe:
     description: ClassVar[str] = "ALPN protocols selected when offered every registered id"
 
     async def run(self, session: EndpointSession, context: ProbeContext) -> ProbeOutput:
-        result = await enumerator(session).alpn()
+        result = await context.shared.enumeration.alpn()
         return ProbeOutput(facet=AlpnSupportResult(
             version=LABELS[result.version] if result.version is not None else None,
             engine=result.engine,
             supported=result.supported,
-            offered=list(ALPN_CANDIDATES),
+            offered=list(ALPN_PROTOCOLS),
             without_match=result.without_match,
             complete=result.complete,
             connections=result.connections,

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from scanner.engine.session import EndpointSession
 from scanner.offers.credential import ClientCredential
 from scanner.pkix.trust import TrustStore, trust_store_for
+from scanner.probes.shared.work import SharedWork
 from scanner.results import Finding
 
 DEFAULT_CERT_EXPIRY_WARNING_DAYS = 30
@@ -43,6 +44,8 @@ class ProbeContext:
     """What a probe knows about its target beyond the connection: resolved per target."""
 
     host: str
+    #: The target's shared handshakes and raw enumeration (computed once, see SharedWork).
+    shared: SharedWork
     options: ProbeOptions = field(default_factory=ProbeOptions)
     #: This target's trust anchors (its own ca_bundle, else the sweep's); None: the system's.
     ca_bundle: Path | None = None

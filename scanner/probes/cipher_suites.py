@@ -14,7 +14,8 @@ from scanner import wire
 from scanner.engine.raw import SSLV2
 from scanner.engine.session import EndpointSession
 from scanner.probes.base import ProbeContext, ProbeOutput
-from scanner.probes.shared.enumeration import LABELS, VERSIONS, SuiteEnumeration, enumerator
+from scanner.probes.shared.suite_enumeration import SuiteEnumeration
+from scanner.probes.shared.version_tests import LABELS, VERSIONS
 from scanner.results import CipherSuiteOut, CipherSuitesResult, VersionCipherSuites
 
 
@@ -48,7 +49,7 @@ class CipherSuitesProbe:
     )
 
     async def run(self, session: EndpointSession, context: ProbeContext) -> ProbeOutput:
-        enum = enumerator(session)
+        enum = context.shared.enumeration
         results: dict[int, SuiteEnumeration | None] = {}
 
         async def enumerate_version(version: int) -> None:

@@ -47,7 +47,7 @@ class ClientAuthProbe:
         results: dict[TLSVersion, HandshakeResult] = {}
 
         async def attempt(version: TLSVersion) -> None:
-            results[version] = await session.baseline(version)
+            results[version] = await context.shared.baseline(version)
 
         async with trio.open_nursery() as nursery:
             for version in _VERSIONS:

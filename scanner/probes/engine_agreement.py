@@ -20,13 +20,9 @@ from scanner.engine.session import EndpointSession
 from scanner.offers.offer import TLSVersion
 from scanner.probes.base import ProbeContext, ProbeOutput
 from scanner.probes.extensions import EXT_SESSION_TICKET, secure_renegotiation
-from scanner.probes.shared.enumeration import (
-    LABELS,
-    SuiteEnumeration,
-    VersionTest,
-    enumerator,
-    selected_alpn,
-)
+from scanner.probes.shared.hello_fields import selected_alpn
+from scanner.probes.shared.suite_enumeration import SuiteEnumeration
+from scanner.probes.shared.version_tests import LABELS, VersionTest
 from scanner.results import (
     AgreementCheck,
     EngineAgreementResult,
@@ -147,7 +143,7 @@ class EngineAgreementProbe:
     )
 
     async def run(self, session: EndpointSession, context: ProbeContext) -> ProbeOutput:
-        enum = enumerator(session)
+        enum = context.shared.enumeration
         legacy = await enum.highest_legacy_version()
         alpn_version = legacy.version if legacy is not None else None
         handshakes: dict[int, HandshakeResult] = {}
@@ -157,10 +153,10 @@ class EngineAgreementProbe:
 
         async def openssl(version: int) -> None:
             if version == alpn_version:
-                handshakes[version] = await session.shared_handshake(  # alpn makes it too
+                handshakes[version] = await context.shared.handshake(  # alpn makes it too
                     session.offer(TLSVersion(version), alpn=ALPN_OFFER))
             elif version in _BASELINE_VERSIONS:  # the shared plain handshake will do
-                handshakes[version] = await session.baseline(TLSVersion(version))
+                handshakes[version] = await context.shared.baseline(TLSVersion(version))
             else:
                 handshakes[version] = await session.handshake(session.offer(TLSVersion(version)))
 

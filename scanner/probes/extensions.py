@@ -10,7 +10,7 @@ from scanner import wire
 from scanner.engine.raw import RawOffer
 from scanner.engine.session import EndpointSession
 from scanner.probes.base import ProbeContext, ProbeOutput
-from scanner.probes.shared.enumeration import LABELS, enumerator
+from scanner.probes.shared.version_tests import LABELS
 from scanner.results import ExtensionsResult, Finding, Severity
 
 EXT_STATUS_REQUEST = 5
@@ -53,7 +53,7 @@ class ExtensionsProbe:
     )
 
     async def run(self, session: EndpointSession, context: ProbeContext) -> ProbeOutput:
-        enum = enumerator(session)
+        enum = context.shared.enumeration
         test = await enum.highest_legacy_version()
         hello = test.server_hello if test is not None else None
         if test is None or hello is None:

@@ -11,7 +11,8 @@ from scanner import wire
 from scanner.engine.raw import TLS13
 from scanner.engine.session import EndpointSession
 from scanner.probes.base import ProbeContext, ProbeOutput
-from scanner.probes.shared.enumeration import LABELS, GroupEnumeration, enumerator
+from scanner.probes.shared.group_enumeration import GroupEnumeration
+from scanner.probes.shared.version_tests import LABELS
 from scanner.results import GroupOut, GroupsResult, VersionGroups
 
 
@@ -34,7 +35,7 @@ class GroupsProbe:
     )
 
     async def run(self, session: EndpointSession, context: ProbeContext) -> ProbeOutput:
-        enum = enumerator(session)
+        enum = context.shared.enumeration
         results: dict[int, GroupEnumeration | None] = {}
 
         async def tls13() -> None:

@@ -54,7 +54,7 @@ class OcspProbe:
         results: dict[TLSVersion, HandshakeResult] = {}
 
         async def attempt(version: TLSVersion) -> None:
-            results[version] = await session.baseline(version)  # it asks for a staple
+            results[version] = await context.shared.baseline(version)  # it asks for a staple
 
         async with trio.open_nursery() as nursery:
             for version in _VERSIONS:

@@ -9,7 +9,7 @@ import trio
 
 from scanner.engine.session import EndpointSession
 from scanner.probes.base import ProbeContext, ProbeOutput
-from scanner.probes.shared.enumeration import LABELS, VERSIONS, VersionTest, enumerator
+from scanner.probes.shared.version_tests import LABELS, VERSIONS, VersionTest
 from scanner.results import ProtocolsResult, ProtocolSupport
 
 
@@ -20,7 +20,7 @@ class ProtocolsProbe:
     )
 
     async def run(self, session: EndpointSession, context: ProbeContext) -> ProbeOutput:
-        enum = enumerator(session)
+        enum = context.shared.enumeration
         tests: dict[int, VersionTest] = {}
 
         async def test(version: int) -> None:

@@ -17,6 +17,7 @@ from scanner.engine.errors import ScanFailure
 from scanner.engine.session import ConnectionLimits, EndpointSession, current_probe
 from scanner.probes import PROBES, ProbeContext, ProbeOptions, ProbeOutput
 from scanner.probes.base import HttpRequestTarget
+from scanner.probes.shared.work import SharedWork
 from scanner.results import ErrorInfo, ErrorKind, Finding, Record, Stats, TargetInfo
 
 log = logging.getLogger(__name__)
@@ -72,7 +73,7 @@ class Scanner:
         record.session = session
         options = self.settings.probe_options
         context = ProbeContext(
-            host=target.host, options=options,
+            host=target.host, shared=SharedWork(session), options=options,
             ca_bundle=target.ca_bundle or options.ca_bundle,
             alpn_extra=target.alpn_extra if target.alpn_extra is not None
             else self.settings.alpn_extra,
