@@ -5,18 +5,18 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import trio
 
+from scanner.config.options import SweepDefaults, TargetOptions, resolve_options
 from scanner.config.targets import Target
 from scanner.engine.connect import resolve
 from scanner.engine.contexts import ContextFactory
 from scanner.engine.errors import ScanFailure
 from scanner.engine.session import ConnectionLimits, EndpointSession, current_probe
-from scanner.probes import PROBES, ProbeContext, ProbeOptions, ProbeOutput
-from scanner.probes.base import HttpRequestTarget
+from scanner.probes import PROBES, ProbeOutput
 from scanner.probes.shared.work import SharedWork
 from scanner.results import ErrorInfo, ErrorKind, Finding, Record, Stats, TargetInfo
 
@@ -24,12 +24,10 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class ScanSettings:
-    probes: tuple[str, ...]
-    timeout: float = 10.0
+class ScanSettings(SweepDefaults):
+    """The sweep's defaults for every target, and each target's time budget."""
+
     target_timeout: float = 120.0
-    alpn_extra: tuple[str, ...] = ()
-    probe_options: ProbeOptions = field(default_factory=ProbeOptions)
 
 
 class Scanner:
@@ -44,12 +42,11 @@ class Scanner:
     async def scan(self, target: Target) -> Record:
         started_at = datetime.now(UTC)
         started = time.perf_counter()
-        probes = target.probes or self.settings.probes
-        timeout = target.timeout or self.settings.timeout
-        record = _Builder(target, started_at, probes)
+        options = resolve_options(target, self.settings)
+        record = _Builder(target, started_at, options.probes)
         try:
             with trio.move_on_after(self.settings.target_timeout) as scope:
-                await self._scan(target, probes, timeout, record)
+                await self._scan(target, options, record)
             if scope.cancelled_caught:
                 record.fail(ErrorInfo(
                     kind=ErrorKind.timeout,
@@ -63,24 +60,14 @@ class Scanner:
             record.fail(internal_error(exc))
         return record.build(time.perf_counter() - started)
 
-    async def _scan(self, target: Target, probes: Sequence[str], timeout: float,
-                    record: _Builder) -> None:
-        addresses = await resolve(target.host, target.port, timeout=timeout)
+    async def _scan(self, target: Target, options: TargetOptions, record: _Builder) -> None:
+        addresses = await resolve(target.host, target.port, timeout=options.timeout)
         address = addresses[0]
         record.address = address.ip
         session = EndpointSession(address, target.sni, contexts=self.contexts,
-                                  limits=self.limits, timeout=timeout)
+                                  limits=self.limits, timeout=options.timeout)
         record.session = session
-        options = self.settings.probe_options
-        context = ProbeContext(
-            host=target.host, shared=SharedWork(session), options=options,
-            ca_bundle=target.ca_bundle or options.ca_bundle,
-            alpn_extra=target.alpn_extra if target.alpn_extra is not None
-            else self.settings.alpn_extra,
-            http=HttpRequestTarget(enabled=target.http.enabled, path=target.http.path,
-                                   host=target.http_host),
-            client_credential=target.client_credential, client_ca=target.client_ca,
-        )
+        context = options.probe_context(target.host, SharedWork(session))
         outputs: dict[str, ProbeOutput] = {}
 
         async def run_probe(name: str) -> None:
@@ -92,7 +79,7 @@ class Scanner:
                 record.probe_errors[name] = internal_error(exc)
 
         async with trio.open_nursery() as nursery:
-            for name in probes:
+            for name in options.probes:
                 nursery.start_soon(run_probe, name)
         unreachable = session.unreachable_reason()
         if unreachable is not None:
