@@ -22,7 +22,7 @@ from scanner import wire
 from scanner.engine.handshake import HandshakeResult
 from scanner.engine.session import EndpointSession
 from scanner.offers.offer import TLSVersion
-from scanner.probes.base import ProbeContext, ProbeOutput
+from scanner.probes.base import Probe, ProbeContext, ProbeOutput
 from scanner.probes.shared.alpn_elimination import (
     COMMON_ALPN_PROTOCOLS,
     NoPick,
@@ -66,14 +66,15 @@ _NO_OVERLAP = {
 }
 
 
-class AlpnProbe:
+class AlpnProbe(Probe[AlpnResult]):
     name: ClassVar[str] = "alpn"
     description: ClassVar[str] = (
         "ALPN per TLS version: protocol selected for common offers, supported protocols, and "
         "the answer when nothing overlaps"
     )
 
-    async def run(self, session: EndpointSession, context: ProbeContext) -> ProbeOutput:
+    async def run(self, session: EndpointSession,
+                  context: ProbeContext) -> ProbeOutput[AlpnResult]:
         candidates = list(dict.fromkeys((*KNOWN_PROTOCOLS, *context.alpn_extra)))
         results: dict[TLSVersion, AlpnVersion] = {}
 

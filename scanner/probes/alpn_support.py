@@ -6,17 +6,18 @@ from __future__ import annotations
 from typing import ClassVar
 
 from scanner.engine.session import EndpointSession
-from scanner.probes.base import ProbeContext, ProbeOutput
+from scanner.probes.base import Probe, ProbeContext, ProbeOutput
 from scanner.probes.shared.alpn_elimination import ALPN_PROTOCOLS
 from scanner.probes.shared.version_tests import LABELS
 from scanner.results import AlpnSupportResult
 
 
-class AlpnSupportProbe:
+class AlpnSupportProbe(Probe[AlpnSupportResult]):
     name: ClassVar[str] = "alpn_support"
     description: ClassVar[str] = "ALPN protocols selected when offered every registered id"
 
-    async def run(self, session: EndpointSession, context: ProbeContext) -> ProbeOutput:
+    async def run(self, session: EndpointSession,
+                  context: ProbeContext) -> ProbeOutput[AlpnSupportResult]:
         result = await context.shared.enumeration.alpn()
         return ProbeOutput(facet=AlpnSupportResult(
             version=LABELS[result.version] if result.version is not None else None,

@@ -29,7 +29,7 @@ from scanner.pkix.certinfo import (
 from scanner.pkix.hostname import hostname_matches
 from scanner.pkix.trust import TrustStore
 from scanner.pkix.validation import validate_chain
-from scanner.probes.base import ProbeContext, ProbeOutput
+from scanner.probes.base import Probe, ProbeContext, ProbeOutput
 from scanner.probes.shared.report import handshake_report, server_chain_der, version_name
 from scanner.probes.shared.work import SharedWork
 from scanner.results import (
@@ -69,14 +69,15 @@ async def _default_lookup(session: EndpointSession, shared: SharedWork) -> Hands
     return await session.handshake(session.offer())
 
 
-class CertificateProbe:
+class CertificateProbe(Probe[CertificateResult]):
     name: ClassVar[str] = "certificate"
     description: ClassVar[str] = (
         "Certificate chains the server presents (ECDSA and RSA): subjects, validity, keys, "
         "order, trust (system store or --ca-bundle) and host name"
     )
 
-    async def run(self, session: EndpointSession, context: ProbeContext) -> ProbeOutput:
+    async def run(self, session: EndpointSession,
+                  context: ProbeContext) -> ProbeOutput[CertificateResult]:
         lookups: list[tuple[LookupName, HandshakeResult]] = [
             ("default", await _default_lookup(session, context.shared))]
         default_chain = server_chain_der(lookups[0][1])

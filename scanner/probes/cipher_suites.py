@@ -13,7 +13,7 @@ import trio
 from scanner import wire
 from scanner.engine.raw import SSLV2
 from scanner.engine.session import EndpointSession
-from scanner.probes.base import ProbeContext, ProbeOutput
+from scanner.probes.base import Probe, ProbeContext, ProbeOutput
 from scanner.probes.shared.suite_enumeration import SuiteEnumeration
 from scanner.probes.shared.version_tests import LABELS, VERSIONS
 from scanner.results import CipherSuiteOut, CipherSuitesResult, VersionCipherSuites
@@ -42,13 +42,14 @@ def version_out(result: SuiteEnumeration) -> VersionCipherSuites:
     )
 
 
-class CipherSuitesProbe:
+class CipherSuitesProbe(Probe[CipherSuitesResult]):
     name: ClassVar[str] = "cipher_suites"
     description: ClassVar[str] = (
         "accepted cipher suites per version (all IANA suites offered), server or client order"
     )
 
-    async def run(self, session: EndpointSession, context: ProbeContext) -> ProbeOutput:
+    async def run(self, session: EndpointSession,
+                  context: ProbeContext) -> ProbeOutput[CipherSuitesResult]:
         enum = context.shared.enumeration
         results: dict[int, SuiteEnumeration | None] = {}
 

@@ -17,7 +17,7 @@ from scanner import wire
 from scanner.engine.handshake import AfterHandshake, HandshakeResult, TranscriptMessage
 from scanner.engine.session import EndpointSession
 from scanner.offers.offer import TLSVersion
-from scanner.probes.base import ProbeContext, ProbeOutput
+from scanner.probes.base import Probe, ProbeContext, ProbeOutput
 from scanner.probes.shared.report import handshake_report
 from scanner.results import (
     CertificateRequestOut,
@@ -36,14 +36,15 @@ _VERSIONS = (TLSVersion.TLSv1_3, TLSVersion.TLSv1_2)
 _CERTIFICATE_REQUEST = 13
 
 
-class ClientAuthProbe:
+class ClientAuthProbe(Probe[ClientAuthResult]):
     name: ClassVar[str] = "client_auth"
     description: ClassVar[str] = (
         "CertificateRequest per TLS version: CA names, signature algorithms, and what happens "
         "without a client certificate"
     )
 
-    async def run(self, session: EndpointSession, context: ProbeContext) -> ProbeOutput:
+    async def run(self, session: EndpointSession,
+                  context: ProbeContext) -> ProbeOutput[ClientAuthResult]:
         results: dict[TLSVersion, HandshakeResult] = {}
 
         async def attempt(version: TLSVersion) -> None:

@@ -18,7 +18,7 @@ from scanner.engine.handshake import HandshakeResult
 from scanner.engine.raw import TLS10, TLS11, TLS12, TLS13
 from scanner.engine.session import EndpointSession
 from scanner.offers.offer import TLSVersion
-from scanner.probes.base import ProbeContext, ProbeOutput
+from scanner.probes.base import Probe, ProbeContext, ProbeOutput
 from scanner.probes.extensions import EXT_SESSION_TICKET, secure_renegotiation
 from scanner.probes.shared.hello_fields import selected_alpn
 from scanner.probes.shared.suite_enumeration import SuiteEnumeration
@@ -136,13 +136,14 @@ def _yes_no(value: bool | None) -> str | None:
     return None if value is None else ("yes" if value else "no")
 
 
-class EngineAgreementProbe:
+class EngineAgreementProbe(Probe[EngineAgreementResult]):
     name: ClassVar[str] = "engine_agreement"
     description: ClassVar[str] = (
         "cross-check of raw-ClientHello facts against full OpenSSL handshakes"
     )
 
-    async def run(self, session: EndpointSession, context: ProbeContext) -> ProbeOutput:
+    async def run(self, session: EndpointSession,
+                  context: ProbeContext) -> ProbeOutput[EngineAgreementResult]:
         enum = context.shared.enumeration
         legacy = await enum.highest_legacy_version()
         alpn_version = legacy.version if legacy is not None else None

@@ -9,7 +9,7 @@ from typing import ClassVar
 from scanner import wire
 from scanner.engine.raw import RawOffer
 from scanner.engine.session import EndpointSession
-from scanner.probes.base import ProbeContext, ProbeOutput
+from scanner.probes.base import Probe, ProbeContext, ProbeOutput
 from scanner.probes.shared.version_tests import LABELS
 from scanner.results import ExtensionsResult, Finding, Severity
 
@@ -46,13 +46,14 @@ def _point_formats(hello: wire.ServerHello) -> list[str] | None:
     return [_POINT_FORMATS.get(code, f"unknown_{code}") for code in formats]
 
 
-class ExtensionsProbe:
+class ExtensionsProbe(Probe[ExtensionsResult]):
     name: ClassVar[str] = "extensions"
     description: ClassVar[str] = (
         "extensions echoed in the TLS <= 1.2 ServerHello (reneg, EMS, ETM, tickets, OCSP)"
     )
 
-    async def run(self, session: EndpointSession, context: ProbeContext) -> ProbeOutput:
+    async def run(self, session: EndpointSession,
+                  context: ProbeContext) -> ProbeOutput[ExtensionsResult]:
         enum = context.shared.enumeration
         test = await enum.highest_legacy_version()
         hello = test.server_hello if test is not None else None

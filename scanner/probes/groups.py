@@ -10,7 +10,7 @@ import trio
 from scanner import wire
 from scanner.engine.raw import TLS13
 from scanner.engine.session import EndpointSession
-from scanner.probes.base import ProbeContext, ProbeOutput
+from scanner.probes.base import Probe, ProbeContext, ProbeOutput
 from scanner.probes.shared.group_enumeration import GroupEnumeration
 from scanner.probes.shared.version_tests import LABELS
 from scanner.results import GroupOut, GroupsResult, VersionGroups
@@ -28,13 +28,14 @@ def version_out(result: GroupEnumeration) -> VersionGroups:
     )
 
 
-class GroupsProbe:
+class GroupsProbe(Probe[GroupsResult]):
     name: ClassVar[str] = "groups"
     description: ClassVar[str] = (
         "supported groups: TLS 1.3 (incl. ML-KEM hybrids) and ECDHE curves below it"
     )
 
-    async def run(self, session: EndpointSession, context: ProbeContext) -> ProbeOutput:
+    async def run(self, session: EndpointSession,
+                  context: ProbeContext) -> ProbeOutput[GroupsResult]:
         enum = context.shared.enumeration
         results: dict[int, GroupEnumeration | None] = {}
 

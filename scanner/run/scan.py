@@ -7,6 +7,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import trio
 
@@ -68,7 +69,7 @@ class Scanner:
                                   limits=self.limits, timeout=options.timeout)
         record.session = session
         context = options.probe_context(target.host, SharedWork(session))
-        outputs: dict[str, ProbeOutput] = {}
+        outputs: dict[str, ProbeOutput[Any]] = {}
 
         async def run_probe(name: str) -> None:
             current_probe.set(name)  # this task's context: its connections count for it
@@ -97,7 +98,7 @@ class _Builder:
         self.probes = list(probes)
         self.address: str | None = None
         self.session: EndpointSession | None = None
-        self.outputs: dict[str, ProbeOutput] = {}
+        self.outputs: dict[str, ProbeOutput[Any]] = {}
         self.error: ErrorInfo | None = None
         self.probe_errors: dict[str, ErrorInfo] = {}
 
