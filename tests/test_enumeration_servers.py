@@ -26,7 +26,7 @@ from scanner.engine import raw
 from scanner.engine.connect import Address, open_tcp
 from scanner.lab.server import LabServer, ListenerConfig
 from scanner.pkix.issuing import issue, make_ca, name
-from scanner.probes.shared.enumeration import candidates
+from scanner.probes.shared.candidates import candidates
 from scanner.report.enumeration_table import enumeration_table
 from scanner.results import Record
 

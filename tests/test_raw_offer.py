@@ -9,7 +9,7 @@ from scanner import wire
 from scanner.engine import raw
 from scanner.engine.raw import RawOffer
 from scanner.offers import keyshares
-from scanner.probes.shared.enumeration import candidates, chunks, weakest_first
+from scanner.probes.shared.candidates import candidates, chunks, weakest_first
 from scanner.wire import TLSVersion
 
 GROUP = {name: code for code, name in wire.NAMED_GROUPS.items()}

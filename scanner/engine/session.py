@@ -85,12 +85,6 @@ class ConnectionLimits:
                 del self._by_address[ip]
 
 
-@dataclass
-class _SharedHandshake:
-    done: trio.Event = field(default_factory=trio.Event)
-    result: HandshakeResult | None = None
-
-
 @dataclass(frozen=True)
 class AttemptFailure:
     """A connection that got no answer from the server, and the probe that made it."""
@@ -127,7 +121,6 @@ class EndpointSession:
         self.timeout = timeout
         self.stats = SessionStats()
         self.last_rtt = 0.0
-        self._shared: dict[tuple[ClientOffer, bool], _SharedHandshake] = {}
 
     def offer(self, version: TLSVersion | None = None, **fields: object) -> ClientOffer:
         """An offer carrying this target's SNI, pinned to one version when given."""
@@ -167,41 +160,6 @@ class EndpointSession:
                 yield connection
             finally:
                 self._count(connection.close())
-
-    async def baseline(self, version: TLSVersion) -> HandshakeResult:
-        """The plain handshake at one version, made once per target and shared by probes.
-
-        Its offer is the default one pinned to ``version``, with an OCSP staple requested
-        and the short read after the handshake (TLS 1.3 rejections and tickets arrive
-        then): client_auth, ocsp, certificate, alpn and engine_agreement all read it, so a
-        default scan does not repeat the same handshake five times.
-        """
-        return await self.shared_handshake(self.baseline_offer(version),
-                                           read_after_handshake=True)
-
-    async def shared_handshake(self, offer: ClientOffer, *,
-                               read_after_handshake: bool = False) -> HandshakeResult:
-        """``handshake()``, made once per target for each distinct offer, whichever probe
-        asks first; the others wait for it and read the same result (which they must not
-        change). For one-shot handshakes that carry no state forward (no session resumed)."""
-        key = (offer, read_after_handshake)
-        shared = self._shared.get(key)
-        if shared is not None:
-            await shared.done.wait()
-            if shared.result is not None:
-                return shared.result
-            # the first caller was cancelled or failed before finishing: make our own
-            return await self.handshake(offer, read_after_handshake=read_after_handshake)
-        shared = self._shared[key] = _SharedHandshake()
-        try:
-            shared.result = await self.handshake(offer,
-                                                 read_after_handshake=read_after_handshake)
-            return shared.result
-        finally:
-            shared.done.set()
-
-    def baseline_offer(self, version: TLSVersion) -> ClientOffer:
-        return self.offer(version, request_ocsp=True)
 
     def wait_after_handshake(self) -> float:
         """Seconds to read after the handshake: a few round trips, within a floor and ceiling."""

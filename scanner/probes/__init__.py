@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from scanner.probes.alpn import AlpnProbe
 from scanner.probes.alpn_support import AlpnSupportProbe
 from scanner.probes.base import Probe, ProbeContext, ProbeOptions, ProbeOutput
@@ -18,7 +20,7 @@ from scanner.probes.protocols import ProtocolsProbe
 from scanner.probes.renegotiation import RenegotiationProbe
 from scanner.probes.resumption import ResumptionProbe
 
-PROBES: dict[str, Probe] = {
+PROBES: dict[str, Probe[Any]] = {
     probe.name: probe
     for probe in (
         ClientAuthProbe(), EnforcementProbe(), ProtocolsProbe(), CipherSuitesProbe(),

@@ -21,8 +21,14 @@ import trio
 from scanner import wire
 from scanner.engine.handshake import HandshakeResult
 from scanner.engine.session import EndpointSession
-from scanner.probes.base import ProbeContext, ProbeOutput
+from scanner.probes.base import Probe, ProbeContext, ProbeOutput
+from scanner.probes.shared.alpn_elimination import (
+    COMMON_ALPN_PROTOCOLS,
+    NoPick,
+    eliminate_alpn,
+)
 from scanner.probes.shared.report import version_name
+from scanner.probes.shared.work import SharedWork
 from scanner.results import (
     AlpnAttempt,
     AlpnNoOverlap,
@@ -36,10 +42,8 @@ from scanner.results import (
 )
 from scanner.wire import TLSVersion
 
-#: Protocol IDs tested on every server (IANA "TLS ALPN Protocol IDs" registry).
-KNOWN_PROTOCOLS: tuple[str, ...] = (
-    "h2", "http/1.1", "http/1.0", "http/0.9", "spdy/3.1", "grpc-exp", "acme-tls/1",
-)
+#: Protocol IDs tested on every server (a selection from the one list of known IDs).
+KNOWN_PROTOCOLS: tuple[str, ...] = COMMON_ALPN_PROTOCOLS
 #: The offers real clients make, by the label used in the record.
 STANDARD_OFFERS: dict[str, tuple[str, ...]] = {
     "h2,http/1.1": ("h2", "http/1.1"),
@@ -60,19 +64,20 @@ _NO_OVERLAP = {
 }
 
 
-class AlpnProbe:
+class AlpnProbe(Probe[AlpnResult]):
     name: ClassVar[str] = "alpn"
     description: ClassVar[str] = (
         "ALPN per TLS version: protocol selected for common offers, supported protocols, and "
         "the answer when nothing overlaps"
     )
 
-    async def run(self, session: EndpointSession, context: ProbeContext) -> ProbeOutput:
+    async def run(self, session: EndpointSession,
+                  context: ProbeContext) -> ProbeOutput[AlpnResult]:
         candidates = list(dict.fromkeys((*KNOWN_PROTOCOLS, *context.alpn_extra)))
         results: dict[TLSVersion, AlpnVersion] = {}
 
         async def probe_version(version: TLSVersion) -> None:
-            results[version] = await _VersionProbe(session, version).run(candidates)
+            results[version] = await _VersionProbe(context.shared, version).run(candidates)
 
         async with trio.open_nursery() as nursery:
             for version in _VERSIONS:
@@ -84,18 +89,18 @@ class AlpnProbe:
 class _VersionProbe:
     """The ALPN questions for one protocol version; every attempt is one connection."""
 
-    def __init__(self, session: EndpointSession, version: TLSVersion) -> None:
-        self.session = session
+    def __init__(self, shared: SharedWork, version: TLSVersion) -> None:
+        self.shared = shared
         self.version = version
         self.attempts: list[AlpnAttempt] = []
         self.version_seen = False
 
     async def attempt(self, offer: Sequence[str]) -> AlpnAttempt:
         if not offer:  # no ALPN at all: the shared plain handshake answers that
-            result = await self.session.baseline(self.version)
+            result = await self.shared.baseline(self.version)
         else:
-            result = await self.session.shared_handshake(
-                self.session.offer(self.version, alpn=tuple(offer)))
+            result = await self.shared.handshake(
+                self.shared.session.offer(self.version, alpn=tuple(offer)))
         attempt = classify(result, tuple(offer), self.version)
         hello = result.server_hello
         if hello is not None and hello.selected_version == int(self.version):
@@ -149,19 +154,20 @@ class _VersionProbe:
     async def _eliminate(self, candidates: list[str], supported: set[str],
                          unsupported: set[str]) -> bool:
         """Offer every undecided protocol until the server picks none; False if cut short."""
-        remaining = [p for p in candidates if p not in supported | unsupported]
-        while remaining:
-            attempt = await self.attempt(remaining)
-            if attempt.outcome is AlpnOutcome.selected and attempt.selected in remaining:
-                supported.add(attempt.selected)
-                remaining.remove(attempt.selected)
-            elif attempt.outcome in (AlpnOutcome.no_protocol, AlpnOutcome.rejected,
-                                     AlpnOutcome.closed):
-                unsupported.update(remaining)
-                return True
-            else:
-                return False
-        return True
+        undecided = [p for p in candidates if p not in supported | unsupported]
+        found = await eliminate_alpn(undecided, self._answer)
+        supported.update(found.supported)
+        unsupported.update(found.unsupported)
+        return found.complete
+
+    async def _answer(self, offer: tuple[str, ...]) -> str | NoPick:
+        attempt = await self.attempt(offer)
+        if attempt.outcome is AlpnOutcome.selected and attempt.selected is not None:
+            return attempt.selected
+        if attempt.outcome in (AlpnOutcome.no_protocol, AlpnOutcome.rejected,
+                               AlpnOutcome.closed):
+            return NoPick(without=attempt.outcome.value)
+        return NoPick(f"{attempt.outcome.value}: {attempt.detail}")
 
 
 def _attempt_order(attempt: AlpnAttempt) -> int:

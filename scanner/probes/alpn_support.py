@@ -6,22 +6,24 @@ from __future__ import annotations
 from typing import ClassVar
 
 from scanner.engine.session import EndpointSession
-from scanner.probes.base import ProbeContext, ProbeOutput
-from scanner.probes.shared.enumeration import ALPN_CANDIDATES, LABELS, enumerator
+from scanner.probes.base import Probe, ProbeContext, ProbeOutput
+from scanner.probes.shared.alpn_elimination import ALPN_PROTOCOLS
+from scanner.probes.shared.version_tests import LABELS
 from scanner.results import AlpnSupportResult
 
 
-class AlpnSupportProbe:
+class AlpnSupportProbe(Probe[AlpnSupportResult]):
     name: ClassVar[str] = "alpn_support"
     description: ClassVar[str] = "ALPN protocols selected when offered every registered id"
 
-    async def run(self, session: EndpointSession, context: ProbeContext) -> ProbeOutput:
-        result = await enumerator(session).alpn()
+    async def run(self, session: EndpointSession,
+                  context: ProbeContext) -> ProbeOutput[AlpnSupportResult]:
+        result = await context.shared.enumeration.alpn()
         return ProbeOutput(facet=AlpnSupportResult(
             version=LABELS[result.version] if result.version is not None else None,
             engine=result.engine,
             supported=result.supported,
-            offered=list(ALPN_CANDIDATES),
+            offered=list(ALPN_PROTOCOLS),
             without_match=result.without_match,
             complete=result.complete,
             connections=result.connections,

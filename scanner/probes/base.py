@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar, Protocol
+from typing import ClassVar, Generic, TypeVar, get_args, get_origin
 
 from pydantic import BaseModel
 
 from scanner.engine.session import EndpointSession
 from scanner.offers.credential import ClientCredential
 from scanner.pkix.trust import TrustStore, trust_store_for
+from scanner.probes.shared.work import SharedWork
 from scanner.results import Finding
 
 DEFAULT_CERT_EXPIRY_WARNING_DAYS = 30
@@ -43,6 +45,8 @@ class ProbeContext:
     """What a probe knows about its target beyond the connection: resolved per target."""
 
     host: str
+    #: The target's shared handshakes and raw enumeration (computed once, see SharedWork).
+    shared: SharedWork
     options: ProbeOptions = field(default_factory=ProbeOptions)
     #: This target's trust anchors (its own ca_bundle, else the sweep's); None: the system's.
     ca_bundle: Path | None = None
@@ -60,15 +64,34 @@ class ProbeContext:
         return trust_store_for(self.ca_bundle)
 
 
+FacetT = TypeVar("FacetT", bound=BaseModel)
+
+
 @dataclass
-class ProbeOutput:
-    facet: BaseModel
+class ProbeOutput(Generic[FacetT]):
+    facet: FacetT
     findings: list[Finding] = field(default_factory=list)
 
 
-class Probe(Protocol):
+class Probe(ABC, Generic[FacetT]):
+    """One question, answered as the record field ``name`` of type ``FacetT``.
+
+    A probe declares its facet by subclassing ``Probe[ItsFacet]``; ``facet_type`` is that
+    class at runtime (tests check it against the record's field).
+    """
+
     #: The record field this probe fills; also its name on the command line.
     name: ClassVar[str]
     description: ClassVar[str]
+    #: The facet model this probe returns (taken from ``Probe[FacetT]``).
+    facet_type: ClassVar[type[BaseModel]]
 
-    async def run(self, session: EndpointSession, context: ProbeContext) -> ProbeOutput: ...
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        for base in getattr(cls, "__orig_bases__", ()):
+            if get_origin(base) is Probe:
+                (cls.facet_type,) = get_args(base)
+
+    @abstractmethod
+    async def run(self, session: EndpointSession,
+                  context: ProbeContext) -> ProbeOutput[FacetT]: ...

@@ -28,8 +28,9 @@ from scanner.pkix.certinfo import (
 from scanner.pkix.hostname import hostname_matches
 from scanner.pkix.trust import TrustStore
 from scanner.pkix.validation import validate_chain
-from scanner.probes.base import ProbeContext, ProbeOutput
+from scanner.probes.base import Probe, ProbeContext, ProbeOutput
 from scanner.probes.shared.report import handshake_report, server_chain_der, version_name
+from scanner.probes.shared.work import SharedWork
 from scanner.results import (
     CertificateChainOut,
     CertificateLookup,
@@ -58,26 +59,27 @@ _FAMILY_OF_KEY: dict[str, LookupName] = {"EC": "ecdsa", "RSA": "rsa"}
 _Add = Callable[[str, Severity, str], None]
 
 
-async def _default_lookup(session: EndpointSession) -> HandshakeResult:
+async def _default_lookup(session: EndpointSession, shared: SharedWork) -> HandshakeResult:
     """The chain a default offer gets: the shared plain handshake at TLS 1.3, else at TLS 1.2,
     else (a server of older versions only) a handshake of its own."""
     for version in (TLSVersion.TLSv1_3, TLSVersion.TLSv1_2):
-        result = await session.baseline(version)
+        result = await shared.baseline(version)
         if server_chain_der(result):
             return result
     return await session.handshake(session.offer())
 
 
-class CertificateProbe:
+class CertificateProbe(Probe[CertificateResult]):
     name: ClassVar[str] = "certificate"
     description: ClassVar[str] = (
         "Certificate chains the server presents (ECDSA and RSA): subjects, validity, keys, "
         "order, trust (system store or --ca-bundle) and host name"
     )
 
-    async def run(self, session: EndpointSession, context: ProbeContext) -> ProbeOutput:
+    async def run(self, session: EndpointSession,
+                  context: ProbeContext) -> ProbeOutput[CertificateResult]:
         lookups: list[tuple[LookupName, HandshakeResult]] = [
-            ("default", await _default_lookup(session))]
+            ("default", await _default_lookup(session, context.shared))]
         default_chain = server_chain_der(lookups[0][1])
         if default_chain:
             others = [name for name in SIGNATURE_ALGORITHMS

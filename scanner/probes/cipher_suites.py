@@ -12,8 +12,9 @@ import trio
 
 from scanner import wire
 from scanner.engine.session import EndpointSession
-from scanner.probes.base import ProbeContext, ProbeOutput
-from scanner.probes.shared.enumeration import LABELS, VERSIONS, SuiteEnumeration, enumerator
+from scanner.probes.base import Probe, ProbeContext, ProbeOutput
+from scanner.probes.shared.suite_enumeration import SuiteEnumeration
+from scanner.probes.shared.version_tests import LABELS, VERSIONS
 from scanner.results import CipherSuiteOut, CipherSuitesResult, VersionCipherSuites
 from scanner.wire import TLSVersion
 
@@ -41,14 +42,15 @@ def version_out(result: SuiteEnumeration) -> VersionCipherSuites:
     )
 
 
-class CipherSuitesProbe:
+class CipherSuitesProbe(Probe[CipherSuitesResult]):
     name: ClassVar[str] = "cipher_suites"
     description: ClassVar[str] = (
         "accepted cipher suites per version (all IANA suites offered), server or client order"
     )
 
-    async def run(self, session: EndpointSession, context: ProbeContext) -> ProbeOutput:
-        enum = enumerator(session)
+    async def run(self, session: EndpointSession,
+                  context: ProbeContext) -> ProbeOutput[CipherSuitesResult]:
+        enum = context.shared.enumeration
         results: dict[int, SuiteEnumeration | None] = {}
 
         async def enumerate_version(version: int) -> None:

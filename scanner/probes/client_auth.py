@@ -16,7 +16,7 @@ import trio
 from scanner import wire
 from scanner.engine.handshake import AfterHandshake, HandshakeResult
 from scanner.engine.session import EndpointSession
-from scanner.probes.base import ProbeContext, ProbeOutput
+from scanner.probes.base import Probe, ProbeContext, ProbeOutput
 from scanner.probes.shared.report import handshake_report
 from scanner.results import (
     CertificateRequestOut,
@@ -35,18 +35,19 @@ from scanner.wire import TLSVersion, TranscriptMessage
 _VERSIONS = (TLSVersion.TLSv1_3, TLSVersion.TLSv1_2)
 
 
-class ClientAuthProbe:
+class ClientAuthProbe(Probe[ClientAuthResult]):
     name: ClassVar[str] = "client_auth"
     description: ClassVar[str] = (
         "CertificateRequest per TLS version: CA names, signature algorithms, and what happens "
         "without a client certificate"
     )
 
-    async def run(self, session: EndpointSession, context: ProbeContext) -> ProbeOutput:
+    async def run(self, session: EndpointSession,
+                  context: ProbeContext) -> ProbeOutput[ClientAuthResult]:
         results: dict[TLSVersion, HandshakeResult] = {}
 
         async def attempt(version: TLSVersion) -> None:
-            results[version] = await session.baseline(version)
+            results[version] = await context.shared.baseline(version)
 
         async with trio.open_nursery() as nursery:
             for version in _VERSIONS:

@@ -29,7 +29,7 @@ from scanner.engine.handshake import (
 from scanner.engine.session import EndpointSession
 from scanner.offers.credential import ClientCredential
 from scanner.pkix.issuing import KeyType
-from scanner.probes.base import ProbeContext, ProbeOutput
+from scanner.probes.base import Probe, ProbeContext, ProbeOutput
 from scanner.probes.client_auth import certificate_request_message
 from scanner.probes.shared.report import handshake_report, version_name
 from scanner.probes.shared.throwaway import ThrowawayCertificates, probe_name
@@ -125,7 +125,7 @@ class _Planned:
     skipped: dict[str, str] = field(default_factory=dict)
 
 
-class EnforcementProbe:
+class EnforcementProbe(Probe[EnforcementResult]):
     name: ClassVar[str] = "enforcement"
     description: ClassVar[str] = (
         "Presents no, self-signed, untrusted, look-alike-CA, your own and expired client "
@@ -135,7 +135,8 @@ class EnforcementProbe:
     def __init__(self) -> None:
         self.certificates = ThrowawayCertificates()
 
-    async def run(self, session: EndpointSession, context: ProbeContext) -> ProbeOutput:
+    async def run(self, session: EndpointSession,
+                  context: ProbeContext) -> ProbeOutput[EnforcementResult]:
         exchange = _exchange_for(context)
         first = await _attempt(session, Kind.none, None, exchange)
         if first.result.alert_received and first.result.alert_received.alert and \

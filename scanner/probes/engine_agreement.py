@@ -16,13 +16,9 @@ import trio
 from scanner import wire
 from scanner.engine.handshake import HandshakeResult
 from scanner.engine.session import EndpointSession
-from scanner.probes.base import ProbeContext, ProbeOutput
-from scanner.probes.shared.enumeration import (
-    LABELS,
-    SuiteEnumeration,
-    VersionTest,
-    enumerator,
-)
+from scanner.probes.base import Probe, ProbeContext, ProbeOutput
+from scanner.probes.shared.suite_enumeration import SuiteEnumeration
+from scanner.probes.shared.version_tests import LABELS, VersionTest
 from scanner.results import (
     AgreementCheck,
     EngineAgreementResult,
@@ -137,14 +133,15 @@ def _yes_no(value: bool | None) -> str | None:
     return None if value is None else ("yes" if value else "no")
 
 
-class EngineAgreementProbe:
+class EngineAgreementProbe(Probe[EngineAgreementResult]):
     name: ClassVar[str] = "engine_agreement"
     description: ClassVar[str] = (
         "cross-check of raw-ClientHello facts against full OpenSSL handshakes"
     )
 
-    async def run(self, session: EndpointSession, context: ProbeContext) -> ProbeOutput:
-        enum = enumerator(session)
+    async def run(self, session: EndpointSession,
+                  context: ProbeContext) -> ProbeOutput[EngineAgreementResult]:
+        enum = context.shared.enumeration
         legacy = await enum.highest_legacy_version()
         alpn_version = legacy.version if legacy is not None else None
         handshakes: dict[int, HandshakeResult] = {}
@@ -154,10 +151,10 @@ class EngineAgreementProbe:
 
         async def openssl(version: int) -> None:
             if version == alpn_version:
-                handshakes[version] = await session.shared_handshake(  # alpn makes it too
+                handshakes[version] = await context.shared.handshake(  # alpn makes it too
                     session.offer(TLSVersion(version), alpn=ALPN_OFFER))
             elif version in _BASELINE_VERSIONS:  # the shared plain handshake will do
-                handshakes[version] = await session.baseline(TLSVersion(version))
+                handshakes[version] = await context.shared.baseline(TLSVersion(version))
             else:
                 handshakes[version] = await session.handshake(session.offer(TLSVersion(version)))
 

@@ -9,8 +9,8 @@ from typing import ClassVar
 from scanner import wire
 from scanner.engine.raw import RawOffer
 from scanner.engine.session import EndpointSession
-from scanner.probes.base import ProbeContext, ProbeOutput
-from scanner.probes.shared.enumeration import LABELS, enumerator
+from scanner.probes.base import Probe, ProbeContext, ProbeOutput
+from scanner.probes.shared.version_tests import LABELS
 from scanner.results import ExtensionsResult, Finding, Severity
 
 
@@ -24,14 +24,15 @@ def _point_formats(hello: wire.ServerHello) -> list[str] | None:
     return [wire.EC_POINT_FORMATS.get(code, f"unknown_{code}") for code in formats]
 
 
-class ExtensionsProbe:
+class ExtensionsProbe(Probe[ExtensionsResult]):
     name: ClassVar[str] = "extensions"
     description: ClassVar[str] = (
         "extensions echoed in the TLS <= 1.2 ServerHello (reneg, EMS, ETM, tickets, OCSP)"
     )
 
-    async def run(self, session: EndpointSession, context: ProbeContext) -> ProbeOutput:
-        enum = enumerator(session)
+    async def run(self, session: EndpointSession,
+                  context: ProbeContext) -> ProbeOutput[ExtensionsResult]:
+        enum = context.shared.enumeration
         test = await enum.highest_legacy_version()
         hello = test.server_hello if test is not None else None
         if test is None or hello is None:

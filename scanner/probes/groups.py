@@ -9,8 +9,9 @@ import trio
 
 from scanner import wire
 from scanner.engine.session import EndpointSession
-from scanner.probes.base import ProbeContext, ProbeOutput
-from scanner.probes.shared.enumeration import LABELS, GroupEnumeration, enumerator
+from scanner.probes.base import Probe, ProbeContext, ProbeOutput
+from scanner.probes.shared.group_enumeration import GroupEnumeration
+from scanner.probes.shared.version_tests import LABELS
 from scanner.results import GroupOut, GroupsResult, VersionGroups
 from scanner.wire import TLSVersion
 
@@ -27,14 +28,15 @@ def version_out(result: GroupEnumeration) -> VersionGroups:
     )
 
 
-class GroupsProbe:
+class GroupsProbe(Probe[GroupsResult]):
     name: ClassVar[str] = "groups"
     description: ClassVar[str] = (
         "supported groups: TLS 1.3 (incl. ML-KEM hybrids) and ECDHE curves below it"
     )
 
-    async def run(self, session: EndpointSession, context: ProbeContext) -> ProbeOutput:
-        enum = enumerator(session)
+    async def run(self, session: EndpointSession,
+                  context: ProbeContext) -> ProbeOutput[GroupsResult]:
+        enum = context.shared.enumeration
         results: dict[int, GroupEnumeration | None] = {}
 
         async def tls13() -> None:

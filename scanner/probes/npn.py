@@ -6,17 +6,18 @@ from __future__ import annotations
 from typing import ClassVar
 
 from scanner.engine.session import EndpointSession
-from scanner.probes.base import ProbeContext, ProbeOutput
-from scanner.probes.shared.enumeration import LABELS, enumerator
+from scanner.probes.base import Probe, ProbeContext, ProbeOutput
+from scanner.probes.shared.version_tests import LABELS
 from scanner.results import NpnResult
 
 
-class NpnProbe:
+class NpnProbe(Probe[NpnResult]):
     name: ClassVar[str] = "npn"
     description: ClassVar[str] = "NPN protocols advertised in the TLS <= 1.2 ServerHello"
 
-    async def run(self, session: EndpointSession, context: ProbeContext) -> ProbeOutput:
-        test = await enumerator(session).highest_legacy_version()
+    async def run(self, session: EndpointSession,
+                  context: ProbeContext) -> ProbeOutput[NpnResult]:
+        test = await context.shared.enumeration.highest_legacy_version()
         hello = test.server_hello if test is not None else None
         if test is None or hello is None:
             return ProbeOutput(facet=NpnResult(version=None, advertised=None))

@@ -20,7 +20,7 @@ from scanner.engine.session import EndpointSession
 from scanner.pkix.certinfo import MAX_CHAIN_EXAMINED, must_staple, serial_hex
 from scanner.pkix.ocsp import analyse_response, find_issuer
 from scanner.pkix.trust import TrustStore
-from scanner.probes.base import ProbeContext, ProbeOutput
+from scanner.probes.base import Probe, ProbeContext, ProbeOutput
 from scanner.probes.shared.report import (
     handshake_report,
     server_certificate_message,
@@ -41,18 +41,19 @@ _VERSIONS = (TLSVersion.TLSv1_3, TLSVersion.TLSv1_2)
 _Add = Callable[[OcspVersion, str, Severity, str], None]
 
 
-class OcspProbe:
+class OcspProbe(Probe[OcspResult]):
     name: ClassVar[str] = "ocsp"
     description: ClassVar[str] = (
         "OCSP stapling per TLS version: the stapled response's status, times, responder, "
         "whether it covers the leaf and is signed by its issuer"
     )
 
-    async def run(self, session: EndpointSession, context: ProbeContext) -> ProbeOutput:
+    async def run(self, session: EndpointSession,
+                  context: ProbeContext) -> ProbeOutput[OcspResult]:
         results: dict[TLSVersion, HandshakeResult] = {}
 
         async def attempt(version: TLSVersion) -> None:
-            results[version] = await session.baseline(version)  # it asks for a staple
+            results[version] = await context.shared.baseline(version)  # it asks for a staple
 
         async with trio.open_nursery() as nursery:
             for version in _VERSIONS:

@@ -8,19 +8,20 @@ from typing import ClassVar
 import trio
 
 from scanner.engine.session import EndpointSession
-from scanner.probes.base import ProbeContext, ProbeOutput
-from scanner.probes.shared.enumeration import LABELS, VERSIONS, VersionTest, enumerator
+from scanner.probes.base import Probe, ProbeContext, ProbeOutput
+from scanner.probes.shared.version_tests import LABELS, VERSIONS, VersionTest
 from scanner.results import ProtocolsResult, ProtocolSupport
 
 
-class ProtocolsProbe:
+class ProtocolsProbe(Probe[ProtocolsResult]):
     name: ClassVar[str] = "protocols"
     description: ClassVar[str] = (
         "SSLv2 ... TLS 1.3: accepted or not, and the refusal (alert, close, downgrade)"
     )
 
-    async def run(self, session: EndpointSession, context: ProbeContext) -> ProbeOutput:
-        enum = enumerator(session)
+    async def run(self, session: EndpointSession,
+                  context: ProbeContext) -> ProbeOutput[ProtocolsResult]:
+        enum = context.shared.enumeration
         tests: dict[int, VersionTest] = {}
 
         async def test(version: int) -> None:

@@ -14,7 +14,7 @@ from scanner import wire
 from scanner.engine.errors import ScanFailure
 from scanner.engine.handshake import HandshakeResult, TLSConnection
 from scanner.engine.session import EndpointSession
-from scanner.probes.base import ProbeContext, ProbeOutput
+from scanner.probes.base import Probe, ProbeContext, ProbeOutput
 from scanner.probes.shared.report import handshake_report, version_name
 from scanner.results import (
     ClientRenegotiation,
@@ -28,14 +28,15 @@ from scanner.results import (
 from scanner.wire import TLSVersion
 
 
-class RenegotiationProbe:
+class RenegotiationProbe(Probe[RenegotiationResult]):
     name: ClassVar[str] = "renegotiation"
     description: ClassVar[str] = (
         "TLS 1.2 and below: RFC 5746 secure renegotiation, and the answer to a "
         "client-initiated renegotiation"
     )
 
-    async def run(self, session: EndpointSession, context: ProbeContext) -> ProbeOutput:
+    async def run(self, session: EndpointSession,
+                  context: ProbeContext) -> ProbeOutput[RenegotiationResult]:
         offer = session.offer(min_version=TLSVersion.TLSv1_0, max_version=TLSVersion.TLSv1_2)
         async with session.connect(offer) as tls:
             result = await tls.handshake()

@@ -26,7 +26,7 @@ from scanner import wire
 from scanner.engine.handshake import HandshakeResult
 from scanner.engine.session import EndpointSession
 from scanner.offers.offer import ClientOffer
-from scanner.probes.base import ProbeContext, ProbeOutput
+from scanner.probes.base import Probe, ProbeContext, ProbeOutput
 from scanner.probes.shared.report import handshake_report
 from scanner.results import (
     ErrorInfo,
@@ -69,14 +69,15 @@ class _Pair:
                 if r is not None and r.failure is not None]
 
 
-class ResumptionProbe:
+class ResumptionProbe(Probe[ResumptionResult]):
     name: ClassVar[str] = "resumption"
     description: ClassVar[str] = (
         "Session tickets (TLS 1.2 lifetime hint, TLS 1.3 tickets after the handshake) and "
         "whether resumption by ticket, session ID and PSK works"
     )
 
-    async def run(self, session: EndpointSession, context: ProbeContext) -> ProbeOutput:
+    async def run(self, session: EndpointSession,
+                  context: ProbeContext) -> ProbeOutput[ResumptionResult]:
         pairs: dict[str, _Pair] = {}
 
         async def pair(key: str, offer: ClientOffer, worth_resuming: _Resumable) -> None:

@@ -5,30 +5,30 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import trio
 
+from scanner.config.options import SweepDefaults, TargetOptions, resolve_options
 from scanner.config.targets import Target
 from scanner.engine.connect import resolve
 from scanner.engine.contexts import ContextFactory
 from scanner.engine.errors import ScanFailure
 from scanner.engine.session import ConnectionLimits, EndpointSession, current_probe
-from scanner.probes import PROBES, ProbeContext, ProbeOptions, ProbeOutput
-from scanner.probes.base import HttpRequestTarget
+from scanner.probes import PROBES, ProbeOutput
+from scanner.probes.shared.work import SharedWork
 from scanner.results import ErrorInfo, ErrorKind, Finding, Record, Stats, TargetInfo
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class ScanSettings:
-    probes: tuple[str, ...]
-    timeout: float = 10.0
+class ScanSettings(SweepDefaults):
+    """The sweep's defaults for every target, and each target's time budget."""
+
     target_timeout: float = 120.0
-    alpn_extra: tuple[str, ...] = ()
-    probe_options: ProbeOptions = field(default_factory=ProbeOptions)
 
 
 class Scanner:
@@ -43,12 +43,11 @@ class Scanner:
     async def scan(self, target: Target) -> Record:
         started_at = datetime.now(UTC)
         started = time.perf_counter()
-        probes = target.probes or self.settings.probes
-        timeout = target.timeout or self.settings.timeout
-        record = _Builder(target, started_at, probes)
+        options = resolve_options(target, self.settings)
+        record = _Builder(target, started_at, options.probes)
         try:
             with trio.move_on_after(self.settings.target_timeout) as scope:
-                await self._scan(target, probes, timeout, record)
+                await self._scan(target, options, record)
             if scope.cancelled_caught:
                 record.fail(ErrorInfo(
                     kind=ErrorKind.timeout,
@@ -62,25 +61,15 @@ class Scanner:
             record.fail(internal_error(exc))
         return record.build(time.perf_counter() - started)
 
-    async def _scan(self, target: Target, probes: Sequence[str], timeout: float,
-                    record: _Builder) -> None:
-        addresses = await resolve(target.host, target.port, timeout=timeout)
+    async def _scan(self, target: Target, options: TargetOptions, record: _Builder) -> None:
+        addresses = await resolve(target.host, target.port, timeout=options.timeout)
         address = addresses[0]
         record.address = address.ip
         session = EndpointSession(address, target.sni, contexts=self.contexts,
-                                  limits=self.limits, timeout=timeout)
+                                  limits=self.limits, timeout=options.timeout)
         record.session = session
-        options = self.settings.probe_options
-        context = ProbeContext(
-            host=target.host, options=options,
-            ca_bundle=target.ca_bundle or options.ca_bundle,
-            alpn_extra=target.alpn_extra if target.alpn_extra is not None
-            else self.settings.alpn_extra,
-            http=HttpRequestTarget(enabled=target.http.enabled, path=target.http.path,
-                                   host=target.http_host),
-            client_credential=target.client_credential, client_ca=target.client_ca,
-        )
-        outputs: dict[str, ProbeOutput] = {}
+        context = options.probe_context(target.host, SharedWork(session))
+        outputs: dict[str, ProbeOutput[Any]] = {}
 
         async def run_probe(name: str) -> None:
             current_probe.set(name)  # this task's context: its connections count for it
@@ -91,7 +80,7 @@ class Scanner:
                 record.probe_errors[name] = internal_error(exc)
 
         async with trio.open_nursery() as nursery:
-            for name in probes:
+            for name in options.probes:
                 nursery.start_soon(run_probe, name)
         unreachable = session.unreachable_reason()
         if unreachable is not None:
@@ -109,7 +98,7 @@ class _Builder:
         self.probes = list(probes)
         self.address: str | None = None
         self.session: EndpointSession | None = None
-        self.outputs: dict[str, ProbeOutput] = {}
+        self.outputs: dict[str, ProbeOutput[Any]] = {}
         self.error: ErrorInfo | None = None
         self.probe_errors: dict[str, ErrorInfo] = {}
 

@@ -19,6 +19,7 @@ from typing import Protocol
 
 import trio
 
+from scanner.config.options import resolve_options
 from scanner.config.targets import Target
 from scanner.engine.contexts import ContextFactory, KeylogWriter
 from scanner.engine.session import ConnectionLimits
@@ -189,7 +190,8 @@ async def sweep(targets: list[Target], options: SweepOptions, sink: RecordSink, 
             observer.finished(record)
 
     def fallback(item: tuple[int, Target], exc: BaseException) -> Record:
-        record = error_record(item[1], internal_error(exc), item[1].probes or options.probes)
+        record = error_record(item[1], internal_error(exc),
+                              resolve_options(item[1], scanner.settings).probes)
         return finish(record, item[1])
 
     if observer is not None:

@@ -1,0 +1,70 @@
+"""Per-target options, resolved in one place: the target's own setting, else the sweep's.
+
+Three sources meet here. Built-in defaults live on the dataclasses below (and on
+``ProbeOptions``); the command line fills ``SweepDefaults`` for every target; the inventory
+fills a ``Target``'s own settings (its ``defaults:`` section already merged into each
+target by ``inventory.py``). ``resolve_options`` is the only place that decides which one
+wins, and ``TargetOptions.probe_context`` the only place a probe's per-target inputs are
+assembled: probes get everything per target through their ``ProbeContext``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from scanner.config.targets import Target
+from scanner.offers.credential import ClientCredential
+from scanner.probes.base import HttpRequestTarget, ProbeContext, ProbeOptions
+from scanner.probes.shared.work import SharedWork
+
+__all__ = ["SweepDefaults", "TargetOptions", "resolve_options"]
+
+DEFAULT_TIMEOUT_S = 10.0
+
+
+@dataclass(frozen=True)
+class SweepDefaults:
+    """What the command line gives every target (``--probes``, ``--timeout``, ...)."""
+
+    probes: tuple[str, ...]
+    timeout: float = DEFAULT_TIMEOUT_S
+    alpn_extra: tuple[str, ...] = ()
+    probe_options: ProbeOptions = field(default_factory=ProbeOptions)
+
+
+@dataclass(frozen=True)
+class TargetOptions:
+    """Everything one target is scanned with, after every source is applied."""
+
+    probes: tuple[str, ...]
+    timeout: float
+    alpn_extra: tuple[str, ...]
+    #: Trust anchors for certificate checks; None: the system store.
+    ca_bundle: Path | None
+    http: HttpRequestTarget
+    client_credential: ClientCredential | None
+    client_ca: ClientCredential | None
+    probe_options: ProbeOptions
+
+    def probe_context(self, host: str, shared: SharedWork) -> ProbeContext:
+        return ProbeContext(
+            host=host, shared=shared, options=self.probe_options, ca_bundle=self.ca_bundle,
+            alpn_extra=self.alpn_extra, http=self.http,
+            client_credential=self.client_credential, client_ca=self.client_ca,
+        )
+
+
+def resolve_options(target: Target, sweep: SweepDefaults) -> TargetOptions:
+    """The target's own settings where it has them, else the sweep's."""
+    return TargetOptions(
+        probes=target.probes or sweep.probes,
+        timeout=target.timeout or sweep.timeout,
+        alpn_extra=target.alpn_extra if target.alpn_extra is not None else sweep.alpn_extra,
+        ca_bundle=target.ca_bundle or sweep.probe_options.ca_bundle,
+        http=HttpRequestTarget(enabled=target.http.enabled, path=target.http.path,
+                               host=target.http_host),
+        client_credential=target.client_credential,
+        client_ca=target.client_ca,
+        probe_options=sweep.probe_options,
+    )

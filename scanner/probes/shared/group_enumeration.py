@@ -1,0 +1,105 @@
+"""Key-exchange group enumeration: TLS 1.3 groups (key_share / HelloRetryRequest) and the
+ECDHE curves of TLS 1.2 and below (ServerKeyExchange), each by ``peel``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from scanner import wire
+from scanner.engine import raw
+from scanner.engine.raw import RawReply
+from scanner.offers import keyshares
+from scanner.offers.keyshares import X25519
+from scanner.probes.shared.candidates import candidates, weakest_first
+from scanner.probes.shared.peel import End, peel
+from scanner.probes.shared.raw_hellos import RawHellos, normal_refusal
+from scanner.probes.shared.version_tests import VersionTest
+from scanner.wire import TLSVersion
+
+__all__ = ["GroupEnumeration", "enumerate_groups"]
+
+
+@dataclass
+class GroupEnumeration:
+    version: int
+    groups: list[tuple[int, str]]  # (code, via)
+    complete: bool
+    offered: int
+    connections: int
+    notes: list[str] = field(default_factory=list)
+
+
+async def enumerate_groups(hellos: RawHellos, test: VersionTest) -> GroupEnumeration | None:
+    """The groups accepted at the version of ``test`` (None: not accepted, or no groups)."""
+    if not test.accepted or test.version in (TLSVersion.SSLv2, TLSVersion.SSLv3):
+        return None
+    if test.version == TLSVersion.TLSv1_3:
+        return await _groups_tls13(hellos, test)
+    return await _curves_tls12(hellos, test.version)
+
+
+def _stop(reply: RawReply) -> End:
+    """The end of a series on a reply without a ServerHello of the version offered."""
+    return End() if normal_refusal(reply) else End(f"stopped: {reply.refusal}")
+
+
+async def _groups_tls13(hellos: RawHellos, test: VersionTest) -> GroupEnumeration:
+    suites = weakest_first(candidates(TLSVersion.TLSv1_3))
+    via: dict[int, str] = {}
+    connections = 0
+
+    async def ask(offered: tuple[int, ...]) -> int | End:
+        nonlocal connections
+        # One key share, for the first remaining group we have a value for: some servers
+        # refuse an empty key_share list, and every other group can still be asked for
+        # by a HelloRetryRequest.
+        share = next((g for g in offered if keyshares.key_share(g) is not None), X25519)
+        if offered == raw.TLS13_GROUPS and test.offered == suites:
+            reply = test.reply
+        else:
+            reply = await hellos.send(
+                hellos.offer(TLSVersion.TLSv1_3, suites, groups=offered, key_share_groups=(share,)))
+            connections += 1
+        if not reply.hello or reply.version != TLSVersion.TLSv1_3:
+            return _stop(reply)
+        group = reply.key_exchange_group()
+        if group is None:
+            return End(f"the server selected group {_group_name(group)}, which was not offered")
+        if group in offered:  # else peel ends the series; an earlier pick keeps its way
+            via[group] = ("hello_retry_request" if reply.outcome is
+                          raw.RawOutcome.hello_retry_request else "server_hello")
+        return group
+
+    peeled = await peel(raw.TLS13_GROUPS, ask, not_offered=lambda group: (
+        f"the server selected group {_group_name(group)}, which was not offered"))
+    notes = [peeled.problem] if peeled.problem else []
+    return GroupEnumeration(TLSVersion.TLSv1_3, [(group, via[group]) for group in peeled.chosen],
+                            peeled.complete, len(raw.TLS13_GROUPS), connections, notes)
+
+
+async def _curves_tls12(hellos: RawHellos, version: int) -> GroupEnumeration:
+    suites = weakest_first([s.code for s in wire.CIPHER_SUITES.values()
+                            if s.ecdhe and not s.tls13])
+
+    def unknown_curve(group: int | None) -> str:
+        return ("ServerKeyExchange missing, with explicit curve parameters, or naming a "
+                f"curve not offered ({_group_name(group)})")
+
+    async def ask(offered: tuple[int, ...]) -> int | End:
+        reply = await hellos.send(hellos.offer(version, suites, groups=offered),
+                                  wire.StopAt.SERVER_HELLO_DONE)
+        if not reply.hello or reply.version != version:
+            return _stop(reply)
+        group = reply.key_exchange_group()
+        return End(unknown_curve(group)) if group is None else group
+
+    peeled = await peel(raw.TLS12_CURVES, ask, not_offered=unknown_curve)
+    notes = [peeled.problem] if peeled.problem else []
+    if peeled.refused and not peeled.picks:
+        notes.append("no ECDHE suite accepted")
+    return GroupEnumeration(version, [(group, "server_key_exchange") for group in peeled.chosen],
+                            peeled.complete, len(raw.TLS12_CURVES), peeled.asked, notes)
+
+
+def _group_name(group: int | None) -> str:
+    return "none" if group is None else wire.name_for(wire.NAMED_GROUPS, group)

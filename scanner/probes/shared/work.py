@@ -1,0 +1,45 @@
+"""One target's shared work: the handshakes and raw enumeration several probes read."""
+
+from __future__ import annotations
+
+from scanner.engine.handshake import HandshakeResult
+from scanner.engine.session import EndpointSession
+from scanner.offers.offer import ClientOffer
+from scanner.probes.shared.enumeration import Enumerator
+from scanner.probes.shared.memo import TargetMemo
+from scanner.wire import TLSVersion
+
+__all__ = ["SharedWork"]
+
+
+class SharedWork:
+    """What probes of one target share, computed once through one ``TargetMemo`` (whose
+    docstring states the failure policy). Created per target by ``run/scan.py`` and handed
+    to every probe in its ``ProbeContext``.
+
+    Only one-shot handshakes that carry no state forward are shared; handshakes that do
+    (resumption, renegotiation, enforcement's certificates) are made by their probe.
+    """
+
+    def __init__(self, session: EndpointSession) -> None:
+        self.session = session
+        self.memo = TargetMemo()
+        self.enumeration = Enumerator(session, self.memo)
+
+    def baseline_offer(self, version: TLSVersion) -> ClientOffer:
+        """The default offer pinned to ``version``, with an OCSP staple requested."""
+        return self.session.offer(version, request_ocsp=True)
+
+    async def baseline(self, version: TLSVersion) -> HandshakeResult:
+        """The plain handshake at one version, with the short read after it (TLS 1.3
+        rejections and tickets arrive then): client_auth, ocsp, certificate, alpn and
+        engine_agreement all read it, so a default scan does not repeat it five times."""
+        return await self.handshake(self.baseline_offer(version), read_after_handshake=True)
+
+    async def handshake(self, offer: ClientOffer, *,
+                        read_after_handshake: bool = False) -> HandshakeResult:
+        """``session.handshake()``, made once per distinct offer, whichever probe asks
+        first; the others read the same result (which they must not change)."""
+        return await self.memo.get(
+            ("handshake", offer, read_after_handshake),
+            lambda: self.session.handshake(offer, read_after_handshake=read_after_handshake))
