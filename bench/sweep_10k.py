@@ -10,8 +10,8 @@ addresses (Linux routes all of 127/8 to lo) and a few ports, each port with its 
 setup (required with CA names, optional, none), every endpoint scanned under several SNI
 names, plus targets on a closed port (connection refused). Nothing leaves the machine.
 
-    python bench/sweep_10k.py                       # 10,000 targets, reference 1,000
-    python bench/sweep_10k.py --targets 2000 --reference 500 --concurrency 256
+    python -m bench.sweep_10k                       # 10,000 targets, reference 1,000
+    python -m bench.sweep_10k --targets 2000 --reference 500 --concurrency 256
 
 Prints one line per run: targets, wall time, targets/s, peak RSS, records, statuses, and the
 scanner's note about the open-file limit.
@@ -37,7 +37,6 @@ from cryptography.hazmat.primitives import serialization
 
 from scanner.pkix.issuing import issue, make_ca, name
 
-ROOT = Path(__file__).resolve().parent.parent
 PORT_MODES = ("required", "optional", "none", "none")  # client auth per listening port
 
 
@@ -142,8 +141,7 @@ def run_sweep(inventory: Path, output: Path, *, concurrency: int,
             "--allow-unreachable"]
     started = time.perf_counter()
     process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                               preexec_fn=lower_soft_limit, env={**os.environ, "PYTHONPATH":
-                                                                 str(ROOT)})
+                               preexec_fn=lower_soft_limit)
     assert process.stderr is not None
     stderr = process.stderr.read().decode()
     _pid, status, usage = os.wait4(process.pid, 0)

@@ -11,15 +11,6 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import ExtendedKeyUsageOID
-from support.ocsp import OcspTimes, ocsp_responder, ocsp_response, response_wrapping
-from support.pki import (
-    _builder,
-    _name,
-    generate_key,
-    issue_server_cert,
-    make_ca,
-    write_bundle,
-)
 
 from scanner.pkix.certinfo import chain_order, describe, must_staple, weak_key_reason
 from scanner.pkix.hostname import dns_name_matches, hostname_matches
@@ -27,6 +18,15 @@ from scanner.pkix.ocsp import analyse_response, find_issuer
 from scanner.pkix.trust import TrustStore, TrustStoreError, load_ca_bundle
 from scanner.pkix.validation import validate_chain
 from scanner.results import ValidationErrorKind
+from tests.support.ocsp import OcspTimes, ocsp_responder, ocsp_response, response_wrapping
+from tests.support.pki import (
+    _builder,
+    _name,
+    generate_key,
+    issue_server_cert,
+    make_ca,
+    write_bundle,
+)
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 

@@ -1,7 +1,7 @@
 """Hostile and broken TLS peers for the hostile-server suite: one behaviour per handler.
 
-Each handler runs in a :class:`~support.processes.TcpServer` thread on 127.0.0.1 and scripts
-the server side of one connection from canned bytes (``support.tlsbytes``): no TLS library
+Each handler runs in a :class:`~tests.support.processes.TcpServer` thread on 127.0.0.1 and scripts
+the server side of one connection from canned bytes (``tests.support.tlsbytes``): no TLS library
 on the server side, so it can lie about lengths, versions and message order as no real
 server would. Scripts that need a TLS 1.2 first flight refuse a ClientHello that does not
 offer TLS 1.2 with a ``protocol_version`` alert, as a real TLS 1.2-only server would.

@@ -314,7 +314,7 @@ def issue_client_cert(
 
 @dataclass(frozen=True)
 class TestPKI:
-    """The session PKI used by the server fixtures (see ``support.fixtures.pki``)."""
+    """The session PKI used by the server fixtures (see ``tests.support.fixtures.pki``)."""
 
     __test__ = False  # not a pytest test class
 
