@@ -33,9 +33,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from cryptography.hazmat.primitives import serialization
-
-from scanner.pkix.issuing import issue, make_ca, name
+from scanner.pkix.issuing import cert_pem, issue, key_pem, make_ca, name
 
 PORT_MODES = ("required", "optional", "none", "none")  # client auth per listening port
 
@@ -52,12 +50,9 @@ def write_pki(directory: Path) -> dict[str, Path]:
     leaf = issue(server_ca, name("localhost"), hosts=("localhost",))
     paths = {"cert": directory / "server.pem", "key": directory / "server.key",
              "client_ca": directory / "client-ca.pem"}
-    paths["cert"].write_bytes(leaf.certificate.public_bytes(serialization.Encoding.PEM)
-                              + server_ca.certificate.public_bytes(serialization.Encoding.PEM))
-    paths["key"].write_bytes(leaf.key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption()))
-    paths["client_ca"].write_bytes(client_ca.certificate.public_bytes(serialization.Encoding.PEM))
+    paths["cert"].write_bytes(cert_pem(leaf.certificate, server_ca.certificate))
+    paths["key"].write_bytes(key_pem(leaf.key))
+    paths["client_ca"].write_bytes(cert_pem(client_ca.certificate))
     return paths
 
 
