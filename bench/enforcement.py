@@ -1,6 +1,6 @@
 """Benchmark: the enforcement probe against a real nginx on 127.0.0.1, next to a reference run.
 
-    PYTHONPATH=. python bench/enforcement.py [--targets 200] [--per-address 32]
+    python -m bench.enforcement [--targets 200] [--per-address 32]    # from the repository root
 
 The reference is the client_auth probe on the same targets in the same invocation (two
 handshakes per target, no HTTP). The enforcement probe makes four handshakes per target
@@ -12,34 +12,20 @@ the throwaway certificates (EC and RSA) against fetching them from the cache.
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import trio
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-
-from support.pki import build_test_pki
-from support.servers import nginx
-
 from scanner.config.targets import Target
 from scanner.engine.contexts import ContextFactory
 from scanner.engine.session import ConnectionLimits
 from scanner.probes.shared.throwaway import ThrowawayCertificates
-from scanner.report.sinks import OutputFormat, RecordSink
 from scanner.results import Record
 from scanner.run.scan import Scanner, ScanSettings
-
-
-class _Collect(RecordSink):
-    def __init__(self) -> None:
-        super().__init__(OutputFormat.json, None)
-        self.records: list[Record] = []
-
-    def write(self, index: int, record: Record) -> None:
-        self.records.append(record)
+from tests.support.pki import build_test_pki
+from tests.support.servers import nginx
 
 
 def sweep(targets: list[Target], probe: str, per_address: int) -> tuple[float, int, int, str]:

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """How fast and how gentle is mtlsweep's enumeration? Measured against references, in one run.
 
-    python bench/enumeration.py                # from the repository root
-    python bench/enumeration.py --endpoints 50 --no-sslyze
+    python -m bench.enumeration                # from the repository root
+    python -m bench.enumeration --endpoints 50 --no-sslyze
 
 Starts its own servers on 127.0.0.1 (nothing else is contacted, except PyPI to install
 sslyze into a throwaway venv under /tmp when it is reachable):
@@ -48,20 +48,17 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import trio
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
 
-import trio  # noqa: E402
-from cryptography import x509  # noqa: E402
-from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
-from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
-from cryptography.x509.oid import NameOID  # noqa: E402
-
-from scanner.config.targets import Target  # noqa: E402
-from scanner.probes import DEFAULT_PROBES  # noqa: E402
-from scanner.report.sinks import OutputFormat, RecordSink  # noqa: E402
-from scanner.results import Record  # noqa: E402
-from scanner.run.sweep import SweepOptions, sweep  # noqa: E402
+from scanner.config.targets import Target
+from scanner.probes import DEFAULT_PROBES
+from scanner.results import Record
+from scanner.run.sweep import SweepOptions, sweep
+from tests.support.sinks import RecordList
 
 LOOPBACK = "127.0.0.1"
 SSLYZE_VENV = Path(tempfile.gettempdir()) / "mtlsweep-bench-sslyze"
@@ -240,21 +237,12 @@ class Run:
     note: str = ""
 
 
-class _ListSink(RecordSink):
-    def __init__(self) -> None:
-        super().__init__(OutputFormat.json, None)
-        self.records: list[Record] = []
-
-    def write(self, index: int, record: Record) -> None:
-        self.records.append(record)
-
-
 def mtlsweep(ports: Sequence[int], probes: Sequence[str], *, concurrency: int = 64,
              per_address: int = 4) -> tuple[float, float, list[Record]]:
     targets = [Target(host=LOOPBACK, port=port, sni="localhost") for port in ports]
     options = SweepOptions(probes=tuple(probes), concurrency=concurrency,
                            per_address=per_address, timeout=10.0)
-    sink = _ListSink()
+    sink = RecordList()
     wall, cpu = time.perf_counter(), time.process_time()
     trio.run(sweep, targets, options, sink)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu

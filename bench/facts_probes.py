@@ -4,43 +4,29 @@ Starts one nginx on 127.0.0.1 (stapling an OCSP response, holding an ECDSA and a
 certificate: the probes' most expensive case), scans it as N targets with each probe set in
 the same invocation, and prints wall time, time per target and connections per target.
 
-    PYTHONPATH=$PWD python bench/facts_probes.py [--targets 200] [--concurrency 32]
+    python -m bench.facts_probes [--targets 200] [--concurrency 32]    # from the repository root
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import trio
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-
-from support.ocsp import OcspTimes, ocsp_response, write_der
-from support.pki import build_test_pki, issue_server_cert
-from support.servers import nginx
-
 from scanner.config.targets import Target
 from scanner.probes import ProbeOptions
-from scanner.report.sinks import OutputFormat, RecordSink
-from scanner.results import Record
 from scanner.run.sweep import SweepOptions, sweep
+from tests.support.ocsp import OcspTimes, ocsp_response, write_der
+from tests.support.pki import build_test_pki, issue_server_cert
+from tests.support.servers import nginx
+from tests.support.sinks import RecordList
 
 PROBE_SETS = (("client_auth",), ("ocsp",), ("certificate",),
               ("client_auth", "ocsp", "certificate"))
-
-
-class _Collect(RecordSink):
-    def __init__(self) -> None:
-        super().__init__(OutputFormat.json, None)
-        self.records: list[Record] = []
-
-    def write(self, index: int, record: Record) -> None:
-        self.records.append(record)
 
 
 def main() -> None:
@@ -64,7 +50,7 @@ def main() -> None:
                   f"per-address limit = concurrency")
             print(f"{'probes':38} {'wall s':>7} {'ms/target':>10} {'conn/target':>12}")
             for probes in PROBE_SETS:
-                sink = _Collect()
+                sink = RecordList()
                 options = SweepOptions(
                     probes=probes, concurrency=args.concurrency, per_address=args.concurrency,
                     timeout=10.0, probe_options=ProbeOptions(ca_bundle=pki.server_ca_file))

@@ -8,7 +8,7 @@ probes write them) for every catalog policy, then times, in the same invocation:
 * expectations: evaluate a policy, min_version and certificate expectation set;
 * catalog load: a cold `mtlsweep policies list` process vs a cold `mtlsweep --version`.
 
-    PYTHONPATH=$PWD python bench/policy_annotate.py [--rounds 20]
+    python -m bench.policy_annotate [--rounds 20]    # from the repository root
 """
 
 from __future__ import annotations

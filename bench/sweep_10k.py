@@ -10,8 +10,8 @@ addresses (Linux routes all of 127/8 to lo) and a few ports, each port with its 
 setup (required with CA names, optional, none), every endpoint scanned under several SNI
 names, plus targets on a closed port (connection refused). Nothing leaves the machine.
 
-    python bench/sweep_10k.py                       # 10,000 targets, reference 1,000
-    python bench/sweep_10k.py --targets 2000 --reference 500 --concurrency 256
+    python -m bench.sweep_10k                       # 10,000 targets, reference 1,000
+    python -m bench.sweep_10k --targets 2000 --reference 500 --concurrency 256
 
 Prints one line per run: targets, wall time, targets/s, peak RSS, records, statuses, and the
 scanner's note about the open-file limit.
@@ -33,11 +33,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from cryptography.hazmat.primitives import serialization
+from scanner.pkix.issuing import cert_pem, issue, key_pem, make_ca, name
 
-from scanner.pkix.issuing import issue, make_ca, name
-
-ROOT = Path(__file__).resolve().parent.parent
 PORT_MODES = ("required", "optional", "none", "none")  # client auth per listening port
 
 
@@ -53,12 +50,9 @@ def write_pki(directory: Path) -> dict[str, Path]:
     leaf = issue(server_ca, name("localhost"), hosts=("localhost",))
     paths = {"cert": directory / "server.pem", "key": directory / "server.key",
              "client_ca": directory / "client-ca.pem"}
-    paths["cert"].write_bytes(leaf.certificate.public_bytes(serialization.Encoding.PEM)
-                              + server_ca.certificate.public_bytes(serialization.Encoding.PEM))
-    paths["key"].write_bytes(leaf.key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption()))
-    paths["client_ca"].write_bytes(client_ca.certificate.public_bytes(serialization.Encoding.PEM))
+    paths["cert"].write_bytes(cert_pem(leaf.certificate, server_ca.certificate))
+    paths["key"].write_bytes(key_pem(leaf.key))
+    paths["client_ca"].write_bytes(cert_pem(client_ca.certificate))
     return paths
 
 
@@ -142,8 +136,7 @@ def run_sweep(inventory: Path, output: Path, *, concurrency: int,
             "--allow-unreachable"]
     started = time.perf_counter()
     process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                               preexec_fn=lower_soft_limit, env={**os.environ, "PYTHONPATH":
-                                                                 str(ROOT)})
+                               preexec_fn=lower_soft_limit)
     assert process.stderr is not None
     stderr = process.stderr.read().decode()
     _pid, status, usage = os.wait4(process.pid, 0)

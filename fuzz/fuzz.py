@@ -1,7 +1,10 @@
 """Coverage-guided fuzzing of one ``scanner.wire`` parser with atheris (libFuzzer).
 
-    python fuzz/fuzz.py TARGET [CORPUS_DIR ...] [-runs=N] [-max_total_time=S] [libFuzzer flags]
-    python fuzz/fuzz.py --list
+    python -m fuzz.fuzz TARGET [CORPUS_DIR ...] [-runs=N] [-max_total_time=S] [libFuzzer flags]
+    python -m fuzz.fuzz --list
+
+Run from the repository root, as a module, so that ``scanner`` and ``tests.support`` (whose
+byte builders make the seeds) import without any path set-up.
 
 Without a corpus directory the target's seeds are written to a temporary one. A crash (any
 exception other than WireError) stops the run and writes the input to ``crash-*``; libFuzzer
@@ -17,13 +20,14 @@ from pathlib import Path
 import atheris
 
 with atheris.instrument_imports(include=["scanner"]):
-    import targets
+    from fuzz import targets
 
 
 def main() -> None:
     if len(sys.argv) < 2 or sys.argv[1] not in targets.TARGETS:
         names = "\n  ".join(targets.TARGETS)
-        print(f"usage: fuzz.py TARGET [CORPUS_DIR] [libFuzzer flags]\ntargets:\n  {names}")
+        print("usage: python -m fuzz.fuzz TARGET [CORPUS_DIR] [libFuzzer flags]\n"
+              f"targets:\n  {names}")
         sys.exit(0 if "--list" in sys.argv else 2)
     name, rest = sys.argv[1], sys.argv[2:]
     if not any(not arg.startswith("-") for arg in rest):

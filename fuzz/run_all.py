@@ -1,8 +1,8 @@
 """Fuzz every ``scanner.wire`` target in turn and report how many executions ran clean.
 
-    python fuzz/run_all.py [--runs N] [--jobs J] [TARGET ...]
+    python -m fuzz.run_all [--runs N] [--jobs J] [TARGET ...]     # from the repository root
 
-Each target runs in its own ``fuzz.py`` process (atheris) for ``--runs`` executions. The
+Each target runs in its own ``python -m fuzz.fuzz`` process (atheris) for ``--runs`` executions. The
 summary lists executions per target; the exit status is 1 if any target crashed (its
 ``crash-*`` input is left in the current directory).
 """
@@ -15,19 +15,15 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-
-import targets  # noqa: E402
+from fuzz import targets
 
 _DONE = re.compile(r"Done (\d+) runs in (\d+) second")
 
 
 def fuzz(name: str, runs: int) -> tuple[str, int, float, str | None]:
     started = time.monotonic()
-    done = subprocess.run([sys.executable, str(HERE / "fuzz.py"), name, f"-runs={runs}",
+    done = subprocess.run([sys.executable, "-m", "fuzz.fuzz", name, f"-runs={runs}",
                            "-print_final_stats=0"], capture_output=True, text=True, check=False)
     elapsed = time.monotonic() - started
     match = _DONE.search(done.stderr)

@@ -10,17 +10,11 @@ Shared by ``fuzz.py`` (atheris, coverage-guided) and ``tests`` (seeds must parse
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
-_ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(_ROOT), str(_ROOT / "tests")]  # the scanner, and the tests' byte builders
-
-from support import tlsbytes as tb  # noqa: E402  (test builders make the seeds)
-
-from scanner import wire  # noqa: E402
+from scanner import wire
+from tests.support import tlsbytes as tb  # the tests' byte builders make the seeds
 
 VERSIONS = (0x0300, 0x0301, 0x0302, 0x0303, 0x0304)
 

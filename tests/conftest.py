@@ -7,31 +7,22 @@ from pathlib import Path
 
 import pytest
 import trio
-from support.pki import TestPKI
 
 from scanner.config.targets import Target
 from scanner.probes import DEFAULT_PROBES, ProbeOptions
-from scanner.report.sinks import OutputFormat, RecordSink
 from scanner.results import Record
 from scanner.run.sweep import SweepOptions, sweep
+from tests.support.pki import TestPKI
+from tests.support.sinks import RecordList
 
-pytest_plugins = ["support.fixtures"]
+pytest_plugins = ["tests.support.fixtures"]
 
 ScanFunction = Callable[..., list[Record]]
 
 
-class _ListSink(RecordSink):
-    def __init__(self) -> None:
-        super().__init__(OutputFormat.json, None)
-        self.records: list[Record] = []
-
-    def write(self, index: int, record: Record) -> None:
-        self.records.append(record)
-
-
 def scan_targets(targets: list[Target], **options: object) -> list[Record]:
     """Run a real sweep in-process and return its records in input order."""
-    sink = _ListSink()
+    sink = RecordList()
     settings = SweepOptions(**{"probes": DEFAULT_PROBES, "timeout": 5.0, **options})  # type: ignore[arg-type]
     trio.run(sweep, targets, settings, sink)
     by_key = {r.target.port: r for r in sink.records}

@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from support.oracle import s_client
 
 from scanner.probes.alpn import NO_OVERLAP_PROBE, findings_for, summarise
 from scanner.results import AlpnNoOverlap, AlpnResult, AlpnVersion, Record
+from tests.support.oracle import s_client
 
 pytestmark = pytest.mark.servers
 

@@ -14,11 +14,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support.processes import TcpServer, tarpit_handler, tcp_server
 from typer.testing import CliRunner
 
 from scanner.cli.app import app
 from scanner.config.inventory import MAX_INVENTORY_BYTES, TargetEntry
+from tests.support.processes import TcpServer, tarpit_handler, tcp_server
 
 MTLSWEEP = [sys.executable, "-m", "scanner"]
 

@@ -15,18 +15,18 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import rsa
-from support.ocsp import sha1_signed_server_cert
-from support.pki import (
+
+from scanner.probes import ProbeOptions
+from scanner.probes.certificate import SIGNATURE_ALGORITHMS
+from scanner.results import CertificateResult, Record
+from tests.support.ocsp import sha1_signed_server_cert
+from tests.support.pki import (
     TestPKI,
     issue_server_cert,
     make_ca,
     write_bundle,
     write_served_chain,
 )
-
-from scanner.probes import ProbeOptions
-from scanner.probes.certificate import SIGNATURE_ALGORITHMS
-from scanner.results import CertificateResult, Record
 
 pytestmark = pytest.mark.servers
 

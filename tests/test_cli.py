@@ -10,7 +10,8 @@ import time
 from pathlib import Path
 
 import pytest
-from support.processes import free_port
+
+from tests.support.processes import free_port
 
 MTLSWEEP = [sys.executable, "-m", "scanner"]
 

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
-from support.pki import TestPKI
-from test_cli import records, run
-from test_inventory_credentials import write_key
+
+from tests.support.pki import TestPKI
+from tests.test_cli import records, run
+from tests.test_inventory_credentials import write_key
 
 PASSPHRASE = "s3cret-passphrase-for-the-test"
 ENV = "MTLSWEEP_CLI_KEY_PASSPHRASE"

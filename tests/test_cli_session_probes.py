@@ -7,7 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
-from test_cli import records, run
+
+from tests.test_cli import records, run
 
 pytestmark = pytest.mark.servers
 

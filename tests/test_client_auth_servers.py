@@ -1,6 +1,6 @@
 """The client-auth probe against real servers on 127.0.0.1, checked fact by fact.
 
-The expected values come from each server's configuration; `support.oracle` (openssl
+The expected values come from each server's configuration; `tests.support.oracle` (openssl
 s_client, decoding the CertificateRequest bytes itself) confirms them independently.
 """
 
@@ -10,9 +10,9 @@ import functools
 from collections.abc import Callable
 
 import pytest
-from support.oracle import s_client
 
 from scanner.results import ClientAuthVersion, Record
+from tests.support.oracle import s_client
 
 pytestmark = pytest.mark.servers
 

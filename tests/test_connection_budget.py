@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from support.pki import PemPaths, TestPKI, issue_server_cert
 
 from scanner.policy.catalog import builtin_catalog
 from scanner.probes import DEFAULT_PROBES
 from scanner.results import Record
+from tests.support.pki import PemPaths, TestPKI, issue_server_cert
 
 pytestmark = pytest.mark.servers
 

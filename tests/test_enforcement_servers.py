@@ -2,7 +2,7 @@
 
 Each server is set up to show one way of handling client certificates; the expected
 verdicts, attempt endings and AWS ALB readings follow from its configuration (see the
-findings in ``support.servers`` docstrings).
+findings in ``tests.support.servers`` docstrings).
 """
 
 from __future__ import annotations
@@ -11,16 +11,16 @@ import contextlib
 from collections.abc import Iterator
 
 import pytest
-from conftest import scan_targets
 from cryptography.hazmat.primitives import hashes
-from support.pki import Credential, TestPKI
-from support.processes import LOOPBACK
 
 from scanner.config.targets import HttpCheck, Target
 from scanner.lab.server import ClientAuth, LabServer, ListenerConfig, Verification
 from scanner.offers.credential import ClientCredential
 from scanner.pkix.issuing import Issued, issue, make_ca, name
 from scanner.results import EnforcementResult, Record
+from tests.conftest import scan_targets
+from tests.support.pki import Credential, TestPKI
+from tests.support.processes import LOOPBACK
 
 pytestmark = pytest.mark.servers
 

@@ -17,9 +17,6 @@ from pathlib import Path
 import pytest
 import trio
 from rich.console import Console
-from support.pki import PemPaths, TestPKI, issue_server_cert
-from support.servers import binary
-from support.stub import StubPolicy, stub_server
 
 from scanner import wire
 from scanner.engine import raw
@@ -29,6 +26,9 @@ from scanner.pkix.issuing import issue, make_ca, name
 from scanner.probes.shared.candidates import candidates
 from scanner.report.enumeration_table import enumeration_table
 from scanner.results import Record
+from tests.support.pki import PemPaths, TestPKI, issue_server_cert
+from tests.support.servers import binary
+from tests.support.stub import StubPolicy, stub_server
 
 pytestmark = pytest.mark.servers
 

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_policy_identify import ISSUE5_RECORD
 
 from scanner.config.inventory import InventoryError, load_inventory
 from scanner.policy.apply import annotate, identification_out
@@ -17,6 +16,7 @@ from scanner.policy.expectations import Expectations, evaluate, merge_expectatio
 from scanner.policy.identify import identify, observation_from_record
 from scanner.probes import PROBES
 from scanner.results import AlpnResult, Record, RenegotiationResult, ResumptionResult
+from tests.test_policy_identify import ISSUE5_RECORD
 
 CATALOG = builtin_catalog()
 ONE = "CN=Client Root CA One,O=Example Corp,C=US"
@@ -37,11 +37,10 @@ def status(record: dict[str, Any], **expect: Any) -> str:
 @pytest.fixture(scope="module")
 def optional_record(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """A real record: openssl s_server asking for (not requiring) a client certificate."""
-    from conftest import scan_targets
-    from support.fixtures import servers
-    from support.pki import build_test_pki
-
     from scanner.config.targets import Target
+    from tests.conftest import scan_targets
+    from tests.support.fixtures import servers
+    from tests.support.pki import build_test_pki
 
     servers.require_binary("openssl")
     pki = build_test_pki(tmp_path_factory.mktemp("pki"))

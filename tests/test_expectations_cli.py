@@ -6,8 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from support.processes import free_port
-from test_cli import records, run
+
+from tests.support.processes import free_port
+from tests.test_cli import records, run
 
 pytestmark = pytest.mark.servers
 

@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
+from fuzz import targets
 from scanner import wire
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "fuzz"))
-
-import targets
 
 _ENTRY_POINTS = ("decode_oid", "RecordTracker", "looks_like_tls", "describe_non_tls")
 

@@ -23,10 +23,6 @@ from typing import Literal
 
 import pytest
 import trio
-from conftest import scan_targets
-from support import hostile as h
-from support.processes import TcpServer, http_400_handler, tarpit_handler, tcp_server
-from support.servers import ServerFactory
 
 from scanner.config.targets import Target
 from scanner.engine.capture import MAX_MESSAGES
@@ -37,6 +33,10 @@ from scanner.lab.server import ClientAuth, LabServer, ListenerConfig
 from scanner.pkix.issuing import make_ca, name
 from scanner.results import ErrorInfo, ErrorKind, Record
 from scanner.wire import TLSVersion
+from tests.conftest import scan_targets
+from tests.support import hostile as h
+from tests.support.processes import TcpServer, http_400_handler, tarpit_handler, tcp_server
+from tests.support.servers import ServerFactory
 
 # The hostile behaviours are judged through the full-handshake engine's client_auth probe,
 # whose per-version outcomes the expectations below name exactly.

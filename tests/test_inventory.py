@@ -110,7 +110,7 @@ def test_errors_name_file_line_and_key(tmp_path: Path, text: str, expected: str)
 
 
 def test_ca_bundle_is_relative_to_the_inventory_and_checked(tmp_path: Path) -> None:
-    from support.pki import make_ca, write_bundle
+    from tests.support.pki import make_ca, write_bundle
 
     ca = make_ca("Inventory Test CA")
     write_bundle(tmp_path / "cas" / "default.pem", [ca])

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
-from support.pki import Credential, TestPKI, key_pem
 
 from scanner.config.inventory import InventoryError, load_inventory
 from scanner.probes import PROBES
+from tests.support.pki import Credential, TestPKI, key_pem
 
 PASSPHRASE = "correct horse battery staple"
 ENV = "MTLSWEEP_TEST_KEY_PASSPHRASE"

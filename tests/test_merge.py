@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from support.processes import free_port
-from test_cli import MTLSWEEP, records
 from typer.testing import CliRunner, Result
 
 from scanner.cli.app import app
@@ -23,6 +21,8 @@ from scanner.config.inventory import load_inventory
 from scanner.lab.demo import demo_listeners
 from scanner.lab.server import LabServer
 from scanner.probes import PROBES
+from tests.support.processes import free_port
+from tests.test_cli import MTLSWEEP, records
 
 # Every demo listener under three SNI names, plus one closed port.
 TARGETS = 3 * len(demo_listeners()) + 1

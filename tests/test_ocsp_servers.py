@@ -15,8 +15,18 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
-from support.ocsp import OcspTimes, ocsp_responder, ocsp_response, response_wrapping, write_der
-from support.pki import (
+
+from scanner.probes import ProbeOptions
+from scanner.report.table import server_facts
+from scanner.results import OcspVersion, Record
+from tests.support.ocsp import (
+    OcspTimes,
+    ocsp_responder,
+    ocsp_response,
+    response_wrapping,
+    write_der,
+)
+from tests.support.pki import (
     PemPaths,
     TestPKI,
     issue_server_cert,
@@ -24,10 +34,6 @@ from support.pki import (
     write_bundle,
     write_served_chain,
 )
-
-from scanner.probes import ProbeOptions
-from scanner.report.table import server_facts
-from scanner.results import OcspVersion, Record
 
 pytestmark = pytest.mark.servers
 

@@ -9,9 +9,6 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from conftest import scan_targets
-from support.processes import free_port
-from test_cli import run
 from typer.testing import CliRunner
 
 from scanner.cli.app import app
@@ -20,6 +17,9 @@ from scanner.report.csvfile import HEADER
 from scanner.report.render import OutputFormat, RenderContext, render
 from scanner.report.spool import RecordSpool
 from scanner.results import Finding, Record, Severity
+from tests.conftest import scan_targets
+from tests.support.processes import free_port
+from tests.test_cli import run
 
 
 @pytest.fixture

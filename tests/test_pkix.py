@@ -11,22 +11,21 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import ExtendedKeyUsageOID
-from support.ocsp import OcspTimes, ocsp_responder, ocsp_response, response_wrapping
-from support.pki import (
-    _builder,
-    _name,
+
+from scanner.pkix.certinfo import chain_order, describe, must_staple, weak_key_reason
+from scanner.pkix.hostname import dns_name_matches, hostname_matches
+from scanner.pkix.issuing import certificate_builder, name
+from scanner.pkix.ocsp import analyse_response, find_issuer
+from scanner.pkix.trust import TrustStore, TrustStoreError, load_ca_bundle
+from scanner.pkix.validation import validate_chain
+from scanner.results import ValidationErrorKind
+from tests.support.ocsp import OcspTimes, ocsp_responder, ocsp_response, response_wrapping
+from tests.support.pki import (
     generate_key,
     issue_server_cert,
     make_ca,
     write_bundle,
 )
-
-from scanner.pkix.certinfo import chain_order, describe, must_staple, weak_key_reason
-from scanner.pkix.hostname import dns_name_matches, hostname_matches
-from scanner.pkix.ocsp import analyse_response, find_issuer
-from scanner.pkix.trust import TrustStore, TrustStoreError, load_ca_bundle
-from scanner.pkix.validation import validate_chain
-from scanner.results import ValidationErrorKind
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 
@@ -70,7 +69,7 @@ def test_dns_name_wildcard_rules(pattern: str, name: str, expected: bool) -> Non
 
 def test_cn_is_never_used_for_names(pki: dict) -> None:
     key = generate_key()
-    cert = _builder(_name("api.example.com"), key, pki["inter"], None, None).sign(
+    cert = certificate_builder(name("api.example.com"), key, pki["inter"]).sign(
         pki["inter"].key, hashes.SHA256())
     assert hostname_matches(cert, "api.example.com") is False
 
@@ -166,7 +165,7 @@ def test_root_sent_but_not_trusted(pki: dict) -> None:
 
 def test_self_signed(pki: dict) -> None:
     key = generate_key()
-    cert = (_builder(_name("self"), key, None, None, None)
+    cert = (certificate_builder(name("self"), key)
             .add_extension(x509.SubjectAlternativeName([x509.DNSName("self")]), False)
             .sign(key, hashes.SHA256()))
     out = validate_chain([cert], pki["trust"], NOW)

@@ -1,6 +1,6 @@
 """Policy identification against real nginx servers configured with AWS policies' lists.
 
-The observations come from ``support.enumerate`` (one pyOpenSSL handshake per candidate)
+The observations come from ``tests.support.enumerate`` (one pyOpenSSL handshake per candidate)
 until the enumeration probe exists; then these tests should use the probe's records instead.
 """
 
@@ -9,11 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from support.enumerate import observe
-from support.pki import PemPaths, TestPKI, issue_server_cert
 
 from scanner.policy.catalog import Policy, builtin_catalog
 from scanner.policy.identify import identify
+from tests.support.enumerate import observe
+from tests.support.pki import PemPaths, TestPKI, issue_server_cert
 
 pytestmark = pytest.mark.servers
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from support.oracle import s_client
 
 from scanner.results import (
     ClientRenegotiation,
@@ -16,6 +15,7 @@ from scanner.results import (
     RenegotiationResult,
     RenegotiationStatus,
 )
+from tests.support.oracle import s_client
 
 pytestmark = pytest.mark.servers
 

@@ -16,12 +16,12 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from support.processes import free_port
-from test_cli import MTLSWEEP
 from typer.testing import CliRunner
 
 from scanner.cli.app import app
 from scanner.report.jsonl import read_records
+from tests.support.processes import free_port
+from tests.test_cli import MTLSWEEP
 
 SNI_NAMES = 16
 

@@ -1,7 +1,7 @@
 """The resumption probe against real servers, checked fact by fact.
 
 Lifetimes follow each server's configuration (nginx ``ssl_session_timeout``, OpenSSL's 7200 s
-default, GnuTLS's 6 h); `support.oracle` (openssl s_client, decoding NewSessionTicket bytes
+default, GnuTLS's 6 h); `tests.support.oracle` (openssl s_client, decoding NewSessionTicket bytes
 itself) confirms the tickets independently.
 """
 
@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from support.oracle import s_client
 
 from scanner.results import Record, ResumptionResult, TicketOut
+from tests.support.oracle import s_client
 
 pytestmark = pytest.mark.servers
 

@@ -26,9 +26,6 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from OpenSSL import SSL
-from support import hostile as h
-from support import tlsbytes as tb
-from support.processes import Handler, TcpServer, tarpit_handler, tcp_server
 from trio.testing import MockClock
 from typer.testing import CliRunner
 
@@ -36,6 +33,9 @@ from scanner.cli.app import app
 from scanner.engine.session import ConnectionLimits
 from scanner.lab.server import LabServer, ListenerConfig
 from scanner.pkix.issuing import Issued, make_ca, name
+from tests.support import hostile as h
+from tests.support import tlsbytes as tb
+from tests.support.processes import Handler, TcpServer, tarpit_handler, tcp_server
 
 MTLSWEEP = [sys.executable, "-m", "scanner"]
 

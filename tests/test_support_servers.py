@@ -22,9 +22,10 @@ from typing import Any
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
-from support import servers
-from support.oracle import SClientResult, s_client
-from support.pki import (
+
+from tests.support import servers
+from tests.support.oracle import SClientResult, s_client
+from tests.support.pki import (
     CLIENT_CA_ONE_RFC4514,
     CLIENT_CA_TWO_RFC4514,
     TestPKI,
@@ -32,7 +33,7 @@ from support.pki import (
     issue_server_cert,
     make_ca,
 )
-from support.processes import (
+from tests.support.processes import (
     ManagedProcess,
     ServerStartError,
     TcpServer,
@@ -44,9 +45,9 @@ from support.processes import (
     tarpit,
     wait_for_listen,
 )
-from support.servers import REQUIRE_ENV, ServerFactory, require_binary
+from tests.support.servers import REQUIRE_ENV, ServerFactory, require_binary
 
-pytest_plugins = ["support.fixtures"]
+pytest_plugins = ["tests.support.fixtures"]
 
 BOTH = [CLIENT_CA_ONE_RFC4514, CLIENT_CA_TWO_RFC4514]
 TESTS_DIR = Path(__file__).resolve().parent
@@ -375,7 +376,7 @@ def test_concurrent_servers_get_distinct_ports(
 
 INNER_TEST = """
 import json, os
-from support.processes import process_group_members
+from tests.support.processes import process_group_members
 
 def test_deliberately_failing(openssl_server, nginx_server, gnutls_server,
                               tarpit_server, http_server):
@@ -397,10 +398,10 @@ def test_fixtures_clean_up_after_failing_test(tmp_path: Path) -> None:
     (tmp_path / "test_inner.py").write_text(textwrap.dedent(INNER_TEST))
     pidfile = tmp_path / "pids.json"
     env = {**os.environ, "MTLSWEEP_PIDFILE": str(pidfile),
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(TESTS_DIR),
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(TESTS_DIR.parent),
                                                        os.environ.get("PYTHONPATH")]))}
     cp = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "support.fixtures",
+        [sys.executable, "-m", "pytest", "-q", "-p", "tests.support.fixtures",
          "-p", "no:cacheprovider", "test_inner.py"],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False,
     )

@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from support.processes import free_port
-from test_cli import run
 
 from scanner.report.sweep_diff import diff_values, read_sweep
+from tests.support.processes import free_port
+from tests.test_cli import run
 
 
 def changes_of(old: object, new: object) -> list[tuple[str, str, object, object]]:

@@ -10,10 +10,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from test_cli import MTLSWEEP
 
 from scanner.report.jsonl import read_records
 from scanner.run.fdlimit import RESERVED_DESCRIPTORS, fit_concurrency
+from tests.test_cli import MTLSWEEP
 
 ADDRESSES = [f"127.0.1.{i}" for i in range(1, 61)]
 
@@ -21,8 +21,8 @@ ADDRESSES = [f"127.0.1.{i}" for i in range(1, 61)]
 @pytest.fixture(scope="module")
 def many_addresses_inventory(pki, tmp_path_factory: pytest.TempPathFactory):
     """One nginx listening on 60 loopback addresses; 120 targets (two SNI names each)."""
-    from support import servers
-    from support.fixtures import require_binary
+    from tests.support import servers
+    from tests.support.fixtures import require_binary
 
     require_binary("nginx")
     workdir = tmp_path_factory.mktemp("nginx-many")

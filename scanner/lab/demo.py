@@ -7,13 +7,12 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
-from cryptography.hazmat.primitives import serialization
 from OpenSSL import SSL
 from rich.console import Console
 
 from scanner.config.targets import Target
 from scanner.lab.server import ClientAuth, LabServer, ListenerConfig, Verification
-from scanner.pkix.issuing import issue, make_ca, name
+from scanner.pkix.issuing import cert_pem, issue, make_ca, name
 from scanner.probes import DEFAULT_PROBES, ProbeOptions
 from scanner.report.sinks import OutputFormat
 from scanner.run.sweep import SweepOptions, run_sweep
@@ -75,8 +74,7 @@ def run_demo(fmt: OutputFormat) -> None:
         # The scan trusts the demo's server CA, as you would pass your internal CA bundle.
         bundle = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "demo-ca.pem"
         first = next(iter(listeners.values()))
-        bundle.write_bytes(b"".join(
-            c.certificate.public_bytes(serialization.Encoding.PEM) for c in first.chain))
+        bundle.write_bytes(cert_pem(*(c.certificate for c in first.chain)))
         targets = []
         for label, config in listeners.items():
             server = stack.enter_context(LabServer(config))

@@ -1,5 +1,9 @@
 """Where records go as they are produced.
 
+A sweep hands each finished record to a :class:`RecordSink`: anything with a ``write``
+method (the tests and benchmarks collect records in a list). :class:`OutputSink` is the one
+the command uses, writing records in an output format to a file or stdout.
+
 JSON Lines is appended and flushed record by record, so a sweep killed at any moment keeps
 every finished record (see ``jsonl.py``). The other formats are documents: records are parked
 in an on-disk spool as they finish and written at the end, in input order so that two runs
@@ -14,17 +18,26 @@ import os
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Protocol
 
 from scanner.report.jsonl import JsonlAppender, TailRepair
 from scanner.report.render import OutputFormat, RenderContext, render
 from scanner.report.spool import RecordSpool
 from scanner.results import Record
 
-__all__ = ["OutputFormat", "RecordSink", "replacing", "write_document"]
+__all__ = ["OutputFormat", "OutputSink", "RecordSink", "replacing", "write_document"]
 
 
-class RecordSink:
+class RecordSink(Protocol):
+    """Receives every record of a sweep once, in completion order."""
+
+    def write(self, index: int, record: Record) -> None:
+        """Take the record of the ``index``-th target of the input."""
+
+
+class OutputSink:
+    """Records in one output format, to ``output`` or stdout (see the module docstring)."""
+
     def __init__(self, fmt: OutputFormat, output: Path | None, *,
                  context: RenderContext | None = None) -> None:
         self.format = fmt

@@ -29,7 +29,7 @@ from scanner.probes import PROBES, ProbeOptions
 from scanner.report.checks import SEVERITY_ORDER
 from scanner.report.jsonl import recorded_targets
 from scanner.report.render import RenderContext
-from scanner.report.sinks import OutputFormat, RecordSink
+from scanner.report.sinks import OutputFormat, OutputSink, RecordSink
 from scanner.results import ExpectationStatus, Record, Severity
 from scanner.run.fdlimit import fit_concurrency
 from scanner.run.runner import run_all
@@ -241,7 +241,7 @@ def run_sweep(targets: list[Target], options: SweepOptions, *, fmt: OutputFormat
             raise ValueError("resume needs JSON Lines written to a file")
         targets = _skip_recorded(targets, output, summary)
     context = context or RenderContext(origins={t.key: t.origin for t in targets})
-    sink = RecordSink(fmt, output, context=context)
+    sink = OutputSink(fmt, output, context=context)
     if sink.repair.torn is not None:
         summary.notes.append(f"removed the torn last line {output}:{sink.repair.torn.line_number} "
                              "left by a killed sweep (it held no complete record)")

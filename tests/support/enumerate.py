@@ -54,7 +54,7 @@ def handshake(port: int, version: str, suites: Sequence[CipherSuite],
     context.set_min_proto_version(_PROTOCOLS[version])
     context.set_max_proto_version(_PROTOCOLS[version])
     context.set_verify(SSL.VERIFY_NONE, None)
-    older = [s.openssl for s in suites if not s.is_tls13]
+    older = [s.openssl for s in suites if not s.is_tls13 and s.openssl]
     newer = [s.iana for s in suites if s.is_tls13]
     try:
         context.set_cipher_list((":".join(older) if older else "DEFAULT").encode()
@@ -70,11 +70,14 @@ def handshake(port: int, version: str, suites: Sequence[CipherSuite],
             return None
         name = connection.get_cipher_name()
         group = connection.get_group_name()
-        key = connection.get_peer_certificate(as_cryptography=True).public_key()
+        certificate = connection.get_peer_certificate(as_cryptography=True)
+        key = certificate.public_key() if certificate is not None else None
         key_type = ("rsa" if isinstance(key, rsa.RSAPublicKey) else
                     "ecdsa" if isinstance(key, ec.EllipticCurvePublicKey) else
                     "dsa" if isinstance(key, dsa.DSAPublicKey) else "other")
         connection.shutdown()
+    if name is None:
+        raise AssertionError("a completed handshake always has a cipher suite")
     group_name = group.decode() if isinstance(group, bytes) else group
     return Handshake(suite_table().resolve(name), normalize_group(group_name)
                      if group_name else None, key_type)

@@ -1,18 +1,18 @@
 """pytest fixtures for real-server behaviour tests.
 
-Load with ``pytest_plugins = ["support.fixtures"]`` (``tests`` on ``pythonpath``).
+Load with ``pytest_plugins = ["tests.support.fixtures"]`` (the repository root on ``sys.path``).
 
-* ``pki`` (session): :class:`support.pki.TestPKI`.
+* ``pki`` (session): :class:`tests.support.pki.TestPKI`.
 * ``openssl_server``, ``nginx_server``, ``gnutls_server``, ``haproxy_server`` (function
   scope): factories; call with the keyword arguments of
-  :func:`support.servers.openssl_s_server`, :func:`~support.servers.nginx`,
-  :func:`~support.servers.gnutls_serv` or :func:`~support.servers.haproxy` (minus
-  ``pki``/``workdir``) to get a started :class:`~support.servers.RunningServer`.
+  :func:`tests.support.servers.openssl_s_server`, :func:`~tests.support.servers.nginx`,
+  :func:`~tests.support.servers.gnutls_serv` or :func:`~tests.support.servers.haproxy` (minus
+  ``pki``/``workdir``) to get a started :class:`~tests.support.servers.RunningServer`.
   Every server started is stopped (by PID) at teardown, pass or fail.
 * ``tarpit_server``, ``http_server`` (function scope): started in-process
-  :class:`~support.processes.TcpServer` (accept-and-never-answer / HTTP 400).
+  :class:`~tests.support.processes.TcpServer` (accept-and-never-answer / HTTP 400).
 * ``renegotiation_peer`` (function scope): factory; call with a behaviour of
-  :func:`support.renegotiation_peers.renegotiation_peer` to get a started in-process
+  :func:`tests.support.renegotiation_peers.renegotiation_peer` to get a started in-process
   TLS 1.2 server answering renegotiation that way.
 
 A missing server binary skips the test, or fails it when the environment has

@@ -1,7 +1,7 @@
 """Hostile and broken TLS peers for the hostile-server suite: one behaviour per handler.
 
-Each handler runs in a :class:`~support.processes.TcpServer` thread on 127.0.0.1 and scripts
-the server side of one connection from canned bytes (``support.tlsbytes``): no TLS library
+Each handler runs in a :class:`~tests.support.processes.TcpServer` thread on 127.0.0.1 and scripts
+the server side of one connection from canned bytes (``tests.support.tlsbytes``): no TLS library
 on the server side, so it can lie about lengths, versions and message order as no real
 server would. Scripts that need a TLS 1.2 first flight refuse a ClientHello that does not
 offer TLS 1.2 with a ``protocol_version`` alert, as a real TLS 1.2-only server would.
@@ -9,7 +9,6 @@ offer TLS 1.2 with a ``protocol_version`` alert, as a real TLS 1.2-only server w
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import select
 import socket
@@ -18,10 +17,7 @@ import threading
 from collections.abc import Callable
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding
-from cryptography.x509.oid import NameOID
 from OpenSSL import SSL
 
 from scanner.lab.server import LabServer, ListenerConfig
@@ -51,20 +47,12 @@ def rsa_certificate_der(*, padding: int = 0) -> bytes:
 
 @functools.cache
 def _rsa_certificate_der(padding: int) -> bytes:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = dt.datetime.now(dt.UTC)
-    builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
-               .public_key(key.public_key()).serial_number(x509.random_serial_number())
-               .not_valid_before(now - dt.timedelta(minutes=5))
-               .not_valid_after(now + dt.timedelta(days=1))
-               .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]),
-                              critical=False))
-    if padding:
-        builder = builder.add_extension(x509.UnrecognizedExtension(
-            x509.ObjectIdentifier("1.3.6.1.4.1.55555.1"), b"\x04\x83" + padding.to_bytes(3, "big")
-            + b"\x00" * padding), critical=False)
-    return builder.sign(key, hashes.SHA256()).public_bytes(Encoding.DER)
+    filler = (x509.UnrecognizedExtension(
+        x509.ObjectIdentifier("1.3.6.1.4.1.55555.1"),
+        b"\x04\x83" + padding.to_bytes(3, "big") + b"\x00" * padding),) if padding else ()
+    issued = issue(None, name("localhost"), hosts=("localhost",), key_type="rsa", days=1,
+                   extra=filler)
+    return issued.certificate.public_bytes(Encoding.DER)
 
 
 # --- reading the client ----------------------------------------------------------------

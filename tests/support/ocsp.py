@@ -18,17 +18,18 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
+from scanner.pkix import issuing
+
 from .pki import (
+    LIFETIME_DAYS,
     Credential,
     Issuer,
     Leaf,
     PrivateKey,
-    _builder,
-    _leaf_key_usage,
-    _name,
     cert_pem,
     generate_key,
     key_pem,
+    name,
 )
 from .processes import find_binary
 
@@ -78,22 +79,15 @@ def ocsp_response(
     )
     if responder is not None:
         builder = builder.certificates([responder.cert])
-    response = builder.sign(signer.key, hashes.SHA256())  # type: ignore[arg-type]
+    response = builder.sign(signer.key, hashes.SHA256())
     return response.public_bytes(serialization.Encoding.DER)
 
 
 def ocsp_responder(ca: Issuer, common_name: str = "OCSP Responder") -> Leaf:
     """A delegated OCSP responder certificate issued by ``ca`` (EKU OCSPSigning)."""
-    key = generate_key("ec")
-    cert = (
-        _builder(_name(common_name, "mtlsweep tests"), key, ca, None, None)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(_leaf_key_usage(key), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.OCSP_SIGNING]), critical=False)
-        .add_extension(x509.OCSPNoCheck(), critical=False)
-        .sign(ca.key, hashes.SHA256())
-    )
-    return Leaf(cert=cert, key=key, issuer=ca)
+    responder = issuing.issue(ca, name(common_name, "mtlsweep tests"), days=LIFETIME_DAYS,
+                              usage=ExtendedKeyUsageOID.OCSP_SIGNING, extra=(x509.OCSPNoCheck(),))
+    return Leaf(responder.certificate, responder.key, ca)
 
 
 def _der_length(length: int) -> bytes:
@@ -132,8 +126,8 @@ def sha1_signed_server_cert(ca: Issuer, workdir: Path, hostnames: tuple[str, ...
         raise RuntimeError("openssl not found")
     workdir.mkdir(parents=True, exist_ok=True)
     key = key or generate_key("ec")
-    csr = (x509.CertificateSigningRequestBuilder().subject_name(_name(hostnames[0]))
-           .sign(key, hashes.SHA256()))  # type: ignore[arg-type]
+    csr = (x509.CertificateSigningRequestBuilder().subject_name(name(hostnames[0]))
+           .sign(key, hashes.SHA256()))
     (workdir / "req.pem").write_bytes(csr.public_bytes(serialization.Encoding.PEM))
     (workdir / "ca.pem").write_bytes(cert_pem(ca.cert))
     (workdir / "ca.key").write_bytes(key_pem(ca.key))
@@ -149,4 +143,4 @@ def sha1_signed_server_cert(ca: Issuer, workdir: Path, hostnames: tuple[str, ...
         check=True, capture_output=True, timeout=30,
     )
     cert = x509.load_pem_x509_certificate((workdir / "cert.pem").read_bytes())
-    return Leaf(cert=cert, key=key, issuer=ca)
+    return Leaf(cert, key, ca)

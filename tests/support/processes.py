@@ -41,7 +41,7 @@ def free_port(host: str = LOOPBACK) -> int:
     """A TCP port that was free on ``host`` a moment ago (bind to port 0, then close).
 
     Another process may grab it before the server binds it; the server starters in
-    ``support.servers`` retry with a new port when that happens.
+    ``tests.support.servers`` retry with a new port when that happens.
     """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((host, 0))

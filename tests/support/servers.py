@@ -4,10 +4,10 @@ haproxy.
 Each starter is a context manager taking the test PKI and a private work directory;
 it picks a free port, waits until the server answers a ClientHello and yields a
 :class:`RunningServer`.  On exit the process is ended by PID (see
-:class:`~support.processes.ManagedProcess`), even if the test failed.
+:class:`~tests.support.processes.ManagedProcess`), even if the test failed.
 
 These functions raise :class:`MissingBinaryError` when a binary is not installed;
-:func:`require_binary` (used by ``support.fixtures``) skips the test instead, or
+:func:`require_binary` (used by ``tests.support.fixtures``) skips the test instead, or
 fails it when ``MTLSWEEP_REQUIRE_SERVERS=1``.
 """
 

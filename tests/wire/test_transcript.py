@@ -11,7 +11,6 @@ import os
 
 from hypothesis import given
 from hypothesis import strategies as st
-from support.tlsbytes import ext, u16s, vec
 
 from scanner import wire
 from scanner.wire import (
@@ -23,6 +22,7 @@ from scanner.wire import (
     Transcript,
     WireError,
 )
+from tests.support.tlsbytes import ext, u16s, vec
 
 _DIRECTIONS = st.sampled_from(["sent", "received"])
 _CONTENT = st.sampled_from([ContentType.change_cipher_spec, ContentType.alert,

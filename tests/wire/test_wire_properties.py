@@ -13,7 +13,6 @@ from collections.abc import Callable
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from support.tlsbytes import ext, handshake, record, u16s, vec
 
 from scanner.wire import (
     HELLO_RETRY_REQUEST_RANDOM,
@@ -48,6 +47,7 @@ from scanner.wire import (
     split_handshake_stream,
 )
 from scanner.wire.stream import MAX_KEPT_HEADERS
+from tests.support.tlsbytes import ext, handshake, record, u16s, vec
 
 TLS12, TLS13 = 0x0303, 0x0304
 VERSIONS = st.sampled_from([0x0300, 0x0301, 0x0302, TLS12, TLS13])
