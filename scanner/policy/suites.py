@@ -1,9 +1,10 @@
 """Cipher suites and protocol versions as the policy catalog speaks of them.
 
 Providers name suites differently (OpenSSL names for AWS, IANA names for Azure, ``AEAD-*`` for
-Cloudflare's TLS 1.3 suites), so everything is compared by code point. The table in
-``data/cipher-suites.yaml`` (sources in its header) gives each code point its names, its key
-exchange, the certificate type it needs (``au``) and the oldest version it runs on.
+Cloudflare's TLS 1.3 suites), so everything is compared by code point. Names, key exchange,
+the certificate type a suite needs (``au``) and the oldest version it runs on are read off the
+one cipher-suite registry in ``wire``; ``data/suite-spellings.yaml`` adds only the providers'
+other spellings.
 """
 
 from __future__ import annotations
@@ -16,11 +17,14 @@ from typing import Literal
 
 import yaml
 
+from scanner import wire
 from scanner.wire.registry import NAMED_GROUPS
 
 # Newest first: the order versions are listed in everywhere. No policy allows SSLv2; it is
 # here so that an endpoint accepting it differs from every policy.
-VERSIONS: tuple[str, ...] = ("TLSv1.3", "TLSv1.2", "TLSv1.1", "TLSv1.0", "SSLv3", "SSLv2")
+VERSIONS: tuple[str, ...] = tuple(version.label for version in (
+    wire.TLSVersion.TLSv1_3, wire.TLSVersion.TLSv1_2, wire.TLSVersion.TLSv1_1,
+    wire.TLSVersion.TLSv1_0, wire.TLSVersion.SSLv3, wire.TLSVersion.SSLv2))
 _RANK = {version: rank for rank, version in enumerate(reversed(VERSIONS))}
 
 Authentication = Literal["RSA", "ECDSA", "DSS", "any"]
@@ -102,7 +106,7 @@ class CipherSuite:
 
 
 class SuiteTable:
-    """Code point <-> names for every suite in ``data/cipher-suites.yaml``."""
+    """Code point <-> names (IANA, OpenSSL, providers' spellings) for every registry suite."""
 
     def __init__(self, suites: Iterable[CipherSuite],
                  spellings: Mapping[str, int] | None = None) -> None:
@@ -141,22 +145,39 @@ class SuiteTable:
         return self.by_code.get(code) or CipherSuite(code=code)
 
 
+_AUTHENTICATION: Mapping[str, Authentication] = {"RSA": "RSA", "ECDSA": "ECDSA", "DSS": "DSS"}
+
+
+def policy_view(suite: wire.CipherSuite) -> CipherSuite:
+    """What policies need of a registry suite, read off its IANA name.
+
+    ``kx`` is the key exchange without the authentication (``ECDHE`` of ``ECDHE_RSA``), ``au``
+    the certificate a server needs (None for anonymous, PSK and other certificate-less
+    suites), ``min_version`` the oldest protocol OpenSSL negotiates it on: TLS 1.2 for
+    SHA-256/384 MACs and AEAD ciphers (RFC 5246), TLS 1.0 for (EC)DH over elliptic curves
+    (RFC 4492 needs extensions SSLv3 cannot carry), SSLv3 for the rest.
+    """
+    if suite.tls13:
+        return CipherSuite(code=suite.code, iana=suite.iana, openssl=suite.openssl, kx="any",
+                           au="any", min_version="TLSv1.3")
+    kx, _, au = (suite.key_exchange or "").partition("_")
+    if kx == "RSA" and not au:
+        au = "RSA"  # static RSA: the certificate's key does the key exchange
+    modern = suite.aead or suite.cipher.endswith(("SHA256", "SHA384"))
+    oldest = "TLSv1.2" if modern else "TLSv1.0" if kx.startswith("ECDH") else "SSLv3"
+    return CipherSuite(code=suite.code, iana=suite.iana, openssl=suite.openssl, kx=kx or None,
+                       au=_AUTHENTICATION.get(au), min_version=oldest)
+
+
 @functools.cache
 def suite_table() -> SuiteTable:
-    """The shipped suite table (loaded once)."""
-    text = resources.files("scanner.policy").joinpath("data/cipher-suites.yaml").read_text("utf-8")
+    """Every registry suite as policies see it, plus the providers' spellings (loaded once)."""
+    text = resources.files("scanner.policy").joinpath("data/suite-spellings.yaml").read_text(
+        "utf-8")
     data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    suites = []
-    spellings: dict[str, int] = {}
-    for entry in data["suites"]:
-        code = int(entry["code"], 16)
-        suites.append(CipherSuite(
-            code=code, iana=entry["iana"], openssl=entry["openssl"], kx=entry["kx"],
-            au=entry["au"], min_version=entry["min_version"],
-        ))
-        for spelling in entry.get("spellings", ()):
-            spellings[spelling] = code
-    return SuiteTable(suites, spellings)
+    spellings = {name: int(code, 16)
+                 for code, names in data["spellings"].items() for name in names}
+    return SuiteTable((policy_view(suite) for suite in wire.CIPHER_SUITES.values()), spellings)
 
 
 _GROUP_ALIASES = {"prime256v1": "secp256r1", "p-256": "secp256r1", "p256": "secp256r1",
