@@ -26,7 +26,7 @@ from support.pki import (
 
 from scanner.probes import ProbeOptions
 from scanner.probes.certificate import SIGNATURE_ALGORITHMS
-from scanner.results import CertificateResult, Record
+from scanner.results import CertificateFacet, Record
 
 pytestmark = pytest.mark.servers
 
@@ -53,7 +53,7 @@ def days_left(cert: x509.Certificate) -> int:
     return math.floor(left)
 
 
-def certificate_facet(record: Record) -> CertificateResult:
+def certificate_facet(record: Record) -> CertificateFacet:
     assert record.status == "ok", record.probe_errors
     assert record.certificate is not None
     return record.certificate

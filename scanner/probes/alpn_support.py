@@ -8,7 +8,7 @@ from typing import ClassVar
 from scanner.engine.session import EndpointSession
 from scanner.probes.base import ProbeContext, ProbeOutput
 from scanner.probes.shared.enumeration import ALPN_CANDIDATES, LABELS, enumerator
-from scanner.results import AlpnSupportResult
+from scanner.results import AlpnSupportFacet
 
 
 class AlpnSupportProbe:
@@ -17,7 +17,7 @@ class AlpnSupportProbe:
 
     async def run(self, session: EndpointSession, context: ProbeContext) -> ProbeOutput:
         result = await enumerator(session).alpn()
-        return ProbeOutput(facet=AlpnSupportResult(
+        return ProbeOutput(facet=AlpnSupportFacet(
             version=LABELS[result.version] if result.version is not None else None,
             engine=result.engine,
             supported=result.supported,

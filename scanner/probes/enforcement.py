@@ -40,7 +40,7 @@ from scanner.results import (
     AwsAlbInference,
     CertificateKind,
     EnforcementAttempt,
-    EnforcementResult,
+    EnforcementFacet,
     EnforcementVerdict,
     ErrorKind,
     Finding,
@@ -170,7 +170,7 @@ class EnforcementProbe:
         judged = [_judge(o, baseline, exchange) for o in observed]
         verdict, reason = decide(judged, requested=requested, baseline=baseline,
                                  h2_only=exchange.h2_only)
-        facet = EnforcementResult(
+        facet = EnforcementFacet(
             verdict=verdict,
             reason=reason,
             version=version,
@@ -579,7 +579,7 @@ def _attempt_out(item: _Judged) -> EnforcementAttempt:
     )
 
 
-def findings_for(facet: EnforcementResult, judged: Sequence[_Judged],
+def findings_for(facet: EnforcementFacet, judged: Sequence[_Judged],
                  exchange: _Exchange) -> list[Finding]:
     findings: list[Finding] = []
 

@@ -29,7 +29,7 @@ from scanner.probes.shared.enumeration import (
 )
 from scanner.results import (
     AgreementCheck,
-    EngineAgreementResult,
+    EngineAgreementFacet,
     ErrorKind,
     Finding,
     Severity,
@@ -188,7 +188,7 @@ class EngineAgreementProbe:
                     + (f" ({check.detail})" if check.detail else ""))
             for check in checks if not check.agree
         ]
-        facet = EngineAgreementResult(checks=checks, disagreements=len(findings))
+        facet = EngineAgreementFacet(checks=checks, disagreements=len(findings))
         return ProbeOutput(facet=facet, findings=findings)
 
     def _checks(self, tests: dict[int, VersionTest],

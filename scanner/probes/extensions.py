@@ -11,7 +11,7 @@ from scanner.engine.raw import RawOffer
 from scanner.engine.session import EndpointSession
 from scanner.probes.base import ProbeContext, ProbeOutput
 from scanner.probes.shared.enumeration import LABELS, enumerator
-from scanner.results import ExtensionsResult, Finding, Severity
+from scanner.results import ExtensionsFacet, Finding, Severity
 
 EXT_STATUS_REQUEST = 5
 EXT_EC_POINT_FORMATS = 11
@@ -57,12 +57,12 @@ class ExtensionsProbe:
         test = await enum.highest_legacy_version()
         hello = test.server_hello if test is not None else None
         if test is None or hello is None:
-            return ProbeOutput(facet=ExtensionsResult(version=None))
+            return ProbeOutput(facet=ExtensionsFacet(version=None))
         cbc = await enum.cbc_reply(test.version)
         cbc_hello = cbc.server_hello if cbc is not None else None
         offered = RawOffer(test.version, test.offered, sni=session.sni).offered_extensions
         unsolicited = [ext.name for ext in hello.extensions if ext.type not in offered]
-        facet = ExtensionsResult(
+        facet = ExtensionsFacet(
             version=LABELS[test.version],
             secure_renegotiation=secure_renegotiation(hello),
             extended_master_secret=hello.has_extension(EXT_EXTENDED_MASTER_SECRET),

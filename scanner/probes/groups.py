@@ -12,12 +12,12 @@ from scanner.engine.raw import TLS13
 from scanner.engine.session import EndpointSession
 from scanner.probes.base import ProbeContext, ProbeOutput
 from scanner.probes.shared.enumeration import LABELS, GroupEnumeration, enumerator
-from scanner.results import GroupOut, GroupsResult, VersionGroups
+from scanner.results import GroupInfo, GroupsAtVersion, GroupsFacet
 
 
-def version_out(result: GroupEnumeration) -> VersionGroups:
-    return VersionGroups(
-        groups=[GroupOut(code=f"0x{code:04X}", name=wire.name_for(wire.NAMED_GROUPS, code),
+def version_out(result: GroupEnumeration) -> GroupsAtVersion:
+    return GroupsAtVersion(
+        groups=[GroupInfo(code=f"0x{code:04X}", name=wire.name_for(wire.NAMED_GROUPS, code),
                          via=via)  # type: ignore[arg-type]
                 for code, via in result.groups],
         complete=result.complete,
@@ -48,7 +48,7 @@ class GroupsProbe:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(tls13)
             nursery.start_soon(legacy)
-        return ProbeOutput(facet=GroupsResult({
+        return ProbeOutput(facet=GroupsFacet({
             LABELS[v]: version_out(result) for v in sorted(results)
             if (result := results[v]) is not None
         }))

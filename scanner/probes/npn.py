@@ -8,7 +8,7 @@ from typing import ClassVar
 from scanner.engine.session import EndpointSession
 from scanner.probes.base import ProbeContext, ProbeOutput
 from scanner.probes.shared.enumeration import LABELS, enumerator, npn_protocols
-from scanner.results import NpnResult
+from scanner.results import NpnFacet
 
 
 class NpnProbe:
@@ -19,8 +19,8 @@ class NpnProbe:
         test = await enumerator(session).highest_legacy_version()
         hello = test.server_hello if test is not None else None
         if test is None or hello is None:
-            return ProbeOutput(facet=NpnResult(version=None, advertised=None))
+            return ProbeOutput(facet=NpnFacet(version=None, advertised=None))
         protocols = npn_protocols(hello)
-        return ProbeOutput(facet=NpnResult(version=LABELS[test.version],
+        return ProbeOutput(facet=NpnFacet(version=LABELS[test.version],
                                            advertised=protocols is not None,
                                            protocols=list(protocols or ())))

@@ -10,7 +10,7 @@ import trio
 from scanner.engine.session import EndpointSession
 from scanner.probes.base import ProbeContext, ProbeOutput
 from scanner.probes.shared.enumeration import LABELS, VERSIONS, VersionTest, enumerator
-from scanner.results import ProtocolsResult, ProtocolSupport
+from scanner.results import ProtocolsAtVersion, ProtocolsFacet
 
 
 class ProtocolsProbe:
@@ -29,8 +29,8 @@ class ProtocolsProbe:
         async with trio.open_nursery() as nursery:
             for version in VERSIONS:
                 nursery.start_soon(test, version)
-        return ProbeOutput(facet=ProtocolsResult({
-            LABELS[v]: ProtocolSupport(accepted=tests[v].accepted, refusal=tests[v].refusal,
+        return ProbeOutput(facet=ProtocolsFacet({
+            LABELS[v]: ProtocolsAtVersion(accepted=tests[v].accepted, refusal=tests[v].refusal,
                                        error=tests[v].error, notes=tests[v].notes)
             for v in VERSIONS
         }))

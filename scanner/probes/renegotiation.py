@@ -20,8 +20,8 @@ from scanner.results import (
     ClientRenegotiation,
     ErrorKind,
     Finding,
+    RenegotiationFacet,
     RenegotiationOutcome,
-    RenegotiationResult,
     RenegotiationStatus,
     Severity,
 )
@@ -70,7 +70,7 @@ def _refused(result: HandshakeResult) -> bool:
 
 
 def analyse(result: HandshakeResult, failure: ScanFailure | None,
-            tls13: HandshakeResult | None = None) -> RenegotiationResult:
+            tls13: HandshakeResult | None = None) -> RenegotiationFacet:
     """Read the connection's transcript into the renegotiation facts.
 
     ``tls13`` is the TLS 1.3 handshake made when TLS 1.2 and below were refused.
@@ -84,21 +84,21 @@ def analyse(result: HandshakeResult, failure: ScanFailure | None,
                 and tls13_hello.selected_version == int(TLSVersion.TLSv1_3)):
             how = (f"a {result.failure.alert} alert" if result.failure.alert
                    else "closing the connection")
-            return RenegotiationResult(
+            return RenegotiationFacet(
                 status=RenegotiationStatus.not_applicable, handshake=report,
                 detail=f"the server refused TLS 1.2 and below ({how}) and negotiated TLS 1.3, "
                 "which has no renegotiation")
-        return RenegotiationResult(status=RenegotiationStatus.failed, handshake=report,
+        return RenegotiationFacet(status=RenegotiationStatus.failed, handshake=report,
                                    detail=f"the TLS 1.2-or-below handshake failed: {why}")
     secure = hello.has_extension(_RENEGOTIATION_INFO)
     version = version_name(hello.selected_version)
     if not result.completed:
         why = result.failure.detail if result.failure else "the handshake did not complete"
-        return RenegotiationResult(
+        return RenegotiationFacet(
             status=RenegotiationStatus.failed, version=version, secure_renegotiation=secure,
             handshake=report,
             detail=f"the handshake did not complete, so no renegotiation was tried: {why}")
-    return RenegotiationResult(
+    return RenegotiationFacet(
         status=RenegotiationStatus.tested, version=version, secure_renegotiation=secure,
         client_initiated=_classify(result, failure), handshake=report)
 
@@ -132,7 +132,7 @@ def _classify(result: HandshakeResult, failure: ScanFailure | None) -> ClientRen
                                certificate_requested=requested, detail=detail)
 
 
-def findings_for(facet: RenegotiationResult) -> list[Finding]:
+def findings_for(facet: RenegotiationFacet) -> list[Finding]:
     findings = []
     if facet.secure_renegotiation is False:
         findings.append(Finding(
