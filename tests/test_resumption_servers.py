@@ -59,7 +59,7 @@ def test_nginx_defaults(nginx_server, scan: Scan) -> None:
         (facet.tls1_2.ticket.lifetime_s, facet.tls1_2.ticket.ticket_length)]
     oracle13 = s_client(server.port, tls_version="1.3").new_session_tickets
     assert [Ticket(lifetime_s=t.lifetime_s, ticket_length=t.ticket_length,
-                      max_early_data=t.max_early_data) for t in oracle13] == facet.tls1_3.tickets
+                   max_early_data=t.max_early_data) for t in oracle13] == facet.tls1_3.tickets
 
 
 def test_nginx_tickets_off_stateful_tls13_tickets_not_honoured(nginx_server,

@@ -60,7 +60,7 @@ def analyse_response(der: bytes, *, leaf: x509.Certificate | None,
         _fill(out, response, leaf=leaf, issuer=issuer, now=now)
     except (ValueError, UnsupportedAlgorithm, TypeError) as exc:
         return OcspResponseInfo(size=len(der), response_status=out.response_status,
-                               parse_error=f"cannot decode the BasicOCSPResponse: {exc}")
+                                parse_error=f"cannot decode the BasicOCSPResponse: {exc}")
     out.signature = check_signature(response, issuer, issuer_source, now)
     return out
 
@@ -128,13 +128,13 @@ def check_signature(response: ocsp.OCSPResponse, issuer: x509.Certificate | None
                 "certificate included in the response")
         valid, error = _signature_valid(response, issuer.public_key())
         return OcspSignature(valid=valid, signer="issuer", issuer_source=source,
-                                error=error)
+                             error=error)
     subject = responder.subject.rfc4514_string()
 
     def refused(why: str) -> OcspSignature:
         return OcspSignature(valid=False, signer="delegated_responder",
-                                responder_certificate=subject, issuer_source=source,
-                                error=f"the responder certificate {why}")
+                             responder_certificate=subject, issuer_source=source,
+                             error=f"the responder certificate {why}")
 
     if not issued_by(responder, issuer):
         return refused("is not issued by the leaf's issuer")
@@ -149,8 +149,8 @@ def check_signature(response: ocsp.OCSPResponse, issuer: x509.Certificate | None
                        f"{responder.not_valid_after_utc:%Y-%m-%d})")
     valid, error = _signature_valid(response, responder.public_key())
     return OcspSignature(valid=valid, signer="delegated_responder",
-                            responder_certificate=subject, issuer_source=source,
-                            error=error)
+                         responder_certificate=subject, issuer_source=source,
+                         error=error)
 
 
 def _signature_valid(response: ocsp.OCSPResponse,

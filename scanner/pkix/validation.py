@@ -62,13 +62,13 @@ def validate_chain(chain: Sequence[x509.Certificate], trust: TrustStore,
     """Validate ``chain`` (leaf first, as sent) at ``now`` against ``trust``."""
     if trust.store is None:
         return PathValidation(trusted=False, trust_store=trust.description,
-                             error_kind=ValidationErrorKind.no_trust_anchors,
-                             error=f"the trust store {trust.description} holds no certificates")
+                              error_kind=ValidationErrorKind.no_trust_anchors,
+                              error=f"the trust store {trust.description} holds no certificates")
     leaf, intermediates = chain[0], list(chain[1:])
     path, error = _verify(leaf, intermediates, trust, now)
     if path is not None:
         return PathValidation(trusted=True, trust_store=trust.description,
-                             path=[c.subject.rfc4514_string() for c in path])
+                              path=[c.subject.rfc4514_string() for c in path])
     out_of_date = _out_of_date(chain, now)
     if out_of_date is not None:
         # Would the chain be trusted at a time when every certificate sent is valid? If not,
@@ -81,10 +81,10 @@ def validate_chain(chain: Sequence[x509.Certificate], trust: TrustStore,
         if moment is None or path is not None or _TIME_ERROR in error:
             kind, detail = out_of_date
             return PathValidation(trusted=False, trust_store=trust.description,
-                                 error_kind=kind, error=detail)
+                                  error_kind=kind, error=detail)
     kind, detail = _diagnose(chain, trust, error)
     return PathValidation(trusted=False, trust_store=trust.description, error_kind=kind,
-                         error=detail)
+                          error=detail)
 
 
 def _verify(leaf: x509.Certificate, intermediates: list[x509.Certificate], trust: TrustStore,

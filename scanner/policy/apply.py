@@ -95,7 +95,7 @@ def candidate_out(candidate: Candidate) -> PolicyCandidate:
         ),
         order_differences={
             version: OrderDifference(policy=[s.label for s in expected],
-                                        observed=[s.label for s in seen])
+                                     observed=[s.label for s in seen])
             for version, (expected, seen) in candidate.order_differences.items()
         },
     )
