@@ -47,8 +47,8 @@ from scanner.policy.suites import VERSIONS, version_rank
 from scanner.results import (
     AlpnFacet,
     ClientAuthFacet,
-    FieldPerVersion,
     OcspFacet,
+    PerVersion,
     ProtocolsFacet,
     ResumptionFacet,
 )
@@ -297,7 +297,7 @@ class _Context:
 # client_auth -----------------------------------------------------------------------------
 
 
-def _negotiated(model: type[FieldPerVersion[Any]],
+def _negotiated(model: type[PerVersion[Any]],
                 facet: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
     """The facet's entries for the versions the server negotiated, newest first."""
     return {version: entry for version, entry in model.versions_in(facet).items()
