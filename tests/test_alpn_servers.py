@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from scanner.probes.alpn import NO_OVERLAP_PROBE, findings_for, summarise
-from scanner.results import AlpnNoOverlap, AlpnResult, AlpnVersion, Record
+from scanner.results import AlpnAtVersion, AlpnFacet, AlpnNoOverlap, Record
 from tests.support.oracle import s_client
 
 pytestmark = pytest.mark.servers
@@ -20,22 +20,22 @@ HTTP1_SELECTIONS = {"h2,http/1.1": "http/1.1", "h2": None, "http/1.1": "http/1.1
                     "no_alpn": None}
 
 
-def alpn(record: Record) -> AlpnResult:
+def alpn(record: Record) -> AlpnFacet:
     assert record.status == "ok", record.model_dump_json(indent=1)
     assert record.alpn is not None
     return record.alpn
 
 
-def overlap(version: AlpnVersion | AlpnResult) -> tuple[str, str | None, list[str]] | None:
+def overlap(version: AlpnAtVersion | AlpnFacet) -> tuple[str, str | None, list[str]] | None:
     o = version.no_overlap
     return None if o is None else (o.behaviour.value, o.alert, o.offer)
 
 
-def offers(version: AlpnVersion) -> list[tuple[list[str], str, str | None]]:
+def offers(version: AlpnAtVersion) -> list[tuple[list[str], str, str | None]]:
     return [(a.offer, a.outcome.value, a.selected or a.alert) for a in version.attempts]
 
 
-def both_versions(facet: AlpnResult) -> list[AlpnVersion]:
+def both_versions(facet: AlpnFacet) -> list[AlpnAtVersion]:
     assert facet.consistent_across_versions is True
     return [facet.tls1_3, facet.tls1_2]
 
@@ -164,8 +164,8 @@ def test_tls12_only_server_and_client_certificate_required(openssl_server, scan:
 
 def test_differences_between_versions_are_a_finding() -> None:
     # No installed server answers ALPN differently per version; the rule is checked on models.
-    def version(name: str, protocols: list[str]) -> AlpnVersion:
-        return AlpnVersion(
+    def version(name: str, protocols: list[str]) -> AlpnAtVersion:
+        return AlpnAtVersion(
             version=name, supported=True, supported_protocols=protocols, complete=True,
             selected_for={"h2,http/1.1": protocols[0]},
             no_overlap=AlpnNoOverlap(behaviour="ignored", offer=["spdy/3.1"]))

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from scanner.probes import ProbeOptions
 from scanner.probes.certificate import SIGNATURE_ALGORITHMS
-from scanner.results import CertificateResult, Record
+from scanner.results import CertificateFacet, Record
 from tests.support.ocsp import sha1_signed_server_cert
 from tests.support.pki import (
     TestPKI,
@@ -53,7 +53,7 @@ def days_left(cert: x509.Certificate) -> int:
     return math.floor(left)
 
 
-def certificate_facet(record: Record) -> CertificateResult:
+def certificate_facet(record: Record) -> CertificateFacet:
     assert record.status == "ok", record.probe_errors
     assert record.certificate is not None
     return record.certificate

@@ -17,9 +17,9 @@ from scanner.offers.offer import ClientOffer
 from scanner.probes import client_auth
 from scanner.probes.shared.report import handshake_report
 from scanner.results import (
-    CertificateRequestOut,
+    CertificateRequestInfo,
+    ClientAuthAtVersion,
     ClientAuthClass,
-    ClientAuthVersion,
     ErrorKind,
     WithoutCertificate,
     WithoutCertificateOutcome,
@@ -86,11 +86,11 @@ def test_without_certificate(row: Row) -> None:
 
 
 def version(label: str, classification: Class | None, *, supported: bool = True,
-            requested: bool = True) -> ClientAuthVersion:
+            requested: bool = True) -> ClientAuthAtVersion:
     """One version's facts as ``analyse`` writes them."""
-    return ClientAuthVersion(
+    return ClientAuthAtVersion(
         version=label, supported=supported,
-        certificate_request=CertificateRequestOut(sent=requested) if supported else None,
+        certificate_request=CertificateRequestInfo(sent=requested) if supported else None,
         without_certificate=WithoutCertificate(outcome=Outcome.completed,
                                                classification=classification)
         if supported and classification is not None else None,
@@ -99,8 +99,8 @@ def version(label: str, classification: Class | None, *, supported: bool = True,
 
 @dataclass(frozen=True)
 class SummaryRow:
-    tls13: ClientAuthVersion
-    tls12: ClientAuthVersion
+    tls13: ClientAuthAtVersion
+    tls12: ClientAuthAtVersion
     requested: bool | None
     classification: Class | None
     consistent: bool | None

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import pytest
 
-from scanner.results import ClientAuthVersion, Record
+from scanner.results import ClientAuthAtVersion, Record
 from tests.support.oracle import s_client
 
 pytestmark = pytest.mark.servers
@@ -27,12 +27,12 @@ def scan(scan: Scan) -> Scan:
     return functools.partial(scan, probes=("client_auth",))
 
 
-def names(version: ClientAuthVersion | None) -> list[str]:
+def names(version: ClientAuthAtVersion | None) -> list[str]:
     assert version is not None and version.certificate_request is not None
     return [name.rfc4514 for name in version.certificate_request.ca_names]
 
 
-def outcome(version: ClientAuthVersion | None) -> tuple[str, str | None, str]:
+def outcome(version: ClientAuthAtVersion | None) -> tuple[str, str | None, str]:
     assert version is not None and version.without_certificate is not None
     w = version.without_certificate
     return (w.outcome.value, w.alert, w.classification.value)

@@ -17,7 +17,7 @@ from scanner.config.targets import HttpCheck, Target
 from scanner.lab.server import ClientAuth, LabServer, ListenerConfig, Verification
 from scanner.offers.credential import ClientCredential
 from scanner.pkix.issuing import Issued, issue, make_ca, name
-from scanner.results import EnforcementResult, Record
+from scanner.results import EnforcementFacet, Record
 from tests.conftest import scan_targets
 from tests.support.pki import Credential, TestPKI
 from tests.support.processes import LOOPBACK
@@ -32,7 +32,7 @@ def credential(item: Credential) -> ClientCredential:
 
 
 def enforce(port: int, *, client: Credential | None = None, ca: Credential | None = None,
-            http: HttpCheck | None = None) -> tuple[EnforcementResult, Record]:
+            http: HttpCheck | None = None) -> tuple[EnforcementFacet, Record]:
     target = Target(host=LOOPBACK, port=port, sni="localhost",
                     client_credential=credential(client) if client else None,
                     client_ca=credential(ca) if ca else None, http=http or HttpCheck())
@@ -42,7 +42,7 @@ def enforce(port: int, *, client: Credential | None = None, ca: Credential | Non
     return record.enforcement, record
 
 
-def endings(result: EnforcementResult) -> dict[str, Ending]:
+def endings(result: EnforcementFacet) -> dict[str, Ending]:
     return {a.certificate.value: (a.result.value, a.ended.value, a.alert,
                                   a.http.status if a.http else None)
             for a in result.attempts}
@@ -52,7 +52,7 @@ def finding_ids(record: Record) -> list[str]:
     return sorted(f"{f.severity.value}:{f.id}" for f in record.findings)
 
 
-def alb(result: EnforcementResult) -> tuple[object, ...]:
+def alb(result: EnforcementFacet) -> tuple[object, ...]:
     inference = result.aws_alb
     assert inference is not None
     return (inference.fits, inference.mode, inference.advertise_ca_names,

@@ -15,7 +15,7 @@ from scanner.policy.catalog import builtin_catalog
 from scanner.policy.expectations import Expectations, evaluate, merge_expectations
 from scanner.policy.identify import identify, observation_from_record
 from scanner.probes import PROBES
-from scanner.results import AlpnResult, Record, RenegotiationResult, ResumptionResult
+from scanner.results import AlpnFacet, Record, RenegotiationFacet, ResumptionFacet
 from tests.test_policy_identify import ISSUE5_RECORD
 
 CATALOG = builtin_catalog()
@@ -104,17 +104,17 @@ def facets_record() -> dict[str, Any]:
     alpn = {"version": "TLSv1.3", "supported": True, "supported_protocols": ["h2", "http/1.1"],
             "unsupported_protocols": ["spdy/3.1"], "complete": True}
     facets = {
-        "renegotiation": RenegotiationResult.model_validate({
+        "renegotiation": RenegotiationFacet.model_validate({
             "status": "tested", "version": "TLSv1.2", "secure_renegotiation": True,
             "client_initiated": {"outcome": "refused_warning", "alert": "no_renegotiation",
                                  "detail": "warning alert"}}),
-        "resumption": ResumptionResult.model_validate({
+        "resumption": ResumptionFacet.model_validate({
             "tls1_2": {"supported": True, "ticket_issued": True,
                        "ticket": {"lifetime_s": 7200, "ticket_length": 160}},
             "tls1_3": {"supported": True, "tickets_issued": 2,
                        "tickets": [{"lifetime_s": 300, "ticket_length": 200},
                                    {"lifetime_s": 86400, "ticket_length": 200}]}}),
-        "alpn": AlpnResult.model_validate({
+        "alpn": AlpnFacet.model_validate({
             "supported": ["h2", "http/1.1"], "tls1_3": alpn,
             "tls1_2": {**alpn, "version": "TLSv1.2", "supported_protocols": ["http/1.1"],
                        "unsupported_protocols": ["h2", "spdy/3.1"]}}),

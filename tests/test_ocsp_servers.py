@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import hashes
 
 from scanner.probes import ProbeOptions
 from scanner.report.table import server_facts
-from scanner.results import OcspVersion, Record
+from scanner.results import OcspAtVersion, Record
 from tests.support.ocsp import (
     OcspTimes,
     ocsp_responder,
@@ -57,7 +57,7 @@ def key_hash(cert: x509.Certificate) -> str:
     return x509.SubjectKeyIdentifier.from_public_key(cert.public_key()).digest.hex()
 
 
-def versions(record: Record) -> list[OcspVersion]:
+def versions(record: Record) -> list[OcspAtVersion]:
     assert record.ocsp is not None and record.ocsp.tls1_3 and record.ocsp.tls1_2
     return [record.ocsp.tls1_3, record.ocsp.tls1_2]
 
@@ -66,7 +66,7 @@ def findings(record: Record) -> list[tuple[str, str, str | None]]:
     return [(f.id, f.severity.value, f.version) for f in record.findings]
 
 
-def response_facts(version: OcspVersion, started: dt.datetime) -> dict:
+def response_facts(version: OcspAtVersion, started: dt.datetime) -> dict:
     """The response as a dict, with produced_at (set when the test signed it) checked apart."""
     assert version.response is not None
     facts = version.response.model_dump()

@@ -11,8 +11,8 @@ from scanner.results import (
     ClientRenegotiation,
     Finding,
     Record,
+    RenegotiationFacet,
     RenegotiationOutcome,
-    RenegotiationResult,
     RenegotiationStatus,
 )
 from tests.support.oracle import s_client
@@ -22,13 +22,13 @@ pytestmark = pytest.mark.servers
 Scan = Callable[..., Record]
 
 
-def renegotiation(record: Record) -> RenegotiationResult:
+def renegotiation(record: Record) -> RenegotiationFacet:
     assert record.status == "ok", record.model_dump_json(indent=1)
     assert record.renegotiation is not None
     return record.renegotiation
 
 
-def attempt(facet: RenegotiationResult) -> tuple[str, str | None, bool]:
+def attempt(facet: RenegotiationFacet) -> tuple[str, str | None, bool]:
     initiated = facet.client_initiated
     assert initiated is not None, facet
     return initiated.outcome.value, initiated.alert, initiated.certificate_requested
@@ -133,7 +133,7 @@ def test_findings_for_insecure_renegotiation() -> None:
     # No installed server omits renegotiation_info; the rule is checked on the model.
     from scanner.probes.renegotiation import findings_for
 
-    facet = RenegotiationResult(
+    facet = RenegotiationFacet(
         status=RenegotiationStatus.tested, version="TLSv1.2", secure_renegotiation=False,
         client_initiated=ClientRenegotiation(outcome=RenegotiationOutcome.accepted,
                                              detail="a second handshake completed"))

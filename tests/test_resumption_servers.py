@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import pytest
 
-from scanner.results import Record, ResumptionResult, TicketOut
+from scanner.results import Record, ResumptionFacet, Ticket
 from tests.support.oracle import s_client
 
 pytestmark = pytest.mark.servers
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.servers
 Scan = Callable[..., Record]
 
 
-def resumption(record: Record) -> ResumptionResult:
+def resumption(record: Record) -> ResumptionFacet:
     assert record.status == "ok", record.model_dump_json(indent=1)
     assert record.resumption is not None
     return record.resumption
@@ -29,13 +29,13 @@ def findings(record: Record) -> list[tuple[str, str | None]]:
     return sorted((f.id, f.version) for f in record.findings)
 
 
-def tls12_facts(facet: ResumptionResult) -> tuple[object, ...]:
+def tls12_facts(facet: ResumptionFacet) -> tuple[object, ...]:
     t = facet.tls1_2
     return (t.supported, t.ticket_issued, t.ticket.lifetime_s if t.ticket else None,
             t.resumed_with_ticket, t.session_id_issued, t.resumed_with_session_id)
 
 
-def tls13_facts(facet: ResumptionResult) -> tuple[object, ...]:
+def tls13_facts(facet: ResumptionFacet) -> tuple[object, ...]:
     t = facet.tls1_3
     return (t.supported, t.tickets_issued, [(k.lifetime_s, k.max_early_data) for k in t.tickets],
             t.resumed_with_psk)
@@ -58,7 +58,7 @@ def test_nginx_defaults(nginx_server, scan: Scan) -> None:
     assert [(t.lifetime_s, t.ticket_length) for t in oracle12] == [
         (facet.tls1_2.ticket.lifetime_s, facet.tls1_2.ticket.ticket_length)]
     oracle13 = s_client(server.port, tls_version="1.3").new_session_tickets
-    assert [TicketOut(lifetime_s=t.lifetime_s, ticket_length=t.ticket_length,
+    assert [Ticket(lifetime_s=t.lifetime_s, ticket_length=t.ticket_length,
                       max_early_data=t.max_early_data) for t in oracle13] == facet.tls1_3.tickets
 
 

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, padding, rsa
 from cryptography.x509.oid import SignatureAlgorithmOID
 
-from scanner.results import CertificateOut, ChainOrder
+from scanner.results import CertificateInfo, ChainOrder
 
 # Signature algorithm names as RFC 3279 / 4055 / 5758 / 8410 spell them.
 _SIGNATURE_NAMES: dict[x509.ObjectIdentifier, str] = {
@@ -48,11 +48,11 @@ _SECONDS_PER_DAY = 86400
 MAX_CHAIN_EXAMINED = 10
 
 
-def describe(certificate: x509.Certificate, now: datetime) -> CertificateOut:
+def describe(certificate: x509.Certificate, now: datetime) -> CertificateInfo:
     """Everything a report needs about one certificate."""
     key_type, key_size, curve = key_description(certificate)
     not_after = certificate.not_valid_after_utc
-    return CertificateOut(
+    return CertificateInfo(
         subject=certificate.subject.rfc4514_string(),
         issuer=certificate.issuer.rfc4514_string(),
         serial=serial_hex(certificate.serial_number),
@@ -95,7 +95,7 @@ def key_description(certificate: x509.Certificate) -> tuple[str, int, str | None
     return (type(key).__name__, 0, None)
 
 
-def weak_key_reason(out: CertificateOut) -> str | None:
+def weak_key_reason(out: CertificateInfo) -> str | None:
     """Why a key is too weak for TLS today (NIST SP 800-57: 112-bit security), if it is."""
     if out.key_type in ("RSA", "DSA") and out.key_size < 2048:
         return f"{out.key_type} key of {out.key_size} bits (under 2048)"

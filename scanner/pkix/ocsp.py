@@ -20,7 +20,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, SignatureAlgorithmOID
 
 from scanner.pkix.certinfo import issued_by, serial_hex
 from scanner.pkix.trust import TrustStore
-from scanner.results import OcspCertStatus, OcspResponseOut, OcspSignatureOut
+from scanner.results import OcspCertStatus, OcspResponseInfo, OcspSignature
 
 _CERT_STATUS = {
     ocsp.OCSPCertStatus.GOOD: OcspCertStatus.good,
@@ -46,26 +46,26 @@ def find_issuer(leaf: x509.Certificate, chain: Sequence[x509.Certificate],
 
 def analyse_response(der: bytes, *, leaf: x509.Certificate | None,
                      issuer: x509.Certificate | None, issuer_source: IssuerSource | None,
-                     now: datetime) -> OcspResponseOut:
+                     now: datetime) -> OcspResponseInfo:
     """Decode and judge one stapled response for ``leaf`` (issued by ``issuer``, if known)."""
     try:
         response = ocsp.load_der_ocsp_response(der)
         status = response.response_status
     except (ValueError, UnsupportedAlgorithm) as exc:
-        return OcspResponseOut(size=len(der), parse_error=f"not a valid OCSPResponse: {exc}")
-    out = OcspResponseOut(size=len(der), response_status=status.name.lower())
+        return OcspResponseInfo(size=len(der), parse_error=f"not a valid OCSPResponse: {exc}")
+    out = OcspResponseInfo(size=len(der), response_status=status.name.lower())
     if status is not ocsp.OCSPResponseStatus.SUCCESSFUL:
         return out
     try:
         _fill(out, response, leaf=leaf, issuer=issuer, now=now)
     except (ValueError, UnsupportedAlgorithm, TypeError) as exc:
-        return OcspResponseOut(size=len(der), response_status=out.response_status,
-                               parse_error=f"cannot decode the BasicOCSPResponse: {exc}")
+        return OcspResponseInfo(size=len(der), response_status=out.response_status,
+                                parse_error=f"cannot decode the BasicOCSPResponse: {exc}")
     out.signature = check_signature(response, issuer, issuer_source, now)
     return out
 
 
-def _fill(out: OcspResponseOut, response: ocsp.OCSPResponse, *, leaf: x509.Certificate | None,
+def _fill(out: OcspResponseInfo, response: ocsp.OCSPResponse, *, leaf: x509.Certificate | None,
           issuer: x509.Certificate | None, now: datetime) -> None:
     singles = list(response.responses)
     if not singles:
@@ -112,29 +112,29 @@ def _is_responder(response: ocsp.OCSPResponse, certificate: x509.Certificate) ->
 
 
 def check_signature(response: ocsp.OCSPResponse, issuer: x509.Certificate | None,
-                    source: IssuerSource | None, now: datetime) -> OcspSignatureOut:
+                    source: IssuerSource | None, now: datetime) -> OcspSignature:
     """Signed by the leaf's issuer, or by a responder the issuer authorised (RFC 6960 4.2.2.2)?"""
     if issuer is None:
-        return OcspSignatureOut(
+        return OcspSignature(
             valid=None, error="the leaf's issuer certificate was neither sent by the server "
             "nor found in the trust store, so the signer cannot be checked")
     included = [c for c in response.certificates if _is_responder(response, c)]
     responder = included[0] if included else None
     if responder is None or responder.public_key() == issuer.public_key():
         if not _is_responder(response, issuer) and responder is None:
-            return OcspSignatureOut(
+            return OcspSignature(
                 valid=False, issuer_source=source,
                 error="the responder named in the response is neither the issuer nor a "
                 "certificate included in the response")
         valid, error = _signature_valid(response, issuer.public_key())
-        return OcspSignatureOut(valid=valid, signer="issuer", issuer_source=source,
-                                error=error)
+        return OcspSignature(valid=valid, signer="issuer", issuer_source=source,
+                             error=error)
     subject = responder.subject.rfc4514_string()
 
-    def refused(why: str) -> OcspSignatureOut:
-        return OcspSignatureOut(valid=False, signer="delegated_responder",
-                                responder_certificate=subject, issuer_source=source,
-                                error=f"the responder certificate {why}")
+    def refused(why: str) -> OcspSignature:
+        return OcspSignature(valid=False, signer="delegated_responder",
+                             responder_certificate=subject, issuer_source=source,
+                             error=f"the responder certificate {why}")
 
     if not issued_by(responder, issuer):
         return refused("is not issued by the leaf's issuer")
@@ -148,9 +148,9 @@ def check_signature(response: ocsp.OCSPResponse, issuer: x509.Certificate | None
         return refused(f"is not valid now (valid {responder.not_valid_before_utc:%Y-%m-%d} to "
                        f"{responder.not_valid_after_utc:%Y-%m-%d})")
     valid, error = _signature_valid(response, responder.public_key())
-    return OcspSignatureOut(valid=valid, signer="delegated_responder",
-                            responder_certificate=subject, issuer_source=source,
-                            error=error)
+    return OcspSignature(valid=valid, signer="delegated_responder",
+                         responder_certificate=subject, issuer_source=source,
+                         error=error)
 
 
 def _signature_valid(response: ocsp.OCSPResponse,

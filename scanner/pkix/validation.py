@@ -30,7 +30,7 @@ from scanner.pkix.certinfo import (
     signature_algorithm_name,
 )
 from scanner.pkix.trust import TrustStore
-from scanner.results import ValidationErrorKind, ValidationOut
+from scanner.results import PathValidation, ValidationErrorKind
 
 # How cryptography's verifier says a certificate is outside its validity period.
 _TIME_ERROR = "not valid at validation time"
@@ -58,17 +58,17 @@ def _policies() -> tuple[ExtensionPolicy, ExtensionPolicy]:
 
 
 def validate_chain(chain: Sequence[x509.Certificate], trust: TrustStore,
-                   now: datetime) -> ValidationOut:
+                   now: datetime) -> PathValidation:
     """Validate ``chain`` (leaf first, as sent) at ``now`` against ``trust``."""
     if trust.store is None:
-        return ValidationOut(trusted=False, trust_store=trust.description,
-                             error_kind=ValidationErrorKind.no_trust_anchors,
-                             error=f"the trust store {trust.description} holds no certificates")
+        return PathValidation(trusted=False, trust_store=trust.description,
+                              error_kind=ValidationErrorKind.no_trust_anchors,
+                              error=f"the trust store {trust.description} holds no certificates")
     leaf, intermediates = chain[0], list(chain[1:])
     path, error = _verify(leaf, intermediates, trust, now)
     if path is not None:
-        return ValidationOut(trusted=True, trust_store=trust.description,
-                             path=[c.subject.rfc4514_string() for c in path])
+        return PathValidation(trusted=True, trust_store=trust.description,
+                              path=[c.subject.rfc4514_string() for c in path])
     out_of_date = _out_of_date(chain, now)
     if out_of_date is not None:
         # Would the chain be trusted at a time when every certificate sent is valid? If not,
@@ -80,11 +80,11 @@ def validate_chain(chain: Sequence[x509.Certificate], trust: TrustStore,
         # only reason we can name.
         if moment is None or path is not None or _TIME_ERROR in error:
             kind, detail = out_of_date
-            return ValidationOut(trusted=False, trust_store=trust.description,
-                                 error_kind=kind, error=detail)
+            return PathValidation(trusted=False, trust_store=trust.description,
+                                  error_kind=kind, error=detail)
     kind, detail = _diagnose(chain, trust, error)
-    return ValidationOut(trusted=False, trust_store=trust.description, error_kind=kind,
-                         error=detail)
+    return PathValidation(trusted=False, trust_store=trust.description, error_kind=kind,
+                          error=detail)
 
 
 def _verify(leaf: x509.Certificate, intermediates: list[x509.Certificate], trust: TrustStore,

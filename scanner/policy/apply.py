@@ -13,16 +13,16 @@ from scanner.policy.catalog import Catalog, builtin_catalog
 from scanner.policy.expectations import Expectations, evaluate
 from scanner.policy.identify import Candidate, Identification, identify, observation_from_record
 from scanner.results import (
-    ExpectationResult,
+    ExpectationOutcome,
     ExpectationStatus,
     Finding,
-    OrderDifferenceOut,
-    PolicyCandidateOut,
-    PolicyDifferencesOut,
-    PolicyIdentificationOut,
+    OrderDifference,
+    PolicyCandidate,
+    PolicyDifferences,
+    PolicyIdentification,
+    PolicySuite,
     Record,
     Severity,
-    SuiteOut,
 )
 
 
@@ -52,7 +52,7 @@ def annotate(record: Record, expect: Expectations | None, *,
         if data is None:
             data = record.model_dump(mode="json", by_alias=True)
         outcomes = evaluate(data, expect, get_catalog(), known_probes=known_probes)
-        results = [ExpectationResult(
+        results = [ExpectationOutcome(
             name=o.name, status=ExpectationStatus(o.status), severity=Severity(o.severity),
             expected=o.expected, observed=o.observed, detail=o.detail,
         ) for o in outcomes]
@@ -64,8 +64,8 @@ def annotate(record: Record, expect: Expectations | None, *,
     return record.model_copy(update=update) if update else record
 
 
-def identification_out(identification: Identification) -> PolicyIdentificationOut:
-    return PolicyIdentificationOut(
+def identification_out(identification: Identification) -> PolicyIdentification:
+    return PolicyIdentification(
         key_types=list(identification.key_types),
         key_types_source=identification.key_types_source,
         matches=[candidate_out(c) for c in identification.matches],
@@ -76,17 +76,17 @@ def identification_out(identification: Identification) -> PolicyIdentificationOu
     )
 
 
-def candidate_out(candidate: Candidate) -> PolicyCandidateOut:
+def candidate_out(candidate: Candidate) -> PolicyCandidate:
     policy, diff = candidate.policy, candidate.differences
 
-    def suites(by_version: Any) -> dict[str, list[SuiteOut]]:
-        return {v: [SuiteOut(code=s.hex, iana=s.iana, openssl=s.openssl) for s in items]
+    def suites(by_version: Any) -> dict[str, list[PolicySuite]]:
+        return {v: [PolicySuite(code=s.hex, iana=s.iana, openssl=s.openssl) for s in items]
                 for v, items in by_version.items()}
 
-    return PolicyCandidateOut(
+    return PolicyCandidate(
         id=policy.id, name=policy.name, provider=policy.provider,
         confidence=policy.confidence, distance=diff.count,
-        differences=PolicyDifferencesOut(
+        differences=PolicyDifferences(
             versions_missing=list(diff.versions_missing),
             versions_extra=list(diff.versions_extra),
             suites_missing=suites(diff.suites_missing), suites_extra=suites(diff.suites_extra),
@@ -94,8 +94,8 @@ def candidate_out(candidate: Candidate) -> PolicyCandidateOut:
             groups_missing=list(diff.groups_missing),
         ),
         order_differences={
-            version: OrderDifferenceOut(policy=[s.label for s in expected],
-                                        observed=[s.label for s in seen])
+            version: OrderDifference(policy=[s.label for s in expected],
+                                     observed=[s.label for s in seen])
             for version, (expected, seen) in candidate.order_differences.items()
         },
     )

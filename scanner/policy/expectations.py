@@ -26,7 +26,9 @@ client_renegotiation        ``renegotiation.client_initiated.outcome`` (``accept
 certificate.min_days_left   ``certificate.days_left`` (else each ``chains[].certificates[0]``)
 =========================== =============================================================
 
-Per-version facts must hold at every version the server negotiated.
+Per-version facts must hold at every version the server negotiated. Per-version entries are
+found through the facet models' ``versions_in`` (``scanner.results.versions``), never by
+pairing field names with version labels here.
 """
 
 from __future__ import annotations
@@ -42,6 +44,14 @@ from scanner.policy.catalog import Catalog
 from scanner.policy.identify import compare_policy, observation_from_record
 from scanner.policy.schema import ProtocolName
 from scanner.policy.suites import VERSIONS, version_rank
+from scanner.results import (
+    AlpnFacet,
+    ClientAuthFacet,
+    OcspFacet,
+    PerVersion,
+    ProtocolsFacet,
+    ResumptionFacet,
+)
 
 SeverityName = Literal["info", "low", "medium", "high", "critical"]
 ExpectationName = Literal[
@@ -287,13 +297,15 @@ class _Context:
 # client_auth -----------------------------------------------------------------------------
 
 
+def _negotiated(model: type[PerVersion[Any]],
+                facet: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    """The facet's entries for the versions the server negotiated, newest first."""
+    return {version: entry for version, entry in model.versions_in(facet).items()
+            if entry.get("supported")}
+
+
 def _auth_versions(context: _Context) -> dict[str, Mapping[str, Any]]:
-    facet = context.facet("client_auth")
-    versions = {}
-    for key in ("tls1_3", "tls1_2"):
-        entry = facet.get(key)
-        if isinstance(entry, Mapping) and entry.get("supported"):
-            versions[entry.get("version", key)] = entry
+    versions = _negotiated(ClientAuthFacet, context.facet("client_auth"))
     if not versions:
         raise _NotEvaluated("neither TLS 1.3 nor TLS 1.2 could be negotiated, so client "
                             "authentication was not observed")
@@ -409,9 +421,10 @@ def _key_types(identification: Mapping[str, Any]) -> frozenset[str] | None:
 def _check_min_version(context: _Context, expected: str) -> _Verdict:
     protocols = context.facet("protocols")
     below = [v for v in VERSIONS if version_rank(v) < version_rank(expected)]
-    tested = {}
-    for name, facts in protocols.items():
-        if isinstance(facts, Mapping) and isinstance(facts.get("accepted"), bool):
+    tested: dict[str, bool] = {}
+    # Oldest first, as the protocols facet is written.
+    for name, facts in reversed(ProtocolsFacet.versions_in(protocols).items()):
+        if isinstance(facts.get("accepted"), bool):
             tested[name] = facts["accepted"]
     accepted_below = [v for v in below if tested.get(v)]
     if accepted_below:
@@ -424,16 +437,6 @@ def _check_min_version(context: _Context, expected: str) -> _Verdict:
 
 
 # facets of the other probes -----------------------------------------------------------------
-
-
-def _per_version(facet: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
-    """The facet's ``tls1_3`` / ``tls1_2`` entries for versions the server negotiated."""
-    found = {}
-    for key, label in (("tls1_3", "TLSv1.3"), ("tls1_2", "TLSv1.2")):
-        entry = facet.get(key)
-        if isinstance(entry, Mapping) and entry.get("supported"):
-            found[str(entry.get("version") or label)] = entry
-    return found
 
 
 def _same_everywhere(name: str, expected: Any, observed: Mapping[str, Any],
@@ -450,7 +453,7 @@ def _same_everywhere(name: str, expected: Any, observed: Mapping[str, Any],
 
 def _check_ocsp(context: _Context, expected: bool) -> _Verdict:
     facet = context.facet("ocsp")
-    observed = {v: e["stapled"] for v, e in _per_version(facet).items()
+    observed = {v: e["stapled"] for v, e in _negotiated(OcspFacet, facet).items()
                 if isinstance(e.get("stapled"), bool)}
     if not observed and isinstance(facet.get("stapled"), bool):
         observed = {"any version": facet["stapled"]}
@@ -460,7 +463,7 @@ def _check_ocsp(context: _Context, expected: bool) -> _Verdict:
 
 def _check_alpn(context: _Context, expected: list[str]) -> _Verdict:
     facet = context.facet("alpn")
-    versions = _per_version(facet)
+    versions = _negotiated(AlpnFacet, facet)
     if not versions:
         raise _NotEvaluated("the server negotiated neither TLS 1.3 nor TLS 1.2 for the alpn "
                             "probe")
@@ -490,7 +493,7 @@ def _tickets(context: _Context) -> dict[str, Mapping[str, Any]]:
     """Per negotiated version: ``issued`` (bool) and ``lifetimes`` (seconds) where known."""
     facet = context.facet("resumption")
     found: dict[str, Mapping[str, Any]] = {}
-    for version, entry in _per_version(facet).items():
+    for version, entry in _negotiated(ResumptionFacet, facet).items():
         if isinstance(entry.get("ticket_issued"), bool):  # TLS 1.2
             ticket = entry.get("ticket")
             lifetimes = [ticket["lifetime_s"]] if isinstance(ticket, Mapping) else []

@@ -31,11 +31,11 @@ from scanner.probes.shared.report import version_name
 from scanner.probes.shared.work import SharedWork
 from scanner.results import (
     AlpnAttempt,
+    AlpnAtVersion,
+    AlpnFacet,
     AlpnNoOverlap,
     AlpnNoOverlapBehaviour,
     AlpnOutcome,
-    AlpnResult,
-    AlpnVersion,
     ErrorKind,
     Finding,
     Severity,
@@ -64,7 +64,7 @@ _NO_OVERLAP = {
 }
 
 
-class AlpnProbe(Probe[AlpnResult]):
+class AlpnProbe(Probe[AlpnFacet]):
     name: ClassVar[str] = "alpn"
     description: ClassVar[str] = (
         "ALPN per TLS version: protocol selected for common offers, supported protocols, and "
@@ -72,9 +72,9 @@ class AlpnProbe(Probe[AlpnResult]):
     )
 
     async def run(self, session: EndpointSession,
-                  context: ProbeContext) -> ProbeOutput[AlpnResult]:
+                  context: ProbeContext) -> ProbeOutput[AlpnFacet]:
         candidates = list(dict.fromkeys((*KNOWN_PROTOCOLS, *context.alpn_extra)))
-        results: dict[TLSVersion, AlpnVersion] = {}
+        results: dict[TLSVersion, AlpnAtVersion] = {}
 
         async def probe_version(version: TLSVersion) -> None:
             results[version] = await _VersionProbe(context.shared, version).run(candidates)
@@ -108,7 +108,7 @@ class _VersionProbe:
         self.attempts.append(attempt)
         return attempt
 
-    async def run(self, candidates: list[str]) -> AlpnVersion:
+    async def run(self, candidates: list[str]) -> AlpnAtVersion:
         standard: dict[str, AlpnAttempt] = {}
 
         async def standard_offer(label: str) -> None:
@@ -119,7 +119,7 @@ class _VersionProbe:
         if not self.version_seen:  # the version refused, or only this offer? No ALPN tells.
             await standard_offer("no_alpn")
             if not self.version_seen:
-                return AlpnVersion(version=self.version.label, supported=False,
+                return AlpnAtVersion(version=self.version.label, supported=False,
                                    attempts=self.attempts)
         async with trio.open_nursery() as nursery:
             for label in other_labels:
@@ -140,7 +140,7 @@ class _VersionProbe:
         if complete and no_overlap is None and supported:
             await self.attempt((NO_OVERLAP_PROBE,))
             no_overlap = _no_overlap(self.attempts)
-        return AlpnVersion(
+        return AlpnAtVersion(
             version=self.version.label,
             supported=True,
             selected_for={label: _selected(standard[label]) for label in STANDARD_OFFERS},
@@ -241,13 +241,13 @@ def _no_overlap(attempts: list[AlpnAttempt]) -> AlpnNoOverlap | None:
     return None
 
 
-def summarise(tls13: AlpnVersion, tls12: AlpnVersion) -> AlpnResult:
+def summarise(tls13: AlpnAtVersion, tls12: AlpnAtVersion) -> AlpnFacet:
     supported = [v for v in (tls13, tls12) if v.supported]
     top = supported[0] if supported else None
     consistent = None
     if len(supported) == 2:
         consistent = _comparable(tls13) == _comparable(tls12)
-    return AlpnResult(
+    return AlpnFacet(
         supported=top.supported_protocols if top else None,
         selected_for=top.selected_for if top else None,
         no_overlap=top.no_overlap if top else None,
@@ -257,13 +257,13 @@ def summarise(tls13: AlpnVersion, tls12: AlpnVersion) -> AlpnResult:
     )
 
 
-def _comparable(version: AlpnVersion) -> tuple[object, ...]:
+def _comparable(version: AlpnAtVersion) -> tuple[object, ...]:
     overlap = version.no_overlap
     return (version.selected_for, version.supported_protocols,
             (overlap.behaviour, overlap.alert) if overlap else None)
 
 
-def findings_for(facet: AlpnResult) -> list[Finding]:
+def findings_for(facet: AlpnFacet) -> list[Finding]:
     if facet.consistent_across_versions is not False:
         return []
     parts = []

@@ -9,17 +9,17 @@ from scanner.engine.session import EndpointSession
 from scanner.probes.base import Probe, ProbeContext, ProbeOutput
 from scanner.probes.shared.alpn_elimination import ALPN_PROTOCOLS
 from scanner.probes.shared.version_tests import LABELS
-from scanner.results import AlpnSupportResult
+from scanner.results import AlpnSupportFacet
 
 
-class AlpnSupportProbe(Probe[AlpnSupportResult]):
+class AlpnSupportProbe(Probe[AlpnSupportFacet]):
     name: ClassVar[str] = "alpn_support"
     description: ClassVar[str] = "ALPN protocols selected when offered every registered id"
 
     async def run(self, session: EndpointSession,
-                  context: ProbeContext) -> ProbeOutput[AlpnSupportResult]:
+                  context: ProbeContext) -> ProbeOutput[AlpnSupportFacet]:
         result = await context.shared.enumeration.alpn()
-        return ProbeOutput(facet=AlpnSupportResult(
+        return ProbeOutput(facet=AlpnSupportFacet(
             version=LABELS[result.version] if result.version is not None else None,
             engine=result.engine,
             supported=result.supported,

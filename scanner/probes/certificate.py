@@ -32,15 +32,15 @@ from scanner.probes.base import Probe, ProbeContext, ProbeOutput
 from scanner.probes.shared.report import handshake_report, server_chain_der, version_name
 from scanner.probes.shared.work import SharedWork
 from scanner.results import (
-    CertificateChainOut,
+    CertificateChain,
+    CertificateFacet,
+    CertificateInfo,
     CertificateLookup,
-    CertificateOut,
-    CertificateResult,
     Finding,
+    PathValidation,
     Severity,
     UnparsedCertificate,
     ValidationErrorKind,
-    ValidationOut,
 )
 from scanner.wire import TLSVersion
 
@@ -69,7 +69,7 @@ async def _default_lookup(session: EndpointSession, shared: SharedWork) -> Hands
     return await session.handshake(session.offer())
 
 
-class CertificateProbe(Probe[CertificateResult]):
+class CertificateProbe(Probe[CertificateFacet]):
     name: ClassVar[str] = "certificate"
     description: ClassVar[str] = (
         "Certificate chains the server presents (ECDSA and RSA): subjects, validity, keys, "
@@ -77,7 +77,7 @@ class CertificateProbe(Probe[CertificateResult]):
     )
 
     async def run(self, session: EndpointSession,
-                  context: ProbeContext) -> ProbeOutput[CertificateResult]:
+                  context: ProbeContext) -> ProbeOutput[CertificateFacet]:
         lookups: list[tuple[LookupName, HandshakeResult]] = [
             ("default", await _default_lookup(session, context.shared))]
         default_chain = server_chain_der(lookups[0][1])
@@ -111,10 +111,10 @@ def _family(leaf_der: bytes) -> LookupName | None:
 
 
 def analyse(lookups: list[tuple[LookupName, HandshakeResult]], *, hostname: str,
-            trust: TrustStore, now: datetime) -> CertificateResult:
+            trust: TrustStore, now: datetime) -> CertificateFacet:
     """One chain entry per distinct leaf, in the order the lookups found them."""
-    result = CertificateResult()
-    chains: dict[str, CertificateChainOut] = {}
+    result = CertificateFacet()
+    chains: dict[str, CertificateChain] = {}
     for name, handshake in lookups:
         chain_der = server_chain_der(handshake)
         leaf_sha256 = hashlib.sha256(chain_der[0]).hexdigest() if chain_der else None
@@ -137,12 +137,12 @@ def analyse(lookups: list[tuple[LookupName, HandshakeResult]], *, hostname: str,
     return result
 
 
-def _has_leaf(chain: CertificateChainOut) -> bool:
+def _has_leaf(chain: CertificateChain) -> bool:
     return bool(chain.certificates) and not any(u.index == 0 for u in chain.unparsed)
 
 
 def chain_facts(chain_der: list[bytes], *, hostname: str, trust: TrustStore, now: datetime,
-                found_by: LookupName, version: str | None) -> CertificateChainOut:
+                found_by: LookupName, version: str | None) -> CertificateChain:
     parsed: list[x509.Certificate] = []
     unparsed: list[UnparsedCertificate] = []
     for index, der in enumerate(chain_der[:MAX_CHAIN_EXAMINED]):
@@ -156,11 +156,11 @@ def chain_facts(chain_der: list[bytes], *, hostname: str, trust: TrustStore, now
         validation = validate_chain(parsed, trust, now)
         matches = hostname_matches(parsed[0], hostname)
     else:
-        validation = ValidationOut(trusted=False, trust_store=trust.description,
+        validation = PathValidation(trusted=False, trust_store=trust.description,
                                    error_kind=ValidationErrorKind.invalid,
                                    error="the leaf certificate cannot be parsed")
         matches = False
-    return CertificateChainOut(
+    return CertificateChain(
         found_by=[found_by], version=version, sent=len(chain_der),
         certificates=[describe(c, now) for c in parsed], unparsed=unparsed,
         order=chain_order(parsed), validation=validation,
@@ -168,7 +168,7 @@ def chain_facts(chain_der: list[bytes], *, hostname: str, trust: TrustStore, now
     )
 
 
-def findings_for(facet: CertificateResult, now: datetime,
+def findings_for(facet: CertificateFacet, now: datetime,
                  window: timedelta) -> list[Finding]:
     findings: list[Finding] = []
     several = len(facet.chains) > 1
@@ -202,7 +202,7 @@ def findings_for(facet: CertificateResult, now: datetime,
     return findings
 
 
-def _judge_certificate(cert: CertificateOut, what: str, now: datetime, window: timedelta,
+def _judge_certificate(cert: CertificateInfo, what: str, now: datetime, window: timedelta,
                        add: _Add) -> None:
     expires = f"{cert.not_after:%Y-%m-%dT%H:%M:%SZ}"
     if cert.not_after < now:

@@ -19,13 +19,13 @@ from scanner.engine.session import EndpointSession
 from scanner.probes.base import Probe, ProbeContext, ProbeOutput
 from scanner.probes.shared.report import handshake_report
 from scanner.results import (
-    CertificateRequestOut,
+    CertificateRequestInfo,
+    ClientAuthAtVersion,
     ClientAuthClass,
-    ClientAuthResult,
-    ClientAuthVersion,
-    DistinguishedNameOut,
+    ClientAuthFacet,
+    DistinguishedNameInfo,
     Finding,
-    OidFilterOut,
+    OidFilterInfo,
     Severity,
     WithoutCertificate,
     WithoutCertificateOutcome,
@@ -35,7 +35,7 @@ from scanner.wire import TLSVersion, TranscriptMessage
 _VERSIONS = (TLSVersion.TLSv1_3, TLSVersion.TLSv1_2)
 
 
-class ClientAuthProbe(Probe[ClientAuthResult]):
+class ClientAuthProbe(Probe[ClientAuthFacet]):
     name: ClassVar[str] = "client_auth"
     description: ClassVar[str] = (
         "CertificateRequest per TLS version: CA names, signature algorithms, and what happens "
@@ -43,7 +43,7 @@ class ClientAuthProbe(Probe[ClientAuthResult]):
     )
 
     async def run(self, session: EndpointSession,
-                  context: ProbeContext) -> ProbeOutput[ClientAuthResult]:
+                  context: ProbeContext) -> ProbeOutput[ClientAuthFacet]:
         results: dict[TLSVersion, HandshakeResult] = {}
 
         async def attempt(version: TLSVersion) -> None:
@@ -58,19 +58,19 @@ class ClientAuthProbe(Probe[ClientAuthResult]):
         return ProbeOutput(facet=facet, findings=findings_for(facet))
 
 
-def analyse(version: TLSVersion, result: HandshakeResult) -> ClientAuthVersion:
+def analyse(version: TLSVersion, result: HandshakeResult) -> ClientAuthAtVersion:
     """Read one handshake's transcript into the client-auth facts for its version."""
     hello = result.server_hello
     supported = hello is not None and hello.selected_version == int(version)
     message = certificate_request_message(result)
     if message is None:
-        request_out = CertificateRequestOut(sent=False) if supported else None
+        request_out = CertificateRequestInfo(sent=False) if supported else None
     elif message.handshake is not None and isinstance(message.handshake.parsed,
                                                       wire.CertificateRequest):
         request_out = _request_out(message.handshake.parsed)
     else:  # sent, but malformed: say so rather than pretend it was not sent
-        request_out = CertificateRequestOut(sent=True, parse_error=message.parse_error)
-    out = ClientAuthVersion(
+        request_out = CertificateRequestInfo(sent=True, parse_error=message.parse_error)
+    out = ClientAuthAtVersion(
         version=version.label,
         supported=supported,
         certificate_request=request_out,
@@ -90,15 +90,15 @@ def certificate_request_message(result: HandshakeResult) -> TranscriptMessage | 
     return None
 
 
-def _request_out(request: wire.CertificateRequest) -> CertificateRequestOut:
-    return CertificateRequestOut(
+def _request_out(request: wire.CertificateRequest) -> CertificateRequestInfo:
+    return CertificateRequestInfo(
         sent=True,
         ca_names_sent=bool(request.certificate_authorities),
         certificate_authorities_extension=(
             request.certificate_authorities_present if request.tls13 else None
         ),
         ca_names=[
-            DistinguishedNameOut(rfc4514=dn.rfc4514, der_b64=base64.b64encode(dn.der).decode())
+            DistinguishedNameInfo(rfc4514=dn.rfc4514, der_b64=base64.b64encode(dn.der).decode())
             for dn in request.certificate_authorities
         ],
         signature_algorithms=_names(wire.SIGNATURE_SCHEMES, request.signature_algorithms),
@@ -106,7 +106,7 @@ def _request_out(request: wire.CertificateRequest) -> CertificateRequestOut:
                                          request.signature_algorithms_cert),
         certificate_types=_names(wire.CLIENT_CERTIFICATE_TYPES, request.certificate_types, 2),
         oid_filters=[
-            OidFilterOut(oid=f.oid, values_b64=base64.b64encode(f.values).decode())
+            OidFilterInfo(oid=f.oid, values_b64=base64.b64encode(f.values).decode())
             for f in request.oid_filters
         ] if request.tls13 else None,
     )
@@ -142,11 +142,11 @@ def _without_certificate(result: HandshakeResult, *,
     return WithoutCertificate(outcome=outcome, alert=alert_name, classification=classification)
 
 
-def summarise(tls13: ClientAuthVersion, tls12: ClientAuthVersion) -> ClientAuthResult:
+def summarise(tls13: ClientAuthAtVersion, tls12: ClientAuthAtVersion) -> ClientAuthFacet:
     supported = [v for v in (tls13, tls12) if v.supported]
     classes = {v.without_certificate.classification for v in supported if v.without_certificate}
     top = supported[0] if supported else None
-    return ClientAuthResult(
+    return ClientAuthFacet(
         requested=any(v.certificate_request and v.certificate_request.sent for v in supported)
         if supported else None,
         classification=top.without_certificate.classification
@@ -157,7 +157,7 @@ def summarise(tls13: ClientAuthVersion, tls12: ClientAuthVersion) -> ClientAuthR
     )
 
 
-def findings_for(facet: ClientAuthResult) -> list[Finding]:
+def findings_for(facet: ClientAuthFacet) -> list[Finding]:
     findings = []
     for version in (facet.tls1_3, facet.tls1_2):
         request = version.certificate_request if version else None

@@ -39,7 +39,7 @@ from scanner.results import (
     AwsAlbInference,
     CertificateKind,
     EnforcementAttempt,
-    EnforcementResult,
+    EnforcementFacet,
     EnforcementVerdict,
     ErrorKind,
     Finding,
@@ -125,7 +125,7 @@ class _Planned:
     skipped: dict[str, str] = field(default_factory=dict)
 
 
-class EnforcementProbe(Probe[EnforcementResult]):
+class EnforcementProbe(Probe[EnforcementFacet]):
     name: ClassVar[str] = "enforcement"
     description: ClassVar[str] = (
         "Presents no, self-signed, untrusted, look-alike-CA, your own and expired client "
@@ -136,7 +136,7 @@ class EnforcementProbe(Probe[EnforcementResult]):
         self.certificates = ThrowawayCertificates()
 
     async def run(self, session: EndpointSession,
-                  context: ProbeContext) -> ProbeOutput[EnforcementResult]:
+                  context: ProbeContext) -> ProbeOutput[EnforcementFacet]:
         exchange = _exchange_for(context)
         first = await _attempt(session, Kind.none, None, exchange)
         if first.result.alert_received and first.result.alert_received.alert and \
@@ -172,7 +172,7 @@ class EnforcementProbe(Probe[EnforcementResult]):
         judged = [_judge(o, baseline, exchange) for o in observed]
         verdict, reason = decide(judged, requested=requested, baseline=baseline,
                                  h2_only=exchange.h2_only)
-        facet = EnforcementResult(
+        facet = EnforcementFacet(
             verdict=verdict,
             reason=reason,
             version=version,
@@ -581,7 +581,7 @@ def _attempt_out(item: _Judged) -> EnforcementAttempt:
     )
 
 
-def findings_for(facet: EnforcementResult, judged: Sequence[_Judged],
+def findings_for(facet: EnforcementFacet, judged: Sequence[_Judged],
                  exchange: _Exchange) -> list[Finding]:
     findings: list[Finding] = []
 

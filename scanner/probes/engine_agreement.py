@@ -21,7 +21,7 @@ from scanner.probes.shared.suite_enumeration import SuiteEnumeration
 from scanner.probes.shared.version_tests import LABELS, VersionTest
 from scanner.results import (
     AgreementCheck,
-    EngineAgreementResult,
+    EngineAgreementFacet,
     ErrorKind,
     Finding,
     Severity,
@@ -133,14 +133,14 @@ def _yes_no(value: bool | None) -> str | None:
     return None if value is None else ("yes" if value else "no")
 
 
-class EngineAgreementProbe(Probe[EngineAgreementResult]):
+class EngineAgreementProbe(Probe[EngineAgreementFacet]):
     name: ClassVar[str] = "engine_agreement"
     description: ClassVar[str] = (
         "cross-check of raw-ClientHello facts against full OpenSSL handshakes"
     )
 
     async def run(self, session: EndpointSession,
-                  context: ProbeContext) -> ProbeOutput[EngineAgreementResult]:
+                  context: ProbeContext) -> ProbeOutput[EngineAgreementFacet]:
         enum = context.shared.enumeration
         legacy = await enum.highest_legacy_version()
         alpn_version = legacy.version if legacy is not None else None
@@ -183,7 +183,7 @@ class EngineAgreementProbe(Probe[EngineAgreementResult]):
                     + (f" ({check.detail})" if check.detail else ""))
             for check in checks if not check.agree
         ]
-        facet = EngineAgreementResult(checks=checks, disagreements=len(findings))
+        facet = EngineAgreementFacet(checks=checks, disagreements=len(findings))
         return ProbeOutput(facet=facet, findings=findings)
 
     def _checks(self, tests: dict[int, VersionTest],

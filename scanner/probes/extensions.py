@@ -11,7 +11,7 @@ from scanner.engine.raw import RawOffer
 from scanner.engine.session import EndpointSession
 from scanner.probes.base import Probe, ProbeContext, ProbeOutput
 from scanner.probes.shared.version_tests import LABELS
-from scanner.results import ExtensionsResult, Finding, Severity
+from scanner.results import ExtensionsFacet, Finding, Severity
 
 
 def _point_formats(hello: wire.ServerHello) -> list[str] | None:
@@ -24,24 +24,24 @@ def _point_formats(hello: wire.ServerHello) -> list[str] | None:
     return [wire.EC_POINT_FORMATS.get(code, f"unknown_{code}") for code in formats]
 
 
-class ExtensionsProbe(Probe[ExtensionsResult]):
+class ExtensionsProbe(Probe[ExtensionsFacet]):
     name: ClassVar[str] = "extensions"
     description: ClassVar[str] = (
         "extensions echoed in the TLS <= 1.2 ServerHello (reneg, EMS, ETM, tickets, OCSP)"
     )
 
     async def run(self, session: EndpointSession,
-                  context: ProbeContext) -> ProbeOutput[ExtensionsResult]:
+                  context: ProbeContext) -> ProbeOutput[ExtensionsFacet]:
         enum = context.shared.enumeration
         test = await enum.highest_legacy_version()
         hello = test.server_hello if test is not None else None
         if test is None or hello is None:
-            return ProbeOutput(facet=ExtensionsResult(version=None))
+            return ProbeOutput(facet=ExtensionsFacet(version=None))
         cbc = await enum.cbc_reply(test.version)
         cbc_hello = cbc.server_hello if cbc is not None else None
         offered = RawOffer(test.version, test.offered, sni=session.sni).offered_extensions
         unsolicited = [ext.name for ext in hello.extensions if ext.type not in offered]
-        facet = ExtensionsResult(
+        facet = ExtensionsFacet(
             version=LABELS[test.version],
             secure_renegotiation=hello.secure_renegotiation,
             extended_master_secret=hello.extended_master_secret,

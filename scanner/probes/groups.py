@@ -12,13 +12,13 @@ from scanner.engine.session import EndpointSession
 from scanner.probes.base import Probe, ProbeContext, ProbeOutput
 from scanner.probes.shared.group_enumeration import GroupEnumeration
 from scanner.probes.shared.version_tests import LABELS
-from scanner.results import GroupOut, GroupsResult, VersionGroups
+from scanner.results import GroupInfo, GroupsAtVersion, GroupsFacet
 from scanner.wire import TLSVersion
 
 
-def version_out(result: GroupEnumeration) -> VersionGroups:
-    return VersionGroups(
-        groups=[GroupOut(code=f"0x{code:04X}", name=wire.name_for(wire.NAMED_GROUPS, code),
+def version_out(result: GroupEnumeration) -> GroupsAtVersion:
+    return GroupsAtVersion(
+        groups=[GroupInfo(code=f"0x{code:04X}", name=wire.name_for(wire.NAMED_GROUPS, code),
                          via=via)  # type: ignore[arg-type]
                 for code, via in result.groups],
         complete=result.complete,
@@ -28,14 +28,14 @@ def version_out(result: GroupEnumeration) -> VersionGroups:
     )
 
 
-class GroupsProbe(Probe[GroupsResult]):
+class GroupsProbe(Probe[GroupsFacet]):
     name: ClassVar[str] = "groups"
     description: ClassVar[str] = (
         "supported groups: TLS 1.3 (incl. ML-KEM hybrids) and ECDHE curves below it"
     )
 
     async def run(self, session: EndpointSession,
-                  context: ProbeContext) -> ProbeOutput[GroupsResult]:
+                  context: ProbeContext) -> ProbeOutput[GroupsFacet]:
         enum = context.shared.enumeration
         results: dict[int, GroupEnumeration | None] = {}
 
@@ -50,7 +50,7 @@ class GroupsProbe(Probe[GroupsResult]):
         async with trio.open_nursery() as nursery:
             nursery.start_soon(tls13)
             nursery.start_soon(legacy)
-        return ProbeOutput(facet=GroupsResult({
+        return ProbeOutput(facet=GroupsFacet({
             LABELS[v]: version_out(result) for v in sorted(results)
             if (result := results[v]) is not None
         }))

@@ -28,20 +28,20 @@ from scanner.probes.shared.report import (
 )
 from scanner.results import (
     Finding,
+    OcspAtVersion,
     OcspCertStatus,
-    OcspResponseOut,
-    OcspResult,
-    OcspVersion,
+    OcspFacet,
+    OcspResponseInfo,
     Severity,
 )
 from scanner.wire import TLSVersion
 
 _VERSIONS = (TLSVersion.TLSv1_3, TLSVersion.TLSv1_2)
 
-_Add = Callable[[OcspVersion, str, Severity, str], None]
+_Add = Callable[[OcspAtVersion, str, Severity, str], None]
 
 
-class OcspProbe(Probe[OcspResult]):
+class OcspProbe(Probe[OcspFacet]):
     name: ClassVar[str] = "ocsp"
     description: ClassVar[str] = (
         "OCSP stapling per TLS version: the stapled response's status, times, responder, "
@@ -49,7 +49,7 @@ class OcspProbe(Probe[OcspResult]):
     )
 
     async def run(self, session: EndpointSession,
-                  context: ProbeContext) -> ProbeOutput[OcspResult]:
+                  context: ProbeContext) -> ProbeOutput[OcspFacet]:
         results: dict[TLSVersion, HandshakeResult] = {}
 
         async def attempt(version: TLSVersion) -> None:
@@ -68,10 +68,10 @@ class OcspProbe(Probe[OcspResult]):
 
 
 def analyse(version: TLSVersion, result: HandshakeResult, trust: TrustStore,
-            now: datetime) -> OcspVersion:
+            now: datetime) -> OcspAtVersion:
     """The staple of one handshake, decoded and judged against the leaf it came with."""
     hello = result.server_hello
-    out = OcspVersion(version=version.label,
+    out = OcspAtVersion(version=version.label,
                       supported=hello is not None and hello.selected_version == int(version),
                       handshake=handshake_report(result))
     if not out.supported:
@@ -88,10 +88,10 @@ def analyse(version: TLSVersion, result: HandshakeResult, trust: TrustStore,
         return out
     out.stapled = True
     if isinstance(staple, str):
-        out.response = OcspResponseOut(size=0, parse_error=staple)
+        out.response = OcspResponseInfo(size=0, parse_error=staple)
         return out
     if staple.status_type != wire.CertificateStatusType.ocsp:
-        out.response = OcspResponseOut(
+        out.response = OcspResponseInfo(
             size=len(staple.response),
             parse_error=f"status_type {staple.status_type} is not ocsp "
             f"({int(wire.CertificateStatusType.ocsp)})")
@@ -133,11 +133,11 @@ def _staple(version: TLSVersion, result: HandshakeResult) -> wire.CertificateSta
     return None
 
 
-def summarise(tls13: OcspVersion, tls12: OcspVersion) -> OcspResult:
+def summarise(tls13: OcspAtVersion, tls12: OcspAtVersion) -> OcspFacet:
     supported = [v for v in (tls13, tls12) if v.supported]
     with_status = [v for v in supported if v.response and v.response.certificate_status]
     leaf_facts = [v.must_staple for v in supported if v.must_staple is not None]
-    return OcspResult(
+    return OcspFacet(
         stapled=any(bool(v.stapled) for v in supported) if supported else None,
         must_staple=leaf_facts[0] if leaf_facts else None,
         certificate_status=with_status[0].response.certificate_status
@@ -147,10 +147,10 @@ def summarise(tls13: OcspVersion, tls12: OcspVersion) -> OcspResult:
     )
 
 
-def findings_for(facet: OcspResult, now: datetime, window: timedelta) -> list[Finding]:
+def findings_for(facet: OcspFacet, now: datetime, window: timedelta) -> list[Finding]:
     findings: list[Finding] = []
 
-    def add(version: OcspVersion, finding_id: str, severity: Severity, detail: str) -> None:
+    def add(version: OcspAtVersion, finding_id: str, severity: Severity, detail: str) -> None:
         findings.append(Finding(id=finding_id, severity=severity, probe=OcspProbe.name,
                                 version=version.version, detail=detail))
 
@@ -174,7 +174,7 @@ def findings_for(facet: OcspResult, now: datetime, window: timedelta) -> list[Fi
     return findings
 
 
-def _judge_response(version: OcspVersion, response: OcspResponseOut, now: datetime,
+def _judge_response(version: OcspAtVersion, response: OcspResponseInfo, now: datetime,
                     window: timedelta, add: _Add) -> None:
     if response.certificate_status is OcspCertStatus.revoked:
         reason = f" ({response.revocation_reason})" if response.revocation_reason else ""

@@ -10,17 +10,17 @@ import trio
 from scanner.engine.session import EndpointSession
 from scanner.probes.base import Probe, ProbeContext, ProbeOutput
 from scanner.probes.shared.version_tests import LABELS, VERSIONS, VersionTest
-from scanner.results import ProtocolsResult, ProtocolSupport
+from scanner.results import ProtocolsAtVersion, ProtocolsFacet
 
 
-class ProtocolsProbe(Probe[ProtocolsResult]):
+class ProtocolsProbe(Probe[ProtocolsFacet]):
     name: ClassVar[str] = "protocols"
     description: ClassVar[str] = (
         "SSLv2 ... TLS 1.3: accepted or not, and the refusal (alert, close, downgrade)"
     )
 
     async def run(self, session: EndpointSession,
-                  context: ProbeContext) -> ProbeOutput[ProtocolsResult]:
+                  context: ProbeContext) -> ProbeOutput[ProtocolsFacet]:
         enum = context.shared.enumeration
         tests: dict[int, VersionTest] = {}
 
@@ -30,8 +30,8 @@ class ProtocolsProbe(Probe[ProtocolsResult]):
         async with trio.open_nursery() as nursery:
             for version in VERSIONS:
                 nursery.start_soon(test, version)
-        return ProbeOutput(facet=ProtocolsResult({
-            LABELS[v]: ProtocolSupport(accepted=tests[v].accepted, refusal=tests[v].refusal,
+        return ProbeOutput(facet=ProtocolsFacet({
+            LABELS[v]: ProtocolsAtVersion(accepted=tests[v].accepted, refusal=tests[v].refusal,
                                        error=tests[v].error, notes=tests[v].notes)
             for v in VERSIONS
         }))

@@ -20,15 +20,15 @@ from scanner.results import (
     ClientRenegotiation,
     ErrorKind,
     Finding,
+    RenegotiationFacet,
     RenegotiationOutcome,
-    RenegotiationResult,
     RenegotiationStatus,
     Severity,
 )
 from scanner.wire import TLSVersion
 
 
-class RenegotiationProbe(Probe[RenegotiationResult]):
+class RenegotiationProbe(Probe[RenegotiationFacet]):
     name: ClassVar[str] = "renegotiation"
     description: ClassVar[str] = (
         "TLS 1.2 and below: RFC 5746 secure renegotiation, and the answer to a "
@@ -36,7 +36,7 @@ class RenegotiationProbe(Probe[RenegotiationResult]):
     )
 
     async def run(self, session: EndpointSession,
-                  context: ProbeContext) -> ProbeOutput[RenegotiationResult]:
+                  context: ProbeContext) -> ProbeOutput[RenegotiationFacet]:
         offer = session.offer(min_version=TLSVersion.TLSv1_0, max_version=TLSVersion.TLSv1_2)
         async with session.connect(offer) as tls:
             result = await tls.handshake()
@@ -66,7 +66,7 @@ def _refused(result: HandshakeResult) -> bool:
 
 
 def analyse(result: HandshakeResult, failure: ScanFailure | None,
-            tls13: HandshakeResult | None = None) -> RenegotiationResult:
+            tls13: HandshakeResult | None = None) -> RenegotiationFacet:
     """Read the connection's transcript into the renegotiation facts.
 
     ``tls13`` is the TLS 1.3 handshake made when TLS 1.2 and below were refused.
@@ -80,21 +80,21 @@ def analyse(result: HandshakeResult, failure: ScanFailure | None,
                 and tls13_hello.selected_version == int(TLSVersion.TLSv1_3)):
             how = (f"a {result.failure.alert} alert" if result.failure.alert
                    else "closing the connection")
-            return RenegotiationResult(
+            return RenegotiationFacet(
                 status=RenegotiationStatus.not_applicable, handshake=report,
                 detail=f"the server refused TLS 1.2 and below ({how}) and negotiated TLS 1.3, "
                 "which has no renegotiation")
-        return RenegotiationResult(status=RenegotiationStatus.failed, handshake=report,
+        return RenegotiationFacet(status=RenegotiationStatus.failed, handshake=report,
                                    detail=f"the TLS 1.2-or-below handshake failed: {why}")
     secure = hello.has_extension(wire.ExtensionType.renegotiation_info)
     version = version_name(hello.selected_version)
     if not result.completed:
         why = result.failure.detail if result.failure else "the handshake did not complete"
-        return RenegotiationResult(
+        return RenegotiationFacet(
             status=RenegotiationStatus.failed, version=version, secure_renegotiation=secure,
             handshake=report,
             detail=f"the handshake did not complete, so no renegotiation was tried: {why}")
-    return RenegotiationResult(
+    return RenegotiationFacet(
         status=RenegotiationStatus.tested, version=version, secure_renegotiation=secure,
         client_initiated=_classify(result, failure), handshake=report)
 
@@ -129,7 +129,7 @@ def _classify(result: HandshakeResult, failure: ScanFailure | None) -> ClientRen
                                certificate_requested=requested, detail=detail)
 
 
-def findings_for(facet: RenegotiationResult) -> list[Finding]:
+def findings_for(facet: RenegotiationFacet) -> list[Finding]:
     findings = []
     if facet.secure_renegotiation is False:
         findings.append(Finding(

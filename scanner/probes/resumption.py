@@ -31,11 +31,11 @@ from scanner.probes.shared.report import handshake_report
 from scanner.results import (
     ErrorInfo,
     Finding,
-    ResumptionResult,
+    ResumptionAtTls12,
+    ResumptionAtTls13,
+    ResumptionFacet,
     Severity,
-    TicketOut,
-    Tls12Resumption,
-    Tls13Resumption,
+    Ticket,
 )
 from scanner.wire import TLSVersion
 
@@ -69,7 +69,7 @@ class _Pair:
                 if r is not None and r.failure is not None]
 
 
-class ResumptionProbe(Probe[ResumptionResult]):
+class ResumptionProbe(Probe[ResumptionFacet]):
     name: ClassVar[str] = "resumption"
     description: ClassVar[str] = (
         "Session tickets (TLS 1.2 lifetime hint, TLS 1.3 tickets after the handshake) and "
@@ -77,7 +77,7 @@ class ResumptionProbe(Probe[ResumptionResult]):
     )
 
     async def run(self, session: EndpointSession,
-                  context: ProbeContext) -> ProbeOutput[ResumptionResult]:
+                  context: ProbeContext) -> ProbeOutput[ResumptionFacet]:
         pairs: dict[str, _Pair] = {}
 
         async def pair(key: str, offer: ClientOffer, worth_resuming: _Resumable) -> None:
@@ -88,7 +88,7 @@ class ResumptionProbe(Probe[ResumptionResult]):
             nursery.start_soon(pair, "session_id", session.offer(
                 TLSVersion.TLSv1_2, session_tickets=False), _has_session_id)
             nursery.start_soon(pair, "tls13", session.offer(TLSVersion.TLSv1_3), _has_ticket)
-        facet = ResumptionResult(
+        facet = ResumptionFacet(
             tls1_2=analyse_tls12(pairs["ticket"], pairs["session_id"]),
             tls1_3=analyse_tls13(pairs["tls13"], session.wait_after_handshake()),
         )
@@ -132,9 +132,9 @@ def _negotiated(result: HandshakeResult, offer: ClientOffer) -> bool:
     return result.completed and _version_seen(result)
 
 
-def analyse_tls12(tickets: _Pair, session_ids: _Pair) -> Tls12Resumption:
+def analyse_tls12(tickets: _Pair, session_ids: _Pair) -> ResumptionAtTls12:
     supported = _version_seen(tickets.first) or _version_seen(session_ids.first)
-    out = Tls12Resumption(supported=supported, errors=tickets.errors() + session_ids.errors(),
+    out = ResumptionAtTls12(supported=supported, errors=tickets.errors() + session_ids.errors(),
                           handshake=handshake_report(tickets.first))
     if not supported:
         return out
@@ -142,7 +142,7 @@ def analyse_tls12(tickets: _Pair, session_ids: _Pair) -> Tls12Resumption:
         issued = [t for t in _tickets(tickets.first) if t.ticket_length > 0]
         out.ticket_issued = bool(issued)
         if issued:
-            out.ticket = TicketOut(lifetime_s=issued[-1].lifetime_s,
+            out.ticket = Ticket(lifetime_s=issued[-1].lifetime_s,
                                    ticket_length=issued[-1].ticket_length)
             out.resumed_with_ticket = tickets.resumed
     if _negotiated(session_ids.first, session_ids.first.offer):
@@ -152,9 +152,9 @@ def analyse_tls12(tickets: _Pair, session_ids: _Pair) -> Tls12Resumption:
     return out
 
 
-def analyse_tls13(pair: _Pair, wait_s: float) -> Tls13Resumption:
+def analyse_tls13(pair: _Pair, wait_s: float) -> ResumptionAtTls13:
     first = pair.first
-    out = Tls13Resumption(supported=_version_seen(first), errors=pair.errors(),
+    out = ResumptionAtTls13(supported=_version_seen(first), errors=pair.errors(),
                           handshake=handshake_report(first))
     if not _negotiated(first, first.offer):
         return out
@@ -163,14 +163,14 @@ def analyse_tls13(pair: _Pair, wait_s: float) -> Tls13Resumption:
         return out  # rejected right after the handshake (no client certificate?): unknown
     out.tickets_issued = len(tickets)
     out.wait_ms = round(wait_s * 1000)
-    out.tickets = [TicketOut(lifetime_s=t.lifetime_s, ticket_length=t.ticket_length,
+    out.tickets = [Ticket(lifetime_s=t.lifetime_s, ticket_length=t.ticket_length,
                              max_early_data=t.max_early_data) for t in tickets]
     if tickets:
         out.resumed_with_psk = pair.resumed
     return out
 
 
-def findings_for(facet: ResumptionResult) -> list[Finding]:
+def findings_for(facet: ResumptionFacet) -> list[Finding]:
     findings = []
     tls12, tls13 = facet.tls1_2, facet.tls1_3
     lifetimes: list[tuple[str, int]] = []

@@ -20,7 +20,6 @@ from scanner.results import Finding, Record, Severity, TargetInfo
 from scanner.results.identity import default_sni, format_endpoint
 
 EXPECTATION_PREFIX = "expect."
-SEVERITY_ORDER: tuple[Severity, ...] = tuple(Severity)
 
 
 class Outcome(StrEnum):
@@ -41,7 +40,7 @@ class Check:
 
 
 def severity_at_least(severity: Severity, threshold: Severity) -> bool:
-    return SEVERITY_ORDER.index(severity) >= SEVERITY_ORDER.index(threshold)
+    return severity >= threshold
 
 
 def target_label(target: TargetInfo) -> str:

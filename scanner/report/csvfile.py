@@ -11,8 +11,13 @@ import csv
 from collections.abc import Callable, Iterable
 from typing import IO
 
-from scanner.report.checks import SEVERITY_ORDER
-from scanner.results import ClientAuthVersion, Record
+from scanner.results import (
+    ClientAuthAtVersion,
+    ClientAuthFacet,
+    ProtocolLabel,
+    Record,
+    version_field,
+)
 
 Cell = str | int | bool | None
 Column = tuple[str, Callable[[Record], Cell]]
@@ -31,12 +36,13 @@ def _joined(values: Iterable[str]) -> str:
     return LIST_SEPARATOR.join(values)
 
 
-def _version_columns(attribute: str) -> list[Column]:
-    """Columns about one protocol version's client-auth result (tls1_3 / tls1_2)."""
+def _version_columns(label: ProtocolLabel) -> list[Column]:
+    """Columns about one protocol version's client-auth result, named after its field."""
+    attribute = version_field(label)
 
-    def facet(record: Record) -> ClientAuthVersion | None:
+    def facet(record: Record) -> ClientAuthAtVersion | None:
         auth = record.client_auth
-        return getattr(auth, attribute) if auth is not None else None
+        return auth.at(label) if auth is not None else None
 
     def request_sent(record: Record) -> Cell:
         version = facet(record)
@@ -85,7 +91,7 @@ def _version_columns(attribute: str) -> list[Column]:
 def _max_severity(record: Record) -> Cell:
     if not record.findings:
         return None
-    return max((f.severity for f in record.findings), key=SEVERITY_ORDER.index).value
+    return max(f.severity for f in record.findings).value
 
 
 COLUMNS: list[Column] = [
@@ -110,8 +116,7 @@ COLUMNS: list[Column] = [
      if r.client_auth and r.client_auth.classification else None),
     ("client_auth_consistent_across_versions",
      lambda r: r.client_auth.consistent_across_versions if r.client_auth else None),
-    *_version_columns("tls1_3"),
-    *_version_columns("tls1_2"),
+    *(column for label in ClientAuthFacet.version_labels for column in _version_columns(label)),
     ("findings", lambda r: _joined(f.id + (f" ({f.version})" if f.version else "")
                                    for f in r.findings)),
     ("max_severity", _max_severity),

@@ -38,10 +38,10 @@ def enumeration_table(records: list[Record]) -> Table:
 def _version_rows(record: Record) -> list[tuple[Text, Text, Text]]:
     rows = []
     for label in reversed(PROTOCOL_LABELS):
-        support = record.protocols.get(label) if record.protocols else None
+        support = record.protocols.at(label) if record.protocols else None
         if support is not None and not support.accepted:
             continue
-        suites = record.cipher_suites.get(label) if record.cipher_suites else None
+        suites = record.cipher_suites.at(label) if record.cipher_suites else None
         if support is None and suites is None:
             continue
         version = Text(label, style="red" if label in _LEGACY else "")
@@ -51,7 +51,7 @@ def _version_rows(record: Record) -> list[tuple[Text, Text, Text]]:
                         + ("" if suites.complete else ", incomplete"), style="dim")
             for suite in suites.suites:
                 cell.append("\n" + (suite.openssl or suite.iana or suite.code))
-        groups = record.groups.get(label) if record.groups else None
+        groups = record.groups.at(label) if record.groups else None
         group_cell = Text("\n".join(g.name for g in groups.groups) if groups else "")
         rows.append((version, cell, group_cell))
     return rows

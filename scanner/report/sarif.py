@@ -14,7 +14,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import IO, Any
 
-from scanner.report.checks import SEVERITY_ORDER, target_label
+from scanner.report.checks import target_label
 from scanner.results import Finding, Record, Severity
 from scanner.results.identity import TargetKey, target_key
 
@@ -75,7 +75,7 @@ def write_sarif(records: Iterable[Record], out: IO[str], *,
     for record in records:
         for finding in record.findings:
             seen = rules.get(finding.id)
-            if seen is None or SEVERITY_ORDER.index(finding.severity) > SEVERITY_ORDER.index(seen):
+            if seen is None or finding.severity > seen:
                 rules[finding.id] = finding.severity
     order = {rule: index for index, rule in enumerate(sorted(rules))}
     driver = {

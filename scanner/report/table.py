@@ -12,20 +12,20 @@ from rich.table import Table
 from rich.text import Text
 
 from scanner.results import (
-    AlpnVersion,
+    AlpnAtVersion,
     AttemptStage,
-    CertificateChainOut,
-    CertificateResult,
-    ClientAuthVersion,
+    CertificateChain,
+    CertificateFacet,
+    ClientAuthAtVersion,
     EnforcementAttempt,
-    EnforcementResult,
-    OcspResult,
-    OcspVersion,
+    EnforcementFacet,
+    OcspAtVersion,
+    OcspFacet,
     Record,
-    RenegotiationResult,
+    RenegotiationFacet,
     RenegotiationStatus,
-    Tls12Resumption,
-    Tls13Resumption,
+    ResumptionAtTls12,
+    ResumptionAtTls13,
 )
 
 _CLASS_STYLE = {"required": "green", "optional": "yellow", "none": "dim"}
@@ -62,7 +62,7 @@ def records_table(records: list[Record], *, span: tuple[int, int] | None = None)
             continue
         facts = server_facts(record)
         auth = record.client_auth
-        versions = [v for v in (auth.tls1_3, auth.tls1_2) if v] if auth else []
+        versions = list(auth.versions().values()) if auth else []
         shown = {v.version for v in versions}
         enforcement = _enforcement_cell(record.enforcement)
         if not versions:
@@ -78,7 +78,7 @@ def records_table(records: list[Record], *, span: tuple[int, int] | None = None)
     return table
 
 
-def _enforcement_cell(result: EnforcementResult | None) -> Text:
+def _enforcement_cell(result: EnforcementFacet | None) -> Text:
     """The verdict, the AWS ALB reading, then one line per certificate presented."""
     text = Text()
     if result is None:
@@ -127,7 +127,7 @@ def server_facts(record: Record) -> Text:
 
 
 def _certificate_lines(record: Record) -> list[Text]:
-    facet: CertificateResult | None = record.certificate
+    facet: CertificateFacet | None = record.certificate
     if facet is None:
         return []
     if not facet.chains:
@@ -136,7 +136,7 @@ def _certificate_lines(record: Record) -> list[Text]:
     return [_chain_line(chain, expiring) for chain in facet.chains]
 
 
-def _chain_line(chain: CertificateChainOut, expiring: bool) -> Text:
+def _chain_line(chain: CertificateChain, expiring: bool) -> Text:
     line = Text("cert ")
     if not chain.certificates:
         return line.append("unparsable", style="red")
@@ -160,10 +160,10 @@ def _chain_line(chain: CertificateChainOut, expiring: bool) -> Text:
 
 
 def _ocsp_lines(record: Record) -> list[Text]:
-    facet: OcspResult | None = record.ocsp
+    facet: OcspFacet | None = record.ocsp
     if facet is None:
         return []
-    versions = [v for v in (facet.tls1_3, facet.tls1_2) if v and v.supported]
+    versions = [v for v in facet.versions().values() if v.supported]
     if not versions:
         return []
     stapled = [v for v in versions if v.stapled]
@@ -184,7 +184,7 @@ def _ocsp_lines(record: Record) -> list[Text]:
     return [line]
 
 
-def _staple_summary(version: OcspVersion) -> Text:
+def _staple_summary(version: OcspAtVersion) -> Text:
     response = version.response
     if response is None:
         return Text("?")
@@ -208,7 +208,7 @@ def _alpn_lines(record: Record) -> list[Text]:
     facet = record.alpn
     if facet is None:
         return []
-    versions = [v for v in (facet.tls1_3, facet.tls1_2) if v is not None and v.supported]
+    versions = [v for v in facet.versions().values() if v.supported]
     if not versions:
         return []
     described = {_alpn_text(v).plain for v in versions}
@@ -218,7 +218,7 @@ def _alpn_lines(record: Record) -> list[Text]:
             for v in versions]
 
 
-def _alpn_text(version: AlpnVersion) -> Text:
+def _alpn_text(version: AlpnAtVersion) -> Text:
     text = Text(", ".join(version.supported_protocols) or "none",
                 style="" if version.supported_protocols else "dim")
     if not version.complete:
@@ -239,15 +239,15 @@ def _resumption_lines(record: Record) -> list[Text]:
     if facet is None:
         return []
     lines = []
-    for version in (facet.tls1_3, facet.tls1_2):
-        if version is not None and version.supported:
+    for version in facet.versions().values():
+        if version.supported:
             lines.append(Text(f"resume {version.version.removeprefix('TLSv')}: ")
                          .append_text(_resumption_text(version)))
     return lines
 
 
-def _resumption_text(version: Tls12Resumption | Tls13Resumption) -> Text:
-    if isinstance(version, Tls13Resumption):
+def _resumption_text(version: ResumptionAtTls12 | ResumptionAtTls13) -> Text:
+    if isinstance(version, ResumptionAtTls13):
         if version.tickets_issued is None:
             return Text("tickets unknown", style="dim")
         if not version.tickets:
@@ -273,7 +273,7 @@ _RENEGOTIATION_LABEL = {
 
 
 def _renegotiation_lines(record: Record) -> list[Text]:
-    facet: RenegotiationResult | None = record.renegotiation
+    facet: RenegotiationFacet | None = record.renegotiation
     if facet is None:
         return []
     if facet.status is not RenegotiationStatus.tested or facet.client_initiated is None:
@@ -316,7 +316,7 @@ def _findings(record: Record, version: str | None, first_row: bool, shown: set[s
     return text
 
 
-def _version_cells(version: ClientAuthVersion) -> tuple[Text, Text]:
+def _version_cells(version: ClientAuthAtVersion) -> tuple[Text, Text]:
     if not version.supported:
         reason = version.handshake.alert_received or (
             version.handshake.error.kind.value if version.handshake.error else "")

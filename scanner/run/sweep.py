@@ -26,7 +26,6 @@ from scanner.engine.session import ConnectionLimits
 from scanner.policy.apply import annotate
 from scanner.policy.catalog import Catalog, builtin_catalog
 from scanner.probes import PROBES, ProbeOptions
-from scanner.report.checks import SEVERITY_ORDER
 from scanner.report.jsonl import recorded_targets
 from scanner.report.render import RenderContext
 from scanner.report.sinks import OutputFormat, OutputSink, RecordSink
@@ -85,9 +84,8 @@ class SweepSummary:
         return self.expectations[ExpectationStatus.failed.value]
 
     def findings_at_or_above(self, severity: Severity) -> int:
-        floor = SEVERITY_ORDER.index(severity)
         return sum(count for name, count in self.findings.items()
-                   if SEVERITY_ORDER.index(Severity(name)) >= floor)
+                   if Severity(name) >= severity)
 
     @property
     def not_scanned(self) -> int:
@@ -106,8 +104,7 @@ class SweepSummary:
         if self.classifications:
             lines.append("  client certificate: " + _counts(self.classifications))
         if self.findings:
-            rank = {severity.value: index for index, severity in enumerate(SEVERITY_ORDER)}
-            ranked = sorted(self.findings.items(), key=lambda item: -rank.get(item[0], 0))
+            ranked = sorted(self.findings.items(), key=lambda item: -Severity(item[0]).rank)
             lines.append("  findings: " + ", ".join(f"{k} {v}" for k, v in ranked))
         if self.expectations:
             lines.append("  expectations: " + ", ".join(

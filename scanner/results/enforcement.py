@@ -1,0 +1,138 @@
+"""The enforcement facet: does the server verify the client certificates it asks for?"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import Field
+
+from scanner.results.common import Model
+from scanner.results.handshake import HandshakeReport
+
+
+class CertificateKind(StrEnum):
+    """Which certificate an enforcement attempt presented."""
+
+    none = "none"
+    self_signed = "self_signed"
+    untrusted_ca = "untrusted_ca"
+    lookalike_ca = "lookalike_ca"
+    user_certificate = "user_certificate"
+    user_ca_issued = "user_ca_issued"
+    expired = "expired"
+
+
+class PresentedCertificate(Model):
+    """The certificate an attempt offered; generated ones exist in memory only."""
+
+    subject: str
+    issuer: str
+    sha256: str = Field(description="SHA-256 fingerprint of the DER certificate, hex.")
+    not_before: datetime
+    not_after: datetime
+    generated: bool = Field(description="Made by the scanner for this probe (not the user's).")
+
+
+class AttemptStage(StrEnum):
+    """Where an attempt ended."""
+
+    tls_handshake = "tls_handshake"
+    after_handshake = "after_handshake"
+    http = "http"
+    tls_only = "tls_only"
+    inconclusive = "inconclusive"
+
+
+class AttemptResult(StrEnum):
+    accepted = "accepted"
+    rejected = "rejected"
+    inconclusive = "inconclusive"
+
+
+class HttpOutcomeKind(StrEnum):
+    response = "response"
+    closed = "closed"
+    no_response = "no_response"
+    not_http = "not_http"
+    h2_only = "h2_only"
+
+
+class HttpOutcome(Model):
+    """What the HTTP/1.1 HEAD request got after the TLS layer accepted the connection."""
+
+    request: str = Field(description="The request line and Host, e.g. 'HEAD / (Host: a.example)'.")
+    outcome: HttpOutcomeKind = Field(
+        description="response: a status line came back; closed: the server closed the "
+        "connection without one; no_response: nothing before the deadline; not_http: the "
+        "answer was not HTTP/1.x; h2_only: the server speaks only HTTP/2, no request was sent."
+    )
+    status: int | None = None
+    reason: str | None = None
+    received: str | None = Field(
+        default=None, description="The first bytes of a non-HTTP answer (printable or hex)."
+    )
+
+
+class EnforcementAttempt(Model):
+    """One handshake with one certificate (or none), and where it ended."""
+
+    certificate: CertificateKind
+    presented: PresentedCertificate | None = None
+    certificate_sent: bool | None = Field(
+        default=None, description="Whether our Certificate message carried the certificate "
+        "(false when the server sent no CertificateRequest or the TLS library found the "
+        "certificate unfit for the server's signature algorithms)."
+    )
+    result: AttemptResult
+    ended: AttemptStage
+    alert: str | None = Field(default=None, description="The TLS alert that rejected it.")
+    http: HttpOutcome | None = None
+    detail: str = Field(description="One line: what happened, in words.")
+    handshake: HandshakeReport
+
+
+class EnforcementVerdict(StrEnum):
+    not_requested = "not_requested"
+    optional_unverified = "optional_unverified"
+    optional_verified = "optional_verified"
+    required_at_tls = "required_at_tls"
+    required_at_http = "required_at_http"
+    accepts_untrusted = "accepts_untrusted"
+
+
+class AwsAlbInference(Model):
+    """The AWS ALB mutual-TLS listener settings that would behave like this endpoint."""
+
+    fits: bool = Field(description="Whether the behaviour matches one of the ALB modes at all.")
+    mode: Literal["off", "passthrough", "verify"] | None = None
+    advertise_ca_names: Literal["on", "off"] | None = Field(
+        default=None, description="AdvertiseTrustStoreCaNames; verify mode only."
+    )
+    ignore_client_certificate_expiry: Literal["on", "off"] | None = Field(
+        default=None, description="IgnoreClientCertificateExpiry; null unless testable "
+        "(verify mode, client_ca_cert and client_ca_key given, a trusted certificate accepted)."
+    )
+    evidence: list[str] = Field(default_factory=list,
+                                description="The observations each conclusion rests on.")
+
+
+class EnforcementFacet(Model):
+    """Does the server verify the client certificates it asks for, and where does it enforce?"""
+
+    verdict: EnforcementVerdict | None = Field(
+        default=None, description="null when the attempts could not decide (see reason)."
+    )
+    reason: str = Field(description="Why this verdict, citing the attempts.")
+    version: str | None = Field(default=None, description="The TLS version negotiated.")
+    ca_names_sent: bool | None = None
+    http_baseline: int | None = Field(
+        default=None, description="HTTP status a trusted certificate got (yours, or one issued "
+        "by your CA); other statuses are judged against it."
+    )
+    attempts: list[EnforcementAttempt] = Field(default_factory=list)
+    skipped: dict[str, str] = Field(
+        default_factory=dict, description="Attempts not made, by certificate kind, and why."
+    )
+    aws_alb: AwsAlbInference | None = None

@@ -1,0 +1,87 @@
+"""What the policy step adds to a record: named-policy identification and the inventory's
+expectations."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import Field, JsonValue
+
+from scanner.results.common import Model, Severity
+
+
+class PolicySuite(Model):
+    code: str = Field(description="Code point, e.g. 0xC02B.")
+    iana: str | None = None
+    openssl: str | None = None
+
+
+class PolicyDifferences(Model):
+    """How the endpoint differs from one catalog policy (empty lists: it matches)."""
+
+    versions_missing: list[str] = Field(
+        default_factory=list, description="In the policy, refused by the endpoint.")
+    versions_extra: list[str] = Field(
+        default_factory=list, description="Accepted by the endpoint, not in the policy.")
+    suites_missing: dict[str, list[PolicySuite]] = Field(
+        default_factory=dict, description="Per version: in the policy (for the endpoint's "
+        "certificate type), not accepted.")
+    suites_extra: dict[str, list[PolicySuite]] = Field(
+        default_factory=dict, description="Per version: accepted, not in the policy.")
+    groups_unexpected: list[str] = Field(
+        default_factory=list, description="Key-exchange groups accepted that the policy lacks.")
+    groups_missing: list[str] = Field(
+        default_factory=list, description="Groups of the policy that the endpoint refused.")
+
+
+class OrderDifference(Model):
+    policy: list[str] = Field(description="Shared suites in the policy's documented order.")
+    observed: list[str] = Field(description="The same suites in the server's order.")
+
+
+class PolicyCandidate(Model):
+    id: str
+    name: str
+    provider: str
+    confidence: str | None = None
+    distance: int = Field(description="Differing (version, suite) pairs plus differing groups; "
+                          "0 is an exact match.")
+    differences: PolicyDifferences
+    order_differences: dict[str, OrderDifference] = Field(
+        default_factory=dict,
+        description="Versions where the server's order differs from the documented one.")
+
+
+class PolicyIdentification(Model):
+    """Which catalog policies the enumerated protocols and suites match."""
+
+    key_types: list[str] = Field(description="Certificate key types suites were filtered by.")
+    key_types_source: Literal["certificate", "accepted suites", "unknown"]
+    matches: list[PolicyCandidate] = Field(
+        description="Exact matches; several means look-alikes nothing observed separates.")
+    ambiguous: bool
+    excluded_by_groups: list[PolicyCandidate] = Field(
+        default_factory=list,
+        description="Same protocols and suites, but the observed key-exchange groups "
+        "contradict the policy (e.g. a PQ variant).")
+    nearest: list[PolicyCandidate] = Field(
+        default_factory=list, description="With no exact match: the closest policies.")
+    notes: list[str] = Field(default_factory=list)
+
+
+class ExpectationStatus(StrEnum):
+    met = "met"
+    failed = "failed"
+    not_evaluated = "not_evaluated"
+
+
+class ExpectationOutcome(Model):
+    """One inventory expectation checked against this record."""
+
+    name: str = Field(description="e.g. client_auth, ca_names, certificate.min_days_left.")
+    status: ExpectationStatus
+    severity: Severity = Field(description="Severity of the finding when it failed.")
+    expected: JsonValue
+    observed: JsonValue = None
+    detail: str = Field(description="What was seen, or why it could not be evaluated.")
