@@ -1,5 +1,5 @@
-"""CertificateRequest in every protocol version, and the TLS 1.3 extensions only it
-carries to describe acceptable client certificates (certificate_authorities, oid_filters).
+"""CertificateRequest in every protocol version, and the TLS 1.3 extensions in which it
+describes acceptable client certificates (certificate_authorities, oid_filters).
 
 Layouts: RFC 8446 4.3.2 (TLS 1.3), RFC 5246 7.4.4 (TLS 1.2), RFC 4346 7.4.4 / RFC 6101
 (TLS 1.1 and older).

@@ -43,6 +43,8 @@ class Extension:
 def read_extension_list(
     reader: ByteReader, what: str, *, min_length: int = 0, max_length: int | None = None
 ) -> tuple[Extension, ...]:
+    """Read one length-prefixed extension list at ``reader``'s position, refusing duplicates;
+    the message parsers pass their own bounds and the name used in errors."""
     block = reader.sub_reader(2, f"{what} extensions", min_length=min_length, max_length=max_length)
     extensions: list[Extension] = []
     seen: set[int] = set()
@@ -85,6 +87,8 @@ def parse_signature_algorithms_extension(
 
 
 def read_u16_list(reader: ByteReader, what: str) -> tuple[int, ...]:
+    """A ``<2..2^16-2>`` vector of 16-bit values (signature schemes in an extension or in a
+    TLS 1.2 CertificateRequest)."""
     raw = reader.vector(2, what, min_length=2, max_length=2**16 - 2)
     if len(raw) % 2:
         raise WireError(f"{what}: odd length {len(raw)} for a list of 16-bit values")
