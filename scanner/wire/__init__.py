@@ -5,6 +5,20 @@ be fed captured bytes in tests and fuzzed with arbitrary input.
 """
 
 from .alerts import ALERT_LENGTH, Alert, parse_alert
+from .certificate_request import (
+    CertificateRequest,
+    OidFilter,
+    parse_certificate_authorities_extension,
+    parse_certificate_request,
+    parse_oid_filters_extension,
+)
+from .certificates import (
+    CertificateMessage,
+    CertificateStatus,
+    certificate_entry_status,
+    parse_certificate,
+    parse_certificate_status,
+)
 from .cipher_suites import (
     CIPHER_SUITES,
     SCSV_EMPTY_RENEGOTIATION_INFO,
@@ -38,42 +52,25 @@ from .client_hello import (
     supported_groups_extension,
     supported_versions_extension,
 )
+from .encrypted_extensions import EncryptedExtensions, parse_encrypted_extensions
 from .errors import WireError
-from .handshake import (
-    HANDSHAKE_HEADER_LENGTH,
-    HELLO_RETRY_REQUEST_RANDOM,
-    CertificateMessage,
-    CertificateRequest,
-    CertificateStatus,
-    EncryptedExtensions,
+from .extensions import (
     Extension,
-    HandshakeHeader,
-    HandshakeMessage,
-    NewSessionTicket,
-    OidFilter,
-    ParsedHandshake,
-    ServerHello,
-    certificate_entry_status,
     find_extension,
     parse_alpn_extension,
-    parse_certificate,
-    parse_certificate_authorities_extension,
-    parse_certificate_request,
-    parse_certificate_status,
     parse_ec_point_formats_extension,
-    parse_ecdhe_server_key_exchange,
-    parse_encrypted_extensions,
     parse_extensions,
+    parse_next_protocol_negotiation_extension,
+    parse_renegotiation_info_extension,
+    parse_signature_algorithms_extension,
+)
+from .handshake import (
+    HANDSHAKE_HEADER_LENGTH,
+    HandshakeHeader,
+    HandshakeMessage,
+    ParsedHandshake,
     parse_handshake_header,
     parse_handshake_message,
-    parse_key_share_server,
-    parse_new_session_ticket,
-    parse_next_protocol_negotiation_extension,
-    parse_oid_filters_extension,
-    parse_renegotiation_info_extension,
-    parse_server_hello,
-    parse_signature_algorithms_extension,
-    parse_supported_versions_server,
     split_handshake,
     split_handshake_stream,
 )
@@ -111,6 +108,14 @@ from .registry import (
     name_for,
 )
 from .server_flight import ServerFlight, StopAt
+from .server_hello import (
+    HELLO_RETRY_REQUEST_RANDOM,
+    ServerHello,
+    parse_key_share_server,
+    parse_server_hello,
+    parse_supported_versions_server,
+)
+from .server_key_exchange import parse_ecdhe_server_key_exchange
 from .sslv2 import (
     SSL2_VERSION,
     Ssl2Error,
@@ -121,6 +126,7 @@ from .sslv2 import (
     sslv2_record_length,
 )
 from .stream import RecordTracker
+from .tickets import NewSessionTicket, parse_new_session_ticket
 from .transcript import Direction, Transcript, TranscriptMessage
 from .x500 import (
     DistinguishedName,

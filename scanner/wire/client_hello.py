@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from .errors import WireError
-from .handshake import Extension, _read_extension_list, find_extension, parse_alpn_extension
+from .extensions import Extension, find_extension, parse_alpn_extension, read_extension_list
 from .reader import ByteReader
 from .records import encode_records
 from .registry import ContentType, ExtensionType, HandshakeType
@@ -358,7 +358,7 @@ def parse_client_hello(body: bytes) -> ClientHello:
     compression = reader.vector(1, "ClientHello compression_methods", min_length=1)
     extensions: tuple[Extension, ...] | None = None
     if not reader.at_end:
-        extensions = _read_extension_list(reader, "ClientHello")
+        extensions = read_extension_list(reader, "ClientHello")
     reader.expect_end("ClientHello")
     hello = ClientHello(legacy_version, random, session_id, cipher_suites, compression,
                         extensions)

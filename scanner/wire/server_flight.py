@@ -14,9 +14,10 @@ from enum import Enum
 
 from .alerts import Alert, parse_alert
 from .errors import WireError
-from .handshake import ServerHello, parse_server_hello, split_handshake_stream
+from .handshake import split_handshake_stream
 from .records import RECORD_HEADER_LENGTH, describe_non_tls, looks_like_tls, parse_record_header
 from .registry import HANDSHAKE_TYPES, ContentType, HandshakeType, TLSVersion, name_for
+from .server_hello import ServerHello, parse_server_hello
 from .sslv2 import Ssl2Error, Ssl2ServerHello, parse_sslv2_message, sslv2_record_length
 
 __all__ = ["ServerFlight", "StopAt"]

@@ -15,8 +15,9 @@ from typing import Literal, overload
 
 from .alerts import Alert, parse_alert
 from .errors import WireError
-from .handshake import HandshakeMessage, ServerHello, parse_handshake_message
+from .handshake import HandshakeMessage, parse_handshake_message
 from .registry import HANDSHAKE_TYPES, ContentType, HandshakeType, name_for
+from .server_hello import ServerHello
 
 __all__ = ["Direction", "Transcript", "TranscriptMessage"]
 
