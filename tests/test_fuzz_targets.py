@@ -6,6 +6,7 @@ import pytest
 
 from fuzz import targets
 from scanner import wire
+from tests.support import tlsbytes as tb
 
 _ENTRY_POINTS = ("decode_oid", "RecordTracker", "looks_like_tls", "describe_non_tls")
 
@@ -34,3 +35,16 @@ def test_run_one_lets_anything_but_wire_error_through(monkeypatch: pytest.Monkey
     monkeypatch.setitem(targets.TARGETS, "broken", targets.Target(broken, broken))
     with pytest.raises(IndexError):
         targets.run_one("broken", b"")
+
+
+def test_lazy_properties_may_answer_wire_error() -> None:
+    """A ServerHello whose ALPN, renegotiation_info and ec_point_formats extensions are
+    malformed parses; reading those properties raises WireError, which is their documented
+    answer, so the harness must not count it as a crash (found by fuzz.run_all)."""
+    malformed = (tb.ext(wire.ExtensionType.application_layer_protocol_negotiation, b"\x00")
+                 + tb.ext(wire.ExtensionType.renegotiation_info, b"\x05")
+                 + tb.ext(wire.ExtensionType.ec_point_formats, b""))
+    body = tb.server_hello(extensions=malformed)[4:]
+    with pytest.raises(wire.WireError):
+        _ = wire.parse_server_hello(body).alpn_protocols
+    targets.run_one("server_hello", body)
