@@ -21,8 +21,7 @@ A policy file::
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
@@ -122,7 +121,7 @@ class PolicyEntry(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> PolicyEntry:
-        resolved = _ResolvedEntry.of(self)
+        resolved = _resolved(self)
         for rule in _CONSISTENCY_RULES:
             problem = rule(resolved)
             if problem is not None:
@@ -134,19 +133,18 @@ class PolicyEntry(_Strict):
 # --- consistency rules: each returns what is wrong, or None; the first failing rule is reported
 
 
-@dataclass(frozen=True)
-class _ResolvedEntry:
+class _ResolvedEntry(NamedTuple):
     """An entry with its suite names resolved once, for every rule to read."""
 
     entry: PolicyEntry
     tls13: tuple[CipherSuite, ...]
     tls12: tuple[CipherSuite, ...]
 
-    @classmethod
-    def of(cls, entry: PolicyEntry) -> _ResolvedEntry:
-        table = suite_table()
-        return cls(entry, tuple(map(table.resolve, entry.tls13)),
-                   tuple(map(table.resolve, entry.tls12)))
+
+def _resolved(entry: PolicyEntry) -> _ResolvedEntry:
+    table = suite_table()
+    return _ResolvedEntry(entry, tuple(map(table.resolve, entry.tls13)),
+                          tuple(map(table.resolve, entry.tls12)))
 
 
 def _tls13_lists_only_tls13_suites(resolved: _ResolvedEntry) -> str | None:
@@ -161,8 +159,10 @@ def _tls12_lists_no_tls13_suite(resolved: _ResolvedEntry) -> str | None:
 
 def _first_name(names: list[str], suites: tuple[CipherSuite, ...], *, tls13: bool) -> str | None:
     """The first of ``names`` whose suite is (``tls13``) or is not a TLS 1.3 suite."""
-    return next((name for name, suite in zip(names, suites, strict=True)
-                 if suite.is_tls13 == tls13), None)
+    for name, suite in zip(names, suites, strict=True):
+        if suite.is_tls13 == tls13:
+            return name
+    return None
 
 
 def _no_suite_listed_twice(resolved: _ResolvedEntry) -> str | None:
