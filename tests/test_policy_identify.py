@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from scanner.policy.apply import identification_out
 from scanner.policy.catalog import Policy, builtin_catalog
 from scanner.policy.identify import Observation, identify, observation_from_record
@@ -207,3 +209,34 @@ def test_the_ranking_distance_equals_the_reported_differences() -> None:
             suites, groups = _distance(policy, observation, observed, observation.key_types)
             assert (suites, groups) == (full.protocol_and_suite_count,
                                         full.count - full.protocol_and_suite_count), policy.id
+
+
+KEY_TYPE_SOURCES = {
+    # observation -> (key types, where they came from, whether the "unknown" note is given)
+    "from the certificate": (
+        Observation(versions={"TLSv1.2": True}, suites={"TLSv1.2": (0x0034,)},
+                    key_types=frozenset({"dsa"})),
+        ("dsa",), "certificate", False),
+    "inferred from an RSA suite": (
+        Observation(versions={"TLSv1.2": True}, suites={"TLSv1.2": (0x0034, 0x002F)}),
+        ("rsa",), "accepted suites", False),
+    "anonymous suites tell nothing": (
+        Observation(versions={"TLSv1.2": True}, suites={"TLSv1.2": (0x0034, 0x008C)}),
+        (), "unknown", True),
+    "TLS 1.3 suites tell nothing, and need no certificate type": (
+        Observation(versions={"TLSv1.3": True, "TLSv1.2": False}, suites={"TLSv1.3": (0x1301,)}),
+        (), "unknown", False),
+}
+
+
+@pytest.mark.parametrize(("observation", "key_types", "source", "note"),
+                         KEY_TYPE_SOURCES.values(), ids=KEY_TYPE_SOURCES.keys())
+def test_key_types_come_from_the_certificate_else_the_suites(
+        observation: Observation, key_types: tuple[str, ...], source: str, note: bool) -> None:
+    result = identify(observation, CATALOG)
+    assert (result.key_types, result.key_types_source) == (key_types, source)
+    unknown = ("the certificate key type is unknown, so suites of every certificate type were "
+               "expected")
+    assert (unknown in result.notes) is note
+    if note:
+        assert result.notes[-1] == unknown, "the last note"

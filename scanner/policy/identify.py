@@ -28,6 +28,8 @@ from scanner.policy.suites import (
 
 KeyTypesSource = Literal["certificate", "accepted suites", "unknown"]
 _CONFIDENCE_RANK = {"high": 0, "medium": 1, None: 2, "low": 3}
+# (policy order, observed server order) of the suites both list
+SuiteOrders = tuple[tuple[CipherSuite, ...], tuple[CipherSuite, ...]]
 
 
 @dataclass(frozen=True)
@@ -100,9 +102,8 @@ class Differences:
 class Candidate:
     policy: Policy
     differences: Differences
-    # version -> (policy order, observed server order), for policies documenting a server order
-    order_differences: Mapping[str, tuple[tuple[CipherSuite, ...], tuple[CipherSuite, ...]]] = (
-        field(default_factory=dict))
+    # version -> orders, for policies documenting a server order
+    order_differences: Mapping[str, SuiteOrders] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -124,29 +125,58 @@ def identify(observation: Observation, catalog: Iterable[Policy], *,
     """Exact matches (or, failing those, the ``nearest`` policies) for ``observation``."""
     key_types, source = _key_types(observation)
     filter_types = key_types or None
-    # Rank every policy by a cheap set-based distance, then describe only the ones reported.
-    observed = {v: frozenset(codes) for v, codes in observation.suites.items()}
-    ranked = sorted(((_distance(p, observation, observed, filter_types), p) for p in catalog),
-                    key=lambda pair: (pair[0][0] + pair[0][1], *_policy_rank(pair[1])))
-    reported = [p for (suites, groups), p in ranked if suites == 0]
-    if not any(groups == 0 for (suites, groups), _ in ranked if suites == 0):
-        reported += [p for _, p in ranked[:nearest]]
+    reported = _worth_describing(observation, catalog, filter_types, nearest)
     candidates = {p.id: compare_policy(p, observation, filter_types)
                   for p in dict.fromkeys(reported)}
     ordered = sorted(candidates.values(), key=_rank)
     matches = tuple(c for c in ordered if c.differences.count == 0)
-    excluded = tuple(c for c in ordered
-                     if c.differences.protocol_and_suite_count == 0 and c.differences.count > 0)
-    close = () if matches else tuple(ordered[:nearest])
+    return Identification(key_types=tuple(sorted(key_types)), key_types_source=source,
+                          matches=matches, excluded_by_groups=_excluded_by_groups(ordered),
+                          nearest=() if matches else tuple(ordered[:nearest]),
+                          notes=_notes(observation, matches, key_types))
+
+
+def _worth_describing(observation: Observation, catalog: Iterable[Policy],
+                      key_types: frozenset[str] | None, nearest: int) -> list[Policy]:
+    """The policies identify reports: those whose protocols and suites match, and the
+    ``nearest`` too unless one of those also matches on groups.
+
+    Every policy is ranked by a cheap set-based distance; only these get compare_policy's
+    full description."""
+    observed = {v: frozenset(codes) for v, codes in observation.suites.items()}
+    ranked = sorted(((_distance(p, observation, observed, key_types), p) for p in catalog),
+                    key=_by_distance)
+    reported = [p for (suites, _), p in ranked if suites == 0]
+    if not any(groups == 0 for (suites, groups), _ in ranked if suites == 0):
+        reported += [p for _, p in ranked[:nearest]]
+    return reported
+
+
+def _by_distance(ranked: tuple[tuple[int, int], Policy]) -> tuple[int, int, int, str]:
+    (suites, groups), policy = ranked
+    return (suites + groups, *_policy_rank(policy))
+
+
+def _excluded_by_groups(ordered: Iterable[Candidate]) -> tuple[Candidate, ...]:
+    """Candidates matching on protocols and suites that the key-exchange groups rule out."""
+    return tuple(c for c in ordered
+                 if c.differences.protocol_and_suite_count == 0 and c.differences.count > 0)
+
+
+def _notes(observation: Observation, matches: Sequence[Candidate],
+           key_types: frozenset[str]) -> tuple[str, ...]:
     notes = [*observation.notes, *_untested_notes(observation)]
     if len(matches) > 1:
         notes.append(_ambiguity_note(matches, key_types, observation))
-    if not key_types and any(observation.suites.get(v) for v in VERSIONS if v != "TLSv1.3"):
+    if not key_types and _accepts_suites_below_tls13(observation):
         notes.append("the certificate key type is unknown, so suites of every certificate type "
                      "were expected")
-    return Identification(key_types=tuple(sorted(key_types)), key_types_source=source,
-                          matches=matches, excluded_by_groups=excluded, nearest=close,
-                          notes=tuple(notes))
+    return tuple(notes)
+
+
+def _accepts_suites_below_tls13(observation: Observation) -> bool:
+    """Whether any suite was seen whose choice depends on the certificate's key type."""
+    return any(observation.suites.get(v) for v in VERSIONS if v != "TLSv1.3")
 
 
 def _rank(candidate: Candidate) -> tuple[int, int, int, str]:
@@ -205,53 +235,107 @@ def _key_types(observation: Observation) -> tuple[frozenset[str], KeyTypesSource
 def compare_policy(policy: Policy, observation: Observation,
                    key_types: frozenset[str] | None) -> Candidate:
     """How ``observation`` differs from ``policy`` (suites filtered by ``key_types``)."""
-    table = suite_table()
-    versions_missing: list[str] = []
-    versions_extra: list[str] = []
-    missing: dict[str, tuple[CipherSuite, ...]] = {}
-    extra: dict[str, tuple[CipherSuite, ...]] = {}
-    order: dict[str, tuple[tuple[CipherSuite, ...], tuple[CipherSuite, ...]]] = {}
-    weight = 0
-    for version in VERSIONS:
-        if version not in observation.versions:
-            continue
-        accepted = observation.versions[version]
-        expected = policy.suites_at(version, key_types)
-        if not accepted:
-            if expected:
-                versions_missing.append(version)
-                weight += len(expected)
-            continue
-        observed = list(dict.fromkeys(observation.suites.get(version, ())))
-        if version not in policy.protocols:
-            versions_extra.append(version)
-            weight += max(1, len(observed))
-            continue
-        expected_codes = policy.codes_at(version, key_types)
-        if expected_codes.issuperset(observed) and len(expected_codes) == len(observed) and (
-                version not in observation.server_order or policy.order != "server"):
-            continue  # the common case while ranking: identical sets, nothing to report
-        tested = None if observation.tested_suites is None else observation.tested_suites.get(
-            version, frozenset())
-        absent = [s for s in expected if s.code not in observed
-                  and s.code not in policy.may_be_absent and (tested is None or s.code in tested)]
-        surplus = [table.by_code_point(code) for code in observed if code not in expected_codes]
+    return _Comparison(policy, observation, key_types).candidate()
+
+
+@dataclass
+class _Comparison:
+    """compare_policy's working state: the differences found so far, version by version."""
+
+    policy: Policy
+    observation: Observation
+    key_types: frozenset[str] | None
+    versions_missing: list[str] = field(default_factory=list)
+    versions_extra: list[str] = field(default_factory=list)
+    suites_missing: dict[str, tuple[CipherSuite, ...]] = field(default_factory=dict)
+    suites_extra: dict[str, tuple[CipherSuite, ...]] = field(default_factory=dict)
+    order: dict[str, SuiteOrders] = field(default_factory=dict)
+    version_weight: int = 0
+
+    def candidate(self) -> Candidate:
+        for version in VERSIONS:
+            if version in self.observation.versions:
+                self._compare_version(version)
+        unexpected, refused = _group_differences(self.policy, self.observation)
+        return Candidate(self.policy, Differences(
+            versions_missing=tuple(self.versions_missing),
+            versions_extra=tuple(self.versions_extra), suites_missing=self.suites_missing,
+            suites_extra=self.suites_extra, groups_unexpected=unexpected,
+            groups_missing=refused, version_weight=self.version_weight,
+        ), self.order)
+
+    def _compare_version(self, version: str) -> None:
+        if not self.observation.versions[version]:
+            self._refused(version)
+            return
+        observed = tuple(dict.fromkeys(self.observation.suites.get(version, ())))
+        if version in self.policy.protocols:
+            self._compare_suites(version, observed)
+        else:
+            self.versions_extra.append(version)
+            self.version_weight += max(1, len(observed))
+
+    def _refused(self, version: str) -> None:
+        """A refused version is a difference only when the policy has suites for it."""
+        expected = self.policy.suites_at(version, self.key_types)
+        if expected:
+            self.versions_missing.append(version)
+            self.version_weight += len(expected)
+
+    def _compare_suites(self, version: str, observed: tuple[int, ...]) -> None:
+        expected_codes = self.policy.codes_at(version, self.key_types)
+        if not self._orders_compared(version) and _same_codes(expected_codes, observed):
+            return  # the common case while ranking: identical sets, nothing to report
+        expected = self.policy.suites_at(version, self.key_types)
+        absent = self._absent(version, expected, observed)
         if absent:
-            missing[version] = tuple(absent)
+            self.suites_missing[version] = absent
+        surplus = tuple(map(suite_table().by_code_point,
+                            (code for code in observed if code not in expected_codes)))
         if surplus:
-            extra[version] = tuple(surplus)
-        server_order = observation.server_order.get(version)
-        if server_order and policy.order == "server":
-            common = [s for s in expected if s.code in set(observed)]
-            seen = [table.by_code_point(c) for c in server_order if c in expected_codes]
-            if [s.code for s in common] != [s.code for s in seen]:
-                order[version] = (tuple(common), tuple(seen))
-    unexpected, refused = _group_differences(policy, observation)
-    return Candidate(policy, Differences(
-        versions_missing=tuple(versions_missing), versions_extra=tuple(versions_extra),
-        suites_missing=missing, suites_extra=extra, groups_unexpected=unexpected,
-        groups_missing=refused, version_weight=weight,
-    ), order)
+            self.suites_extra[version] = surplus
+        orders = self._order_difference(version, expected, observed, expected_codes)
+        if orders is not None:
+            self.order[version] = orders
+
+    def _orders_compared(self, version: str) -> bool:
+        return version in self.observation.server_order and self.policy.order == "server"
+
+    def _absent(self, version: str, expected: Sequence[CipherSuite],
+                observed: tuple[int, ...]) -> tuple[CipherSuite, ...]:
+        """Expected suites not seen, apart from documented exceptions and suites never
+        offered."""
+        tested = _tested_at(self.observation, version)
+        return tuple(s for s in expected if s.code not in observed
+                     and s.code not in self.policy.may_be_absent
+                     and (tested is None or s.code in tested))
+
+    def _order_difference(self, version: str, expected: Sequence[CipherSuite],
+                          observed: tuple[int, ...], expected_codes: frozenset[int]
+                          ) -> SuiteOrders | None:
+        """(policy order, server order) of the suites both list, when the provider documents
+        a server order and the server's differs."""
+        server_order = self.observation.server_order.get(version)
+        if not server_order or self.policy.order != "server":
+            return None
+        common = tuple(s for s in expected if s.code in observed)
+        seen = tuple(map(suite_table().by_code_point,
+                         (code for code in server_order if code in expected_codes)))
+        if [s.code for s in common] == [s.code for s in seen]:
+            return None
+        return common, seen
+
+
+def _same_codes(expected: frozenset[int], observed: tuple[int, ...]) -> bool:
+    """Whether the (duplicate-free) ``observed`` codes are exactly ``expected``."""
+    return expected.issuperset(observed) and len(expected) == len(observed)
+
+
+def _tested_at(observation: Observation, version: str) -> frozenset[int] | None:
+    """The suites offered at ``version``, or None when every suite was offered."""
+    if observation.tested_suites is None:
+        return None
+    return observation.tested_suites.get(version, frozenset())
 
 
 def _group_differences(policy: Policy, observation: Observation

@@ -20,12 +20,14 @@ A policy file::
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from collections.abc import Callable
+from typing import Annotated, Any, Literal, NamedTuple
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from scanner.policy.suites import (
     VERSIONS,
+    CipherSuite,
     UnknownSuiteError,
     normalize_group,
     normalize_version,
@@ -119,37 +121,105 @@ class PolicyEntry(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> PolicyEntry:
-        table = suite_table()
-        tls13 = [table.resolve(name) for name in self.tls13]
-        tls12 = [table.resolve(name) for name in self.tls12]
-        if any(not suite.is_tls13 for suite in tls13):
-            bad = next(name for name, s in zip(self.tls13, tls13, strict=True) if not s.is_tls13)
-            raise ValueError(f"{bad} is not a TLS 1.3 suite; list it under tls12")
-        if any(suite.is_tls13 for suite in tls12):
-            bad = next(name for name, s in zip(self.tls12, tls12, strict=True) if s.is_tls13)
-            raise ValueError(f"{bad} is a TLS 1.3 suite; list it under tls13")
-        for label, suites in (("tls13", tls13), ("tls12", tls12)):
-            seen: set[int] = set()
-            for suite in suites:
-                if suite.code in seen:
-                    raise ValueError(f"{label} lists {suite.label} twice")
-                seen.add(suite.code)
-        if len(set(self.protocols)) != len(self.protocols):
-            raise ValueError("protocols lists a version twice")
-        has13 = "TLSv1.3" in self.protocols
-        older = [v for v in self.protocols if v != "TLSv1.3"]
-        if has13 != bool(tls13):
-            raise ValueError("TLSv1.3 in protocols needs tls13 suites, and tls13 suites need "
-                             "TLSv1.3 in protocols")
-        if bool(older) != bool(tls12):
-            raise ValueError(f"{', '.join(older) or 'TLS 1.2 and below'} in protocols needs tls12 "
-                             "suites, and tls12 suites need a version below TLSv1.3 in protocols")
-        listed = {s.code for s in tls13} | {s.code for s in tls12}
-        for name in self.may_be_absent:
-            if table.resolve(name).code not in listed:
-                raise ValueError(f"may_be_absent names {name}, which the policy does not list")
+        resolved = _resolved(self)
+        for rule in _CONSISTENCY_RULES:
+            problem = rule(resolved)
+            if problem is not None:
+                raise ValueError(problem)
         self.protocols.sort(key=VERSIONS.index)
         return self
+
+
+# --- consistency rules: each returns what is wrong, or None; the first failing rule is reported
+
+
+class _ResolvedEntry(NamedTuple):
+    """An entry with its suite names resolved once, for every rule to read."""
+
+    entry: PolicyEntry
+    tls13: tuple[CipherSuite, ...]
+    tls12: tuple[CipherSuite, ...]
+
+
+def _resolved(entry: PolicyEntry) -> _ResolvedEntry:
+    table = suite_table()
+    return _ResolvedEntry(entry, tuple(map(table.resolve, entry.tls13)),
+                          tuple(map(table.resolve, entry.tls12)))
+
+
+def _tls13_lists_only_tls13_suites(resolved: _ResolvedEntry) -> str | None:
+    bad = _first_name(resolved.entry.tls13, resolved.tls13, tls13=False)
+    return None if bad is None else f"{bad} is not a TLS 1.3 suite; list it under tls12"
+
+
+def _tls12_lists_no_tls13_suite(resolved: _ResolvedEntry) -> str | None:
+    bad = _first_name(resolved.entry.tls12, resolved.tls12, tls13=True)
+    return None if bad is None else f"{bad} is a TLS 1.3 suite; list it under tls13"
+
+
+def _first_name(names: list[str], suites: tuple[CipherSuite, ...], *, tls13: bool) -> str | None:
+    """The first of ``names`` whose suite is (``tls13``) or is not a TLS 1.3 suite."""
+    for name, suite in zip(names, suites, strict=True):
+        if suite.is_tls13 == tls13:
+            return name
+    return None
+
+
+def _no_suite_listed_twice(resolved: _ResolvedEntry) -> str | None:
+    for label, suites in (("tls13", resolved.tls13), ("tls12", resolved.tls12)):
+        repeated = _first_repeat(suites)
+        if repeated is not None:
+            return f"{label} lists {repeated.label} twice"
+    return None
+
+
+def _first_repeat(suites: tuple[CipherSuite, ...]) -> CipherSuite | None:
+    seen: set[int] = set()
+    for suite in suites:
+        if suite.code in seen:
+            return suite
+        seen.add(suite.code)
+    return None
+
+
+def _no_version_listed_twice(resolved: _ResolvedEntry) -> str | None:
+    protocols = resolved.entry.protocols
+    return "protocols lists a version twice" if len(set(protocols)) != len(protocols) else None
+
+
+def _tls13_and_its_suites_go_together(resolved: _ResolvedEntry) -> str | None:
+    if ("TLSv1.3" in resolved.entry.protocols) == bool(resolved.tls13):
+        return None
+    return "TLSv1.3 in protocols needs tls13 suites, and tls13 suites need TLSv1.3 in protocols"
+
+
+def _older_versions_and_tls12_suites_go_together(resolved: _ResolvedEntry) -> str | None:
+    older = [v for v in resolved.entry.protocols if v != "TLSv1.3"]
+    if bool(older) == bool(resolved.tls12):
+        return None
+    return (f"{', '.join(older) or 'TLS 1.2 and below'} in protocols needs tls12 suites, and "
+            "tls12 suites need a version below TLSv1.3 in protocols")
+
+
+def _may_be_absent_names_listed_suites(resolved: _ResolvedEntry) -> str | None:
+    listed = {suite.code for suite in (*resolved.tls13, *resolved.tls12)}
+    table = suite_table()
+    unlisted = [name for name in resolved.entry.may_be_absent
+                if table.resolve(name).code not in listed]
+    if not unlisted:
+        return None
+    return f"may_be_absent names {unlisted[0]}, which the policy does not list"
+
+
+_CONSISTENCY_RULES: tuple[Callable[[_ResolvedEntry], str | None], ...] = (
+    _tls13_lists_only_tls13_suites,
+    _tls12_lists_no_tls13_suite,
+    _no_suite_listed_twice,
+    _no_version_listed_twice,
+    _tls13_and_its_suites_go_together,
+    _older_versions_and_tls12_suites_go_together,
+    _may_be_absent_names_listed_suites,
+)
 
 
 class PolicyFile(_Strict):
