@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import json
 from importlib import resources
 from pathlib import Path
 
 import pytest
 import yaml
+from rich.console import Console
 from typer.testing import CliRunner
 
 from scanner.cli.app import app
@@ -19,6 +21,7 @@ from scanner.policy.catalog import (
     load_policy_file,
 )
 from scanner.policy.compare import diff_as_json, diff_policies
+from scanner.report.policies import policy_diff_view
 
 DATA = resources.files("scanner.policy").joinpath("data", "policies")
 
@@ -163,6 +166,54 @@ def test_diff_reports_order_only_where_documented_and_pq_twins() -> None:
                        "ELBSecurityPolicy-TLS13-1-2-PQ-2025-09")
     assert code == 0 and "PQ key exchange: A no, B yes" in out
     assert "same protocols and cipher suites" in out
+
+
+# The notes under the diff tables, in order: (A, B, the note lines).
+DIFF_NOTES = {
+    "order compared: differs in one section, same in the other": (
+        "aws-cloudfront:TLSv1.2_2019", "ELBSecurityPolicy-TLS13-1-2-2021-06",
+        ["TLS 1.3 order: the shared suites are in the same server order",
+         "TLS 1.2 and below order of the shared suites differs:",
+         "key exchange: PQ key exchange: A not stated, B no"]),
+    "FIPS differs": (
+        "ELBSecurityPolicy-TLS13-1-2-2021-06", "ELBSecurityPolicy-TLS13-1-2-FIPS-2023-04",
+        ["TLS 1.3 order: the shared suites are in the same server order",
+         "TLS 1.2 and below order: the shared suites are in the same server order",
+         "key exchange: FIPS: A no, B yes"]),
+    "the same documented groups are not a difference; no TLS 1.3 in A": (
+        "ELBSecurityPolicy-FS-1-2-Res-2020-10", "ELBSecurityPolicy-TLS13-1-2-Res-FIPS-2023-04",
+        ["TLS 1.2 and below order: the shared suites are in the same server order",
+         "key exchange: FIPS: A no, B yes"]),
+    "order not compared; groups differ": (
+        "mozilla:6.0:intermediate", "ELBSecurityPolicy-TLS13-1-2-PQ-2025-09",
+        ["TLS 1.3 order not compared: no documented server order (mozilla:6.0:intermediate: "
+         "the client chooses)",
+         "TLS 1.2 and below order not compared: no documented server order "
+         "(mozilla:6.0:intermediate: the client chooses)",
+         "key exchange: groups only in A: -; only in B: secp521r1, SecP256r1MLKEM768, "
+         "SecP384r1MLKEM1024"]),
+    "no TLS 1.2 suites in either; nothing shared to order": (
+        "mozilla:6.0:modern", "mozilla:5.7:modern",
+        ["TLS 1.2 and below cipher suites: none in either policy",
+         "TLS 1.3 order not compared: no documented server order (mozilla:6.0:modern: the "
+         "client chooses; mozilla:5.7:modern: the client chooses)",
+         "key exchange: PQ key exchange: A yes, B no; groups only in A: X25519MLKEM768; "
+         "only in B: -",
+         "A and B have the same protocols and cipher suites: a scan can tell them apart only "
+         "by key-exchange groups, if at all."]),
+}
+NOTE_STARTS = ("TLS 1.2 and below cipher suites: none", "TLS 1.3 cipher suites: none",
+               "TLS 1.3 order", "TLS 1.2 and below order", "key exchange:", "A and B have")
+
+
+@pytest.mark.parametrize(("a", "b", "notes"), DIFF_NOTES.values(), ids=DIFF_NOTES)
+def test_diff_view_notes_what_the_tables_do_not_show(a: str, b: str, notes: list[str]) -> None:
+    catalog = builtin_catalog()
+    rendered = io.StringIO()
+    Console(file=rendered, width=1000).print(
+        policy_diff_view(diff_policies(catalog.one(a), catalog.one(b))))
+    lines = [line.strip() for line in rendered.getvalue().splitlines()]
+    assert [line for line in lines if line.startswith(NOTE_STARTS)] == notes
 
 
 def test_diff_needs_one_policy_per_name() -> None:

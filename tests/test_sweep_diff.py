@@ -116,3 +116,79 @@ def test_generic_facets_lists_and_findings() -> None:
         ("findings[x.y@TLSv1.3].severity", "changed", "low", "high"),
         ("ocsp", "added", None, {"stapled": True}),
     ]
+
+
+CA_ONE, CA_TWO = "CN=Client Root CA One,O=Example Corp,C=US", "CN=Client Root CA Two,O=Example"
+
+# How two versions of a list are paired up: (old, new, expected changes at path "items").
+LIST_MATCHING = {
+    "findings by id and version": (
+        [{"id": "weak", "version": "TLSv1.2"}, {"id": "weak", "version": "TLSv1.3"}],
+        [{"id": "weak", "version": "TLSv1.3", "severity": "high"}],
+        [("items[weak@TLSv1.2]", "removed", {"id": "weak", "version": "TLSv1.2"}, None),
+         ("items[weak@TLSv1.3].severity", "added", None, "high")]),
+    "an empty version names the item by id alone": (
+        [{"id": "weak", "version": None}], [{"id": "weak", "version": None, "severity": "low"}],
+        [("items[weak].severity", "added", None, "low")]),
+    "by id, paired items diffed and their order reported": (
+        [{"id": "x", "n": 1}, {"id": "y"}], [{"id": "y"}, {"id": "x", "n": 2}],
+        [("items[x].n", "changed", 1, 2), ("items", "reordered", ["x", "y"], ["y", "x"])]),
+    "CA names by rfc4514": (
+        [{"rfc4514": CA_ONE}], [{"rfc4514": CA_TWO}],
+        [(f"items[{CA_ONE}]", "removed", {"rfc4514": CA_ONE}, None),
+         (f"items[{CA_TWO}]", "added", None, {"rfc4514": CA_TWO})]),
+    "code before name": (
+        [{"code": 29, "name": "x25519"}], [{"code": 29, "name": "X25519"}],
+        [("items[29].name", "changed", "x25519", "X25519")]),
+    "name when codes repeat": (
+        [{"code": 1, "name": "a"}, {"code": 1, "name": "b"}], [{"code": 1, "name": "b"}],
+        [("items[a]", "removed", {"code": 1, "name": "a"}, None)]),
+    "duplicate ids fall back to the next unique field": (
+        [{"id": "x", "name": "one"}, {"id": "x", "name": "two"}],
+        [{"id": "x", "name": "two"}, {"id": "x", "name": "three"}],
+        [("items[one]", "removed", {"id": "x", "name": "one"}, None),
+         ("items[three]", "added", None, {"id": "x", "name": "three"})]),
+    "by version": (
+        [{"version": "TLSv1.2", "ok": True}], [{"version": "TLSv1.2", "ok": False}],
+        [("items[TLSv1.2].ok", "changed", True, False)]),
+    "by oid": (
+        [{"oid": "2.5.29.17", "critical": False}], [{"oid": "2.5.29.17", "critical": True}],
+        [("items[2.5.29.17].critical", "changed", False, True)]),
+    "by path when oids repeat": (
+        [{"oid": "1.2", "path": "/a"}, {"oid": "1.2", "path": "/b"}],
+        [{"oid": "1.2", "path": "/b"}, {"oid": "1.3", "path": "/a"}],
+        [("items[/a].oid", "changed", "1.2", "1.3"),
+         ("items", "reordered", ["/a", "/b"], ["/b", "/a"])]),
+    "objects added to and removed from an empty list": (
+        [{"id": "gone"}], [], [("items[gone]", "removed", {"id": "gone"}, None)]),
+    "names repeated on one side: the whole list changed": (
+        [{"id": "a"}], [{"id": "a", "v": 1}, {"id": "a", "v": 2}],
+        [("items", "changed", [{"id": "a"}], [{"id": "a", "v": 1}, {"id": "a", "v": 2}])]),
+    "an identity field missing on one item: the whole list changed": (
+        [{"id": "a"}], [{"name": "a"}], [("items", "changed", [{"id": "a"}], [{"name": "a"}])]),
+    "objects without an identity field: the whole list changed": (
+        [{"k": 1}], [{"k": 2}], [("items", "changed", [{"k": 1}], [{"k": 2}])]),
+    "nested lists: the whole list changed": (
+        [[1, 2], [3]], [[3], [1, 2]], [("items", "changed", [[1, 2], [3]], [[3], [1, 2]])]),
+    "scalars mixed with objects: the whole list changed": (
+        [1, {"a": 1}], [1, {"a": 2}], [("items", "changed", [1, {"a": 1}], [1, {"a": 2}])]),
+    "names as a set: removed then added": (
+        ["h2", "http/1.1", "spdy/3"], ["http/1.1", "h3", "spdy/3"],
+        [("items", "removed", "h2", None), ("items", "added", None, "h3")]),
+    "names as a set: the same names in another order": (
+        ["h2", "http/1.1"], ["http/1.1", "h2"],
+        [("items", "reordered", ["h2", "http/1.1"], ["http/1.1", "h2"])]),
+    "scalars are told apart by their JSON text": (
+        [1, True], ["1", 1],
+        [("items", "removed", True, None), ("items", "added", None, "1")]),
+    "a repeated name is not a change (set semantics)": (["a", "a"], ["a"], []),
+    "scalars added to an empty list": (
+        [], ["x", None], [("items", "added", None, "x"), ("items", "added", None, None)]),
+}
+
+
+@pytest.mark.parametrize(("old", "new", "expected"), LIST_MATCHING.values(), ids=LIST_MATCHING)
+def test_list_items_are_paired_by_the_first_matching_rule(
+        old: list[object], new: list[object], expected: list[tuple[str, str, object, object]],
+) -> None:
+    assert changes_of({"items": old}, {"items": new}) == expected

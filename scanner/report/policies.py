@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from scanner.policy.catalog import Catalog, Policy
-from scanner.policy.compare import SECTIONS, PolicyDiff
+from scanner.policy.compare import SECTIONS, OrderComparison, PolicyDiff, SetDiff
 from scanner.policy.suites import CipherSuite
 
 
@@ -120,61 +120,94 @@ def _suite_table(title: str, suites: Sequence[CipherSuite],
 
 
 def policy_diff_view(diff: PolicyDiff) -> RenderableType:
-    a, b = diff.a, diff.b
+    """A and B side by side: protocols, suites per section, then notes on what else differs."""
+    notes = [*(_order_note(order) for order in diff.order), _key_exchange_note(diff),
+             _indistinguishable_note(diff)]
+    return Group(_diff_heading(diff.a, diff.b), _protocols_table(diff.protocols),
+                 *(_suites_view(title, diff.suites[section]) for section, title in SECTIONS),
+                 *(note for note in notes if note is not None))
+
+
+def _diff_heading(a: Policy, b: Policy) -> Text:
     head = Text()
     head.append("A ", style="bold cyan")
     head.append(f"{a.id}\n")
     head.append("B ", style="bold magenta")
     head.append(b.id)
-    protocols = Table(title="protocols", title_justify="left")
-    protocols.add_column("only in A", style="cyan")
-    protocols.add_column("only in B", style="magenta")
-    protocols.add_column("in both")
-    protocols.add_row(", ".join(diff.protocols.only_a) or "-",
-                      ", ".join(diff.protocols.only_b) or "-",
-                      ", ".join(diff.protocols.both) or "-")
-    parts: list[RenderableType] = [head, protocols]
-    for section, title in SECTIONS:
-        d = diff.suites[section]
-        table = Table(title=f"{title} cipher suites: {len(d.only_a)} only in A, "
-                      f"{len(d.only_b)} only in B, {len(d.both)} in both", title_justify="left")
-        table.add_column("", no_wrap=True)
-        table.add_column("IANA name", overflow="fold")
-        table.add_column("OpenSSL name", overflow="fold")
-        table.add_column("code", no_wrap=True)
-        for label, style, suites in (("A", "cyan", d.only_a), ("B", "magenta", d.only_b),
-                                     ("both", "", d.both)):
-            for suite in suites:
-                table.add_row(Text(label, style=style), suite.iana or "?", suite.openssl or "?",
-                              suite.hex)
-        if d.only_a or d.only_b or d.both:
-            parts.append(table)
-        else:
-            parts.append(Text(f"{title} cipher suites: none in either policy", style="dim"))
-    for order in diff.order:
-        title = dict(SECTIONS)[order.section]
-        if order.compared and order.differs:
-            parts.append(Text(
-                f"{title} order of the shared suites differs:\n  A: "
-                + ", ".join(s.label for s in order.a) + "\n  B: "
-                + ", ".join(s.label for s in order.b), style="yellow"))
-        elif order.compared:
-            parts.append(Text(f"{title} order: the shared suites are in the same server order",
-                              style="dim"))
-        elif order.a:
-            parts.append(Text(f"{title} order not compared: {order.reason}", style="dim"))
-    key_exchange = []
-    if a.pq_key_exchange != b.pq_key_exchange:
-        key_exchange.append(f"PQ key exchange: A {_yes_no(a.pq_key_exchange)}, "
-                            f"B {_yes_no(b.pq_key_exchange)}")
-    if a.fips != b.fips:
-        key_exchange.append(f"FIPS: A {_yes_no(a.fips)}, B {_yes_no(b.fips)}")
-    if diff.groups is not None and not diff.groups.same:
-        key_exchange.append(f"groups only in A: {', '.join(diff.groups.only_a) or '-'}; "
-                            f"only in B: {', '.join(diff.groups.only_b) or '-'}")
-    if key_exchange:
-        parts.append(Text("key exchange: " + "; ".join(key_exchange)))
-    if diff.same_protocols_and_suites:
-        parts.append(Text("A and B have the same protocols and cipher suites: a scan can tell "
-                          "them apart only by key-exchange groups, if at all.", style="bold"))
-    return Group(*parts)
+    return head
+
+
+def _protocols_table(protocols: SetDiff[str]) -> Table:
+    table = Table(title="protocols", title_justify="left")
+    table.add_column("only in A", style="cyan")
+    table.add_column("only in B", style="magenta")
+    table.add_column("in both")
+    table.add_row(", ".join(protocols.only_a) or "-", ", ".join(protocols.only_b) or "-",
+                  ", ".join(protocols.both) or "-")
+    return table
+
+
+def _suites_view(title: str, suites: SetDiff[CipherSuite]) -> RenderableType:
+    """One section's suites in a table (A only, B only, both), or a line saying there are none."""
+    if not (suites.only_a or suites.only_b or suites.both):
+        return Text(f"{title} cipher suites: none in either policy", style="dim")
+    table = Table(title=f"{title} cipher suites: {len(suites.only_a)} only in A, "
+                  f"{len(suites.only_b)} only in B, {len(suites.both)} in both",
+                  title_justify="left")
+    table.add_column("", no_wrap=True)
+    table.add_column("IANA name", overflow="fold")
+    table.add_column("OpenSSL name", overflow="fold")
+    table.add_column("code", no_wrap=True)
+    for label, style, group in (("A", "cyan", suites.only_a), ("B", "magenta", suites.only_b),
+                                ("both", "", suites.both)):
+        for suite in group:
+            table.add_row(Text(label, style=style), suite.iana or "?", suite.openssl or "?",
+                          suite.hex)
+    return table
+
+
+def _order_note(order: OrderComparison) -> Text | None:
+    """Whether the shared suites are in the same server order, or why that was not compared.
+
+    Nothing when A has no shared suites in this section to order.
+    """
+    title = dict(SECTIONS)[order.section]
+    if order.compared and order.differs:
+        return Text(f"{title} order of the shared suites differs:\n  A: "
+                    + ", ".join(s.label for s in order.a) + "\n  B: "
+                    + ", ".join(s.label for s in order.b), style="yellow")
+    if order.compared:
+        return Text(f"{title} order: the shared suites are in the same server order",
+                    style="dim")
+    if order.a:
+        return Text(f"{title} order not compared: {order.reason}", style="dim")
+    return None
+
+
+def _key_exchange_note(diff: PolicyDiff) -> Text | None:
+    """PQ key exchange, FIPS and documented groups, where A and B differ."""
+    a, b = diff.a, diff.b
+    differences = (_stated_difference("PQ key exchange", a.pq_key_exchange, b.pq_key_exchange),
+                   _stated_difference("FIPS", a.fips, b.fips),
+                   _groups_difference(diff.groups))
+    found = [d for d in differences if d is not None]
+    return Text("key exchange: " + "; ".join(found)) if found else None
+
+
+def _stated_difference(label: str, a: bool | None, b: bool | None) -> str | None:
+    return None if a == b else f"{label}: A {_yes_no(a)}, B {_yes_no(b)}"
+
+
+def _groups_difference(groups: SetDiff[str] | None) -> str | None:
+    """Groups only in A and only in B; None unless both document groups and they differ."""
+    if groups is None or groups.same:
+        return None
+    return (f"groups only in A: {', '.join(groups.only_a) or '-'}; "
+            f"only in B: {', '.join(groups.only_b) or '-'}")
+
+
+def _indistinguishable_note(diff: PolicyDiff) -> Text | None:
+    if not diff.same_protocols_and_suites:
+        return None
+    return Text("A and B have the same protocols and cipher suites: a scan can tell them apart "
+                "only by key-exchange groups, if at all.", style="bold")

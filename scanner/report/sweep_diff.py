@@ -10,10 +10,11 @@ transcript, what we offered) are left out.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from scanner.results.identity import TargetKey, format_endpoint, target_key
 
@@ -21,8 +22,6 @@ from scanner.results.identity import TargetKey, format_endpoint, target_key
 IGNORED_FIELDS = frozenset({
     "schema", "started_at", "duration_ms", "stats", "transcript", "offer", "der_b64", "target",
 })
-# Fields that identify an item inside a list of objects, most specific first.
-_IDENTITY_FIELDS = ("id", "rfc4514", "code", "name", "version", "oid", "path")
 
 ChangeKind = Literal["changed", "added", "removed", "reordered"]
 
@@ -199,57 +198,125 @@ def diff_values(old: Any, new: Any, path: str) -> Iterator[Change]:
 
 
 def _diff_lists(old: list[Any], new: list[Any], path: str) -> Iterator[Change]:
-    identity = _identity_of(old, new)
-    if identity is None:
-        if all(not isinstance(x, dict | list) for x in old + new):
-            keys_old, keys_new = [json.dumps(x) for x in old], [json.dumps(x) for x in new]
-            if sorted(keys_old) == sorted(keys_new):
-                yield Change(path, "reordered", old=old, new=new)
-                return
-            for item, key in zip(old, keys_old, strict=True):
-                if key not in keys_new:
-                    yield Change(path, "removed", old=item)
-            for item, key in zip(new, keys_new, strict=True):
-                if key not in keys_old:
-                    yield Change(path, "added", new=item)
-            return
-        yield Change(path, "changed", old=old, new=new)
-        return
-    by_old = {identity(x): x for x in old}
-    by_new = {identity(x): x for x in new}
-    for key, item in by_old.items():
-        if key not in by_new:
-            yield Change(f"{path}[{key}]", "removed", old=item)
-    for key, item in by_new.items():
-        if key not in by_old:
-            yield Change(f"{path}[{key}]", "added", new=item)
-        else:
-            yield from diff_values(by_old[key], item, f"{path}[{key}]")
-    common_old = [k for k in by_old if k in by_new]
-    common_new = [k for k in by_new if k in by_old]
+    matcher = next(m for m in _LIST_MATCHERS if m.fits(old, new))
+    yield from matcher.diff(old, new, path)
+
+
+class _ListMatcher(Protocol):
+    """One way to pair up the items of two versions of a list and report what changed."""
+
+    def fits(self, old: list[Any], new: list[Any]) -> bool:
+        """Whether this way applies to these two lists."""
+
+    def diff(self, old: list[Any], new: list[Any], path: str) -> Iterator[Change]:
+        """The changes from ``old`` to ``new``, at ``path``."""
+
+
+class _ByIdentity(ABC):
+    """Objects paired by a name built from fields every object carries, unique on each side.
+
+    Items only on one side are removed or added; paired items are diffed field by field; a
+    change in the order of the paired items is one ``reordered`` change.
+    """
+
+    fields: tuple[str, ...]
+
+    @abstractmethod
+    def name(self, item: Mapping[str, Any]) -> str:
+        """This item's name, shown in the change's path (``findings[id@version]``)."""
+
+    def fits(self, old: list[Any], new: list[Any]) -> bool:
+        items = old + new
+        return (bool(items)
+                and all(isinstance(x, dict) and all(f in x for f in self.fields) for x in items)
+                and self._names_unique(old) and self._names_unique(new))
+
+    def _names_unique(self, items: list[dict[str, Any]]) -> bool:
+        names = [self.name(x) for x in items]
+        return len(set(names)) == len(names)
+
+    def diff(self, old: list[Any], new: list[Any], path: str) -> Iterator[Change]:
+        by_old = {self.name(x): x for x in old}
+        by_new = {self.name(x): x for x in new}
+        yield from (Change(f"{path}[{key}]", "removed", old=item)
+                    for key, item in by_old.items() if key not in by_new)
+        for key, item in by_new.items():
+            if key not in by_old:
+                yield Change(f"{path}[{key}]", "added", new=item)
+            else:
+                yield from diff_values(by_old[key], item, f"{path}[{key}]")
+        yield from _reordering(list(by_old), list(by_new), path)
+
+
+def _reordering(old_names: list[str], new_names: list[str], path: str) -> Iterator[Change]:
+    """One ``reordered`` change if the names on both sides are not in the same order."""
+    common_old = [k for k in old_names if k in new_names]
+    common_new = [k for k in new_names if k in old_names]
     if common_old != common_new:
         yield Change(path, "reordered", old=common_old, new=common_new)
 
 
-def _identity_of(old: list[Any], new: list[Any]) -> Callable[[dict[str, Any]], str] | None:
-    """A function naming each dict item uniquely (e.g. a finding by id and version), or None."""
-    items = old + new
-    if not items or not all(isinstance(x, dict) for x in items):
-        return None
-    candidates: list[Callable[[dict[str, Any]], str]] = []
-    if all("id" in x and "version" in x for x in items):
-        candidates.append(lambda x: f"{x['id']}@{x['version']}" if x["version"] else str(x["id"]))
-    for name in _IDENTITY_FIELDS:
-        if all(name in x for x in items):
-            candidates.append(lambda x, name=name: str(x[name]))  # type: ignore[misc]
-    for candidate in candidates:
-        for side in (old, new):
-            keys = [candidate(x) for x in side]
-            if len(set(keys)) != len(keys):
-                break
-        else:
-            return candidate
-    return None
+class _ByIdAndVersion(_ByIdentity):
+    """A finding is named by its id and, when it has one, the version it was seen on."""
+
+    fields = ("id", "version")
+
+    def name(self, item: Mapping[str, Any]) -> str:
+        return f"{item['id']}@{item['version']}" if item["version"] else str(item["id"])
+
+
+class _ByField(_ByIdentity):
+    """Objects named by the value of one field (``rfc4514`` for CA names, ``code`` for suites)."""
+
+    def __init__(self, field_name: str) -> None:
+        self.fields = (field_name,)
+
+    def name(self, item: Mapping[str, Any]) -> str:
+        return str(item[self.fields[0]])
+
+
+class _AsSetOfValues:
+    """Scalars (names, codes, flags) compared as a set: items removed and added, or, when both
+    sides hold the same items, one ``reordered`` change.
+
+    Items are compared by their JSON text, so ``1``, ``"1"`` and ``true`` stay distinct; a
+    value repeated more often on one side is not a change.
+    """
+
+    def fits(self, old: list[Any], new: list[Any]) -> bool:
+        return all(not isinstance(x, dict | list) for x in old + new)
+
+    def diff(self, old: list[Any], new: list[Any], path: str) -> Iterator[Change]:
+        keys_old, keys_new = [json.dumps(x) for x in old], [json.dumps(x) for x in new]
+        if sorted(keys_old) == sorted(keys_new):
+            yield Change(path, "reordered", old=old, new=new)
+            return
+        for item, key in zip(old, keys_old, strict=True):
+            if key not in keys_new:
+                yield Change(path, "removed", old=item)
+        for item, key in zip(new, keys_new, strict=True):
+            if key not in keys_old:
+                yield Change(path, "added", new=item)
+
+
+class _AsAWhole:
+    """Anything else (objects with no unique name, nested lists, a mix): the list changed."""
+
+    def fits(self, old: list[Any], new: list[Any]) -> bool:
+        return True
+
+    def diff(self, old: list[Any], new: list[Any], path: str) -> Iterator[Change]:
+        yield Change(path, "changed", old=old, new=new)
+
+
+# How to pair list items, first that fits wins: objects by their most specific unique name,
+# then scalars as a set, else the whole list.
+_LIST_MATCHERS: tuple[_ListMatcher, ...] = (
+    _ByIdAndVersion(),
+    *(_ByField(name) for name in ("id", "rfc4514", "code", "name", "version", "oid", "path")),
+    _AsSetOfValues(),
+    _AsAWhole(),
+)
 
 
 def diff_as_json(diff: SweepDiff) -> dict[str, Any]:
