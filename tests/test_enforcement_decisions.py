@@ -42,6 +42,7 @@ class Ending:
     stage: AttemptStage
     alert: str | None = None
     status: int | None = None  # the HTTP status, for attempts that ended at the HTTP layer
+    http: HttpOutcomeKind = HttpOutcomeKind.response  # how the HTTP request ended
 
 
 def accepted_http(status: int = 200) -> Ending:
@@ -61,14 +62,16 @@ def rejected_after(alert: str | None = "certificate_required") -> Ending:
 
 
 FAILED = Ending(INCONCLUSIVE, NOWHERE)
+CLOSED_AT_HTTP = Ending(REJECTED, HTTP, http=HttpOutcomeKind.closed)
 
 
 def judged(endings: dict[Kind, Ending]) -> list[enforcement._Judged]:
     """The records ``decide`` reads, one per attempt, in the probe's order."""
     out = []
     for kind, ending in endings.items():
-        http = (HttpOutcome(request="HEAD / (Host: localhost)", outcome=HttpOutcomeKind.response,
-                            status=ending.status) if ending.status is not None else None)
+        asked = ending.status is not None or ending.http is not HttpOutcomeKind.response
+        http = (HttpOutcome(request="HEAD / (Host: localhost)", outcome=ending.http,
+                            status=ending.status) if asked else None)
         observed = enforcement._Observed(kind=kind, credential=None,
                                          result=HandshakeResult(ClientOffer()), http=http)
         out.append(enforcement._Judged(observed, ending.result, ending.stage, ending.alert,
@@ -135,6 +138,29 @@ VERDICTS = {
         VerdictRow({Kind.none: accepted_http(),
                     **untrusted(rejected_tls(), untrusted_ca=accepted_http())},
                    Verdict.accepts_untrusted, "accepted untrusted_ca (HTTP 200)"),
+    "no ServerHello at all outranks no CertificateRequest -> undetermined": VerdictRow(
+        {Kind.none: FAILED}, None, "undetermined: the attempt without a certificate failed",
+        requested=False),
+    "untrusted attempts that failed are listed as inconclusive -> undetermined": VerdictRow(
+        {Kind.none: rejected_tls(), **untrusted(FAILED)}, None,
+        "(self_signed (inconclusive), untrusted_ca (inconclusive), lookalike_ca (inconclusive))"),
+    "closed in the handshake without an alert -> required at TLS": VerdictRow(
+        {Kind.none: rejected_tls(None), **untrusted(rejected_tls(None))},
+        Verdict.required_at_tls, "(closed in the handshake); rejected self_signed (closed in"),
+    "closed after the handshake without an alert -> required at TLS": VerdictRow(
+        {Kind.none: rejected_after(None), **untrusted(rejected_after(None))},
+        Verdict.required_at_tls, "in the TLS layer (closed after the handshake)"),
+    "connection closed instead of an HTTP answer -> required at HTTP": VerdictRow(
+        {Kind.none: CLOSED_AT_HTTP, **untrusted(CLOSED_AT_HTTP)}, Verdict.required_at_http,
+        "the HTTP request is refused (HTTP closed); rejected self_signed (HTTP closed)"),
+    "no certificate rejected, every untrusted one accepted -> accepts untrusted": VerdictRow(
+        {Kind.none: rejected_tls(), **untrusted(accepted_http())}, Verdict.accepts_untrusted,
+        "accepted self_signed (HTTP 200), untrusted_ca (HTTP 200), lookalike_ca (HTTP 200); it "
+        "does not check that certificates chain"),
+    "one untrusted accepted, the rest failed, no certificate accepted -> optional, verifies "
+    "nothing": VerdictRow(
+        {Kind.none: accepted_http(), **untrusted(FAILED, untrusted_ca=accepted_http())},
+        Verdict.optional_unverified, "and with every untrusted one (untrusted_ca (HTTP 200))"),
     "HTTP rejections without a trusted baseline -> verdict with a caveat": VerdictRow(
         {Kind.none: rejected_http(), **untrusted(rejected_http(403))}, Verdict.required_at_http,
         "no trusted certificate was given to compare HTTP answers with"),
@@ -157,6 +183,19 @@ def test_a_trusted_baseline_removes_the_http_caveat() -> None:
                Kind.user_certificate: accepted_http()}
     _, reason = enforcement.decide(judged(endings), requested=True, baseline=200)
     assert "compare HTTP answers" not in reason
+
+
+@pytest.mark.parametrize("name", [
+    "no certificate failed to connect -> undetermined",
+    "no CertificateRequest -> not requested",
+    "every untrusted attempt failed to connect -> undetermined",
+])
+def test_caveats_qualify_only_verdicts_drawn_from_untrusted_attempts(name: str) -> None:
+    """The HTTP/2 caveat means nothing where no untrusted attempt was read."""
+    row = VERDICTS[name]
+    _, reason = enforcement.decide(judged(row.endings), requested=row.requested, baseline=None,
+                                   h2_only=True)
+    assert "HTTP/2" not in reason
 
 
 @dataclass(frozen=True)

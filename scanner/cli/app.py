@@ -17,38 +17,25 @@ from scanner.cli import merge as merge_command
 from scanner.cli import policies as policies_command
 from scanner.cli import sweep_diff as sweep_diff_command
 from scanner.cli.usage import (
-    EXIT_FAILED,
-    EXIT_UNREACHABLE,
+    SCAN_EXIT_CODES_HELP,
+    check_resume,
+    checked_ca_bundle,
     collect_targets,
     fail_usage,
+    load_policy_files,
     parse_alpn_extra,
     parse_probe_list,
+    resolve_shard,
+    scan_exit_code,
 )
-from scanner.pkix.trust import TrustStoreError, load_ca_bundle
-from scanner.policy.catalog import PolicyFileError, load_catalog
 from scanner.probes import PROBES, ProbeOptions
 from scanner.probes.base import DEFAULT_CERT_EXPIRY_WARNING_DAYS, DEFAULT_OCSP_EXPIRY_WARNING_HOURS
 from scanner.report.jsonl import JsonlError
 from scanner.report.progress import SweepProgress
 from scanner.report.sinks import OutputFormat
 from scanner.results import Severity, record_json_schema
-from scanner.run.shard import (
-    SHARD_ENV,
-    SHARDS_ENV,
-    ShardError,
-    output_for_shard,
-    select_shard,
-    shard_from_settings,
-)
-from scanner.run.sweep import SweepOptions, run_sweep
-
-EXIT_CODES_HELP = """\
-Exit codes: 0 every target was scanned and every expectation met; 1 an expectation failed, or
-a finding is at or above --fail-on; 2 usage, inventory or policy-file error (nothing was
-scanned); 3 some targets could not be scanned (DNS, refused, timeout, not TLS...) unless
---allow-unreachable is given. When 1 and 3 both apply, 1 wins. 130 / 143: stopped by SIGINT /
-SIGTERM (finished records are kept: run again with --resume).
-"""
+from scanner.run.shard import SHARD_ENV, SHARDS_ENV
+from scanner.run.sweep import SweepObserver, SweepOptions, SweepSummary, run_sweep
 
 app = typer.Typer(
     name="mtlsweep",
@@ -76,7 +63,7 @@ def _root(
     """Active mTLS/TLS endpoint scanner."""
 
 
-@app.command(epilog=EXIT_CODES_HELP)
+@app.command(epilog=SCAN_EXIT_CODES_HELP)
 def scan(
     targets: Annotated[list[str], typer.Argument(
         help="YAML inventory files and/or endpoints as host, host:port or [IPv6]:port.",
@@ -153,58 +140,39 @@ def scan(
     a finding expect.<name> and makes the exit code 1.
     """
     probe_names = parse_probe_list(probes)
-    if ca_bundle is not None:
-        try:
-            load_ca_bundle(ca_bundle)
-        except TrustStoreError as exc:
-            raise fail_usage(f"--ca-bundle: {exc}") from None
+    probe_options = ProbeOptions(ca_bundle=checked_ca_bundle(ca_bundle),
+                                 cert_expiry_warning_days=cert_expiry_warning_days,
+                                 ocsp_expiry_warning_hours=ocsp_expiry_warning_hours)
     extra_alpn = parse_alpn_extra(alpn_extra)
-    catalog = None
-    if policy_file:
-        try:
-            catalog = load_catalog(policy_file)
-        except PolicyFileError as exc:
-            raise fail_usage(str(exc)) from None
-    target_list, catalog = collect_targets(targets, catalog)
-    try:
-        chosen_shard = shard_from_settings(shard, shards)
-        output = output_for_shard(output, chosen_shard)
-    except ShardError as exc:
-        raise fail_usage(str(exc)) from None
-    if resume and (fmt is not OutputFormat.jsonl or output is None):
-        raise fail_usage("--resume needs JSON Lines written to a file (--output FILE, --format "
-                         "jsonl); convert the result afterwards with `mtlsweep merge FILE "
-                         "--format ...`")
-    everything = len(target_list)
-    if chosen_shard is not None:
-        target_list = select_shard(target_list, chosen_shard, key=lambda target: target.key)
+    target_list, catalog = collect_targets(targets, load_policy_files(policy_file))
+    chosen_shard, output = resolve_shard(shard, shards, output)
+    check_resume(resume, fmt, output)
     options = SweepOptions(
         probes=probe_names, concurrency=concurrency, per_address=per_address, timeout=timeout,
         target_timeout=target_timeout, keylog=keylog, alpn_extra=extra_alpn, catalog=catalog,
-        rate=rate,
-        probe_options=ProbeOptions(
-            ca_bundle=ca_bundle, cert_expiry_warning_days=cert_expiry_warning_days,
-            ocsp_expiry_warning_hours=ocsp_expiry_warning_hours),
-    )
-    observer = SweepProgress() if not quiet and sys.stderr.isatty() else None
+        rate=rate, probe_options=probe_options)
     try:
         summary = run_sweep(target_list, options, fmt=fmt, output=output, resume=resume,
-                            observer=observer)
+                            shard=chosen_shard, observer=_progress_bar(quiet))
     except JsonlError as exc:
         raise fail_usage(str(exc)) from None
-    if chosen_shard is not None:
-        summary.shard = f"{chosen_shard} ({len(target_list)} of {everything} targets)"
+    _print_summary(summary, quiet=quiet)
+    raise typer.Exit(scan_exit_code(summary, fail_on=fail_on,
+                                    allow_unreachable=allow_unreachable))
+
+
+def _progress_bar(quiet: bool) -> SweepObserver | None:
+    """A progress bar on stderr, only where someone watches it."""
+    return SweepProgress() if not quiet and sys.stderr.isatty() else None
+
+
+def _print_summary(summary: SweepSummary, *, quiet: bool) -> None:
+    """The closing report on stderr; ``--quiet`` keeps only its notes."""
     if not quiet:
         typer.echo(summary.describe(), err=True)
-    else:
-        for note in summary.notes:
-            typer.echo(f"mtlsweep: note: {note}", err=True)
-    if summary.interrupted_by is not None:
-        raise typer.Exit(128 + summary.interrupted_by.value)
-    if summary.expectations_failed or (fail_on and summary.findings_at_or_above(fail_on)):
-        raise typer.Exit(EXIT_FAILED)
-    if summary.errors and not allow_unreachable:
-        raise typer.Exit(EXIT_UNREACHABLE)
+        return
+    for note in summary.notes:
+        typer.echo(f"mtlsweep: note: {note}", err=True)
 
 
 @app.command()

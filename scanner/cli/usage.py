@@ -1,4 +1,8 @@
-"""What every sub-command shares: exit codes, usage errors, and turning arguments into targets."""
+"""What every sub-command shares: exit codes, usage errors, and turning arguments into targets.
+
+Each check here turns one option (or one combination of options) into the value the sweep
+uses, or stops with a one-line usage error (exit 2) before any connection is made.
+"""
 
 from __future__ import annotations
 
@@ -13,11 +17,37 @@ from scanner.config.targets import (
     parse_endpoint,
     validate_alpn_extra,
 )
-from scanner.policy.catalog import Catalog
+from scanner.pkix.trust import TrustStoreError, load_ca_bundle
+from scanner.policy.catalog import Catalog, PolicyFileError, load_catalog
 from scanner.probes import DEFAULT_PROBES, PROBES
+from scanner.report.sinks import OutputFormat
+from scanner.results import Severity
 from scanner.results.identity import default_sni
+from scanner.run.shard import Shard, ShardError, output_for_shard, shard_from_settings
+from scanner.run.sweep import SweepOutcome, SweepSummary, can_resume
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
+EXIT_SIGNALLED = 128  # plus the signal's number, as shells report a process a signal stopped
+
+SCAN_EXIT_CODES_HELP = """\
+Exit codes: 0 every target was scanned and every expectation met; 1 an expectation failed, or
+a finding is at or above --fail-on; 2 usage, inventory or policy-file error (nothing was
+scanned); 3 some targets could not be scanned (DNS, refused, timeout, not TLS...) unless
+--allow-unreachable is given. When 1 and 3 both apply, 1 wins. 130 / 143: stopped by SIGINT /
+SIGTERM (finished records are kept: run again with --resume).
+"""
+
+_SCAN_EXIT_CODES = {SweepOutcome.clean: EXIT_OK, SweepOutcome.failed: EXIT_FAILED,
+                    SweepOutcome.unreachable: EXIT_UNREACHABLE}
+
+
+def scan_exit_code(summary: SweepSummary, *, fail_on: Severity | None,
+                   allow_unreachable: bool) -> int:
+    """The exit code of ``mtlsweep scan`` (SCAN_EXIT_CODES_HELP): an interrupted sweep says
+    so whatever its records hold."""
+    if summary.interrupted_by is not None:
+        return EXIT_SIGNALLED + summary.interrupted_by.value
+    return _SCAN_EXIT_CODES[summary.outcome(fail_on=fail_on, allow_unreachable=allow_unreachable)]
 
 
 def fail_usage(message: str) -> typer.Exit:
@@ -36,6 +66,44 @@ def parse_probe_list(text: str | None) -> tuple[str, ...]:
             f"known probes: {', '.join(PROBES)}"
         )
     return names
+
+
+def checked_ca_bundle(path: Path | None) -> Path | None:
+    """``--ca-bundle``, loaded now (and cached) so that a bad file stops the run here."""
+    if path is not None:
+        try:
+            load_ca_bundle(path)
+        except TrustStoreError as exc:
+            raise fail_usage(f"--ca-bundle: {exc}") from None
+    return path
+
+
+def load_policy_files(paths: list[Path] | None) -> Catalog | None:
+    """The catalog with ``--policy-file``'s policies added; None while none was given."""
+    if not paths:
+        return None
+    try:
+        return load_catalog(paths)
+    except PolicyFileError as exc:
+        raise fail_usage(str(exc)) from None
+
+
+def resolve_shard(shard: str | None, shards: int | None, output: Path | None
+                  ) -> tuple[Shard | None, Path | None]:
+    """The shard to scan (``--shard``, or ``--shards`` and the Job's index) and the output
+    path with ``{shard}`` filled in."""
+    try:
+        chosen = shard_from_settings(shard, shards)
+        return chosen, output_for_shard(output, chosen)
+    except ShardError as exc:
+        raise fail_usage(str(exc)) from None
+
+
+def check_resume(resume: bool, fmt: OutputFormat, output: Path | None) -> None:
+    if resume and not can_resume(fmt, output):
+        raise fail_usage("--resume needs JSON Lines written to a file (--output FILE, --format "
+                         "jsonl); convert the result afterwards with `mtlsweep merge FILE "
+                         "--format ...`")
 
 
 def parse_alpn_extra(text: str | None) -> tuple[str, ...]:

@@ -13,7 +13,7 @@ after it (TLS 1.3 servers reject after the client's Finished), or in the answer 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
@@ -422,46 +422,95 @@ def _judge_http(http: HttpOutcome | None, baseline: int | None,
     return (rejected if status in REJECTING_STATUSES else accepted), stage, said
 
 
+@dataclass(frozen=True)
+class _Evidence:
+    """What the verdict rules read, gathered once from every attempt's ending."""
+
+    none: _Judged  # the attempt without a certificate
+    requested: bool  # the server sent a CertificateRequest
+    tried: list[_Judged]  # the untrusted attempts, answered or not
+    accepted: list[_Judged]  # the untrusted attempts that got an answer and were accepted
+    rejected: list[_Judged]  # ... and were rejected
+    caveat: str  # what limits the reading ("" or "; ..."), appended to a verdict's reason
+
+    @classmethod
+    def of(cls, judged: Sequence[_Judged], *, requested: bool, baseline: int | None,
+           h2_only: bool) -> _Evidence:
+        tried = [j for j in judged if j.kind in _UNTRUSTED]
+        return cls(none={j.kind: j for j in judged}[Kind.none], requested=requested,
+                   tried=tried, accepted=[j for j in tried if j.accepted],
+                   rejected=[j for j in tried if j.rejected],
+                   caveat=_caveat(judged, baseline, h2_only))
+
+    @property
+    def answered(self) -> bool:
+        """Some untrusted certificate got an answer (accepted or rejected)."""
+        return bool(self.accepted or self.rejected)
+
+    @property
+    def without(self) -> str:
+        return _where(self.none)
+
+    @property
+    def rejections(self) -> str:
+        return f"rejected {_list(self.rejected)}"
+
+
+@dataclass(frozen=True)
+class _Rule:
+    """One verdict and when it applies; the first rule that applies decides."""
+
+    applies: Callable[[_Evidence], bool]
+    verdict: Verdict | None  # None: undetermined
+    reason: Callable[[_Evidence], str]
+    caveat: bool = True  # whether the evidence's caveat qualifies the reason
+
+
+def _accepts_untrusted_reason(e: _Evidence) -> str:
+    lookalike_only = [j.kind for j in e.accepted] == [Kind.lookalike_ca]
+    why = (" it checks the issuer's name, not the signature" if lookalike_only else
+           " it does not check that certificates chain to a CA it trusts")
+    return f"accepted {_list(e.accepted)};{why} (without a certificate: {e.without})"
+
+
+_TLS_STAGES = (AttemptStage.tls_handshake, AttemptStage.after_handshake)
+
+#: The enforcement verdict: the first rule that applies decides, so the order is the logic.
+#: Without answers there is no verdict; an untrusted certificate accepted while another is
+#: rejected, or while a connection without one is refused, means the check is partial (or
+#: reads names only); accepted along with no certificate, it means nothing is verified.
+_VERDICT_RULES: tuple[_Rule, ...] = (
+    _Rule(lambda e: e.none.result is AttemptResult.inconclusive, None,
+          lambda e: f"undetermined: the attempt without a certificate failed ({e.none.detail})",
+          caveat=False),
+    _Rule(lambda e: not e.requested, Verdict.not_requested,
+          lambda e: "the server sends no CertificateRequest, so it never asks for a client "
+          "certificate", caveat=False),
+    _Rule(lambda e: not e.answered, None,
+          lambda e: f"undetermined: no untrusted certificate got an answer ({_list(e.tried)})",
+          caveat=False),
+    _Rule(lambda e: bool(e.accepted) and bool(e.rejected or not e.none.accepted),
+          Verdict.accepts_untrusted, _accepts_untrusted_reason),
+    _Rule(lambda e: bool(e.accepted), Verdict.optional_unverified,
+          lambda e: f"accepted without a certificate ({e.without}) and with every untrusted "
+          f"one ({_list(e.accepted)}): it asks but verifies nothing"),
+    _Rule(lambda e: e.none.accepted, Verdict.optional_verified,
+          lambda e: f"accepted without a certificate ({e.without}); {e.rejections}"),
+    _Rule(lambda e: e.none.stage in _TLS_STAGES, Verdict.required_at_tls,
+          lambda e: f"rejected without a certificate in the TLS layer ({e.without}); "
+          f"{e.rejections}"),
+    _Rule(lambda e: True, Verdict.required_at_http,
+          lambda e: "the TLS handshake completes without a certificate but the HTTP request "
+          f"is refused ({e.without}); {e.rejections}"),
+)
+
+
 def decide(judged: Sequence[_Judged], *, requested: bool, baseline: int | None,
            h2_only: bool = False) -> tuple[Verdict | None, str]:
     """The verdict, and one sentence saying which attempts it rests on."""
-    by_kind = {j.kind: j for j in judged}
-    none = by_kind[Kind.none]
-    if none.result is AttemptResult.inconclusive:
-        return None, f"undetermined: the attempt without a certificate failed ({none.detail})"
-    if not requested:
-        return Verdict.not_requested, (
-            "the server sends no CertificateRequest, so it never asks for a client certificate")
-    untrusted = [j for j in judged if j.kind in _UNTRUSTED and j.result is not
-                 AttemptResult.inconclusive]
-    accepted = [j for j in untrusted if j.accepted]
-    rejected = [j for j in untrusted if j.rejected]
-    caveat = _caveat(judged, baseline, h2_only)
-    if not untrusted:
-        return None, ("undetermined: no untrusted certificate got an answer "
-                      f"({_list(j for j in judged if j.kind in _UNTRUSTED)})")
-    without = _where(none)
-    if accepted and (rejected or not none.accepted):
-        lookalike_only = [j.kind for j in accepted] == [Kind.lookalike_ca]
-        why = (" it checks the issuer's name, not the signature" if lookalike_only else
-               " it does not check that certificates chain to a CA it trusts")
-        return Verdict.accepts_untrusted, (
-            f"accepted {_list(accepted)};{why} (without a certificate: {without})" + caveat)
-    if accepted:
-        return Verdict.optional_unverified, (
-            f"accepted without a certificate ({without}) and with every untrusted one "
-            f"({_list(accepted)}): it asks but verifies nothing" + caveat)
-    rejections = f"rejected {_list(rejected)}"
-    if none.accepted:
-        return Verdict.optional_verified, (
-            f"accepted without a certificate ({without}); {rejections}" + caveat)
-    if none.stage in (AttemptStage.tls_handshake, AttemptStage.after_handshake):
-        return Verdict.required_at_tls, (
-            f"rejected without a certificate in the TLS layer ({without}); {rejections}"
-            + caveat)
-    return Verdict.required_at_http, (
-        f"the TLS handshake completes without a certificate but the HTTP request is refused "
-        f"({without}); {rejections}" + caveat)
+    evidence = _Evidence.of(judged, requested=requested, baseline=baseline, h2_only=h2_only)
+    rule = next(rule for rule in _VERDICT_RULES if rule.applies(evidence))
+    return rule.verdict, rule.reason(evidence) + (evidence.caveat if rule.caveat else "")
 
 
 def _caveat(judged: Sequence[_Judged], baseline: int | None, h2_only: bool) -> str:

@@ -13,6 +13,7 @@ import signal
 import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
+from enum import Enum
 from functools import partial
 from pathlib import Path
 from typing import Protocol
@@ -33,6 +34,7 @@ from scanner.results import ExpectationStatus, Record, Severity
 from scanner.run.fdlimit import fit_concurrency
 from scanner.run.runner import run_all
 from scanner.run.scan import Scanner, ScanSettings, error_record, internal_error
+from scanner.run.shard import Shard, select_shard
 
 log = logging.getLogger(__name__)
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -50,6 +52,14 @@ class SweepOptions:
     probe_options: ProbeOptions = field(default_factory=ProbeOptions)
     catalog: Catalog | None = None  # policies for identification and expect.policy
     rate: float | None = None
+
+
+class SweepOutcome(Enum):
+    """What a finished sweep's records say to a caller that gates on them (CI, a cron job)."""
+
+    clean = "clean"  # every target scanned, nothing at or above the gate
+    failed = "failed"  # an expectation failed, or a finding reached the --fail-on severity
+    unreachable = "unreachable"  # some targets could not be scanned, and that counts
 
 
 @dataclass
@@ -86,6 +96,16 @@ class SweepSummary:
     def findings_at_or_above(self, severity: Severity) -> int:
         return sum(count for name, count in self.findings.items()
                    if Severity(name) >= severity)
+
+    def outcome(self, *, fail_on: Severity | None, allow_unreachable: bool) -> SweepOutcome:
+        """An unmet expectation or a finding at or above ``fail_on`` outranks targets that
+        could not be scanned (which count unless ``allow_unreachable``)."""
+        if self.expectations_failed or (fail_on is not None
+                                         and self.findings_at_or_above(fail_on)):
+            return SweepOutcome.failed
+        if self.errors and not allow_unreachable:
+            return SweepOutcome.unreachable
+        return SweepOutcome.clean
 
     @property
     def not_scanned(self) -> int:
@@ -219,22 +239,30 @@ async def _cancel_on_signal(scope: trio.CancelScope, summary: SweepSummary, *,
             return
 
 
-def run_sweep(targets: list[Target], options: SweepOptions, *, fmt: OutputFormat,
-              output: Path | None, resume: bool = False, observer: SweepObserver | None = None,
-              context: RenderContext | None = None, stop_on_signals: bool = True,
-              ) -> SweepSummary:
-    """Run a sweep from synchronous code: limits, resume, sink, signals.
+def can_resume(fmt: OutputFormat, output: Path | None) -> bool:
+    """Resuming reads back what an earlier run wrote: JSON Lines in a file."""
+    return fmt is OutputFormat.jsonl and output is not None
 
-    ``resume`` needs JSON Lines written to ``output``: targets already recorded there are
-    skipped (raises ``JsonlError`` if the file is corrupt before its last line).
+
+def run_sweep(targets: list[Target], options: SweepOptions, *, fmt: OutputFormat,
+              output: Path | None, resume: bool = False, shard: Shard | None = None,
+              observer: SweepObserver | None = None, context: RenderContext | None = None,
+              stop_on_signals: bool = True) -> SweepSummary:
+    """Run a sweep from synchronous code: shard, limits, resume, sink, signals.
+
+    ``shard`` keeps that shard's share of the targets. ``resume`` needs JSON Lines written to
+    ``output`` (``can_resume``): targets already recorded there are skipped (raises
+    ``JsonlError`` if the file is corrupt before its last line).
     """
     summary = SweepSummary()
+    if shard is not None:
+        targets = _select_shard(targets, shard, summary)
     plan = fit_concurrency(options.concurrency)
     if plan.describe(options.concurrency):
         summary.notes.append(str(plan.describe(options.concurrency)))
     options = replace(options, concurrency=plan.concurrency)
     if resume:
-        if fmt is not OutputFormat.jsonl or output is None:
+        if output is None or not can_resume(fmt, output):
             raise ValueError("resume needs JSON Lines written to a file")
         targets = _skip_recorded(targets, output, summary)
     context = context or RenderContext(origins={t.key: t.origin for t in targets})
@@ -247,6 +275,12 @@ def run_sweep(targets: list[Target], options: SweepOptions, *, fmt: OutputFormat
                                 observer=observer, stop_on_signals=stop_on_signals))
     finally:
         sink.close()
+
+
+def _select_shard(targets: list[Target], shard: Shard, summary: SweepSummary) -> list[Target]:
+    chosen = select_shard(targets, shard, key=lambda target: target.key)
+    summary.shard = f"{shard} ({len(chosen)} of {len(targets)} targets)"
+    return chosen
 
 
 def _skip_recorded(targets: list[Target], output: Path, summary: SweepSummary) -> list[Target]:
