@@ -37,27 +37,11 @@ from scanner.wire import (
     split_handshake,
     split_handshake_stream,
 )
+from tests.support.tlsbytes import ext, handshake, u16s, vec
 
 TLS10, TLS11, TLS12, TLS13 = 0x0301, 0x0302, 0x0303, 0x0304
 
 # --- builders (RFC 8446 section 3 presentation language) ----------------------------
-
-
-def vec(size: int, data: bytes) -> bytes:
-    """``opaque x<..>`` with a ``size``-byte length prefix."""
-    return len(data).to_bytes(size, "big") + data
-
-
-def u16s(*values: int) -> bytes:
-    return b"".join(value.to_bytes(2, "big") for value in values)
-
-
-def ext(ext_type: int, data: bytes) -> bytes:
-    return ext_type.to_bytes(2, "big") + vec(2, data)
-
-
-def handshake(msg_type: int, body: bytes) -> bytes:
-    return bytes([msg_type]) + vec(3, body)
 
 
 def name(*pairs: tuple[x509.ObjectIdentifier, str]) -> x509.Name:
