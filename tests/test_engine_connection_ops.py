@@ -124,3 +124,24 @@ def test_tls13_session_is_the_one_from_the_last_ticket(openssl_server) -> None:
         assert (stale.session_reused, fresh.session_reused) == (False, True)
 
     trio.run(main)
+
+
+def test_a_parser_bug_in_the_capture_callback_is_raised_not_lost(
+        openssl_server, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The capture callback cannot raise into OpenSSL; a wire bug there must still surface
+    (as the probe's internal error), never as a message quietly missing from the transcript."""
+    from scanner.wire import transcript
+
+    def broken(data: bytes, *, version: int) -> object:
+        raise IndexError("a parser bug")
+
+    monkeypatch.setattr(transcript, "parse_handshake_message", broken)
+    server = openssl_server(verify=None)
+
+    async def main() -> None:
+        session = session_for(server.port)
+        async with session.connect(session.offer(TLSVersion.TLSv1_2)) as tls:
+            await tls.handshake()
+
+    with pytest.raises(IndexError, match="a parser bug"):
+        trio.run(main)

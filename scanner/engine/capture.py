@@ -47,6 +47,9 @@ class MessageCapture:
     max_messages: int = MAX_MESSAGES
     received: int = 0
     server_hellos: int = 0
+    #: A parser bug (anything but WireError) raised while feeding: the callback cannot let
+    #: it cross into C, so it is kept for the connection to raise (see TLSConnection).
+    parser_bug: Exception | None = None
     _bytes: int = 0
 
     @property
@@ -70,8 +73,12 @@ class MessageCapture:
 
     def add(self, direction: wire.Direction, content_type: int, version: int,
             data: bytes) -> None:
-        self.transcript.feed(direction, content_type, version, data,
-                             after_handshake=self.handshake_done)
+        try:
+            self.transcript.feed(direction, content_type, version, data,
+                                 after_handshake=self.handshake_done)
+        except Exception as exc:  # a bug in wire: report it, never lose it silently
+            if self.parser_bug is None:
+                self.parser_bug = exc
 
 
 _routes: dict[int, MessageCapture] = {}

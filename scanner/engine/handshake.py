@@ -338,7 +338,7 @@ class TLSConnection:
             try:
                 value = operation()
             except SSL.WantReadError:
-                self._check_flood()
+                self._check_capture()
                 await self._send()
                 if not await self._receive():
                     raise self._closed_failure(closed_detail) from None
@@ -348,7 +348,7 @@ class TLSConnection:
             except SSL.Error as error:
                 await self._send_best_effort()  # let our alert reach the server
                 raise self._tls_failure(error) from None
-            self._check_flood()
+            self._check_capture()
             await self._send()
             return value
 
@@ -403,7 +403,11 @@ class TLSConnection:
     def _tls_failure(self, error: SSL.Error) -> ScanFailure:
         return failures.tls_failure(error, self._evidence())
 
-    def _check_flood(self) -> None:
+    def _check_capture(self) -> None:
+        """Stop on a flood; re-raise a parser bug from the capture callback, so it becomes the
+        probe's internal error as any other bug does instead of a message silently missing."""
+        if self._capture.parser_bug is not None:
+            raise self._capture.parser_bug
         if self._capture.flooded:
             raise failures.flood_failure(
                 self.result.transcript, server_hellos=self._capture.server_hellos,
