@@ -13,7 +13,7 @@ from scanner.report.merge import ChosenRecords, chosen_raw, describe_plan, plan_
 from scanner.report.render import OutputFormat, RenderContext
 from scanner.report.sinks import replacing, write_document
 
-EXIT_OK, EXIT_USAGE, EXIT_INCOMPLETE = 0, 2, 4
+EXIT_INCOMPLETE = 4  # merged, but an inventory target has no record or a line was torn
 
 EXIT_CODES_HELP = """\
 Exit codes: 0 merged, and (given --inventory) every target has exactly one record;

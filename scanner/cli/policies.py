@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from scanner.cli.usage import fail_usage
 from scanner.policy.catalog import Catalog, PolicyFileError, PolicyLookupError, load_catalog
 from scanner.policy.compare import diff_as_json, diff_policies
 from scanner.report.policies import (
@@ -18,8 +19,6 @@ from scanner.report.policies import (
     policy_diff_view,
     policy_list_table,
 )
-
-EXIT_USAGE = 2
 
 
 class ViewFormat(StrEnum):
@@ -42,16 +41,11 @@ FormatOption = Annotated[ViewFormat, typer.Option(
     "--format", "-f", help="table for people, json for scripts.")]
 
 
-def fail(message: str) -> typer.Exit:
-    typer.echo(f"mtlsweep: error: {message}", err=True)
-    return typer.Exit(EXIT_USAGE)
-
-
 def catalog_or_exit(policy_files: list[Path] | None) -> Catalog:
     try:
         return load_catalog(policy_files or ())
     except PolicyFileError as exc:
-        raise fail(str(exc)) from None
+        raise fail_usage(str(exc)) from None
 
 
 def _print_json(data: object) -> None:
@@ -76,7 +70,7 @@ def list_policies(
     if provider is not None:
         policies = [p for p in policies if p.provider.casefold() == provider.casefold()]
         if not policies:
-            raise fail(f"no policies from provider {provider!r}; providers: "
+            raise fail_usage(f"no policies from provider {provider!r}; providers: "
                        f"{', '.join(catalog.providers())}")
     if fmt is ViewFormat.json:
         _print_json([{**p.summary(), "protocols": list(p.protocols),
@@ -101,7 +95,7 @@ def show_policy(
     catalog = catalog_or_exit(policy_file)
     found = catalog.find(name)
     if not found:
-        raise fail(catalog.unknown_message(name))
+        raise fail_usage(catalog.unknown_message(name))
     if fmt is ViewFormat.json:
         _print_json([policy_as_json(p, catalog) for p in found])
         return
@@ -125,7 +119,7 @@ def diff_command(
     try:
         first, second = catalog.one(a), catalog.one(b)
     except PolicyLookupError as exc:
-        raise fail(str(exc)) from None
+        raise fail_usage(str(exc)) from None
     diff = diff_policies(first, second)
     if fmt is ViewFormat.json:
         _print_json(diff_as_json(diff))

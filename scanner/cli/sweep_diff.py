@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from scanner.cli.policies import ViewFormat
+from scanner.cli.usage import fail_usage
 from scanner.report.sweep_diff import (
     SweepDiff,
     SweepFileError,
@@ -46,8 +47,7 @@ def diff(
     try:
         result = diff_sweeps(read_sweep(old), read_sweep(new))
     except SweepFileError as exc:
-        typer.echo(f"mtlsweep: error: {exc}", err=True)
-        raise typer.Exit(2) from None
+        raise fail_usage(str(exc)) from None
     for warning in (*result.old.warnings, *result.new.warnings):
         typer.echo(f"mtlsweep: warning: {warning}", err=True)
     if fmt is ViewFormat.json:
