@@ -95,8 +95,6 @@ class CipherSuite:
             return version == "TLSv1.3"
         if version == "TLSv1.3":
             return False
-        if version == "SSLv3" and self.kx == "ECDHE":
-            return False  # ECDHE needs the RFC 4492 extensions, which SSLv3 has no room for
         if self.min_version is None:
             return True
         return version_rank(version) >= version_rank(self.min_version)
