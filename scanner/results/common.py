@@ -38,6 +38,11 @@ class ErrorKind(StrEnum):
     #: The ServerHello selected a protocol version outside the offer.
     wrong_version = "wrong_version"
     protocol_error = "protocol_error"
+    #: The server speaks the plaintext protocol but will not start TLS (no STARTTLS offered,
+    #: an error answer to it, PostgreSQL's ``N`` to the SSLRequest).
+    starttls_refused = "starttls_refused"
+    #: The plaintext preamble before TLS got an answer that is not the protocol's.
+    starttls_unexpected = "starttls_unexpected"
     internal_error = "internal_error"
 
 
