@@ -400,6 +400,10 @@ def _judge(observed: _Observed, baseline: int | None, exchange: _Exchange) -> _J
                        "the handshake completed, then the server closed the connection")
     if observed.application is not None:
         return _judge_application(observed, observed.application)
+    if exchange.protocol != "tls":
+        return _Judged(observed, AttemptResult.accepted, AttemptStage.tls_only, None,
+                       f"accepted by the TLS layer ({exchange.protocol}: no request is sent "
+                       "after TLS)")
     outcome, stage, detail = _judge_http(http, baseline, exchange)
     return _Judged(observed, outcome, stage, None, detail)
 
@@ -413,8 +417,11 @@ def _judge_application(observed: _Observed, answer: ApplicationOutcome) -> _Judg
         return _Judged(observed, AttemptResult.rejected, stage, None,
                        f"{said} a refusal naming the certificate: {answer.received}")
     if answer.outcome is app.closed:
-        return _Judged(observed, AttemptResult.rejected, stage, None,
-                       f"{said} no answer: the server closed the connection")
+        # Nothing at all came back: the TLS layer refused after the handshake (slapd's
+        # TLSVerifyClient demand at TLS 1.3 closes without an alert).
+        return _Judged(observed, AttemptResult.rejected, AttemptStage.after_handshake, None,
+                       "the handshake completed, then the server closed the connection without "
+                       f"answering {answer.request}")
     why = {app.proceeds: f"{answer.received}",
            app.refused: f"a refusal that does not name the certificate: {answer.received}",
            app.no_response: "no answer before the deadline",

@@ -125,3 +125,205 @@ def _postgres(pki: TestPKI, workdir: Path, home: Path, initdb: str, server: str,
 
     with _listening("postgres", workdir, argv, stop_signal=signal.SIGINT) as running:
         yield running
+
+
+# --- MariaDB ----------------------------------------------------------------------------
+
+#: The account the MariaDB server makes at start: it may log in only with a certificate.
+MARIADB_X509_USER = "certuser"
+
+
+@contextlib.contextmanager
+def mariadb(pki: TestPKI, workdir: Path) -> Iterator[RunningServer]:
+    """mariadb-install-db into ``workdir``, TLS with the client CA bundle, and one
+    ``REQUIRE X509`` user (created by an init file)."""
+    install, server = binary("mariadb-install-db"), _first(["/usr/sbin/mariadbd"], "mariadbd")
+    workdir.mkdir(parents=True, exist_ok=True)
+    data = workdir / "data"
+    subprocess.run([install, "--no-defaults", f"--datadir={data}", "--user=root",
+                    "--auth-root-authentication-method=normal", "--skip-test-db",
+                    "--skip-name-resolve"], check=True, capture_output=True, timeout=180,
+                   cwd=workdir)
+    init = workdir / "init.sql"
+    init.write_text(f"CREATE USER IF NOT EXISTS '{MARIADB_X509_USER}'@'%' REQUIRE X509;\n")
+
+    def argv(port: int) -> list[str]:
+        return [server, "--no-defaults", f"--datadir={data}", "--user=root",
+                f"--port={port}", f"--bind-address={LOOPBACK}", f"--socket={workdir}/sock",
+                f"--pid-file={workdir}/pid", "--skip-name-resolve", "--skip-log-bin",
+                "--innodb-buffer-pool-size=8M", "--performance-schema=OFF",
+                f"--ssl-cert={pki.server_files.chain}", f"--ssl-key={pki.server_files.key}",
+                f"--ssl-ca={pki.client_ca_bundle}", f"--init-file={init}",
+                f"--log-error={workdir}/error.log"]
+
+    with _listening("mariadb", workdir, argv,
+                    extra_logs=lambda _p: [workdir / "error.log"]) as running:
+        yield running
+
+
+# --- OpenLDAP slapd ------------------------------------------------------------------------
+
+_SLAPD_CONF = """\
+include {schema}/core.schema
+modulepath /usr/lib/ldap
+moduleload back_mdb
+pidfile {workdir}/slapd.pid
+argsfile {workdir}/slapd.args
+TLSCertificateFile {cert}
+TLSCertificateKeyFile {key}
+TLSCACertificateFile {ca}
+TLSVerifyClient {verify}
+database mdb
+maxsize 10485760
+suffix "dc=example,dc=com"
+rootdn "cn=admin,dc=example,dc=com"
+directory {workdir}/db
+"""
+
+
+@contextlib.contextmanager
+def slapd(pki: TestPKI, workdir: Path, *, verify: str = "demand") -> Iterator[RunningServer]:
+    """slapd on ``ldap://127.0.0.1:PORT`` (StartTLS), a temp slapd.conf with
+    ``TLSVerifyClient <verify>`` (demand, allow, try, never) and the client CA bundle."""
+    server = _first(["/usr/sbin/slapd"], "slapd")
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "db").mkdir(exist_ok=True)
+    conf = workdir / "slapd.conf"
+    conf.write_text(_SLAPD_CONF.format(
+        schema="/etc/ldap/schema", workdir=workdir, cert=pki.server_files.chain,
+        key=pki.server_files.key, ca=pki.client_ca_bundle, verify=verify))
+
+    def argv(port: int) -> list[str]:
+        return [server, "-d", "0", "-f", str(conf), "-h", f"ldap://{LOOPBACK}:{port}/"]
+
+    with _listening("slapd", workdir, argv) as running:
+        yield running
+
+
+# --- Exim (SMTP) ------------------------------------------------------------------------------
+
+_EXIM_CONF = """\
+primary_hostname = mtlsweep.test
+spool_directory = {workdir}/spool
+log_file_path = {workdir}/%slog
+pid_file_path = {workdir}/exim.pid
+local_interfaces = {host}
+daemon_smtp_ports = {port}
+tls_advertise_hosts = *
+tls_certificate = {cert}
+tls_privatekey = {key}
+tls_verify_certificates = {ca}
+{verify_option} = *
+acl_smtp_rcpt = refuse_all
+begin acl
+refuse_all:
+  deny message = this test server accepts no mail
+"""
+
+
+@contextlib.contextmanager
+def exim(pki: TestPKI, workdir: Path, *, require: bool = True) -> Iterator[RunningServer]:
+    """An Exim daemon offering STARTTLS with the client CA bundle: ``tls_verify_hosts``
+    (a verified certificate required) or, with ``require=False``, ``tls_try_verify_hosts``."""
+    server = _first(["/usr/sbin/exim4", "/usr/sbin/exim"], "exim4")
+    user = next((name for name in ("Debian-exim", "exim") if _user_exists(name)), "root")
+    with _user_directory(user, "exim") as home:
+        yield from _exim(pki, workdir, home, server, require, user)
+
+
+def _user_exists(name: str) -> bool:
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
+
+
+def _exim(pki: TestPKI, workdir: Path, home: Path, server: str, require: bool,
+          user: str) -> Iterator[RunningServer]:
+    """Exim drops to its own user to write its spool and logs and to read its key: they
+    live in ``home``."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    conf = workdir / "exim.conf"
+    cert = _owned_copy(pki.server_files.chain, home / "cert.pem", user)
+    key = _owned_copy(pki.server_files.key, home / "key.pem", user)
+    ca = _owned_copy(pki.client_ca_bundle, home / "ca.pem", user)
+
+    def prepare(port: int) -> None:
+        conf.write_text(_EXIM_CONF.format(
+            workdir=home, host=LOOPBACK, port=port, cert=cert, key=key, ca=ca,
+            verify_option="tls_verify_hosts" if require else "tls_try_verify_hosts"))
+
+    def argv(port: int) -> list[str]:
+        return [server, "-C", str(conf), "-bdf", "-oX", str(port)]
+
+    with _listening("exim", workdir, argv, prepare=prepare,
+                    extra_logs=lambda _p: [home / "mainlog", home / "paniclog"]) as running:
+        yield running
+
+
+# --- Dovecot (IMAP and POP3) ------------------------------------------------------------------
+
+_DOVECOT_CONF = """\
+base_dir = {workdir}/run
+state_dir = {workdir}/state
+log_path = {workdir}/dovecot.log
+protocols = imap pop3
+listen = {host}
+ssl = yes
+ssl_cert = <{cert}
+ssl_key = <{key}
+ssl_ca = <{ca}
+ssl_verify_client_cert = yes
+auth_ssl_require_client_cert = yes
+passdb {{
+  driver = static
+  args = nopassword
+}}
+userdb {{
+  driver = static
+  args = uid=nobody gid=nogroup home={workdir}/home
+}}
+service imap-login {{
+  inet_listener imap {{
+    port = {imap}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+service pop3-login {{
+  inet_listener pop3 {{
+    port = {pop3}
+  }}
+  inet_listener pop3s {{
+    port = 0
+  }}
+}}
+"""
+
+
+@contextlib.contextmanager
+def dovecot(pki: TestPKI, workdir: Path) -> Iterator[RunningServer]:
+    """Dovecot with IMAP (``port``) and POP3 (``details["pop3_port"]``) offering STARTTLS,
+    ``ssl_verify_client_cert`` with the client CA bundle."""
+    server = _first(["/usr/sbin/dovecot"], "dovecot")
+    workdir.mkdir(parents=True, exist_ok=True)
+    conf = workdir / "dovecot.conf"
+    pop3_port = 0
+
+    def prepare(port: int) -> None:
+        nonlocal pop3_port
+        pop3_port = free_port()
+        conf.write_text(_DOVECOT_CONF.format(
+            workdir=workdir, host=LOOPBACK, cert=pki.server_files.chain,
+            key=pki.server_files.key, ca=pki.client_ca_bundle, imap=port, pop3=pop3_port))
+
+    def argv(_port: int) -> list[str]:
+        return [server, "-F", "-c", str(conf)]
+
+    with _listening("dovecot", workdir, argv, prepare=prepare,
+                    extra_logs=lambda _p: [workdir / "dovecot.log"]) as running:
+        wait_for_listen(LOOPBACK, pop3_port, START_TIMEOUT, running.process)
+        running.details["pop3_port"] = pop3_port
+        yield running
