@@ -17,9 +17,11 @@ import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
+import pytest
+
 from .pki import TestPKI
 from .processes import LOOPBACK, ManagedProcess, ServerStartError, free_port, wait_for_listen
-from .servers import MissingBinaryError, RunningServer, binary
+from .servers import REQUIRE_ENV, MissingBinaryError, RunningServer, binary
 
 START_TIMEOUT = 30.0
 _PORT_ATTEMPTS = 3
@@ -123,7 +125,7 @@ def _postgres(pki: TestPKI, workdir: Path, home: Path, initdb: str, server: str,
                 "-c", f"ssl_key_file={key}", "-c", f"ssl_ca_file={ca}",
                 "-c", "fsync=off", "-c", "shared_buffers=8MB", "-c", "max_connections=40"]
 
-    with _listening("postgres", workdir, argv, stop_signal=signal.SIGINT) as running:
+    with _listening("postgres", workdir, argv) as running:
         yield running
 
 
@@ -156,7 +158,8 @@ def mariadb(pki: TestPKI, workdir: Path) -> Iterator[RunningServer]:
                 f"--ssl-ca={pki.client_ca_bundle}", f"--init-file={init}",
                 f"--log-error={workdir}/error.log"]
 
-    with _listening("mariadb", workdir, argv,
+    # A throwaway data directory: SIGKILL spares InnoDB's seconds-long clean shutdown.
+    with _listening("mariadb", workdir, argv, stop_signal=signal.SIGKILL,
                     extra_logs=lambda _p: [workdir / "error.log"]) as running:
         yield running
 
@@ -209,7 +212,7 @@ log_file_path = {workdir}/%slog
 pid_file_path = {workdir}/exim.pid
 local_interfaces = {host}
 daemon_smtp_ports = {port}
-tls_advertise_hosts = *
+tls_advertise_hosts = {advertise}
 tls_certificate = {cert}
 tls_privatekey = {key}
 tls_verify_certificates = {ca}
@@ -222,13 +225,15 @@ refuse_all:
 
 
 @contextlib.contextmanager
-def exim(pki: TestPKI, workdir: Path, *, require: bool = True) -> Iterator[RunningServer]:
+def exim(pki: TestPKI, workdir: Path, *, require: bool = True,
+         advertise: bool = True) -> Iterator[RunningServer]:
     """An Exim daemon offering STARTTLS with the client CA bundle: ``tls_verify_hosts``
-    (a verified certificate required) or, with ``require=False``, ``tls_try_verify_hosts``."""
+    (a verified certificate required) or, with ``require=False``, ``tls_try_verify_hosts``;
+    ``advertise=False`` offers no STARTTLS at all."""
     server = _first(["/usr/sbin/exim4", "/usr/sbin/exim"], "exim4")
     user = next((name for name in ("Debian-exim", "exim") if _user_exists(name)), "root")
     with _user_directory(user, "exim") as home:
-        yield from _exim(pki, workdir, home, server, require, user)
+        yield from _exim(pki, workdir, home, server, require, user, advertise)
 
 
 def _user_exists(name: str) -> bool:
@@ -240,7 +245,7 @@ def _user_exists(name: str) -> bool:
 
 
 def _exim(pki: TestPKI, workdir: Path, home: Path, server: str, require: bool,
-          user: str) -> Iterator[RunningServer]:
+          user: str, advertise: bool) -> Iterator[RunningServer]:
     """Exim drops to its own user to write its spool and logs and to read its key: they
     live in ``home``."""
     workdir.mkdir(parents=True, exist_ok=True)
@@ -252,7 +257,8 @@ def _exim(pki: TestPKI, workdir: Path, home: Path, server: str, require: bool,
     def prepare(port: int) -> None:
         conf.write_text(_EXIM_CONF.format(
             workdir=home, host=LOOPBACK, port=port, cert=cert, key=key, ca=ca,
-            verify_option="tls_verify_hosts" if require else "tls_try_verify_hosts"))
+            verify_option="tls_verify_hosts" if require else "tls_try_verify_hosts",
+            advertise="*" if advertise else ""))
 
     def argv(port: int) -> list[str]:
         return [server, "-C", str(conf), "-bdf", "-oX", str(port)]
@@ -327,3 +333,24 @@ def dovecot(pki: TestPKI, workdir: Path) -> Iterator[RunningServer]:
         wait_for_listen(LOOPBACK, pop3_port, START_TIMEOUT, running.process)
         running.details["pop3_port"] = pop3_port
         yield running
+
+
+_BINARIES: dict[str, Callable[[], object]] = {
+    "postgres": lambda: (postgres_bin("initdb"), postgres_bin("postgres"), binary("runuser")),
+    "mariadb": lambda: (binary("mariadb-install-db"), _first(["/usr/sbin/mariadbd"], "mariadbd")),
+    "slapd": lambda: _first(["/usr/sbin/slapd"], "slapd"),
+    "exim": lambda: _first(["/usr/sbin/exim4", "/usr/sbin/exim"], "exim4"),
+    "dovecot": lambda: _first(["/usr/sbin/dovecot"], "dovecot"),
+}
+
+
+def require_server(kind: str) -> None:
+    """Skip the test when ``kind``'s programs are missing; fail under
+    ``MTLSWEEP_REQUIRE_SERVERS=1`` (CI installs them)."""
+    try:
+        _BINARIES[kind]()
+    except MissingBinaryError as error:
+        message = f"{error} (needed for a real-server test)"
+        if os.environ.get(REQUIRE_ENV) == "1":
+            pytest.fail(f"{message}; {REQUIRE_ENV}=1 makes this a failure", pytrace=False)
+        pytest.skip(message)
