@@ -89,9 +89,11 @@ def postgres(pki: TestPKI, workdir: Path) -> Iterator[RunningServer]:
     """initdb as the ``postgres`` user, ssl=on with the client CA bundle, and one rule:
     ``hostssl all all 127.0.0.1/32 trust clientcert=verify-full``."""
     initdb, server = postgres_bin("initdb"), postgres_bin("postgres")
-    runuser = binary("runuser")
-    with _user_directory("postgres", "pg") as home:
-        yield from _postgres(pki, workdir, home, initdb, server, runuser)
+    # PostgreSQL refuses to run as root: as root, run it as the ``postgres`` user.
+    user = "postgres" if os.geteuid() == 0 else pwd.getpwuid(os.geteuid()).pw_name
+    runuser = [binary("runuser"), "-u", user, "--"] if os.geteuid() == 0 else []
+    with _user_directory(user, "pg") as home:
+        yield from _postgres(pki, workdir, home, initdb, server, runuser, user)
 
 
 @contextlib.contextmanager
@@ -107,20 +109,20 @@ def _user_directory(user: str, tag: str) -> Iterator[Path]:
 
 
 def _postgres(pki: TestPKI, workdir: Path, home: Path, initdb: str, server: str,
-              runuser: str) -> Iterator[RunningServer]:
+              runuser: list[str], user: str) -> Iterator[RunningServer]:
     data = home / "data"
-    subprocess.run([runuser, "-u", "postgres", "--", initdb, "-D", str(data), "-A", "trust",
+    subprocess.run([*runuser, initdb, "-D", str(data), "-A", "trust",
                     "--no-sync", "-U", "postgres"], check=True, capture_output=True,
                    timeout=120)
-    cert = _owned_copy(pki.server_files.cert, data / "server.crt", "postgres")
-    key = _owned_copy(pki.server_files.key, data / "server.key", "postgres")
-    ca = _owned_copy(pki.client_ca_bundle, data / "client-ca.crt", "postgres")
+    cert = _owned_copy(pki.server_files.cert, data / "server.crt", user)
+    key = _owned_copy(pki.server_files.key, data / "server.key", user)
+    ca = _owned_copy(pki.client_ca_bundle, data / "client-ca.crt", user)
     (data / "pg_hba.conf").write_text(
         "local all all trust\n"
         "hostssl all all 127.0.0.1/32 trust clientcert=verify-full\n")
 
     def argv(port: int) -> list[str]:
-        return [runuser, "-u", "postgres", "--", server, "-D", str(data), "-k", str(home),
+        return [*runuser, server, "-D", str(data), "-k", str(home),
                 "-h", LOOPBACK, "-p", str(port), "-c", "ssl=on", "-c", f"ssl_cert_file={cert}",
                 "-c", f"ssl_key_file={key}", "-c", f"ssl_ca_file={ca}",
                 "-c", "fsync=off", "-c", "shared_buffers=8MB", "-c", "max_connections=40"]
@@ -142,7 +144,8 @@ def mariadb(pki: TestPKI, workdir: Path) -> Iterator[RunningServer]:
     install, server = binary("mariadb-install-db"), _first(["/usr/sbin/mariadbd"], "mariadbd")
     workdir.mkdir(parents=True, exist_ok=True)
     data = workdir / "data"
-    subprocess.run([install, "--no-defaults", f"--datadir={data}", "--user=root",
+    user = pwd.getpwuid(os.geteuid()).pw_name
+    subprocess.run([install, "--no-defaults", f"--datadir={data}", f"--user={user}",
                     "--auth-root-authentication-method=normal", "--skip-test-db",
                     "--skip-name-resolve"], check=True, capture_output=True, timeout=180,
                    cwd=workdir)
@@ -150,7 +153,7 @@ def mariadb(pki: TestPKI, workdir: Path) -> Iterator[RunningServer]:
     init.write_text(f"CREATE USER IF NOT EXISTS '{MARIADB_X509_USER}'@'%' REQUIRE X509;\n")
 
     def argv(port: int) -> list[str]:
-        return [server, "--no-defaults", f"--datadir={data}", "--user=root",
+        return [server, "--no-defaults", f"--datadir={data}", f"--user={user}",
                 f"--port={port}", f"--bind-address={LOOPBACK}", f"--socket={workdir}/sock",
                 f"--pid-file={workdir}/pid", "--skip-name-resolve", "--skip-log-bin",
                 "--innodb-buffer-pool-size=8M", "--performance-schema=OFF",
@@ -336,7 +339,8 @@ def dovecot(pki: TestPKI, workdir: Path) -> Iterator[RunningServer]:
 
 
 _BINARIES: dict[str, Callable[[], object]] = {
-    "postgres": lambda: (postgres_bin("initdb"), postgres_bin("postgres"), binary("runuser")),
+    "postgres": lambda: (postgres_bin("initdb"), postgres_bin("postgres"),
+                         binary("runuser") if os.geteuid() == 0 else None),
     "mariadb": lambda: (binary("mariadb-install-db"), _first(["/usr/sbin/mariadbd"], "mariadbd")),
     "slapd": lambda: _first(["/usr/sbin/slapd"], "slapd"),
     "exim": lambda: _first(["/usr/sbin/exim4", "/usr/sbin/exim"], "exim4"),
