@@ -120,6 +120,7 @@ def test_postgres_clientcert_verify_full(postgres_server: RunningServer, pki: Te
     startup = postgres.startup_message()
     seen = {v: oracle(port, "postgres", v, startup) for v in ("1.3", "1.2")}
     record = scan(pki, port, "postgres", (*_PROBES, "protocols"))
+    assert record.target.protocol == "postgres"
     assert_client_auth_matches(record, seen)
     assert record.client_auth is not None and record.client_auth.classification == "optional"
     assert names(record.client_auth.tls1_3) == pki.client_ca_names

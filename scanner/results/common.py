@@ -102,6 +102,9 @@ class TargetInfo(Model):
     name: str | None = None
     address: str | None = Field(default=None, description="The IP address actually connected to.")
     tags: dict[str, str] = Field(default_factory=dict)
+    protocol: str = Field(
+        default="tls", description="What was spoken before TLS on every connection: tls "
+        "(nothing), postgres, mysql, ldap, smtp, imap, pop3, ftp or xmpp.")
 
 
 class Stats(Model):

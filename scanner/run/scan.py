@@ -120,6 +120,7 @@ class _Builder:
             "target": TargetInfo(
                 host=self.target.host, port=self.target.port, sni=self.target.sni,
                 name=self.target.name, address=self.address, tags=self.target.tags,
+                protocol=self.target.protocol,
             ),
             "status": "error" if self.error else "partial" if self.probe_errors else "ok",
             "error": self.error,
