@@ -33,7 +33,7 @@ class _LinePreamble(Preamble):
         self.step = 0
 
     def feed(self, data: bytes) -> bytes:
-        self.pending += data if not self.done else b""
+        self.pending += data  # the lines still to read; ``received`` keeps all for quoting
         return super().feed(data)
 
     def _advance(self) -> bytes:
