@@ -1,7 +1,9 @@
-"""One fuzz target per sans-IO parser in ``scanner.wire``, with seed inputs.
+"""One fuzz target per sans-IO parser in ``scanner.wire`` and per STARTTLS preamble and
+post-handshake check in ``scanner.starttls``, with seed inputs.
 
-A target takes arbitrary bytes and must either parse them or raise ``WireError``: anything
-else (IndexError, ValueError, RecursionError, a hang) is a bug. Targets whose parser depends
+A target takes arbitrary bytes and must either parse them or raise ``WireError`` (a
+``PreambleError`` for ``scanner.starttls``): anything else (IndexError, ValueError,
+RecursionError, a hang) is a bug. Targets whose parser depends
 on the negotiated protocol version take it from the first input byte. Every derived property
 of a parsed result is read too, so lazily decoded fields are fuzzed as well.
 
@@ -13,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from scanner import wire
+from scanner import starttls, wire
 from tests.support import tlsbytes as tb  # the tests' byte builders make the seeds
 
 VERSIONS = (0x0300, 0x0301, 0x0302, 0x0303, 0x0304)
@@ -85,6 +87,47 @@ def _direct(parser: Callable[[bytes], object]) -> Target:
     return Target(parser, parser)
 
 
+def _chunks(data: bytes) -> list[bytes]:
+    """The input after its first byte, cut in chunks whose size that byte gives."""
+    size = 1 + (data[0] if data else 0)
+    return [data[start:start + size] for start in range(1, len(data), size)]
+
+
+def _preamble(protocol: str) -> Target:
+    """A fresh preamble fed the server's side of the conversation, then closed."""
+    def run(data: bytes) -> object:
+        machine = starttls.preamble_for(protocol, "example.com")
+        assert machine is not None
+        machine.start()
+        for chunk in _chunks(data):
+            machine.feed(chunk)
+        if not machine.done:
+            machine.closed()  # must raise PreambleError
+            raise AssertionError("closed() returned")
+        return None
+
+    return Target(type(starttls.preamble_for(protocol, "example.com")), run)
+
+
+def _check(protocol: str) -> Target:
+    def run(data: bytes) -> object:
+        check = starttls.check_for(protocol)
+        assert check is not None
+        check.request()
+        for chunk in _chunks(data):
+            answer = check.feed(chunk)
+            if answer is not None:
+                assert answer.summary.isprintable()
+                return answer
+        return None
+
+    return Target(type(starttls.check_for(protocol)), run)
+
+
+STARTTLS_PROTOCOLS = tuple(p for p in starttls.PROTOCOLS if p != starttls.TLS)
+CHECKED_PROTOCOLS = tuple(p for p in STARTTLS_PROTOCOLS if starttls.check_for(p) is not None)
+
+
 TARGETS: dict[str, Target] = {
     "handshake_message": Target(wire.parse_handshake_message, _handshake_message),
     "server_hello": _direct(wire.parse_server_hello),
@@ -118,6 +161,8 @@ TARGETS: dict[str, Target] = {
     "ecdhe_server_key_exchange": _direct(wire.parse_ecdhe_server_key_exchange),
     "sniff_looks_like_tls": Target(wire.looks_like_tls, _sniff),
     "sniff_describe_non_tls": Target(wire.describe_non_tls, _sniff),
+    **{f"starttls_{protocol}": _preamble(protocol) for protocol in STARTTLS_PROTOCOLS},
+    **{f"starttls_check_{protocol}": _check(protocol) for protocol in CHECKED_PROTOCOLS},
 }
 
 
@@ -125,7 +170,7 @@ def run_one(name: str, data: bytes) -> None:
     """The fuzzing contract: parse or WireError."""
     try:
         result = TARGETS[name].run(data)
-    except wire.WireError:
+    except (wire.WireError, starttls.PreambleError):
         return
     _exercise(result)
 
@@ -194,5 +239,44 @@ def seeds(name: str) -> list[bytes]:
                                       + b"\x04\x03" + tb.vec(2, b"s" * 8)],
         "sniff_looks_like_tls": [b"\x16\x03\x03\x00\x40", b"\x80\x2e\x04"],
         "sniff_describe_non_tls": [b"HTTP/1.1 400 Bad Request\r\n", b"SSH-2.0-OpenSSH_9"],
+        **{f"starttls_{protocol}": [b"\x07" + answer for answer in answers]
+           for protocol, answers in STARTTLS_SEEDS.items()},
+        **{f"starttls_check_{protocol}": [b"\x05" + answer for answer in answers]
+           for protocol, answers in CHECK_SEEDS.items()},
     }
     return by_name[name]
+
+
+def _postgres_message(kind: bytes, body: bytes) -> bytes:
+    return kind + (len(body) + 4).to_bytes(4, "big") + body
+
+
+def _mysql_packet(sequence: int, payload: bytes) -> bytes:
+    return len(payload).to_bytes(3, "little") + bytes([sequence]) + payload
+
+
+#: A server's whole side of a successful preamble, per protocol (the seeds must finish it).
+STARTTLS_SEEDS: dict[str, list[bytes]] = {
+    "postgres": [b"S"],
+    "mysql": [bytes.fromhex("4a0000000a31312e342e380001000000616263646566676800ffff210200ff"
+                            "c1150000000000000000000069696969696969696969696900"
+                            "6d7973716c5f6e61746976655f70617373776f726400")],
+    "ldap": [bytes.fromhex("300c02010178070a010004000400")],
+    "smtp": [b"220 mx ESMTP\r\n250-mx\r\n250-SIZE 1000\r\n250 STARTTLS\r\n220 go ahead\r\n"],
+    "imap": [b"* OK [CAPABILITY IMAP4rev1 STARTTLS] ready\r\nA1 OK Begin TLS\r\n"],
+    "pop3": [b"+OK ready\r\n+OK Begin TLS\r\n"],
+    "ftp": [b"220-welcome\r\n more\r\n220 ready\r\n234 AUTH TLS ok\r\n"],
+    "xmpp": [b"<?xml version='1.0'?><stream:stream xmlns:stream='http://etherx.jabber.org/"
+             b"streams' from='example.com' version='1.0'><stream:features><starttls xmlns="
+             b"'urn:ietf:params:xml:ns:xmpp-tls'><required/></starttls></stream:features>"
+             b"<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"],
+}
+#: The server's answer to each post-handshake check (an answer the check classifies).
+CHECK_SEEDS: dict[str, list[bytes]] = {
+    "postgres": [_postgres_message(b"R", b"\x00\x00\x00\x05"),
+                 _postgres_message(b"E", b"SFATAL\x00C28000\x00Mconnection requires a valid "
+                                   b"client certificate\x00\x00")],
+    "mysql": [_mysql_packet(2, b"\xff\x15\x04#28000Access denied for user 'x'@'h'")],
+    "ldap": [bytes.fromhex("300c02010261070a010004000400")],
+    "smtp": [b"250-mx\r\n250 STARTTLS\r\n", b"550 certificate required\r\n"],
+}

@@ -131,3 +131,13 @@ def test_not_utf8(tmp_path: Path, listener: TcpServer) -> None:
     inventory.write_bytes(b"targets:\n  - host: caf\xe9.example\n")
     line = refuse(inventory, listener)
     assert "not UTF-8 text" in line and "save it as UTF-8" in line
+
+
+def test_unknown_starttls_protocol_is_refused_before_any_connection(listener: TcpServer) -> None:
+    result = CliRunner().invoke(app, ["scan", f"127.0.0.1:{listener.port}", "--starttls", "rdp"])
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "mtlsweep: error: --starttls: unknown protocol 'rdp'; known: tls, postgres, mysql, ldap, "
+        "smtp, imap, pop3, ftp, xmpp, auto"]
+    time.sleep(0.1)
+    assert listener.connections == 0

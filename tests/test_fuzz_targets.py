@@ -48,3 +48,14 @@ def test_lazy_properties_may_answer_wire_error() -> None:
     with pytest.raises(wire.WireError):
         _ = wire.parse_server_hello(body).alpn_protocols
     targets.run_one("server_hello", body)
+
+
+def test_every_starttls_preamble_and_check_has_a_fuzz_target() -> None:
+    from scanner import starttls
+
+    for protocol in starttls.PROTOCOLS:
+        if protocol == starttls.TLS:
+            continue
+        assert f"starttls_{protocol}" in targets.TARGETS
+        if starttls.check_for(protocol) is not None:
+            assert f"starttls_check_{protocol}" in targets.TARGETS

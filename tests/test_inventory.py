@@ -76,7 +76,7 @@ targets:
          ":3:5: unknown key 'targets[0].prot'; allowed here: alpn_extra, ca_bundle, "
          "client_ca_cert, client_ca_key, client_ca_key_passphrase_env, client_cert, client_key, "
          "client_key_passphrase_env, expect, host, http, http_host, http_path, name, port, "
-         "probes, sni, "
+         "probes, protocol, sni, "
          "tags, timeout"),
         ("targets:\n  - host: a.example\n  - host: b.example\n    port: 70000\n",
          ":4:5: targets[1].port: Input should be less than or equal to 65535 (got 70000)"),
@@ -184,3 +184,13 @@ def test_bad_alpn_extra_names_file_line_and_key(tmp_path: Path, value: str,
     message = error_of(tmp_path, f"targets:\n  - host: a.example\n    alpn_extra: {value}\n")
     assert message.startswith(f"{tmp_path / 'targets.yaml'}:3:5: targets[0].alpn_extra")
     assert expected in message
+
+
+def test_protocol_default_explicit_auto_and_unknown(tmp_path: Path) -> None:
+    targets = load(tmp_path, "defaults:\n  protocol: auto\ntargets:\n  - host: a.example\n"
+                   "    port: 5432\n  - host: b.example\n    port: 389\n  - host: c.example\n"
+                   "  - host: d.example\n    port: 2525\n    protocol: smtp\n")
+    assert [t.protocol for t in targets] == ["postgres", "ldap", "tls", "smtp"]
+    assert load(tmp_path, "targets:\n  - host: a.example\n    port: 5432\n")[0].protocol == "tls"
+    message = error_of(tmp_path, "targets:\n  - host: a.example\n    protocol: telnet\n")
+    assert ":3:5:" in message and "unknown protocol 'telnet'" in message and "postgres" in message

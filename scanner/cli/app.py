@@ -133,6 +133,10 @@ def scan(
         "interrupted run, and append the rest: each target ends up there once.")] = False,
     quiet: Annotated[bool, typer.Option(
         "--quiet", "-q", help="No progress bar and no summary on stderr.")] = False,
+    starttls: Annotated[str | None, typer.Option(
+        metavar="PROTO", help="Plaintext protocol the host[:port] arguments upgrade to TLS: "
+        "postgres, mysql, ldap, smtp, imap, pop3, ftp, xmpp, or auto (by port). An "
+        "inventory's protocol: setting covers its own targets.", show_default=False)] = None,
 ) -> None:
     """Scan endpoints and report, per target, one JSON record.
 
@@ -144,7 +148,8 @@ def scan(
                                  cert_expiry_warning_days=cert_expiry_warning_days,
                                  ocsp_expiry_warning_hours=ocsp_expiry_warning_hours)
     extra_alpn = parse_alpn_extra(alpn_extra)
-    target_list, catalog = collect_targets(targets, load_policy_files(policy_file))
+    target_list, catalog = collect_targets(targets, load_policy_files(policy_file),
+                                           starttls=starttls)
     chosen_shard, output = resolve_shard(shard, shards, output)
     check_resume(resume, fmt, output)
     options = SweepOptions(

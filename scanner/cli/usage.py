@@ -15,6 +15,7 @@ from scanner.config.targets import (
     Target,
     TargetSyntaxError,
     parse_endpoint,
+    resolve_protocol,
     validate_alpn_extra,
 )
 from scanner.pkix.trust import TrustStoreError, load_ca_bundle
@@ -115,10 +116,16 @@ def parse_alpn_extra(text: str | None) -> tuple[str, ...]:
         raise fail_usage(f"--alpn-extra: {exc}") from None
 
 
-def collect_targets(arguments: list[str], catalog: Catalog | None = None
-                    ) -> tuple[list[Target], Catalog | None]:
+def collect_targets(arguments: list[str], catalog: Catalog | None = None, *,
+                    starttls: str | None = None) -> tuple[list[Target], Catalog | None]:
     """YAML inventories and ``host[:port]`` arguments, in the order given, and the catalog
-    extended with the inventories' own policies (None while nothing needed it)."""
+    extended with the inventories' own policies (None while nothing needed it).
+    ``starttls`` is the protocol of the ``host[:port]`` arguments (``--starttls``)."""
+    if starttls is not None:
+        try:
+            resolve_protocol(starttls, 0)
+        except TargetSyntaxError as exc:
+            raise fail_usage(f"--starttls: {exc}") from None
     targets: list[Target] = []
     for argument in arguments:
         path = Path(argument)
@@ -134,7 +141,8 @@ def collect_targets(arguments: list[str], catalog: Catalog | None = None
             host, port = parse_endpoint(argument)
         except TargetSyntaxError as exc:
             raise fail_usage(f"target {argument!r}: {exc}") from None
-        targets.append(Target(host=host, port=port, sni=default_sni(host)))
+        protocol = resolve_protocol(starttls or "tls", port)
+        targets.append(Target(host=host, port=port, sni=default_sni(host), protocol=protocol))
     seen: dict[tuple[str, int, str | None], Target] = {}
     for target in targets:
         if target.key in seen:

@@ -22,6 +22,7 @@ from scanner.config.targets import (
     HttpCheck,
     Target,
     TargetSyntaxError,
+    resolve_protocol,
     validate_alpn_extra,
     validate_host,
 )
@@ -99,6 +100,19 @@ class _Settings(BaseModel):
         default=None, description="Name of the environment variable holding its passphrase."
     )
     http: bool | None = Field(default=None, description="Whether the service speaks HTTP.")
+    protocol: str | None = Field(
+        default=None, description="Plaintext protocol that upgrades to TLS: tls (none, the "
+        "default), postgres, mysql, ldap, smtp, imap, pop3, ftp, xmpp, or auto (from the port).")
+
+    @field_validator("protocol")
+    @classmethod
+    def _known_protocol(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                resolve_protocol(value, DEFAULT_PORT)
+            except TargetSyntaxError as exc:
+                raise ValueError(str(exc)) from None
+        return value
     http_path: str | None = Field(default=None, description="Path of the HEAD request.")
     http_host: str | None = Field(default=None, description="Host header of the HEAD request.")
 
@@ -285,6 +299,7 @@ def _resolve(entry: TargetEntry, defaults: _Settings, origin: str, ca_bundle: Pa
         client_credential=credentials.load(entry, defaults, index, _CLIENT),
         client_ca=credentials.load(entry, defaults, index, _CLIENT_CA),
         expect=merge_expectations(defaults.expect, entry.expect),
+        protocol=resolve_protocol(pick("protocol") or "tls", port),
     )
 
 

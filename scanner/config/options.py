@@ -46,12 +46,15 @@ class TargetOptions:
     client_credential: ClientCredential | None
     client_ca: ClientCredential | None
     probe_options: ProbeOptions
+    #: Plaintext protocol before TLS ("tls": none), resolved from ``auto`` already.
+    protocol: str = "tls"
 
     def probe_context(self, host: str, shared: SharedWork) -> ProbeContext:
         return ProbeContext(
             host=host, shared=shared, options=self.probe_options, ca_bundle=self.ca_bundle,
             alpn_extra=self.alpn_extra, http=self.http,
             client_credential=self.client_credential, client_ca=self.client_ca,
+            protocol=self.protocol,
         )
 
 
@@ -67,4 +70,5 @@ def resolve_options(target: Target, sweep: SweepDefaults) -> TargetOptions:
         client_credential=target.client_credential,
         client_ca=target.client_ca,
         probe_options=sweep.probe_options,
+        protocol=target.protocol,
     )

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from scanner import starttls
 from scanner.offers.credential import ClientCredential
 from scanner.results.identity import (
     TargetKey,
@@ -60,6 +61,8 @@ class Target:
     #: The user's client CA and its key, to issue an expired certificate from it.
     client_ca: ClientCredential | None = field(default=None, compare=False, hash=False)
     expect: Expectations | None = field(default=None, hash=False, compare=False)
+    #: The plaintext protocol that upgrades to TLS ("postgres", "smtp", ...); "tls": none.
+    protocol: str = starttls.TLS
 
     @property
     def label(self) -> str:
@@ -82,6 +85,16 @@ class Target:
 
 
 
+
+
+def resolve_protocol(protocol: str, port: int) -> str:
+    """A protocol name as the engine takes it: ``auto`` becomes the port's well-known one."""
+    if protocol == starttls.AUTO:
+        return starttls.protocol_for_port(port)
+    if protocol not in starttls.PROTOCOLS:
+        raise TargetSyntaxError(
+            f"unknown protocol {protocol!r}; known: {', '.join((*starttls.PROTOCOLS, 'auto'))}")
+    return protocol
 
 
 def validate_host(host: str) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import trio
@@ -20,6 +20,7 @@ from scanner.engine.connect import Address, kernel_rtt, open_tcp
 from scanner.engine.contexts import ContextFactory
 from scanner.engine.errors import ScanFailure
 from scanner.engine.handshake import HandshakeResult, TLSConnection
+from scanner.engine.preamble import BeforeTls
 from scanner.offers.offer import ClientOffer
 from scanner.results import ErrorKind
 from scanner.wire import TLSVersion
@@ -113,8 +114,11 @@ class EndpointSession:
         contexts: ContextFactory,
         limits: ConnectionLimits,
         timeout: float,
+        before_tls: Sequence[BeforeTls] = (),
     ) -> None:
         self.address = address
+        #: Steps run on every new TCP stream before TLS (e.g. a STARTTLS preamble).
+        self.before_tls = tuple(before_tls)
         self.sni = sni
         self.contexts = contexts
         self.limits = limits
@@ -153,6 +157,10 @@ class EndpointSession:
                 rtt = kernel_rtt(stream)
                 self.last_rtt = rtt if rtt is not None else trio.current_time() - started
                 await stack.enter_async_context(stream)
+                try:
+                    await self._before_tls(stream, started + self.timeout)
+                except ScanFailure as error:
+                    failure, stream = error, None
             connection = TLSConnection(stream, self.contexts, offer,
                                        deadline=started + self.timeout, session=session,
                                        failure=failure)
@@ -160,6 +168,10 @@ class EndpointSession:
                 yield connection
             finally:
                 self._count(connection.close())
+
+    async def _before_tls(self, stream: trio.SocketStream, deadline: float) -> None:
+        for step in self.before_tls:
+            await step(stream, deadline)
 
     def wait_after_handshake(self) -> float:
         """Seconds to read after the handshake: a few round trips, within a floor and ceiling."""
@@ -200,6 +212,12 @@ class EndpointSession:
                 self.stats.failures.append(AttemptFailure(current_probe.get(), failure, False))
                 return raw.connect_failed(failure)
             async with stream:
+                try:
+                    await self._before_tls(stream, deadline)
+                except ScanFailure as failure:
+                    self.stats.failures.append(
+                        AttemptFailure(current_probe.get(), failure, False))
+                    return raw.connect_failed(failure)
                 reply = await raw.exchange(stream, payload, deadline=deadline, stop_at=stop_at)
         if reply.hello or reply.outcome is raw.RawOutcome.sslv2_server_hello:
             self.stats.server_hellos += 1
@@ -249,6 +267,7 @@ def most_telling(failures: Iterable[ScanFailure]) -> ScanFailure:
 # it, and "not TLS" explains everything.
 _FAILURE_PRIORITY = {
     kind: rank for rank, kind in enumerate([
+        ErrorKind.starttls_refused, ErrorKind.starttls_unexpected,
         ErrorKind.not_tls, ErrorKind.record_overflow, ErrorKind.malformed_handshake,
         ErrorKind.message_too_large, ErrorKind.unexpected_message, ErrorKind.message_flood,
         ErrorKind.wrong_version, ErrorKind.handshake_failure, ErrorKind.protocol_error,

@@ -57,6 +57,8 @@ class ProbeContext:
     client_credential: ClientCredential | None = None
     #: The user's client CA and its key (inventory ``client_ca_cert``), to issue from.
     client_ca: ClientCredential | None = None
+    #: The plaintext protocol the connection upgrades from ("tls": none), e.g. "postgres".
+    protocol: str = "tls"
 
     @property
     def trust(self) -> TrustStore:

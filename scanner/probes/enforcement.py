@@ -31,9 +31,12 @@ from scanner.offers.credential import ClientCredential
 from scanner.pkix.issuing import KeyType
 from scanner.probes.base import Probe, ProbeContext, ProbeOutput
 from scanner.probes.client_auth import certificate_request_message
+from scanner.probes.shared.application_check import ask_application, check_description
 from scanner.probes.shared.report import handshake_report, version_name
 from scanner.probes.shared.throwaway import ThrowawayCertificates, probe_name
 from scanner.results import (
+    ApplicationOutcome,
+    ApplicationOutcomeKind,
     AttemptResult,
     AttemptStage,
     AwsAlbInference,
@@ -78,6 +81,7 @@ class _Exchange:
     request: bytes | None  # None: not an HTTP service (http: false)
     request_label: str
     h2_only: bool = False
+    protocol: str = "tls"  # else the plaintext protocol, whose own check replaces HTTP
 
 
 @dataclass
@@ -90,6 +94,7 @@ class _Observed:
     http: HttpOutcome | None = None
     post_handshake_alert: str | None = None
     certificate_sent: bool | None = None
+    application: ApplicationOutcome | None = None
 
     @property
     def reached_server(self) -> bool:
@@ -180,7 +185,8 @@ class EnforcementProbe(Probe[EnforcementFacet]):
             http_baseline=baseline,
             attempts=[_attempt_out(j) for j in judged],
             skipped=planned.skipped,
-            aws_alb=infer_aws_alb(verdict, judged, ca_names_sent=ca_names_sent),
+            aws_alb=(infer_aws_alb(verdict, judged, ca_names_sent=ca_names_sent)
+                     if exchange.protocol == "tls" else None),
         )
         return ProbeOutput(facet=facet, findings=findings_for(facet, judged, exchange))
 
@@ -237,6 +243,9 @@ def _not_asked(context: ProbeContext, *, reached: bool) -> dict[str, str]:
 
 
 def _exchange_for(context: ProbeContext) -> _Exchange:
+    if context.protocol != "tls":
+        label = check_description(context.protocol) or f"{context.protocol} (no request)"
+        return _Exchange(alpn=(), request=None, request_label=label, protocol=context.protocol)
     http = context.http
     label = f"HEAD {http.path} (Host: {http.host})"
     if not http.enabled:
@@ -268,9 +277,14 @@ async def _attempt(session: EndpointSession, kind: Kind, credential: ClientCrede
                    exchange: _Exchange) -> _Observed:
     offer = session.offer(client_credential=credential, alpn=exchange.alpn)
     http: HttpOutcome | None = None
+    application: ApplicationOutcome | None = None
     async with session.connect(offer) as tls:
         result = await tls.handshake()
-        if result.completed:
+        if result.completed and exchange.protocol != "tls":
+            application = await ask_application(tls, exchange.protocol)
+            if application is None:
+                await tls.read_after_handshake(session.wait_after_handshake())
+        elif result.completed:
             other_protocol = result.alpn is not None and result.alpn != "http/1.1"
             if exchange.request is None or exchange.h2_only or other_protocol:
                 # No HTTP/1.1 to speak: wait a moment for a post-handshake rejection instead.
@@ -284,7 +298,7 @@ async def _attempt(session: EndpointSession, kind: Kind, credential: ClientCrede
                                        received=f"ALPN {result.alpn}")
             else:
                 http = await _ask_http(tls, exchange)
-    observed = _Observed(kind, credential, tls.result, http)
+    observed = _Observed(kind, credential, tls.result, http, application=application)
     observed.post_handshake_alert = _post_handshake_alert(tls.result)
     observed.certificate_sent = _certificate_sent(tls.result)
     return observed
@@ -384,8 +398,35 @@ def _judge(observed: _Observed, baseline: int | None, exchange: _Exchange) -> _J
             and result.after_handshake is AfterHandshake.closed:
         return _Judged(observed, rejected, AttemptStage.after_handshake, None,
                        "the handshake completed, then the server closed the connection")
+    if observed.application is not None:
+        return _judge_application(observed, observed.application)
+    if exchange.protocol != "tls":
+        return _Judged(observed, AttemptResult.accepted, AttemptStage.tls_only, None,
+                       f"accepted by the TLS layer ({exchange.protocol}: no request is sent "
+                       "after TLS)")
     outcome, stage, detail = _judge_http(http, baseline, exchange)
     return _Judged(observed, outcome, stage, None, detail)
+
+
+def _judge_application(observed: _Observed, answer: ApplicationOutcome) -> _Judged:
+    """An attempt the TLS layer accepted, as the protocol after it answered."""
+    app = ApplicationOutcomeKind
+    said = f"accepted by the TLS layer; {answer.request} got"
+    stage = AttemptStage.application
+    if answer.outcome is app.certificate_rejected:
+        return _Judged(observed, AttemptResult.rejected, stage, None,
+                       f"{said} a refusal naming the certificate: {answer.received}")
+    if answer.outcome is app.closed:
+        # Nothing at all came back: the TLS layer refused after the handshake (slapd's
+        # TLSVerifyClient demand at TLS 1.3 closes without an alert).
+        return _Judged(observed, AttemptResult.rejected, AttemptStage.after_handshake, None,
+                       "the handshake completed, then the server closed the connection without "
+                       f"answering {answer.request}")
+    why = {app.proceeds: f"{answer.received}",
+           app.refused: f"a refusal that does not name the certificate: {answer.received}",
+           app.no_response: "no answer before the deadline",
+           app.not_protocol: f"an answer that did not parse: {answer.received}"}[answer.outcome]
+    return _Judged(observed, AttemptResult.accepted, stage, None, f"{said} {why}")
 
 
 _NOT_ASKED = (HttpOutcomeKind.h2_only, HttpOutcomeKind.not_http)
@@ -499,6 +540,9 @@ _VERDICT_RULES: tuple[_Rule, ...] = (
     _Rule(lambda e: e.none.stage in _TLS_STAGES, Verdict.required_at_tls,
           lambda e: f"rejected without a certificate in the TLS layer ({e.without}); "
           f"{e.rejections}"),
+    _Rule(lambda e: e.none.stage is AttemptStage.application, Verdict.required_at_application,
+          lambda e: "the TLS handshake completes without a certificate but the protocol after "
+          f"it refuses, naming the certificate ({e.without}); {e.rejections}"),
     _Rule(lambda e: True, Verdict.required_at_http,
           lambda e: "the TLS handshake completes without a certificate but the HTTP request "
           f"is refused ({e.without}); {e.rejections}"),
@@ -532,6 +576,9 @@ def _where(item: _Judged) -> str:
                 else "closed after the handshake")
     if item.stage is AttemptStage.tls_only:
         return "TLS accepted"
+    answer = item.observed.application
+    if item.stage is AttemptStage.application and answer is not None:
+        return f"{answer.protocol} {answer.outcome.value}"
     http = item.observed.http
     if http is not None and http.status is not None:
         return f"HTTP {http.status}"
@@ -581,6 +628,7 @@ def infer_aws_alb(verdict: Verdict | None, judged: Sequence[_Judged], *,
         Verdict.required_at_http: "completes the handshake without a certificate and rejects "
         "at the HTTP layer",
         Verdict.accepts_untrusted: "accepts some untrusted certificates but not others",
+        Verdict.required_at_application: "rejects at the protocol after TLS",
     }[verdict]
     return AwsAlbInference(fits=False, evidence=[
         f"this endpoint {behaviour}; ALB modes are off (no request), passthrough (accepts "
@@ -625,6 +673,7 @@ def _attempt_out(item: _Judged) -> EnforcementAttempt:
         ended=item.stage,
         alert=item.alert,
         http=observed.http,
+        application=observed.application,
         detail=item.detail,
         handshake=handshake_report(observed.result),
     )

@@ -30,6 +30,7 @@ from scanner.results import (
 
 _CLASS_STYLE = {"required": "green", "optional": "yellow", "none": "dim"}
 _VERDICT_STYLE = {"required_at_tls": "green", "required_at_http": "green",
+                  "required_at_application": "green",
                   "optional_verified": "yellow", "optional_unverified": "dark_orange",
                   "accepts_untrusted": "bold red", "not_requested": "dim"}
 _RESULT_MARK = {"accepted": ("accepted", "yellow"), "rejected": ("rejected", "green"),
@@ -112,6 +113,9 @@ def _ending(attempt: EnforcementAttempt) -> str:
     http = attempt.http
     if stage is AttemptStage.http and http is not None:
         return f"HTTP {http.status}" if http.status is not None else f"HTTP {http.outcome.value}"
+    answer = attempt.application
+    if stage is AttemptStage.application and answer is not None:
+        return f"by {answer.protocol} ({answer.outcome.value.replace('_', ' ')})"
     return ""
 
 

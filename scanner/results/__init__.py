@@ -46,6 +46,8 @@ from scanner.results.common import (
     TargetInfo,
 )
 from scanner.results.enforcement import (
+    ApplicationOutcome,
+    ApplicationOutcomeKind,
     AttemptResult,
     AttemptStage,
     AwsAlbInference,
@@ -132,6 +134,8 @@ __all__ = [
     "AlpnNoOverlapBehaviour",
     "AlpnOutcome",
     "AlpnSupportFacet",
+    "ApplicationOutcome",
+    "ApplicationOutcomeKind",
     "AttemptResult",
     "AttemptStage",
     "AwsAlbInference",

@@ -38,6 +38,11 @@ class ErrorKind(StrEnum):
     #: The ServerHello selected a protocol version outside the offer.
     wrong_version = "wrong_version"
     protocol_error = "protocol_error"
+    #: The server speaks the plaintext protocol but will not start TLS (no STARTTLS offered,
+    #: an error answer to it, PostgreSQL's ``N`` to the SSLRequest).
+    starttls_refused = "starttls_refused"
+    #: The plaintext preamble before TLS got an answer that is not the protocol's.
+    starttls_unexpected = "starttls_unexpected"
     internal_error = "internal_error"
 
 
@@ -97,6 +102,9 @@ class TargetInfo(Model):
     name: str | None = None
     address: str | None = Field(default=None, description="The IP address actually connected to.")
     tags: dict[str, str] = Field(default_factory=dict)
+    protocol: str = Field(
+        default="tls", description="What was spoken before TLS on every connection: tls "
+        "(nothing), postgres, mysql, ldap, smtp, imap, pop3, ftp or xmpp.")
 
 
 class Stats(Model):

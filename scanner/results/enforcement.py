@@ -41,6 +41,8 @@ class AttemptStage(StrEnum):
     tls_handshake = "tls_handshake"
     after_handshake = "after_handshake"
     http = "http"
+    #: The protocol's own answer after TLS (PostgreSQL, MySQL, LDAP, SMTP targets).
+    application = "application"
     tls_only = "tls_only"
     inconclusive = "inconclusive"
 
@@ -75,6 +77,30 @@ class HttpOutcome(Model):
     )
 
 
+class ApplicationOutcomeKind(StrEnum):
+    proceeds = "proceeds"
+    certificate_rejected = "certificate_rejected"
+    refused = "refused"
+    closed = "closed"
+    no_response = "no_response"
+    not_protocol = "not_protocol"
+
+
+class ApplicationOutcome(Model):
+    """What a non-HTTP protocol answered to its harmless request after the TLS handshake."""
+
+    protocol: str = Field(description="postgres, mysql, ldap or smtp.")
+    request: str = Field(description="What was sent, e.g. a PostgreSQL StartupMessage for a "
+                         "fixed user; never real credentials.")
+    outcome: ApplicationOutcomeKind = Field(
+        description="proceeds: it went on to authentication or a session; "
+        "certificate_rejected: it refused, naming the client certificate; refused: it refused "
+        "for another reason (quoted in received); closed: it closed without an answer; "
+        "no_response: nothing before the deadline; not_protocol: the answer did not parse."
+    )
+    received: str | None = Field(default=None, description="What the server said, bounded.")
+
+
 class EnforcementAttempt(Model):
     """One handshake with one certificate (or none), and where it ended."""
 
@@ -89,6 +115,10 @@ class EnforcementAttempt(Model):
     ended: AttemptStage
     alert: str | None = Field(default=None, description="The TLS alert that rejected it.")
     http: HttpOutcome | None = None
+    application: ApplicationOutcome | None = Field(
+        default=None, description="The protocol's own answer after TLS, for targets whose "
+        "protocol is not tls (in place of the HTTP request)."
+    )
     detail: str = Field(description="One line: what happened, in words.")
     handshake: HandshakeReport
 
@@ -99,6 +129,8 @@ class EnforcementVerdict(StrEnum):
     optional_verified = "optional_verified"
     required_at_tls = "required_at_tls"
     required_at_http = "required_at_http"
+    #: TLS completes without a certificate; the protocol after it refuses, naming the certificate.
+    required_at_application = "required_at_application"
     accepts_untrusted = "accepts_untrusted"
 
 

@@ -16,6 +16,7 @@ from scanner.config.targets import Target
 from scanner.engine.connect import resolve
 from scanner.engine.contexts import ContextFactory
 from scanner.engine.errors import ScanFailure
+from scanner.engine.preamble import starttls_step
 from scanner.engine.session import ConnectionLimits, EndpointSession, current_probe
 from scanner.probes import PROBES, ProbeOutput
 from scanner.probes.shared.work import SharedWork
@@ -65,8 +66,10 @@ class Scanner:
         addresses = await resolve(target.host, target.port, timeout=options.timeout)
         address = addresses[0]
         record.address = address.ip
+        preamble = starttls_step(options.protocol, target.sni or target.host)
         session = EndpointSession(address, target.sni, contexts=self.contexts,
-                                  limits=self.limits, timeout=options.timeout)
+                                  limits=self.limits, timeout=options.timeout,
+                                  before_tls=[preamble] if preamble else [])
         record.session = session
         context = options.probe_context(target.host, SharedWork(session))
         outputs: dict[str, ProbeOutput[Any]] = {}
@@ -117,6 +120,7 @@ class _Builder:
             "target": TargetInfo(
                 host=self.target.host, port=self.target.port, sni=self.target.sni,
                 name=self.target.name, address=self.address, tags=self.target.tags,
+                protocol=self.target.protocol,
             ),
             "status": "error" if self.error else "partial" if self.probe_errors else "ok",
             "error": self.error,
