@@ -99,8 +99,9 @@ class _Settings(BaseModel):
         default=None, description="Name of the environment variable holding its passphrase."
     )
     http: bool | None = Field(default=None, description="Whether the service speaks HTTP.")
-    http_path: str | None = Field(default=None, description="Path of the HEAD request.")
-    http_host: str | None = Field(default=None, description="Host header of the HEAD request.")
+    http_path: str | None = Field(default=None, description="Path of the HTTP GET request.")
+    http_host: str | None = Field(
+        default=None, description="Host header (HTTP/2 :authority) of the HTTP request.")
 
     @field_validator("timeout", mode="before")
     @classmethod
@@ -133,7 +134,7 @@ class _Settings(BaseModel):
 
 def _check_request(path: str, host: str) -> None:
     try:
-        wire.build_head_request(path, host, user_agent="mtlsweep")
+        wire.HttpRequest(path=path, host=host)
     except wire.WireError as exc:
         raise ValueError(str(exc)) from None
 
