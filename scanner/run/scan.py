@@ -68,7 +68,8 @@ class Scanner:
         session = EndpointSession(address, target.sni, contexts=self.contexts,
                                   limits=self.limits, timeout=options.timeout)
         record.session = session
-        context = options.probe_context(target.host, SharedWork(session))
+        context = options.probe_context(
+            target.host, SharedWork(session, credential=options.client_credential))
         outputs: dict[str, ProbeOutput[Any]] = {}
 
         async def run_probe(name: str) -> None:
