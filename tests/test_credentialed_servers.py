@@ -19,6 +19,8 @@ import pytest
 
 from scanner.config.targets import Target
 from scanner.offers.credential import ClientCredential
+from scanner.policy.catalog import builtin_catalog
+from scanner.policy.expectations import Expectations, evaluate
 from scanner.results import Record, RenegotiationOutcome
 from tests.conftest import scan_targets
 from tests.support import servers
@@ -209,3 +211,19 @@ def test_a_credentialed_scan_costs_a_few_more_connections(
         # The credentialed baselines (one per version where the server asks) and the
         # resumption attempts that only a completed handshake makes possible.
         assert without.connections <= given.connections <= without.connections + 8, name
+
+
+def test_expectations_on_unmeasured_facts_name_the_missing_certificate(
+        records: dict[tuple[str, bool], Record]) -> None:
+    expect = Expectations.model_validate({"client_renegotiation": "refused",
+                                          "session_tickets": True})
+    without = evaluate(records["haproxy", False].model_dump(mode="json"), expect,
+                       builtin_catalog())
+    assert [(o.name, o.status) for o in without] == [
+        ("session_tickets", "not_evaluated"), ("client_renegotiation", "not_evaluated")]
+    assert all("requires a client certificate and none was given" in o.detail
+               for o in without)
+    given = evaluate(records["haproxy", True].model_dump(mode="json"), expect,
+                     builtin_catalog())
+    assert [(o.name, o.status) for o in given] == [
+        ("session_tickets", "met"), ("client_renegotiation", "met")]

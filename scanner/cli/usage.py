@@ -163,6 +163,9 @@ def adhoc_settings(*, client_cert: Path | None, client_key: Path | None,
             raise fail_usage(f"--client-key-pass-env {client_key_pass_env!r} is not an "
                              "environment variable name")
     if client_cert is not None and client_key is not None:
+        for option, path in (("--client-cert", client_cert), ("--client-key", client_key)):
+            if not path.is_file():
+                raise fail_usage(f"{option} {path}: no such file")
         try:
             credential = load_credential(
                 client_cert, client_key, client_key_pass_env, cert_field="--client-cert",

@@ -27,6 +27,7 @@ from scanner.offers.credential import ClientCredential
 from scanner.pkix.issuing import KeyType
 from scanner.probes.base import Probe, ProbeContext, ProbeOutput
 from scanner.probes.client_auth import certificate_request_message
+from scanner.probes.shared.credential import certificate_presented
 from scanner.probes.shared.report import handshake_report, version_name
 from scanner.probes.shared.throwaway import ThrowawayCertificates, probe_name
 from scanner.results import (
@@ -279,7 +280,7 @@ async def _attempt(session: EndpointSession, kind: Kind, credential: ClientCrede
                                     await ask_http(tls, exchange.request))
     observed = _Observed(kind, credential, tls.result, http)
     observed.post_handshake_alert = _post_handshake_alert(tls.result)
-    observed.certificate_sent = _certificate_sent(tls.result)
+    observed.certificate_sent = certificate_presented(tls.result)
     return observed
 
 
@@ -301,16 +302,6 @@ def _post_handshake_alert(result: HandshakeResult) -> str | None:
                 and message.alert.name not in _NOT_REJECTIONS:
             return message.alert.name
     return None
-
-
-def _certificate_sent(result: HandshakeResult) -> bool | None:
-    if result.server_hello is None:
-        return None
-    for message in result.transcript:
-        if message.direction == "sent" and message.msg_type == wire.HandshakeType.certificate:
-            parsed = message.handshake.parsed if message.handshake else None
-            return isinstance(parsed, wire.CertificateMessage) and bool(parsed.certificates)
-    return False
 
 
 def _baseline(observed: Iterable[_Observed]) -> int | None:
