@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import trio
 
+from scanner.config.targets import Target
 from scanner.engine.connect import Address
 from scanner.engine.contexts import ContextFactory
 from scanner.engine.http import HttpAnswer, ask_http
@@ -24,6 +25,7 @@ from scanner.lab.server import ClientAuth, LabServer, ListenerConfig
 from scanner.offers.credential import ClientCredential
 from scanner.results import HttpOutcomeKind
 from scanner.wire import HttpRequest, TLSVersion
+from tests.conftest import scan_targets
 from tests.support import servers
 from tests.support.oracle import s_client
 from tests.support.pki import TestPKI
@@ -136,3 +138,20 @@ def test_h2_only_server_is_asked_over_http2(h2_only_server: LabServer, pki: Test
          f"https://localhost:{h2_only_server.port}/"],
         capture_output=True, text=True, timeout=10, check=False)
     assert curl.stdout == f"{answer.response.status} 2", curl.stderr
+
+
+def test_single_threaded_s_server_www_is_not_starved_by_http(
+        h1_servers: dict[str, RunningServer], pki: TestPKI) -> None:
+    """A whole default scan of one ``s_server -www`` (one connection at a time): every probe
+    gets its answer, and the enforcement attempts get the 200 s_client gets."""
+    server = h1_servers["s_server"]
+    credential = ClientCredential(pki.client_one.cert, pki.client_one.key)
+    (record,) = scan_targets([Target(host=LOOPBACK, port=server.port, sni="localhost",
+                                     client_credential=credential)])
+    assert record.status == "ok" and not record.probe_errors, record.probe_errors
+    assert record.client_auth is not None and record.client_auth.classification == "required"
+    assert record.enforcement is not None
+    user = next(a for a in record.enforcement.attempts if a.certificate == "user_certificate")
+    oracle = s_client(server.port, tls_version="1.3", client=pki.client_one_files)
+    assert user.http is not None and user.http.status == oracle.http_status == 200
+    assert record.enforcement.verdict == "required_at_tls"
