@@ -10,13 +10,16 @@ with and once without the credential.
 from __future__ import annotations
 
 import contextlib
+import json
 import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from scanner.cli.app import app
 from scanner.config.targets import Target
 from scanner.offers.credential import ClientCredential
 from scanner.policy.catalog import builtin_catalog
@@ -227,3 +230,22 @@ def test_expectations_on_unmeasured_facts_name_the_missing_certificate(
                      builtin_catalog())
     assert [(o.name, o.status) for o in given] == [
         ("session_tickets", "met"), ("client_renegotiation", "met")]
+
+
+def test_command_line_credential_reaches_the_probes(
+        listeners: dict[str, RunningServer], pki: TestPKI, tmp_path: Path) -> None:
+    """``--client-cert/--client-key`` and ``--sni`` for an endpoint named on the command line."""
+    key = tmp_path / "client.key"
+    key.write_bytes(pki.client_one_files.key.read_bytes())
+    key.chmod(0o600)
+    endpoint = f"{LOOPBACK}:{listeners['gnutls'].port}"
+    common = ["scan", endpoint, "--sni", "localhost", "--probes", "renegotiation", "-q"]
+    given = CliRunner().invoke(app, [*common, "--client-cert", str(pki.client_one_files.cert),
+                                     "--client-key", str(key)])
+    assert given.exit_code == 0, given.stderr
+    record = json.loads(given.stdout)
+    assert record["target"]["sni"] == "localhost"
+    assert record["renegotiation"]["client_initiated"]["outcome"] == "accepted"
+    assert record["renegotiation"]["client_certificate_presented"] is True
+    without = json.loads(CliRunner().invoke(app, common).stdout)
+    assert without["renegotiation"]["not_measured"] == "client_certificate_required"
