@@ -14,11 +14,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 from typer.testing import CliRunner
 
 from scanner.cli.app import app
 from scanner.config.inventory import MAX_INVENTORY_BYTES, TargetEntry
 from tests.support.processes import TcpServer, tarpit_handler, tcp_server
+from tests.test_inventory_credentials import write_key
 
 MTLSWEEP = [sys.executable, "-m", "scanner"]
 
@@ -139,5 +141,53 @@ def test_unknown_starttls_protocol_is_refused_before_any_connection(listener: Tc
     assert result.stderr.splitlines() == [
         "mtlsweep: error: --starttls: unknown protocol 'rdp'; known: tls, postgres, mysql, ldap, "
         "smtp, imap, pop3, ftp, xmpp, auto"]
+
+
+# --- ad-hoc credential and request options (exit 2 before any connection) ------------------
+
+_KEY_ENV = "MTLSWEEP_TEST_ADHOC_PASSPHRASE"
+
+
+@pytest.mark.parametrize(("case", "message"), [
+    ("missing_file", "--client-cert"),
+    ("wrong_passphrase", "cannot decrypt --client-key"),
+    ("mismatched_key", "does not belong to --client-cert"),
+    ("cert_without_key", "--client-cert and --client-key go together"),
+    ("bad_http_path", "--http-path"),
+    ("bad_http_host", "--http-host"),
+    ("options_without_endpoint", "apply to endpoints named on the command line"),
+])
+def test_adhoc_options_refused_before_any_connection(
+        case: str, message: str, tmp_path: Path, listener: TcpServer, pki) -> None:
+    key = write_key(tmp_path / "client.key", pki.client_one)
+    encrypted = tmp_path / "encrypted.key"
+    encrypted.write_bytes(pki.client_one.key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(b"right")))
+    encrypted.chmod(0o600)
+    other_key = write_key(tmp_path / "other.key", pki.client_two)
+    cert = str(pki.client_one_files.cert)
+    endpoint = [f"127.0.0.1:{listener.port}"]
+    inventory = tmp_path / "targets.yaml"
+    inventory.write_text("targets:\n" + valid_target(listener))
+    args = {
+        "missing_file": [*endpoint, "--client-cert", str(tmp_path / "nope.pem"),
+                         "--client-key", str(key)],
+        "wrong_passphrase": [*endpoint, "--client-cert", cert, "--client-key", str(encrypted),
+                             "--client-key-pass-env", _KEY_ENV],
+        "mismatched_key": [*endpoint, "--client-cert", cert, "--client-key", str(other_key)],
+        "cert_without_key": [*endpoint, "--client-cert", cert],
+        "bad_http_path": [*endpoint, "--http-path", "no-slash"],
+        "bad_http_host": [*endpoint, "--http-host", "a b"],
+        "options_without_endpoint": [str(inventory), "--sni", "api.example"],
+    }[case]
+    result = CliRunner().invoke(app, ["scan", *args, "--timeout", "2"],
+                                env={_KEY_ENV: "wrong"})
+    assert result.exit_code == 2, result.stderr
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("mtlsweep: error: "), result.stderr
+    assert message in lines[0]
+    assert "wrong" not in lines[0].replace("wrong passphrase", "")  # never echo a passphrase
     time.sleep(0.1)
     assert listener.connections == 0

@@ -206,3 +206,12 @@ def test_demo_scans_its_local_listeners() -> None:
     flagged = {name for name, record in by_name.items()
                if any(f["id"] == "enforcement.accepts_untrusted" for f in record["findings"])}
     assert flagged == {"issuer-name-only-check"}
+    # The demo presents its client certificate to the ALB verify listeners: their session
+    # facts come from credentialed handshakes instead of being unknown.
+    for name in ("alb-tls13-verify-ca-names", "alb-tls13-verify-no-ca-names",
+                 "alb-tls12-ext-2018-06-verify"):
+        renegotiation, tls12 = by_name[name]["renegotiation"], by_name[name]["resumption"]["tls1_2"]
+        assert renegotiation["client_initiated"]["outcome"] == "refused_warning", name
+        assert renegotiation["client_certificate_presented"] is True, name
+        assert tls12["ticket"]["lifetime_s"] > 0 and tls12["resumed_with_ticket"] is True, name
+        assert tls12["client_certificate_presented"] is True, name

@@ -94,15 +94,16 @@ def test_tls13_only_server_is_not_applicable(openssl_server, scan: Scan) -> None
     assert record.stats.connections == 2  # the refused TLS 1.2 offer, the TLS 1.3 check
 
 
-def test_tls12_handshake_needing_a_client_certificate_fails_before_renegotiation(
+def test_tls12_handshake_needing_a_client_certificate_is_not_measured_without_one(
         openssl_server, scan: Scan) -> None:
     facet = renegotiation(scan(openssl_server(verify="require").port,
                                probes=("client_auth", "renegotiation")))
-    assert facet.status is RenegotiationStatus.failed
+    assert facet.status is RenegotiationStatus.not_measured
+    assert facet.not_measured == "client_certificate_required"
+    assert facet.client_certificate_presented is False
     assert facet.secure_renegotiation is True  # read from the ServerHello all the same
     assert facet.client_initiated is None
-    assert facet.detail == ("the handshake did not complete, so no renegotiation was tried: "
-                            "the server sent a fatal handshake_failure alert")
+    assert facet.detail is not None and "requires a client certificate" in facet.detail
 
 
 def test_peer_closing_on_renegotiation(renegotiation_peer, scan: Scan) -> None:

@@ -18,6 +18,7 @@ from scanner.cli import policies as policies_command
 from scanner.cli import sweep_diff as sweep_diff_command
 from scanner.cli.usage import (
     SCAN_EXIT_CODES_HELP,
+    adhoc_settings,
     check_resume,
     checked_ca_bundle,
     collect_targets,
@@ -113,6 +114,28 @@ def scan(
         "alpn_extra: setting wins for its targets.", show_default=False)] = None,
     allow_unreachable: Annotated[bool, typer.Option(
         help="Do not exit 3 when some targets could not be scanned.")] = False,
+    allow_unevaluated: Annotated[bool, typer.Option(
+        help="Do not exit 1 when an expectation could not be evaluated (e.g. a server "
+        "requires a client certificate and none was given).")] = False,
+    client_cert: Annotated[Path | None, typer.Option(
+        dir_okay=False, show_default=False, help="Your client certificate (PEM/DER, chain may "
+        "follow), presented by every probe that needs a completed handshake, for the endpoints "
+        "named on the command line (an inventory's client_cert does this per target).")] = None,
+    client_key: Annotated[Path | None, typer.Option(
+        dir_okay=False, show_default=False, help="The private key of --client-cert (must not be "
+        "readable by group or others when it is yours).")] = None,
+    client_key_pass_env: Annotated[str | None, typer.Option(
+        show_default=False, metavar="VAR",
+        help="Environment variable holding the passphrase of --client-key.")] = None,
+    sni: Annotated[str | None, typer.Option(
+        show_default=False, help="Server name to send to the endpoints named on the command "
+        "line (default: the host, none for IP addresses).")] = None,
+    http_host: Annotated[str | None, typer.Option(
+        show_default=False, help="Host header (HTTP/2 :authority) of the HTTP request, for the "
+        "endpoints named on the command line (default: the SNI, else the host).")] = None,
+    http_path: Annotated[str | None, typer.Option(
+        show_default=False, help="Path of the HTTP GET request, for the endpoints named on the "
+        "command line (default: /).")] = None,
     fail_on: Annotated[Severity | None, typer.Option(
         help="Exit 1 when any finding has this severity or higher (failed expectations exit "
         "1 whatever their severity).", show_default=False)] = None,
@@ -148,7 +171,10 @@ def scan(
                                  cert_expiry_warning_days=cert_expiry_warning_days,
                                  ocsp_expiry_warning_hours=ocsp_expiry_warning_hours)
     extra_alpn = parse_alpn_extra(alpn_extra)
-    target_list, catalog = collect_targets(targets, load_policy_files(policy_file),
+    adhoc = adhoc_settings(client_cert=client_cert, client_key=client_key,
+                           client_key_pass_env=client_key_pass_env, sni=sni,
+                           http_host=http_host, http_path=http_path)
+    target_list, catalog = collect_targets(targets, load_policy_files(policy_file), adhoc,
                                            starttls=starttls)
     chosen_shard, output = resolve_shard(shard, shards, output)
     check_resume(resume, fmt, output)
@@ -162,8 +188,8 @@ def scan(
     except JsonlError as exc:
         raise fail_usage(str(exc)) from None
     _print_summary(summary, quiet=quiet)
-    raise typer.Exit(scan_exit_code(summary, fail_on=fail_on,
-                                    allow_unreachable=allow_unreachable))
+    raise typer.Exit(scan_exit_code(summary, fail_on=fail_on, allow_unreachable=allow_unreachable,
+                                    allow_unevaluated=allow_unevaluated))
 
 
 def _progress_bar(quiet: bool) -> SweepObserver | None:

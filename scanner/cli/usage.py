@@ -6,18 +6,24 @@ uses, or stops with a one-line usage error (exit 2) before any connection is mad
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
 from pathlib import Path
 
 import typer
 
+from scanner import wire
 from scanner.config.inventory import InventoryError, load_inventory
+from scanner.config.keyfiles import ENV_NAME, KeyFileError, load_credential
 from scanner.config.targets import (
+    HttpCheck,
     Target,
     TargetSyntaxError,
     parse_endpoint,
     resolve_protocol,
     validate_alpn_extra,
 )
+from scanner.offers.credential import ClientCredential
 from scanner.pkix.trust import TrustStoreError, load_ca_bundle
 from scanner.policy.catalog import Catalog, PolicyFileError, load_catalog
 from scanner.probes import DEFAULT_PROBES, PROBES
@@ -31,11 +37,12 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
 EXIT_SIGNALLED = 128  # plus the signal's number, as shells report a process a signal stopped
 
 SCAN_EXIT_CODES_HELP = """\
-Exit codes: 0 every target was scanned and every expectation met; 1 an expectation failed, or
-a finding is at or above --fail-on; 2 usage, inventory or policy-file error (nothing was
-scanned); 3 some targets could not be scanned (DNS, refused, timeout, not TLS...) unless
---allow-unreachable is given. When 1 and 3 both apply, 1 wins. 130 / 143: stopped by SIGINT /
-SIGTERM (finished records are kept: run again with --resume).
+Exit codes: 0 every target was scanned and every expectation met; 1 an expectation failed or
+could not be evaluated (unless --allow-unevaluated), or a finding is at or above --fail-on;
+2 usage, inventory or policy-file error (nothing was scanned); 3 some targets could not be
+scanned (DNS, refused, timeout, not TLS...) unless --allow-unreachable is given. When 1 and 3
+both apply, 1 wins. 130 / 143: stopped by SIGINT / SIGTERM (finished records are kept: run
+again with --resume).
 """
 
 _SCAN_EXIT_CODES = {SweepOutcome.clean: EXIT_OK, SweepOutcome.failed: EXIT_FAILED,
@@ -43,12 +50,13 @@ _SCAN_EXIT_CODES = {SweepOutcome.clean: EXIT_OK, SweepOutcome.failed: EXIT_FAILE
 
 
 def scan_exit_code(summary: SweepSummary, *, fail_on: Severity | None,
-                   allow_unreachable: bool) -> int:
+                   allow_unreachable: bool, allow_unevaluated: bool = False) -> int:
     """The exit code of ``mtlsweep scan`` (SCAN_EXIT_CODES_HELP): an interrupted sweep says
     so whatever its records hold."""
     if summary.interrupted_by is not None:
         return EXIT_SIGNALLED + summary.interrupted_by.value
-    return _SCAN_EXIT_CODES[summary.outcome(fail_on=fail_on, allow_unreachable=allow_unreachable)]
+    return _SCAN_EXIT_CODES[summary.outcome(fail_on=fail_on, allow_unreachable=allow_unreachable,
+                                            allow_unevaluated=allow_unevaluated)]
 
 
 def fail_usage(message: str) -> typer.Exit:
@@ -116,16 +124,84 @@ def parse_alpn_extra(text: str | None) -> tuple[str, ...]:
         raise fail_usage(f"--alpn-extra: {exc}") from None
 
 
-def collect_targets(arguments: list[str], catalog: Catalog | None = None, *,
-                    starttls: str | None = None) -> tuple[list[Target], Catalog | None]:
+@dataclass(frozen=True)
+class AdHocSettings:
+    """What ``--client-cert``, ``--sni``, ``--http-host`` and ``--http-path`` set for the
+    endpoints named on the command line (an inventory says the same per target)."""
+
+    client_credential: ClientCredential | None = None
+    sni: str | None = None
+    http_host: str | None = None
+    http_path: str | None = None
+
+    @property
+    def given(self) -> list[str]:
+        names = {"--client-cert": self.client_credential, "--sni": self.sni,
+                 "--http-host": self.http_host, "--http-path": self.http_path}
+        return [name for name, value in names.items() if value is not None]
+
+    def apply(self, target: Target) -> Target:
+        http = HttpCheck(enabled=target.http.enabled, path=self.http_path or target.http.path,
+                         host=self.http_host or target.http.host)
+        return dataclasses.replace(
+            target, sni=self.sni if self.sni is not None else target.sni, http=http,
+            client_credential=self.client_credential or target.client_credential)
+
+
+def adhoc_settings(*, client_cert: Path | None, client_key: Path | None,
+                   client_key_pass_env: str | None, sni: str | None, http_host: str | None,
+                   http_path: str | None) -> AdHocSettings:
+    """Check and load the ad-hoc options now: a bad file or value is exit 2 before any
+    connection (the key is read once and kept in memory only)."""
+    credential = None
+    if (client_cert is None) != (client_key is None):
+        raise fail_usage("--client-cert and --client-key go together (a certificate and the "
+                         "key it was issued for)")
+    if client_key_pass_env is not None:
+        if client_key is None:
+            raise fail_usage("--client-key-pass-env needs --client-key")
+        if not ENV_NAME.fullmatch(client_key_pass_env):
+            raise fail_usage(f"--client-key-pass-env {client_key_pass_env!r} is not an "
+                             "environment variable name")
+    if client_cert is not None and client_key is not None:
+        for option, path in (("--client-cert", client_cert), ("--client-key", client_key)):
+            if not path.is_file():
+                raise fail_usage(f"{option} {path}: no such file")
+        try:
+            credential = load_credential(
+                client_cert, client_key, client_key_pass_env, cert_field="--client-cert",
+                key_field="--client-key", env_field="--client-key-pass-env")
+        except KeyFileError as exc:
+            raise fail_usage(str(exc)) from None
+    if sni is not None:
+        try:
+            if not sni or sni != sni.strip() or not sni.encode("idna"):
+                raise ValueError
+        except (UnicodeError, ValueError):
+            raise fail_usage(f"--sni {sni!r} is not a host name") from None
+    try:
+        wire.HttpRequest(path=http_path or "/", host=http_host or "localhost")
+    except wire.WireError as exc:
+        option = "--http-path" if http_path is not None and "path" in str(exc) else "--http-host"
+        raise fail_usage(f"{option}: {exc}") from None
+    return AdHocSettings(client_credential=credential, sni=sni, http_host=http_host,
+                         http_path=http_path)
+
+
+def collect_targets(arguments: list[str], catalog: Catalog | None = None,
+                    adhoc: AdHocSettings | None = None, *, starttls: str | None = None
+                    ) -> tuple[list[Target], Catalog | None]:
     """YAML inventories and ``host[:port]`` arguments, in the order given, and the catalog
-    extended with the inventories' own policies (None while nothing needed it).
-    ``starttls`` is the protocol of the ``host[:port]`` arguments (``--starttls``)."""
+    extended with the inventories' own policies (None while nothing needed it). ``adhoc``
+    and ``starttls`` (the protocol, ``--starttls``) apply to the ``host[:port]`` arguments
+    only."""
     if starttls is not None:
         try:
             resolve_protocol(starttls, 0)
         except TargetSyntaxError as exc:
             raise fail_usage(f"--starttls: {exc}") from None
+    adhoc = adhoc or AdHocSettings()
+    endpoints = 0
     targets: list[Target] = []
     for argument in arguments:
         path = Path(argument)
@@ -141,8 +217,13 @@ def collect_targets(arguments: list[str], catalog: Catalog | None = None, *,
             host, port = parse_endpoint(argument)
         except TargetSyntaxError as exc:
             raise fail_usage(f"target {argument!r}: {exc}") from None
-        protocol = resolve_protocol(starttls or "tls", port)
-        targets.append(Target(host=host, port=port, sni=default_sni(host), protocol=protocol))
+        targets.append(adhoc.apply(Target(host=host, port=port, sni=default_sni(host),
+                                          protocol=resolve_protocol(starttls or "tls", port))))
+        endpoints += 1
+    if adhoc.given and not endpoints:
+        raise fail_usage(f"{', '.join(adhoc.given)} apply to endpoints named on the command "
+                         "line; an inventory sets client_cert, sni, http_host and http_path "
+                         "per target")
     seen: dict[tuple[str, int, str | None], Target] = {}
     for target in targets:
         if target.key in seen:

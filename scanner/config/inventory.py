@@ -100,6 +100,9 @@ class _Settings(BaseModel):
         default=None, description="Name of the environment variable holding its passphrase."
     )
     http: bool | None = Field(default=None, description="Whether the service speaks HTTP.")
+    http_path: str | None = Field(default=None, description="Path of the HTTP GET request.")
+    http_host: str | None = Field(
+        default=None, description="Host header (HTTP/2 :authority) of the HTTP request.")
     protocol: str | None = Field(
         default=None, description="Plaintext protocol that upgrades to TLS: tls (none, the "
         "default), postgres, mysql, ldap, smtp, imap, pop3, ftp, xmpp, or auto (from the port).")
@@ -113,8 +116,6 @@ class _Settings(BaseModel):
             except TargetSyntaxError as exc:
                 raise ValueError(str(exc)) from None
         return value
-    http_path: str | None = Field(default=None, description="Path of the HEAD request.")
-    http_host: str | None = Field(default=None, description="Host header of the HEAD request.")
 
     @field_validator("timeout", mode="before")
     @classmethod
@@ -147,7 +148,7 @@ class _Settings(BaseModel):
 
 def _check_request(path: str, host: str) -> None:
     try:
-        wire.build_head_request(path, host, user_agent="mtlsweep")
+        wire.HttpRequest(path=path, host=host)
     except wire.WireError as exc:
         raise ValueError(str(exc)) from None
 

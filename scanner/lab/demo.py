@@ -12,7 +12,8 @@ from rich.console import Console
 
 from scanner.config.targets import Target
 from scanner.lab.server import ClientAuth, LabServer, ListenerConfig, Verification
-from scanner.pkix.issuing import cert_pem, issue, make_ca, name
+from scanner.offers.credential import ClientCredential
+from scanner.pkix.issuing import Issued, cert_pem, issue, make_ca, name
 from scanner.probes import DEFAULT_PROBES, ProbeOptions
 from scanner.report.sinks import OutputFormat
 from scanner.run.sweep import SweepOptions, run_sweep
@@ -36,6 +37,30 @@ TLS_1_2_EXT_2018_06 = (
 
 # Certificates live about as long as public ones, so the demo shows no expiry warnings.
 _DEMO_DAYS = 90
+
+
+def demo_client_certificate(config: ListenerConfig) -> ClientCredential | None:
+    """The demo user's client certificate, for the listeners that require and verify one
+    (the ALB verify mode): with it, their session facts (tickets, renegotiation) are measured
+    as a credentialed scan of your own listeners would measure them."""
+    if config.client_auth is not ClientAuth.require or \
+            config.verification is not Verification.chain or not config.trusted_cas:
+        return None
+    return _client_certificate(config.trusted_cas[0])
+
+
+_CLIENT_CERTIFICATES: dict[int, ClientCredential] = {}
+
+
+def _client_certificate(ca: Issued) -> ClientCredential:
+    """One client certificate per demo client CA (issued on first use)."""
+    credential = _CLIENT_CERTIFICATES.get(id(ca))
+    if credential is None:
+        issued = issue(ca, name("demo client", "Example Corp", "US"), client=True,
+                       days=_DEMO_DAYS)
+        credential = _CLIENT_CERTIFICATES[id(ca)] = ClientCredential(issued.certificate,
+                                                                     issued.key)
+    return credential
 
 
 def demo_listeners() -> dict[str, ListenerConfig]:
@@ -79,7 +104,8 @@ def run_demo(fmt: OutputFormat) -> None:
         for label, config in listeners.items():
             server = stack.enter_context(LabServer(config))
             targets.append(Target(host="127.0.0.1", port=server.port, sni="localhost",
-                                  name=label))
+                                  name=label,
+                                  client_credential=demo_client_certificate(config)))
         options = SweepOptions(probes=DEFAULT_PROBES, timeout=5.0,
                                probe_options=ProbeOptions(ca_bundle=bundle))
         summary = run_sweep(targets, options, fmt=fmt, output=None)

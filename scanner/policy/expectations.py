@@ -493,7 +493,11 @@ def _tickets(context: _Context) -> dict[str, Mapping[str, Any]]:
     """Per negotiated version: ``issued`` (bool) and ``lifetimes`` (seconds) where known."""
     facet = context.facet("resumption")
     found: dict[str, Mapping[str, Any]] = {}
-    for version, entry in _negotiated(ResumptionFacet, facet).items():
+    negotiated = _negotiated(ResumptionFacet, facet)
+    if negotiated and all(entry.get("not_measured") == "client_certificate_required"
+                          for entry in negotiated.values()):
+        raise _NotEvaluated(_CERTIFICATE_REQUIRED)
+    for version, entry in negotiated.items():
         if isinstance(entry.get("ticket_issued"), bool):  # TLS 1.2
             ticket = entry.get("ticket")
             lifetimes = [ticket["lifetime_s"]] if isinstance(ticket, Mapping) else []
@@ -527,9 +531,15 @@ def _check_ticket_lifetime(context: _Context, expected: int) -> _Verdict:
     return _Verdict("met", observed, f"longest ticket lifetime {max(observed.values())}s")
 
 
+_CERTIFICATE_REQUIRED = ("the server requires a client certificate and none was given "
+                         "(set client_cert, or --client-cert)")
+
+
 def _check_renegotiation(context: _Context, expected: str) -> _Verdict:
     facet = context.facet("renegotiation")
     status = facet.get("status")
+    if facet.get("not_measured") == "client_certificate_required":
+        raise _NotEvaluated(_CERTIFICATE_REQUIRED)
     if status == "not_applicable":
         return _Verdict("met", status, "TLS 1.2 and below are refused: no renegotiation exists")
     attempt = facet.get("client_initiated")

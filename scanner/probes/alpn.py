@@ -27,6 +27,7 @@ from scanner.probes.shared.alpn_elimination import (
     NoPick,
     eliminate_alpn,
 )
+from scanner.probes.shared.credential import presented_in
 from scanner.probes.shared.report import version_name
 from scanner.probes.shared.work import SharedWork
 from scanner.results import (
@@ -93,14 +94,16 @@ class _VersionProbe:
         self.shared = shared
         self.version = version
         self.attempts: list[AlpnAttempt] = []
+        self.results: list[HandshakeResult] = []
         self.version_seen = False
 
     async def attempt(self, offer: Sequence[str]) -> AlpnAttempt:
-        if not offer:  # no ALPN at all: the shared plain handshake answers that
-            result = await self.shared.baseline(self.version)
+        if not offer:  # no ALPN at all: the shared baseline answers that
+            result = await self.shared.completed_baseline(self.version)
         else:
             result = await self.shared.handshake(
-                self.shared.session.offer(self.version, alpn=tuple(offer)))
+                self.shared.offer(self.version, alpn=tuple(offer)))
+        self.results.append(result)
         attempt = classify(result, tuple(offer), self.version)
         hello = result.server_hello
         if hello is not None and hello.selected_version == int(self.version):
@@ -120,7 +123,8 @@ class _VersionProbe:
             await standard_offer("no_alpn")
             if not self.version_seen:
                 return AlpnAtVersion(version=self.version.label, supported=False,
-                                   attempts=self.attempts)
+                                   attempts=self.attempts,
+                                   client_certificate_presented=presented_in(self.results))
         async with trio.open_nursery() as nursery:
             for label in other_labels:
                 if label not in standard:
@@ -149,6 +153,7 @@ class _VersionProbe:
             complete=complete,
             no_overlap=no_overlap,
             attempts=self.attempts,
+            client_certificate_presented=presented_in(self.results),
         )
 
     async def _eliminate(self, candidates: list[str], supported: set[str],

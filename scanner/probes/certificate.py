@@ -29,6 +29,7 @@ from scanner.pkix.hostname import hostname_matches
 from scanner.pkix.trust import TrustStore
 from scanner.pkix.validation import validate_chain
 from scanner.probes.base import Probe, ProbeContext, ProbeOutput
+from scanner.probes.shared.credential import presented_in
 from scanner.probes.shared.report import handshake_report, server_chain_der, version_name
 from scanner.probes.shared.work import SharedWork
 from scanner.results import (
@@ -60,13 +61,13 @@ _Add = Callable[[str, Severity, str], None]
 
 
 async def _default_lookup(session: EndpointSession, shared: SharedWork) -> HandshakeResult:
-    """The chain a default offer gets: the shared plain handshake at TLS 1.3, else at TLS 1.2,
+    """The chain a default offer gets: the shared baseline at TLS 1.3, else at TLS 1.2,
     else (a server of older versions only) a handshake of its own."""
     for version in (TLSVersion.TLSv1_3, TLSVersion.TLSv1_2):
-        result = await shared.baseline(version)
+        result = await shared.completed_baseline(version)
         if server_chain_der(result):
             return result
-    return await session.handshake(session.offer())
+    return await session.handshake(shared.offer())
 
 
 class CertificateProbe(Probe[CertificateFacet]):
@@ -88,7 +89,7 @@ class CertificateProbe(Probe[CertificateFacet]):
 
             async def look(name: LookupName) -> None:
                 found[name] = await session.handshake(
-                    session.offer(signature_algorithms=SIGNATURE_ALGORITHMS[name]))
+                    context.shared.offer(signature_algorithms=SIGNATURE_ALGORITHMS[name]))
 
             async with trio.open_nursery() as nursery:
                 for name in others:
@@ -113,7 +114,8 @@ def _family(leaf_der: bytes) -> LookupName | None:
 def analyse(lookups: list[tuple[LookupName, HandshakeResult]], *, hostname: str,
             trust: TrustStore, now: datetime) -> CertificateFacet:
     """One chain entry per distinct leaf, in the order the lookups found them."""
-    result = CertificateFacet()
+    result = CertificateFacet(
+        client_certificate_presented=presented_in(handshake for _, handshake in lookups))
     chains: dict[str, CertificateChain] = {}
     for name, handshake in lookups:
         chain_der = server_chain_der(handshake)

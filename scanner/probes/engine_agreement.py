@@ -17,6 +17,7 @@ from scanner import wire
 from scanner.engine.handshake import HandshakeResult
 from scanner.engine.session import EndpointSession
 from scanner.probes.base import Probe, ProbeContext, ProbeOutput
+from scanner.probes.shared.credential import presented_in
 from scanner.probes.shared.suite_enumeration import SuiteEnumeration
 from scanner.probes.shared.version_tests import LABELS, VersionTest
 from scanner.results import (
@@ -152,11 +153,13 @@ class EngineAgreementProbe(Probe[EngineAgreementFacet]):
         async def openssl(version: int) -> None:
             if version == alpn_version:
                 handshakes[version] = await context.shared.handshake(  # alpn makes it too
-                    session.offer(TLSVersion(version), alpn=ALPN_OFFER))
-            elif version in _BASELINE_VERSIONS:  # the shared plain handshake will do
-                handshakes[version] = await context.shared.baseline(TLSVersion(version))
+                    context.shared.offer(TLSVersion(version), alpn=ALPN_OFFER))
+            elif version in _BASELINE_VERSIONS:  # the shared baseline will do
+                handshakes[version] = await context.shared.completed_baseline(
+                    TLSVersion(version))
             else:
-                handshakes[version] = await session.handshake(session.offer(TLSVersion(version)))
+                handshakes[version] = await session.handshake(
+                    context.shared.offer(TLSVersion(version)))
 
         async def raw_side(version: int) -> None:
             tests[version] = await enum.version(version)
@@ -183,7 +186,9 @@ class EngineAgreementProbe(Probe[EngineAgreementFacet]):
                     + (f" ({check.detail})" if check.detail else ""))
             for check in checks if not check.agree
         ]
-        facet = EngineAgreementFacet(checks=checks, disagreements=len(findings))
+        facet = EngineAgreementFacet(
+            checks=checks, disagreements=len(findings),
+            client_certificate_presented=presented_in(handshakes.values()))
         return ProbeOutput(facet=facet, findings=findings)
 
     def _checks(self, tests: dict[int, VersionTest],

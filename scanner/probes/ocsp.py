@@ -21,6 +21,7 @@ from scanner.pkix.certinfo import MAX_CHAIN_EXAMINED, must_staple, serial_hex
 from scanner.pkix.ocsp import analyse_response, find_issuer
 from scanner.pkix.trust import TrustStore
 from scanner.probes.base import Probe, ProbeContext, ProbeOutput
+from scanner.probes.shared.credential import certificate_presented
 from scanner.probes.shared.report import (
     handshake_report,
     server_certificate_message,
@@ -53,7 +54,8 @@ class OcspProbe(Probe[OcspFacet]):
         results: dict[TLSVersion, HandshakeResult] = {}
 
         async def attempt(version: TLSVersion) -> None:
-            results[version] = await context.shared.baseline(version)  # it asks for a staple
+            # It asks for a staple; with the user's certificate where the server asks for one.
+            results[version] = await context.shared.completed_baseline(version)
 
         async with trio.open_nursery() as nursery:
             for version in _VERSIONS:
@@ -72,6 +74,7 @@ def analyse(version: TLSVersion, result: HandshakeResult, trust: TrustStore,
     """The staple of one handshake, decoded and judged against the leaf it came with."""
     hello = result.server_hello
     out = OcspAtVersion(version=version.label,
+                      client_certificate_presented=certificate_presented(result),
                       supported=hello is not None and hello.selected_version == int(version),
                       handshake=handshake_report(result))
     if not out.supported:

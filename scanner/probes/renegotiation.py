@@ -3,7 +3,9 @@
 TLS 1.3 has no renegotiation, so the probe offers TLS 1.2 and below even when the server
 prefers TLS 1.3 (testing only the top version would always say "not supported"). One
 connection: the handshake shows RFC 5746 renegotiation_info in the ServerHello, then we start
-a renegotiation and classify the server's answer from what it sent.
+a renegotiation and classify the server's answer from what it sent. The user's client
+certificate is presented when there is one (a server that requires one otherwise ends the
+handshake before anything can be asked: ``not_measured``).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from scanner.engine.errors import ScanFailure
 from scanner.engine.handshake import HandshakeResult, TLSConnection
 from scanner.engine.session import EndpointSession
 from scanner.probes.base import Probe, ProbeContext, ProbeOutput
+from scanner.probes.shared.credential import certificate_presented, not_measured
 from scanner.probes.shared.report import handshake_report, version_name
 from scanner.results import (
     ClientRenegotiation,
@@ -37,7 +40,8 @@ class RenegotiationProbe(Probe[RenegotiationFacet]):
 
     async def run(self, session: EndpointSession,
                   context: ProbeContext) -> ProbeOutput[RenegotiationFacet]:
-        offer = session.offer(min_version=TLSVersion.TLSv1_0, max_version=TLSVersion.TLSv1_2)
+        offer = context.shared.offer(min_version=TLSVersion.TLSv1_0,
+                                     max_version=TLSVersion.TLSv1_2)
         async with session.connect(offer) as tls:
             result = await tls.handshake()
             attempt = await _renegotiate(tls) if result.completed else None
@@ -71,6 +75,18 @@ def analyse(result: HandshakeResult, failure: ScanFailure | None,
 
     ``tls13`` is the TLS 1.3 handshake made when TLS 1.2 and below were refused.
     """
+    facet = _analyse(result, failure, tls13)
+    facet.client_certificate_presented = certificate_presented(result)
+    facet.not_measured = not_measured(result)
+    if facet.not_measured is not None and facet.status is RenegotiationStatus.failed:
+        facet.status = RenegotiationStatus.not_measured
+        facet.detail = ("the server requires a client certificate and none was given "
+                        "(client_cert / --client-cert), so the handshake could not complete")
+    return facet
+
+
+def _analyse(result: HandshakeResult, failure: ScanFailure | None,
+             tls13: HandshakeResult | None) -> RenegotiationFacet:
     hello = result.server_hello
     report = handshake_report(result)
     if hello is None:

@@ -10,7 +10,9 @@ session ID), then a second one offering it back. Three pairs run side by side:
   (they come unasked), then PSK resumption with the last one.
 
 Every first connection ends with close_notify: OpenSSL-based servers drop a session from
-their cache when a client just drops the connection.
+their cache when a client just drops the connection. Both connections of a pair present the
+user's client certificate when there is one; without it, a server that requires one leaves
+the facts unknown (``not_measured``).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from scanner.engine.handshake import HandshakeResult
 from scanner.engine.session import EndpointSession
 from scanner.offers.offer import ClientOffer
 from scanner.probes.base import Probe, ProbeContext, ProbeOutput
+from scanner.probes.shared.credential import not_measured, presented_in
 from scanner.probes.shared.report import handshake_report
 from scanner.results import (
     ErrorInfo,
@@ -83,11 +86,12 @@ class ResumptionProbe(Probe[ResumptionFacet]):
         async def pair(key: str, offer: ClientOffer, worth_resuming: _Resumable) -> None:
             pairs[key] = await _full_then_resume(session, offer, worth_resuming)
 
+        shared = context.shared
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(pair, "ticket", session.offer(TLSVersion.TLSv1_2), _has_ticket)
-            nursery.start_soon(pair, "session_id", session.offer(
+            nursery.start_soon(pair, "ticket", shared.offer(TLSVersion.TLSv1_2), _has_ticket)
+            nursery.start_soon(pair, "session_id", shared.offer(
                 TLSVersion.TLSv1_2, session_tickets=False), _has_session_id)
-            nursery.start_soon(pair, "tls13", session.offer(TLSVersion.TLSv1_3), _has_ticket)
+            nursery.start_soon(pair, "tls13", shared.offer(TLSVersion.TLSv1_3), _has_ticket)
         facet = ResumptionFacet(
             tls1_2=analyse_tls12(pairs["ticket"], pairs["session_id"]),
             tls1_3=analyse_tls13(pairs["tls13"], session.wait_after_handshake()),
@@ -135,7 +139,12 @@ def _negotiated(result: HandshakeResult, offer: ClientOffer) -> bool:
 def analyse_tls12(tickets: _Pair, session_ids: _Pair) -> ResumptionAtTls12:
     supported = _version_seen(tickets.first) or _version_seen(session_ids.first)
     out = ResumptionAtTls12(supported=supported, errors=tickets.errors() + session_ids.errors(),
-                          handshake=handshake_report(tickets.first))
+                          handshake=handshake_report(tickets.first),
+                          client_certificate_presented=presented_in(
+                              [tickets.first, tickets.second, session_ids.first,
+                               session_ids.second]),
+                          not_measured=not_measured(tickets.first)
+                          or not_measured(session_ids.first))
     if not supported:
         return out
     if _negotiated(tickets.first, tickets.first.offer):
@@ -155,7 +164,9 @@ def analyse_tls12(tickets: _Pair, session_ids: _Pair) -> ResumptionAtTls12:
 def analyse_tls13(pair: _Pair, wait_s: float) -> ResumptionAtTls13:
     first = pair.first
     out = ResumptionAtTls13(supported=_version_seen(first), errors=pair.errors(),
-                          handshake=handshake_report(first))
+                          handshake=handshake_report(first),
+                          client_certificate_presented=presented_in([first, pair.second]),
+                          not_measured=not_measured(first))
     if not _negotiated(first, first.offer):
         return out
     tickets = [t for t in _tickets(first) if t.tls13]

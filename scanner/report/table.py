@@ -250,7 +250,12 @@ def _resumption_lines(record: Record) -> list[Text]:
     return lines
 
 
+_NEEDS_CERTIFICATE = "not measured: client cert required"
+
+
 def _resumption_text(version: ResumptionAtTls12 | ResumptionAtTls13) -> Text:
+    if version.not_measured is not None:
+        return Text(_NEEDS_CERTIFICATE, style="dim")
     if isinstance(version, ResumptionAtTls13):
         if version.tickets_issued is None:
             return Text("tickets unknown", style="dim")
@@ -282,7 +287,7 @@ def _renegotiation_lines(record: Record) -> list[Text]:
         return []
     if facet.status is not RenegotiationStatus.tested or facet.client_initiated is None:
         status = "n/a (TLS 1.3 only)" if facet.status is RenegotiationStatus.not_applicable \
-            else "untested"
+            else _NEEDS_CERTIFICATE if facet.not_measured is not None else "untested"
         return [Text(f"reneg {status}", style="dim")]
     initiated = facet.client_initiated
     label = _RENEGOTIATION_LABEL[initiated.outcome.value]

@@ -6,7 +6,7 @@ from enum import StrEnum
 
 from pydantic import Field
 
-from scanner.results.common import Model
+from scanner.results.common import Model, presented_field
 from scanner.results.versions import FieldPerVersion
 
 
@@ -66,6 +66,7 @@ class AlpnAtVersion(Model):
     )
     no_overlap: AlpnNoOverlap | None = None
     attempts: list[AlpnAttempt] = Field(default_factory=list)
+    client_certificate_presented: bool | None = presented_field()
 
 
 class AlpnFacet(Model, FieldPerVersion[AlpnAtVersion]):

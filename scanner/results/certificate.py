@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from scanner.results.common import Model
+from scanner.results.common import Model, presented_field
 from scanner.results.handshake import HandshakeReport
 
 
@@ -102,3 +102,4 @@ class CertificateFacet(Model):
     days_left: int | None = Field(default=None, description="Fewest days left of any leaf.")
     chains: list[CertificateChain] = Field(default_factory=list)
     lookups: list[CertificateLookup] = Field(default_factory=list)
+    client_certificate_presented: bool | None = presented_field()

@@ -54,6 +54,30 @@ class ErrorInfo(Model):
     )
 
 
+class NotMeasured(StrEnum):
+    """Why a facet's facts could not be measured."""
+
+    #: The server turned the handshake down for want of a client certificate, and none was
+    #: given (client_cert / --client-cert): the facts behind a completed handshake are unknown.
+    client_certificate_required = "client_certificate_required"
+
+
+def presented_field() -> bool | None:
+    """The per-facet "which view" field: did these facts come from handshakes that presented
+    the user's client certificate?"""
+    return Field(
+        default=None, description="true: the handshakes behind these facts presented your "
+        "client certificate (client_cert); false: none was presented (none given, or the "
+        "server did not ask); null: no handshake reached the server.")
+
+
+def not_measured_field() -> NotMeasured | None:
+    return Field(
+        default=None, description="Set when these facts could not be measured, and why "
+        "(client_certificate_required: the server requires a client certificate and none was "
+        "given; set client_cert or --client-cert).")
+
+
 class Severity(StrEnum):
     """How bad a finding is, from info (lowest) to critical."""
 

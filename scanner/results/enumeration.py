@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from scanner.results.common import Model
+from scanner.results.common import Model, presented_field
 from scanner.results.versions import KeyedByVersion
 
 
@@ -148,3 +148,4 @@ class EngineAgreementFacet(Model):
 
     checks: list[AgreementCheck] = Field(default_factory=list)
     disagreements: int = 0
+    client_certificate_presented: bool | None = presented_field()

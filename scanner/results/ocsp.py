@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from scanner.results.common import Model
+from scanner.results.common import Model, presented_field
 from scanner.results.handshake import HandshakeReport
 from scanner.results.versions import FieldPerVersion
 
@@ -73,6 +73,7 @@ class OcspAtVersion(Model):
     must_staple: bool | None = None
     response: OcspResponseInfo | None = None
     handshake: HandshakeReport
+    client_certificate_presented: bool | None = presented_field()
 
 
 class OcspFacet(Model, FieldPerVersion[OcspAtVersion]):

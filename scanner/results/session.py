@@ -7,7 +7,13 @@ from typing import Literal
 
 from pydantic import Field
 
-from scanner.results.common import ErrorInfo, Model
+from scanner.results.common import (
+    ErrorInfo,
+    Model,
+    NotMeasured,
+    not_measured_field,
+    presented_field,
+)
 from scanner.results.handshake import HandshakeReport
 from scanner.results.versions import FieldPerVersion
 
@@ -16,6 +22,7 @@ class RenegotiationStatus(StrEnum):
     tested = "tested"
     not_applicable = "not_applicable"
     failed = "failed"
+    not_measured = "not_measured"  # see not_measured: e.g. a client certificate is required
 
 
 class RenegotiationOutcome(StrEnum):
@@ -50,7 +57,8 @@ class RenegotiationFacet(Model):
 
     status: RenegotiationStatus = Field(
         description="tested; not_applicable: the server refused TLS 1.2 and below; failed: "
-        "the TLS 1.2-or-below handshake did not complete (see detail)."
+        "the TLS 1.2-or-below handshake did not complete (see detail); not_measured: it was "
+        "turned down for a reason not_measured names (a client certificate is required)."
     )
     detail: str | None = None
     version: str | None = Field(default=None, description="Version negotiated for the test.")
@@ -59,6 +67,8 @@ class RenegotiationFacet(Model):
         description="The ServerHello carried renegotiation_info (RFC 5746 secure renegotiation).",
     )
     client_initiated: ClientRenegotiation | None = None
+    client_certificate_presented: bool | None = presented_field()
+    not_measured: NotMeasured | None = not_measured_field()
     handshake: HandshakeReport | None = Field(
         default=None, description="The connection, both handshakes included in the transcript."
     )
@@ -96,6 +106,8 @@ class ResumptionAtTls12(Model):
     handshake: HandshakeReport | None = Field(
         default=None, description="The full handshake that received the ticket."
     )
+    client_certificate_presented: bool | None = presented_field()
+    not_measured: NotMeasured | None = not_measured_field()
 
 
 class ResumptionAtTls13(Model):
@@ -113,6 +125,8 @@ class ResumptionAtTls13(Model):
     )
     errors: list[ErrorInfo] = Field(default_factory=list)
     handshake: HandshakeReport | None = None
+    client_certificate_presented: bool | None = presented_field()
+    not_measured: NotMeasured | None = not_measured_field()
 
 
 class ResumptionFacet(Model, FieldPerVersion[ResumptionAtTls12 | ResumptionAtTls13]):

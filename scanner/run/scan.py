@@ -71,7 +71,8 @@ class Scanner:
                                   limits=self.limits, timeout=options.timeout,
                                   before_tls=[preamble] if preamble else [])
         record.session = session
-        context = options.probe_context(target.host, SharedWork(session))
+        context = options.probe_context(
+            target.host, SharedWork(session, credential=options.client_credential))
         outputs: dict[str, ProbeOutput[Any]] = {}
 
         async def run_probe(name: str) -> None:

@@ -72,6 +72,9 @@ class SweepSummary:
     classifications: Counter[str] = field(default_factory=Counter)
     findings: Counter[str] = field(default_factory=Counter)
     expectations: Counter[str] = field(default_factory=Counter)
+    #: Expectations not evaluated on targets that were scanned (an unreachable target's are
+    #: the unreachable rule's business).
+    unevaluated: int = 0
     duration_s: float = 0.0
     interrupted_by: signal.Signals | None = None
     shard: str | None = None  # e.g. "2/4 (2500 of 10000 targets)"
@@ -88,6 +91,8 @@ class SweepSummary:
             self.findings[finding.severity.value] += 1
         for expectation in record.expectations:
             self.expectations[expectation.status.value] += 1
+            if expectation.status is ExpectationStatus.not_evaluated and record.error is None:
+                self.unevaluated += 1
 
     @property
     def expectations_failed(self) -> int:
@@ -97,11 +102,14 @@ class SweepSummary:
         return sum(count for name, count in self.findings.items()
                    if Severity(name) >= severity)
 
-    def outcome(self, *, fail_on: Severity | None, allow_unreachable: bool) -> SweepOutcome:
-        """An unmet expectation or a finding at or above ``fail_on`` outranks targets that
-        could not be scanned (which count unless ``allow_unreachable``)."""
-        if self.expectations_failed or (fail_on is not None
-                                         and self.findings_at_or_above(fail_on)):
+    def outcome(self, *, fail_on: Severity | None, allow_unreachable: bool,
+                allow_unevaluated: bool = False) -> SweepOutcome:
+        """An unmet expectation (or, unless ``allow_unevaluated``, one that could not be
+        evaluated) or a finding at or above ``fail_on`` outranks targets that could not be
+        scanned (which count unless ``allow_unreachable``)."""
+        unevaluated = 0 if allow_unevaluated else self.unevaluated
+        if self.expectations_failed or unevaluated or (
+                fail_on is not None and self.findings_at_or_above(fail_on)):
             return SweepOutcome.failed
         if self.errors and not allow_unreachable:
             return SweepOutcome.unreachable

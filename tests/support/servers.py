@@ -14,6 +14,7 @@ fails it when ``MTLSWEEP_REQUIRE_SERVERS=1``.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 from collections.abc import Callable, Iterator, Sequence
@@ -455,3 +456,63 @@ def haproxy(
     details: dict[str, object] = {"verify": verify, "advertise_ca_names": advertise_ca_names,
                                   "ignore_errors": tuple(ignore_errors)}
     return _serve("haproxy", workdir, argv, config=conf_path, details=details)
+
+
+# --- caddy -----------------------------------------------------------------------
+
+CaddyClientAuth = Literal["require_and_verify", "verify_if_given", "request", "require"]
+_CADDY_VERS = {"1.2": "tls1.2", "1.3": "tls1.3"}
+
+
+def caddy(
+    pki: TestPKI,
+    workdir: Path,
+    *,
+    client_auth: CaddyClientAuth = "require_and_verify",
+    ca_file: Path | None = None,
+    tls_versions: Sequence[TlsVersion] = DEFAULT_TLS_VERSIONS,
+    server_files: PemPaths | None = None,
+) -> contextlib.AbstractContextManager[RunningServer]:
+    """``caddy run`` with a JSON config: one HTTPS server answering 200 "ok", the admin API and
+    automatic HTTPS off, state under ``workdir``. ``client_auth`` is the connection policy's
+    ``client_authentication.mode``, trusting ``ca_file`` (default: the client CA bundle).
+    Caddy (Go crypto/tls) supports TLS 1.2 and 1.3 only.
+    """
+    exe = binary("caddy")
+    lo, hi = _check_versions(tls_versions)
+    files = server_files or pki.server_files
+    ca = ca_file or pki.client_ca_bundle
+    d = workdir.resolve()
+
+    def conf_path(port: int) -> Path:
+        return d / f"caddy-{port}.json"
+
+    def argv(port: int) -> list[str]:
+        config = {
+            "admin": {"disabled": True},
+            "logging": {"logs": {"default": {"level": "ERROR"}}},
+            "storage": {"module": "file_system", "root": str(d / "data")},
+            "apps": {
+                "tls": {"certificates": {"load_files": [
+                    {"certificate": str(files.chain), "key": str(files.key), "tags": ["test"]}]}},
+                "http": {"servers": {"test": {
+                    "listen": [f"{LOOPBACK}:{port}"],
+                    "automatic_https": {"disable": True},
+                    "tls_connection_policies": [{
+                        "certificate_selection": {"any_tag": ["test"]},
+                        "protocol_min": _CADDY_VERS[lo], "protocol_max": _CADDY_VERS[hi],
+                        "client_authentication": {
+                            "trusted_ca_certs_pem_files": [str(ca)], "mode": client_auth},
+                    }],
+                    "routes": [{"handle": [{"handler": "static_response", "status_code": 200,
+                                            "body": "ok"}]}],
+                }}},
+            },
+        }
+        conf_path(port).write_text(json.dumps(config))
+        # env(1) execs caddy in place (same PID), with its state directories in workdir.
+        return ["env", f"HOME={d}", f"XDG_DATA_HOME={d}/data", f"XDG_CONFIG_HOME={d}/config",
+                exe, "run", "--config", str(conf_path(port))]
+
+    details: dict[str, object] = {"client_auth": client_auth, "tls_versions": tuple(tls_versions)}
+    return _serve("caddy", workdir, argv, config=conf_path, details=details)

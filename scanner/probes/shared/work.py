@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from scanner.engine.handshake import HandshakeResult
 from scanner.engine.session import EndpointSession
+from scanner.offers.credential import ClientCredential
 from scanner.offers.offer import ClientOffer
 from scanner.probes.shared.enumeration import Enumerator
 from scanner.probes.shared.memo import TargetMemo
@@ -19,10 +22,16 @@ class SharedWork:
 
     Only one-shot handshakes that carry no state forward are shared; handshakes that do
     (resumption, renegotiation, enforcement's certificates) are made by their probe.
+
+    ``credential`` is the user's client certificate: probes that need a *completed* handshake
+    build their offers with :meth:`offer` (which carries it) and read :meth:`completed_baseline`;
+    the plain :meth:`baseline` stays the view without a certificate (client_auth's question).
     """
 
-    def __init__(self, session: EndpointSession) -> None:
+    def __init__(self, session: EndpointSession,
+                 credential: ClientCredential | None = None) -> None:
         self.session = session
+        self.credential = credential
         self.memo = TargetMemo()
         self.enumeration = Enumerator(session, self.memo)
 
@@ -35,6 +44,25 @@ class SharedWork:
         rejections and tickets arrive then): client_auth, ocsp, certificate, alpn and
         engine_agreement all read it, so a default scan does not repeat it five times."""
         return await self.handshake(self.baseline_offer(version), read_after_handshake=True)
+
+    def offer(self, version: TLSVersion | None = None, **fields: object) -> ClientOffer:
+        """``session.offer(...)`` with the user's client certificate, when there is one: a
+        server that does not ask for a certificate never sees it, one that requires it lets
+        the handshake complete."""
+        if self.credential is not None:
+            fields.setdefault("client_credential", self.credential)
+        return self.session.offer(version, **fields)
+
+    async def completed_baseline(self, version: TLSVersion) -> HandshakeResult:
+        """The baseline for probes that need a completed handshake: the plain one, unless the
+        server asked for a client certificate and the user gave one; then the same offer with
+        the certificate (one more connection, only on servers that ask)."""
+        plain = await self.baseline(version)
+        if self.credential is None or not plain.certificate_requested:
+            return plain
+        offer = dataclasses.replace(self.baseline_offer(version),
+                                    client_credential=self.credential)
+        return await self.handshake(offer, read_after_handshake=True)
 
     async def handshake(self, offer: ClientOffer, *,
                         read_after_handshake: bool = False) -> HandshakeResult:
