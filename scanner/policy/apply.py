@@ -72,6 +72,7 @@ def identification_out(identification: Identification) -> PolicyIdentification:
         ambiguous=identification.ambiguous,
         excluded_by_groups=[candidate_out(c) for c in identification.excluded_by_groups],
         nearest=[candidate_out(c) for c in identification.nearest],
+        software_defaults=[candidate_out(c) for c in identification.software_defaults],
         notes=list(identification.notes),
     )
 
@@ -98,4 +99,5 @@ def candidate_out(candidate: Candidate) -> PolicyCandidate:
                                      observed=[s.label for s in seen])
             for version, (expected, seen) in candidate.order_differences.items()
         },
+        match=candidate.match, explanation=diff.explain(),
     )
