@@ -86,6 +86,8 @@ from scanner.results.ocsp import (
     OcspSignature,
 )
 from scanner.results.policy import (
+    ClientOutcome,
+    ClientsView,
     ExpectationOutcome,
     ExpectationStatus,
     OrderDifference,
@@ -148,7 +150,9 @@ __all__ = [
     "ClientAuthAtVersion",
     "ClientAuthClass",
     "ClientAuthFacet",
+    "ClientOutcome",
     "ClientRenegotiation",
+    "ClientsView",
     "DistinguishedNameInfo",
     "EnforcementAttempt",
     "EnforcementFacet",

@@ -82,6 +82,32 @@ class PolicyIdentification(Model):
     notes: list[str] = Field(default_factory=list)
 
 
+class ClientOutcome(Model):
+    """One profiled client against this endpoint, negotiated on paper from the record."""
+
+    id: str
+    name: str
+    connects: bool
+    version: str | None = Field(default=None, description="The version both would use.")
+    suite: PolicySuite | None = Field(
+        default=None, description="The suite the server would pick (by its own order when it "
+        "imposes one, else the client's).")
+    group: str | None = Field(default=None, description="The key-exchange group, when the "
+                              "suite needs one.")
+    reason: Literal["no common version", "no common cipher suite", "no common group",
+                    "no common signature algorithm"] | None = None
+    detail: str | None = None
+
+
+class ClientsView(Model):
+    """Which profiled clients (``mtlsweep policies clients``) would connect to this endpoint."""
+
+    connect: int = Field(description="How many of the profiled clients would connect.")
+    fail: int
+    clients: list[ClientOutcome]
+    notes: list[str] = Field(default_factory=list)
+
+
 class ExpectationStatus(StrEnum):
     met = "met"
     failed = "failed"
