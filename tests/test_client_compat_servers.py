@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from scanner.policy.suites import suite_table
+from scanner.report.table import server_facts
 from scanner.results import Record
 from tests.support.pki import PemPaths, TestPKI, issue_server_cert
 from tests.support.real_clients import Clients
@@ -70,6 +71,10 @@ def test_the_clients_view_predicts_what_real_clients_negotiate(
     if restriction == "no-rsa-key-exchange":
         assert by_id["windows-7"].reason == "no common cipher suite"
         assert by_id["java-8"].connects and by_id["openssl-1.0.2"].connects
+        facts = server_facts(record).plain  # the table output's server column
+        assert f"clients {len(by_id) - 1}/{len(by_id)} connect; fail: windows-7 " \
+            "(no common cipher suite)" in facts
+        assert "policy " in facts
     if restriction == "ecdsa-only":
         assert by_id["windows-7"].connects
         assert by_id["windows-7"].suite is not None

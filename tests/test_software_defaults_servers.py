@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from scanner.policy.catalog import builtin_catalog
+from scanner.report.table import server_facts
 from scanner.results import Record
 from tests.support import bare_servers
 from tests.support.pki import PemPaths, TestPKI, issue_server_cert
@@ -60,6 +61,7 @@ def test_a_program_with_only_a_certificate_is_identified_as_its_default(
         [(c.id, c.explanation) for c in record.policy.software_defaults],
         record.policy.nearest[:1])
     assert found[entry_id].explanation["protocols"] == "same"
+    assert f"software {entry.name}" in server_facts(record).plain  # the table's server column
     assert found[entry_id].explanation["cipher_suites"] == "same"
     # Every other default reported is a genuine look-alike (e.g. Apache and s_server both use
     # OpenSSL's DEFAULT list with an RSA certificate).
