@@ -265,6 +265,9 @@ def test_list_filters_by_provider_and_show_gives_both_names() -> None:
     assert code == 0
     listed = json.loads(out)
     assert listed and {p["provider"] for p in listed} == {"aws"}
+    assert {p["kind"] for p in listed} == {"policy"}
+    code, out, _ = cli("policies", "show", "software:caddy", "--format", "json")
+    assert code == 0 and json.loads(out)[0]["kind"] == "software-default"
     assert len(listed) == len([p for p in builtin_catalog() if p.provider == "aws"])
     code, out, _ = cli("policies", "list", "--provider", "azure")
     assert code == 0 and "azure-appgw:AppGwSslPolicy20170401S" in out and "aws-elb" not in out

@@ -86,7 +86,8 @@ def list_policies(
     if fmt is ViewFormat.json:
         _print_json([{**p.summary(), "protocols": list(p.protocols),
                       "tls1_3_suites": len(p.tls13), "tls1_2_and_below_suites": len(p.tls12),
-                      "order": p.order, "status": p.status, "confidence": p.confidence}
+                      "order": p.order, "status": p.status, "confidence": p.confidence,
+                      "kind": p.kind}
                      for p in policies])
     else:
         _console().print(policy_list_table(policies))

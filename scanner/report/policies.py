@@ -37,7 +37,7 @@ def policy_list_table(policies: Sequence[Policy]) -> Table:
 def policy_as_json(policy: Policy, catalog: Catalog) -> dict[str, object]:
     return {
         "id": policy.id, "name": policy.name, "provider": policy.provider,
-        "aliases": list(policy.aliases), "services": list(policy.services),
+        "kind": policy.kind, "aliases": list(policy.aliases), "services": list(policy.services),
         "protocols": list(policy.protocols),
         "cipher_suites": {
             "tls1_3": [s.as_json() for s in policy.tls13],
