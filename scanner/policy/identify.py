@@ -167,7 +167,7 @@ class Identification:
     excluded_by_groups: tuple[Candidate, ...]
     nearest: tuple[Candidate, ...]
     notes: tuple[str, ...]
-    # Server software defaults matching on protocols and suites (exact ones first).
+    # Server software defaults matching on protocols and suites, ranked as matches are.
     software_defaults: tuple[Candidate, ...] = ()
 
     @property
