@@ -199,6 +199,13 @@ def test_policy_and_min_version_from_an_enumeration_record() -> None:
         "failed", "accepts TLSv1.0, below TLSv1.2")
 
 
+def test_a_software_default_can_be_expected_by_name() -> None:
+    record = with_identification(ISSUE5_RECORD)
+    assert status(record, policy="software:nginx") == "failed"
+    record["policy"]["software_defaults"] = [{"id": "software:nginx"}]
+    assert check(record, policy="software:nginx")["policy"][0] == "met"
+
+
 def test_an_unscanned_target_has_nothing_evaluated() -> None:
     record = {"status": "error", "error": {"kind": "connection_refused", "detail": "..."}}
     assert check(record, client_auth="required") == {"client_auth": (

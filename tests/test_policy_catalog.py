@@ -21,6 +21,7 @@ from scanner.policy.catalog import (
     load_policy_file,
 )
 from scanner.policy.compare import diff_as_json, diff_policies
+from scanner.policy.suites import suite_table
 from scanner.report.policies import policy_diff_view
 
 DATA = resources.files("scanner.policy").joinpath("data", "policies")
@@ -46,7 +47,7 @@ def test_catalog_covers_the_providers_and_every_policy_cites_its_sources() -> No
         assert policy.sources, f"{policy.id} cites no source"
         assert all(s.url or s.repo_path for s in policy.sources), policy.id
         assert policy.tls13 or policy.tls12
-    assert set(by_provider) == {"aws", "azure", "cloudflare", "mozilla"}
+    assert set(by_provider) == {"aws", "azure", "cloudflare", "gcp", "mozilla", "software"}
     ids = {p.id for p in catalog}
     for expected in (
         "aws-elb:ELBSecurityPolicy-TLS13-1-2-2021-06",  # ALB/NLB TLS 1.3
@@ -57,14 +58,48 @@ def test_catalog_covers_the_providers_and_every_policy_cites_its_sources() -> No
         "aws-cloudfront:TLSv1.2_2021", "aws-apigw:edge:TLS_1_2",
         "azure-appgw:AppGwSslPolicy20220101", "cloudflare:Modern",
         "mozilla:6.0:intermediate", "mozilla:5.8:old", "mozilla:5.7:intermediate",
+        "azure-frontdoor:TLSv1.2_2023", "azure-frontdoor:TLSv1.2_2022",
+        "cloudflare:Legacy/min-TLS1.2", "cloudflare:min-TLS1.3",
+        "gcp:FIPS_202205/TLS_1_2", "software:nginx", "software:envoy",
     ):
         assert expected in ids
-    assert not [p for p in catalog if p.provider == "gcp"], "GCP publishes no cipher lists"
+    # GCP: every pre-configured profile with every minimum version it allows
+    gcp = {p.id for p in catalog if p.provider == "gcp"}
+    assert {f"gcp:{profile}/TLS_1_{minimum}" for profile in ("COMPATIBLE", "MODERN", "RESTRICTED")
+            for minimum in (0, 1, 2)} | {"gcp:FIPS_202205/TLS_1_2"} <= gcp
+    # Cloudflare: every cipher level with every minimum TLS version (1.2/1.0 as aliases)
+    for level in ("Modern", "Compatible", "Legacy"):
+        for minimum in ("1.0", "1.1", "1.2"):
+            assert catalog.one(f"cloudflare:{level}/min-TLS{minimum}").provider == "cloudflare"
+
+
+def test_every_entry_names_a_dated_source() -> None:
+    for policy in builtin_catalog():
+        assert any(source.date for source in policy.sources), f"{policy.id}: no dated source"
+
+
+def test_every_cipher_name_in_the_shipped_files_resolves_to_a_registered_suite() -> None:
+    """Each name a data file spells (OpenSSL, IANA or a provider's spelling) must resolve to a
+    suite of the registry with both names known, never to a bare code point."""
+    table = suite_table()
+    checked = 0
+    for resource in DATA.iterdir():
+        if not resource.name.endswith(".yaml"):
+            continue
+        data = yaml.load(resource.read_text("utf-8"), Loader=yaml.CSafeLoader)
+        for entry in data["policies"]:
+            for key in ("tls13", "tls12", "may_be_absent"):
+                for name in entry.get(key) or ():
+                    suite = table.resolve(name)
+                    assert suite.iana and suite.openssl, f"{resource.name}: {entry['id']}: {name}"
+                    assert suite.is_tls13 == (key == "tls13") or key == "may_be_absent", name
+                    checked += 1
+    assert checked > 1000
 
 
 def test_every_data_file_names_its_sources_in_its_header() -> None:
     files = [r for r in DATA.iterdir() if r.name.endswith(".yaml")]
-    assert len(files) == 7
+    assert len(files) == 10
     for resource in files:
         text = resource.read_text("utf-8")
         header = text.split("\nformat:")[0]
@@ -230,11 +265,14 @@ def test_list_filters_by_provider_and_show_gives_both_names() -> None:
     assert code == 0
     listed = json.loads(out)
     assert listed and {p["provider"] for p in listed} == {"aws"}
+    assert {p["kind"] for p in listed} == {"policy"}
+    code, out, _ = cli("policies", "show", "software:caddy", "--format", "json")
+    assert code == 0 and json.loads(out)[0]["kind"] == "software-default"
     assert len(listed) == len([p for p in builtin_catalog() if p.provider == "aws"])
     code, out, _ = cli("policies", "list", "--provider", "azure")
     assert code == 0 and "azure-appgw:AppGwSslPolicy20170401S" in out and "aws-elb" not in out
-    code, _, err = cli("policies", "list", "--provider", "gcp")
-    assert code == 2 and "no policies from provider 'gcp'" in err
+    code, _, err = cli("policies", "list", "--provider", "oracle-cloud")
+    assert code == 2 and "no policies from provider 'oracle-cloud'" in err
 
     code, out, _ = cli("policies", "show", "ELBSecurityPolicy-TLS-1-2-Ext-2018-06")
     assert code == 0

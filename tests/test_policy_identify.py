@@ -56,13 +56,17 @@ def test_groups_separate_the_pq_twin_from_its_2021_policy() -> None:
     assert classic.excluded_by_groups[0].differences.groups_missing == ("X25519MLKEM768",)
 
 
-def test_documented_groups_rule_a_policy_out() -> None:
+def test_groups_the_policy_does_not_document_only_demote_a_match_to_suites() -> None:
+    """nginx offers X25519 whatever cipher list it runs: ELBSecurityPolicy-TLS-1-2-Ext-2018-06
+    (documented groups: P-256, P-384) still ranks first, as a match on suites."""
     result = identify(observed_as(EXT_2018, "rsa", groups_accepted=frozenset({"x25519"})),
                       CATALOG)
-    assert result.matches == ()
-    assert ids(result.excluded_by_groups) == {EXT_2018.id}
-    assert result.nearest[0].policy.id == EXT_2018.id
-    assert result.nearest[0].differences.describe() == "accepts groups x25519"
+    assert result.matches[0].policy.id == EXT_2018.id
+    assert result.matches[0].match == "suites"
+    assert result.matches[0].differences.describe() == "accepts groups x25519"
+    assert result.matches[0].differences.explain()["groups"] == "accepts x25519"
+    assert result.excluded_by_groups == () and result.nearest == ()
+    assert any("server software's own defaults" in note for note in result.notes)
 
 
 def test_nearest_policies_carry_precise_differences() -> None:

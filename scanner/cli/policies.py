@@ -12,8 +12,12 @@ from rich.console import Console
 
 from scanner.cli.usage import fail_usage
 from scanner.policy.catalog import Catalog, PolicyFileError, PolicyLookupError, load_catalog
+from scanner.policy.clients import client_profiles, clients_diff_as_json, diff_clients
 from scanner.policy.compare import diff_as_json, diff_policies
 from scanner.report.policies import (
+    client_profile_as_json,
+    client_profiles_table,
+    clients_diff_view,
     policy_as_json,
     policy_detail,
     policy_diff_view,
@@ -26,10 +30,17 @@ class ViewFormat(StrEnum):
     json = "json"
 
 
+class KeyType(StrEnum):
+    rsa = "rsa"
+    ecdsa = "ecdsa"
+    both = "both"
+
+
 app = typer.Typer(
     name="policies",
     help="Named TLS security policies (AWS ELB/CloudFront/API Gateway, Azure Application "
-    "Gateway, Cloudflare, Mozilla, and your own): list them, show one, diff two.",
+    "Gateway and Front Door, Google Cloud, Cloudflare, Mozilla, server software defaults, and "
+    "your own): list them, show one, diff two (and who it breaks); the client profiles.",
     no_args_is_help=True,
     add_completion=False,
 )
@@ -75,7 +86,8 @@ def list_policies(
     if fmt is ViewFormat.json:
         _print_json([{**p.summary(), "protocols": list(p.protocols),
                       "tls1_3_suites": len(p.tls13), "tls1_2_and_below_suites": len(p.tls12),
-                      "order": p.order, "status": p.status, "confidence": p.confidence}
+                      "order": p.order, "status": p.status, "confidence": p.confidence,
+                      "kind": p.kind}
                      for p in policies])
     else:
         _console().print(policy_list_table(policies))
@@ -112,6 +124,12 @@ def diff_command(
     b: Annotated[str, typer.Argument(help="Second policy (B).", show_default=False)],
     fmt: FormatOption = ViewFormat.table,
     policy_file: PolicyFiles = None,
+    clients: Annotated[bool, typer.Option(
+        "--clients", help="Also list the profiled clients that can negotiate with A but not "
+        "with B (and the reverse), with the reason (`mtlsweep policies clients`).")] = False,
+    key_type: Annotated[KeyType, typer.Option(
+        help="The listener's certificate(s) for --clients: which suites it can negotiate.")
+    ] = KeyType.rsa,
 ) -> None:
     """Compare two policies: protocols and suites only in A, only in B, in both; order
     differences where both providers document a server order; key-exchange differences."""
@@ -121,7 +139,26 @@ def diff_command(
     except PolicyLookupError as exc:
         raise fail_usage(str(exc)) from None
     diff = diff_policies(first, second)
+    types = ("rsa", "ecdsa") if key_type is KeyType.both else (key_type.value,)
+    affected = diff_clients(first, second, types) if clients else None
     if fmt is ViewFormat.json:
-        _print_json(diff_as_json(diff))
+        data = diff_as_json(diff)
+        if affected is not None:
+            data["clients"] = clients_diff_as_json(affected)
+        _print_json(data)
     else:
-        _console().print(policy_diff_view(diff))
+        console = _console()
+        console.print(policy_diff_view(diff))
+        if affected is not None:
+            console.print(clients_diff_view(affected))
+
+
+@app.command("clients")
+def list_clients(fmt: FormatOption = ViewFormat.table) -> None:
+    """List the client profiles `diff --clients` and a record's `clients` view use: what
+    each client offers by default, and where that comes from."""
+    profiles = client_profiles()
+    if fmt is ViewFormat.json:
+        _print_json([client_profile_as_json(p) for p in profiles])
+    else:
+        _console().print(client_profiles_table(profiles))

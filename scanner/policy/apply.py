@@ -10,9 +10,18 @@ from collections.abc import Callable, Collection
 from typing import Any
 
 from scanner.policy.catalog import Catalog, builtin_catalog
+from scanner.policy.clients import Negotiated, ServerTerms, negotiate_all
 from scanner.policy.expectations import Expectations, evaluate
-from scanner.policy.identify import Candidate, Identification, identify, observation_from_record
+from scanner.policy.identify import (
+    Candidate,
+    Identification,
+    Observation,
+    identify,
+    observation_from_record,
+)
 from scanner.results import (
+    ClientOutcome,
+    ClientsView,
     ExpectationOutcome,
     ExpectationStatus,
     Finding,
@@ -48,6 +57,7 @@ def annotate(record: Record, expect: Expectations | None, *,
             identified = identification_out(identify(observation, get_catalog()))
             update["policy"] = identified
             data["policy"] = identified.model_dump(mode="json")
+            update["clients"] = clients_view(observation)
     if expect is not None:
         if data is None:
             data = record.model_dump(mode="json", by_alias=True)
@@ -72,6 +82,7 @@ def identification_out(identification: Identification) -> PolicyIdentification:
         ambiguous=identification.ambiguous,
         excluded_by_groups=[candidate_out(c) for c in identification.excluded_by_groups],
         nearest=[candidate_out(c) for c in identification.nearest],
+        software_defaults=[candidate_out(c) for c in identification.software_defaults],
         notes=list(identification.notes),
     )
 
@@ -98,4 +109,30 @@ def candidate_out(candidate: Candidate) -> PolicyCandidate:
                                      observed=[s.label for s in seen])
             for version, (expected, seen) in candidate.order_differences.items()
         },
+        match=candidate.match, explanation=diff.explain(),
     )
+
+
+def clients_view(observation: Observation) -> ClientsView:
+    """Which profiled clients would connect to the observed endpoint, and with what."""
+    outcomes = [client_outcome(result)
+                for result in negotiate_all(ServerTerms.of_observation(observation))]
+    notes = []
+    if observation.groups_accepted is None:
+        notes.append("key-exchange groups were not probed: every client's groups were assumed "
+                     "to be accepted")
+    if not observation.key_types:
+        notes.append("the certificate key type is unknown: RSA and ECDSA were both assumed")
+    return ClientsView(connect=sum(o.connects for o in outcomes),
+                       fail=sum(not o.connects for o in outcomes), clients=outcomes,
+                       notes=notes)
+
+
+def client_outcome(result: Negotiated) -> ClientOutcome:
+    suite = result.suite
+    return ClientOutcome(
+        id=result.client.id, name=result.client.name, connects=result.connects,
+        version=result.version,
+        suite=None if suite is None else PolicySuite(code=suite.hex, iana=suite.iana,
+                                                     openssl=suite.openssl),
+        group=result.group, reason=result.reason, detail=result.detail or None)

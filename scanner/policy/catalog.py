@@ -17,7 +17,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from scanner.policy.schema import OrderKind, PolicyEntry, PolicyFile, SourceEntry
+from scanner.policy.schema import OrderKind, PolicyEntry, PolicyFile, PolicyKind, SourceEntry
 from scanner.policy.suites import CipherSuite, suite_table
 from scanner.yamlsource import (
     Positions,
@@ -78,6 +78,7 @@ class Policy:
     sources: tuple[Source, ...] = ()
     notes: tuple[str, ...] = ()
     builtin: bool = False
+    kind: PolicyKind = "policy"
 
     @property
     def signature(self) -> tuple[frozenset[str], frozenset[int], frozenset[int]]:
@@ -211,7 +212,8 @@ def load_policy_file(path: Path) -> list[Policy]:
 
 def policies_from_entries(entries: Sequence[PolicyEntry], *, provider: str,
                           sources: Sequence[SourceEntry], positions: Positions,
-                          prefix: tuple[str | int, ...], builtin: bool = False) -> list[Policy]:
+                          prefix: tuple[str | int, ...], builtin: bool = False,
+                          kind: PolicyKind = "policy") -> list[Policy]:
     """Catalog entries from validated models; ``positions``/``prefix`` place any error."""
     by_id = {source.id: source for source in sources}
     table = suite_table()
@@ -248,6 +250,7 @@ def policies_from_entries(entries: Sequence[PolicyEntry], *, provider: str,
                           for s in (by_id[name] for name in entry.sources)),
             notes=tuple(entry.notes),
             builtin=builtin,
+            kind=kind,
         ))
     return policies
 
@@ -258,7 +261,8 @@ def _policies_from_text(path: Path, text: str, *, builtin: bool) -> list[Policy]
             parsed = PolicyFile.model_validate(yaml.load(text, Loader=_FAST_LOADER))
             return policies_from_entries(parsed.policies, provider=parsed.provider,
                                          sources=parsed.sources, positions=Positions(path, {}),
-                                         prefix=("policies",), builtin=True)
+                                         prefix=("policies",), builtin=True,
+                                         kind=parsed.kind)
         except (ValidationError, PolicyFileError, yaml.YAMLError):
             pass  # load again below, with positions, to say where the problem is
     data, positions = load_yaml(path, text, empty_hint="a policy file needs a 'policies:' list",
@@ -272,7 +276,7 @@ def _policies_from_text(path: Path, text: str, *, builtin: bool) -> list[Policy]
         raise PolicyFileError(first_validation_error(exc, positions, PolicyFile)) from None
     return policies_from_entries(parsed.policies, provider=parsed.provider,
                                  sources=parsed.sources, positions=positions,
-                                 prefix=("policies",), builtin=builtin)
+                                 prefix=("policies",), builtin=builtin, kind=parsed.kind)
 
 
 @functools.cache

@@ -392,7 +392,8 @@ def _check_policy(context: _Context, expected: list[str]) -> _Verdict:
         raise _NotEvaluated("the record has enumerated suites but no policy identification")
     wanted = {p.id: p for name in expected for p in context.catalog.find(name)}
     matches = [m.get("id") for m in identification.get("matches") or ()]
-    hit = [m for m in matches if m in wanted]
+    defaults = [m.get("id") for m in identification.get("software_defaults") or ()]
+    hit = [m for m in (*matches, *defaults) if m in wanted]  # a software default may be named
     if hit:
         others = [m for m in matches if m not in wanted]
         also = f" (also indistinguishable from {', '.join(others)})" if others else ""

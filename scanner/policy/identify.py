@@ -2,11 +2,15 @@
 
 Protocols and accepted cipher suites are compared per version by code point. Only the suites
 the endpoint's certificates allow are expected (an RSA-only listener never shows the
-ECDHE-ECDSA suites of its policy). Policies that protocols and suites cannot tell apart (the
-AWS ``*-PQ-2025-09`` policies and their 2021-06 twins) are separated by the key-exchange groups
-the endpoint accepted or refused when the policy documents them, and reported as look-alikes
-when nothing separates them. With no exact match, the nearest policies come with the precise
-differences.
+ECDHE-ECDSA suites of its policy). Ranking is lexicographic: protocols and suites first, since
+they are what an operator chooses. Classical key-exchange groups never rank: they mostly
+reflect the server software (nginx offers X25519 and X448 whatever cipher list it is given),
+so they only decide whether a match is ``exact`` (groups agree too) or on ``suites``, and are
+explained. Post-quantum groups do rank, right after the suites: offering ML-KEM or not is the
+policy choice that separates look-alikes (the AWS ``*-PQ-2025-09`` policies and their 2021-06
+twins). Every candidate explains each facet (protocols, suites, groups). Server software
+defaults (nginx, Apache, ...) are a family of their own, identified next to the cloud
+policies rather than competing with them.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ from scanner.policy.suites import (
 )
 
 KeyTypesSource = Literal["certificate", "accepted suites", "unknown"]
+MatchKind = Literal["exact", "suites"]
+GroupsCompared = Literal["compared", "not probed", "not documented"]
 _CONFIDENCE_RANK = {"high": 0, "medium": 1, None: 2, "low": 3}
 # (policy order, observed server order) of the suites both list
 SuiteOrders = tuple[tuple[CipherSuite, ...], tuple[CipherSuite, ...]]
@@ -68,6 +74,7 @@ class Differences:
     # A version accepted or refused wrongly weighs as much as its suites (at least 1), so a
     # policy one suite away ranks before one a whole version away.
     version_weight: int = 0
+    groups_compared: GroupsCompared = "compared"
 
     @property
     def protocol_and_suite_count(self) -> int:
@@ -75,10 +82,52 @@ class Differences:
                 + sum(map(len, self.suites_extra.values())))
 
     @property
+    def group_count(self) -> int:
+        return len(self.groups_unexpected) + len(self.groups_missing)
+
+    @property
     def count(self) -> int:
-        """The distance used to rank policies; 0 is an exact match."""
-        return self.protocol_and_suite_count + len(self.groups_unexpected) + len(
-            self.groups_missing)
+        """Every difference counted once; 0 is an exact match (ranking uses :attr:`rank`)."""
+        return self.protocol_and_suite_count + self.group_count
+
+    @property
+    def post_quantum_count(self) -> int:
+        return sum(g in POST_QUANTUM_GROUPS for g in (*self.groups_unexpected,
+                                                      *self.groups_missing))
+
+    @property
+    def rank(self) -> tuple[int, int]:
+        """Protocols and suites first, then post-quantum groups; classical groups never."""
+        return self.protocol_and_suite_count, self.post_quantum_count
+
+    @property
+    def match(self) -> MatchKind | None:
+        if self.protocol_and_suite_count:
+            return None
+        return "suites" if self.group_count else "exact"
+
+    def explain(self) -> dict[str, str]:
+        """How the endpoint differs from the policy, one sentence per facet."""
+        protocols = [*(f"refuses {v}" for v in self.versions_missing),
+                     *(f"also accepts {v}" for v in self.versions_extra)]
+        suites = [*(f"{v} lacks {', '.join(s.label for s in items)}"
+                    for v, items in self.suites_missing.items()),
+                  *(f"{v} also accepts {', '.join(s.label for s in items)}"
+                    for v, items in self.suites_extra.items()
+                    if v not in self.versions_extra)]
+        return {"protocols": "; ".join(protocols) or "same",
+                "cipher_suites": "; ".join(suites) or "same",
+                "groups": self._explain_groups()}
+
+    def _explain_groups(self) -> str:
+        if self.groups_compared != "compared":
+            return self.groups_compared
+        parts = []
+        if self.groups_unexpected:
+            parts.append(f"accepts {', '.join(self.groups_unexpected)}")
+        if self.groups_missing:
+            parts.append(f"refuses {', '.join(self.groups_missing)}")
+        return "; ".join(parts) or "same"
 
     def describe(self) -> str:
         """One line, e.g. ``TLSv1.2 also accepts TLS_ECDHE_RSA_WITH_...``."""
@@ -105,6 +154,10 @@ class Candidate:
     # version -> orders, for policies documenting a server order
     order_differences: Mapping[str, SuiteOrders] = field(default_factory=dict)
 
+    @property
+    def match(self) -> MatchKind | None:
+        return self.differences.match
+
 
 @dataclass(frozen=True)
 class Identification:
@@ -114,32 +167,61 @@ class Identification:
     excluded_by_groups: tuple[Candidate, ...]
     nearest: tuple[Candidate, ...]
     notes: tuple[str, ...]
+    # Server software defaults matching on protocols and suites, ranked as matches are.
+    software_defaults: tuple[Candidate, ...] = ()
 
     @property
     def ambiguous(self) -> bool:
+        """Several matches: nothing that identifies a policy separates them."""
         return len(self.matches) > 1
 
 
 def identify(observation: Observation, catalog: Iterable[Policy], *,
              nearest: int = 3) -> Identification:
-    """Exact matches (or, failing those, the ``nearest`` policies) for ``observation``."""
+    """Matches (or, failing those, the ``nearest`` policies) for ``observation``.
+
+    Every policy matching on protocols and suites is a match (``exact`` when the groups agree
+    too, else ``suites``), unless its post-quantum groups contradict the observation while
+    another's do not: those are ``excluded_by_groups``. Software defaults are ranked apart and
+    reported in ``software_defaults``.
+    """
     key_types, source = _key_types(observation)
     filter_types = key_types or None
-    reported = _worth_describing(observation, catalog, filter_types, nearest)
-    candidates = {p.id: compare_policy(p, observation, filter_types)
-                  for p in dict.fromkeys(reported)}
-    ordered = sorted(candidates.values(), key=_rank)
-    matches = tuple(c for c in ordered if c.differences.count == 0)
+    policies, defaults = _split_families(catalog)
+    ordered = _described(observation, policies, filter_types, nearest)
+    on_suites = [c for c in ordered if c.match is not None]
+    best = on_suites[0].differences.rank if on_suites else None
+    matches = tuple(c for c in on_suites if c.differences.rank == best)
+    excluded = tuple(c for c in on_suites if c.differences.rank != best)
+    software = tuple(c for c in _described(observation, defaults, filter_types, 0)
+                     if c.match is not None)
     return Identification(key_types=tuple(sorted(key_types)), key_types_source=source,
-                          matches=matches, excluded_by_groups=_excluded_by_groups(ordered),
+                          matches=matches, excluded_by_groups=excluded,
                           nearest=() if matches else tuple(ordered[:nearest]),
-                          notes=_notes(observation, matches, key_types))
+                          notes=_notes(observation, matches, key_types),
+                          software_defaults=software)
+
+
+def _split_families(catalog: Iterable[Policy]) -> tuple[list[Policy], list[Policy]]:
+    policies: list[Policy] = []
+    defaults: list[Policy] = []
+    for policy in catalog:
+        (defaults if policy.kind == "software-default" else policies).append(policy)
+    return policies, defaults
+
+
+def _described(observation: Observation, policies: Iterable[Policy],
+               key_types: frozenset[str] | None, nearest: int) -> list[Candidate]:
+    reported = _worth_describing(observation, policies, key_types, nearest)
+    candidates = {p.id: compare_policy(p, observation, key_types)
+                  for p in dict.fromkeys(reported)}
+    return sorted(candidates.values(), key=_rank)
 
 
 def _worth_describing(observation: Observation, catalog: Iterable[Policy],
                       key_types: frozenset[str] | None, nearest: int) -> list[Policy]:
     """The policies identify reports: those whose protocols and suites match, and the
-    ``nearest`` too unless one of those also matches on groups.
+    ``nearest`` too when none does.
 
     Every policy is ranked by a cheap set-based distance; only these get compare_policy's
     full description."""
@@ -147,25 +229,22 @@ def _worth_describing(observation: Observation, catalog: Iterable[Policy],
     ranked = sorted(((_distance(p, observation, observed, key_types), p) for p in catalog),
                     key=_by_distance)
     reported = [p for (suites, _), p in ranked if suites == 0]
-    if not any(groups == 0 for (suites, groups), _ in ranked if suites == 0):
+    if not reported:
         reported += [p for _, p in ranked[:nearest]]
     return reported
 
 
 def _by_distance(ranked: tuple[tuple[int, int], Policy]) -> tuple[int, int, int, str]:
-    (suites, groups), policy = ranked
-    return (suites + groups, *_policy_rank(policy))
-
-
-def _excluded_by_groups(ordered: Iterable[Candidate]) -> tuple[Candidate, ...]:
-    """Candidates matching on protocols and suites that the key-exchange groups rule out."""
-    return tuple(c for c in ordered
-                 if c.differences.protocol_and_suite_count == 0 and c.differences.count > 0)
+    (suites, _), policy = ranked
+    return (suites, *_policy_rank(policy))
 
 
 def _notes(observation: Observation, matches: Sequence[Candidate],
            key_types: frozenset[str]) -> tuple[str, ...]:
     notes = [*observation.notes, *_untested_notes(observation)]
+    if matches and all(c.match == "suites" for c in matches):
+        notes.append("no policy matches on key-exchange groups too: the groups usually come "
+                     "from the server software's own defaults, not from the policy chosen")
     if len(matches) > 1:
         notes.append(_ambiguity_note(matches, key_types, observation))
     if not key_types and _accepts_suites_below_tls13(observation):
@@ -179,8 +258,9 @@ def _accepts_suites_below_tls13(observation: Observation) -> bool:
     return any(observation.suites.get(v) for v in VERSIONS if v != "TLSv1.3")
 
 
-def _rank(candidate: Candidate) -> tuple[int, int, int, str]:
-    return (candidate.differences.count, *_policy_rank(candidate.policy))
+def _rank(candidate: Candidate) -> tuple[int, int, int, int, str]:
+    """Protocols and suites, post-quantum groups, then documentation (see _policy_rank)."""
+    return (*candidate.differences.rank, *_policy_rank(candidate.policy))
 
 
 def _policy_rank(policy: Policy) -> tuple[int, int, str]:
@@ -262,6 +342,7 @@ class _Comparison:
             versions_extra=tuple(self.versions_extra), suites_missing=self.suites_missing,
             suites_extra=self.suites_extra, groups_unexpected=unexpected,
             groups_missing=refused, version_weight=self.version_weight,
+            groups_compared=_groups_compared(self.policy, self.observation),
         ), self.order)
 
     def _compare_version(self, version: str) -> None:
@@ -361,6 +442,14 @@ def _group_differences(policy: Policy, observation: Observation
     return tuple(unexpected), tuple(refused)
 
 
+def _groups_compared(policy: Policy, observation: Observation) -> GroupsCompared:
+    if observation.groups_accepted is None:
+        return "not probed"
+    if policy.groups is None and policy.pq_key_exchange is None:
+        return "not documented"
+    return "compared"
+
+
 def _untested_notes(observation: Observation) -> Iterable[str]:
     untried = [v for v in VERSIONS if v not in observation.versions and v != "SSLv2"]
     if untried:
@@ -377,7 +466,8 @@ def _ambiguity_note(matches: Sequence[Candidate], key_types: frozenset[str],
         why = "nothing else observed separates them"
     else:
         accepted = ", ".join(sorted(observation.groups_accepted)) or "none"
-        why = f"the observed groups (accepted: {accepted}) do not separate them"
+        why = (f"the observed groups (accepted: {accepted}) do not separate them: classical "
+               "groups are the server software's choice")
     return (f"{len(matches)} policies have these protocols and cipher suites{certificate}; "
             f"{why}")
 

@@ -61,6 +61,9 @@ ProtocolName = Annotated[
 SuiteName = Annotated[str, AfterValidator(_suite)]
 GroupName = Annotated[str, AfterValidator(_group)]
 OrderKind = Literal["server", "listed", "client"]
+# "software-default": what a server program accepts with only a certificate configured;
+# identified next to the provider policies, never instead of them.
+PolicyKind = Literal["policy", "software-default"]
 
 
 class _Strict(BaseModel):
@@ -227,5 +230,6 @@ class PolicyFile(_Strict):
 
     format: Literal[1] = 1
     provider: str = Field(default="custom", min_length=1)
+    kind: PolicyKind = "policy"
     sources: list[SourceEntry] = Field(default_factory=list)
     policies: list[PolicyEntry] = Field(min_length=1)

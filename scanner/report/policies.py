@@ -9,6 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from scanner.policy.catalog import Catalog, Policy
+from scanner.policy.clients import ClientProfile, ClientsDiff, Negotiated
 from scanner.policy.compare import SECTIONS, OrderComparison, PolicyDiff, SetDiff
 from scanner.policy.suites import CipherSuite
 
@@ -36,7 +37,7 @@ def policy_list_table(policies: Sequence[Policy]) -> Table:
 def policy_as_json(policy: Policy, catalog: Catalog) -> dict[str, object]:
     return {
         "id": policy.id, "name": policy.name, "provider": policy.provider,
-        "aliases": list(policy.aliases), "services": list(policy.services),
+        "kind": policy.kind, "aliases": list(policy.aliases), "services": list(policy.services),
         "protocols": list(policy.protocols),
         "cipher_suites": {
             "tls1_3": [s.as_json() for s in policy.tls13],
@@ -211,3 +212,70 @@ def _indistinguishable_note(diff: PolicyDiff) -> Text | None:
         return None
     return Text("A and B have the same protocols and cipher suites: a scan can tell them apart "
                 "only by key-exchange groups, if at all.", style="bold")
+
+
+# --- client profiles ---------------------------------------------------------------------
+
+
+def client_profile_as_json(profile: ClientProfile) -> dict[str, object]:
+    return {
+        "id": profile.id, "name": profile.name, "versions": list(profile.versions),
+        "cipher_suites": {"tls1_3": [s.as_json() for s in profile.tls13],
+                          "tls1_2_and_below": [s.as_json() for s in profile.tls12]},
+        "groups": list(profile.groups),
+        "signature_algorithms": list(profile.signature_algorithms),
+        "captured_by": profile.captured_by,
+        "sources": [{"id": s.id, "url": s.url, "date": s.date, "used_for": s.used_for}
+                    for s in profile.sources],
+        "notes": list(profile.notes),
+    }
+
+
+def client_profiles_table(profiles: Sequence[ClientProfile]) -> Table:
+    table = Table(title=f"{len(profiles)} client profiles")
+    table.add_column("id", no_wrap=True)
+    table.add_column("client", overflow="fold", ratio=3)
+    table.add_column("TLS", no_wrap=True)
+    table.add_column("1.3", justify="right")
+    table.add_column("<=1.2", justify="right")
+    table.add_column("groups", justify="right")
+    table.add_column("from", overflow="fold", ratio=2)
+    for profile in profiles:
+        origin = "captured here" if profile.captured_by else "documentation"
+        table.add_row(profile.id, profile.name, short_versions(profile.versions),
+                      str(len(profile.tls13)), str(len(profile.tls12)),
+                      str(len(profile.groups)),
+                      f"{origin}: {', '.join(s.id for s in profile.sources)}")
+    return table
+
+
+def clients_diff_view(diff: ClientsDiff) -> RenderableType:
+    """Clients that negotiate with A but not with B (and the reverse), with B's reason."""
+    certificate = "/".join(sorted(diff.key_types)).upper()
+    parts: list[RenderableType] = []
+    for title, changes, style in (("can connect to A but not to B", diff.lost, "red"),
+                                  ("can connect to B but not to A", diff.gained, "green")):
+        if not changes:
+            parts.append(Text(f"clients that {title}: none ({certificate} certificate)",
+                              style="dim"))
+            continue
+        table = Table(title=f"clients that {title} ({certificate} certificate)",
+                      title_justify="left", title_style=style)
+        table.add_column("client", overflow="fold", ratio=2)
+        table.add_column("with A", overflow="fold", ratio=2)
+        table.add_column("with B", overflow="fold", ratio=2)
+        for change in changes:
+            table.add_row(change.client.name, _negotiated(change.before),
+                          _negotiated(change.after))
+        parts.append(table)
+    parts.append(Text(f"{len(diff.both)} other profiled clients connect to both, "
+                      f"{len(diff.neither)} to neither.", style="dim"))
+    return Group(*parts)
+
+
+def _negotiated(result: Negotiated) -> str:
+    if result.connects:
+        suite = result.suite.label if result.suite else "?"
+        return f"{result.version} {suite}" + (f" ({result.group})" if result.group else "")
+    return f"{result.reason}" + (f": {result.detail}" if result.detail else "")
+

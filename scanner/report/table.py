@@ -300,8 +300,48 @@ def _renegotiation_lines(record: Record) -> list[Text]:
     return [text]
 
 
+def _policy_lines(record: Record) -> list[Text]:
+    """The identified policy (or the nearest) and any matching server software default."""
+    identified = record.policy
+    if identified is None:
+        return []
+    lines = []
+    if identified.matches:
+        first = identified.matches[0]
+        line = Text(f"policy {first.id} ({first.match}")
+        if first.match == "suites":
+            line.append(f"; groups: {first.explanation.get('groups', '?')}")
+        line.append(")")
+        if len(identified.matches) > 1:
+            line.append(f" +{len(identified.matches) - 1} look-alike(s)", style="dim")
+        lines.append(line)
+    elif identified.nearest:
+        near = identified.nearest[0]
+        differs = "; ".join(f"{facet}: {what}" for facet, what in near.explanation.items()
+                            if what not in ("same", "not probed", "not documented"))
+        lines.append(Text(f"policy none; nearest {near.id} ({differs})", style="yellow"))
+    for default in identified.software_defaults[:2]:
+        lines.append(Text(f"software {default.name}", style="dim"))
+    return lines
+
+
+def _clients_lines(record: Record) -> list[Text]:
+    """How many profiled clients connect, and which ones fail and why."""
+    view = record.clients
+    if view is None:
+        return []
+    line = Text(f"clients {view.connect}/{view.connect + view.fail} connect")
+    failing = [c for c in view.clients if not c.connects]
+    if failing:
+        line.append("; fail: ")
+        line.append(", ".join(f"{c.id} ({c.reason})" for c in failing[:4])
+                    + (f", +{len(failing) - 4}" if len(failing) > 4 else ""), style="yellow")
+    return [line]
+
+
 _FACT_LINES: tuple[Callable[[Record], list[Text]], ...] = (
     _certificate_lines, _ocsp_lines, _alpn_lines, _resumption_lines, _renegotiation_lines,
+    _policy_lines, _clients_lines,
 )
 
 

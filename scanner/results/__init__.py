@@ -91,6 +91,8 @@ from scanner.results.ocsp import (
     OcspSignature,
 )
 from scanner.results.policy import (
+    ClientOutcome,
+    ClientsView,
     ExpectationOutcome,
     ExpectationStatus,
     OrderDifference,
@@ -155,7 +157,9 @@ __all__ = [
     "ClientAuthAtVersion",
     "ClientAuthClass",
     "ClientAuthFacet",
+    "ClientOutcome",
     "ClientRenegotiation",
+    "ClientsView",
     "DistinguishedNameInfo",
     "EnforcementAttempt",
     "EnforcementFacet",

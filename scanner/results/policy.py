@@ -51,6 +51,14 @@ class PolicyCandidate(Model):
     order_differences: dict[str, OrderDifference] = Field(
         default_factory=dict,
         description="Versions where the server's order differs from the documented one.")
+    match: Literal["exact", "suites"] | None = Field(
+        default=None, description="exact: protocols, suites and groups match; suites: "
+        "protocols and suites match, groups differ (usually the server software's own "
+        "defaults); null: not a match.")
+    explanation: dict[str, str] = Field(
+        default_factory=dict, description="Per facet (protocols, cipher_suites, groups): "
+        "'same', how the endpoint differs, or why it was not compared ('not probed', "
+        "'not documented').")
 
 
 class PolicyIdentification(Model):
@@ -66,7 +74,37 @@ class PolicyIdentification(Model):
         description="Same protocols and suites, but the observed key-exchange groups "
         "contradict the policy (e.g. a PQ variant).")
     nearest: list[PolicyCandidate] = Field(
-        default_factory=list, description="With no exact match: the closest policies.")
+        default_factory=list, description="With no match: the closest policies, ranked on "
+        "protocols and suites first, groups breaking ties.")
+    software_defaults: list[PolicyCandidate] = Field(
+        default_factory=list, description="Server software defaults (e.g. nginx with only a "
+        "certificate) matching on protocols and suites, reported next to any policy match.")
+    notes: list[str] = Field(default_factory=list)
+
+
+class ClientOutcome(Model):
+    """One profiled client against this endpoint, negotiated on paper from the record."""
+
+    id: str
+    name: str
+    connects: bool
+    version: str | None = Field(default=None, description="The version both would use.")
+    suite: PolicySuite | None = Field(
+        default=None, description="The suite the server would pick (by its own order when it "
+        "imposes one, else the client's).")
+    group: str | None = Field(default=None, description="The key-exchange group, when the "
+                              "suite needs one.")
+    reason: Literal["no common version", "no common cipher suite", "no common group",
+                    "no common signature algorithm"] | None = None
+    detail: str | None = None
+
+
+class ClientsView(Model):
+    """Which profiled clients (``mtlsweep policies clients``) would connect to this endpoint."""
+
+    connect: int = Field(description="How many of the profiled clients would connect.")
+    fail: int
+    clients: list[ClientOutcome]
     notes: list[str] = Field(default_factory=list)
 
 

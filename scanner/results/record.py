@@ -22,7 +22,7 @@ from scanner.results.enumeration import (
     ProtocolsFacet,
 )
 from scanner.results.ocsp import OcspFacet
-from scanner.results.policy import ExpectationOutcome, PolicyIdentification
+from scanner.results.policy import ClientsView, ExpectationOutcome, PolicyIdentification
 from scanner.results.session import RenegotiationFacet, ResumptionFacet
 
 #: Written into every record; bump it (and the snapshot docs/schema/record-<n>.json) on any
@@ -61,6 +61,9 @@ class Record(Model):
     policy: PolicyIdentification | None = Field(
         default=None, description="Named-policy identification; present when the record has "
         "enumerated protocol versions and cipher suites.")
+    clients: ClientsView | None = Field(
+        default=None, description="Which profiled clients would connect and what each would "
+        "negotiate; present with the policy identification.")
     expectations: list[ExpectationOutcome] = Field(
         default_factory=list, description="The inventory's expectations for this target.")
     findings: list[Finding] = Field(default_factory=list)
