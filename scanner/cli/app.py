@@ -16,11 +16,13 @@ from scanner import __version__
 from scanner.cli import merge as merge_command
 from scanner.cli import policies as policies_command
 from scanner.cli import sweep_diff as sweep_diff_command
+from scanner.cli.command import CommandApp
 from scanner.cli.usage import (
     SCAN_EXIT_CODES_HELP,
     check_resume,
     checked_ca_bundle,
     collect_targets,
+    command_line_probes_win,
     fail_usage,
     load_policy_files,
     parse_alpn_extra,
@@ -28,7 +30,7 @@ from scanner.cli.usage import (
     resolve_shard,
     scan_exit_code,
 )
-from scanner.probes import PROBES, ProbeOptions
+from scanner.probes import DEFAULT_PROBES, PROBES, ProbeOptions
 from scanner.probes.base import DEFAULT_CERT_EXPIRY_WARNING_DAYS, DEFAULT_OCSP_EXPIRY_WARNING_HOURS
 from scanner.report.jsonl import JsonlError
 from scanner.report.progress import SweepProgress
@@ -37,7 +39,7 @@ from scanner.results import Severity, record_json_schema
 from scanner.run.shard import SHARD_ENV, SHARDS_ENV
 from scanner.run.sweep import SweepObserver, SweepOptions, SweepSummary, run_sweep
 
-app = typer.Typer(
+app = CommandApp(
     name="mtlsweep",
     help="Active mTLS/TLS endpoint scanner: what each listener does when it asks for a client "
     "certificate, as JSON you can diff and gate CI on.",
@@ -67,7 +69,7 @@ def _root(
 def scan(
     targets: Annotated[list[str], typer.Argument(
         help="YAML inventory files and/or endpoints as host, host:port or [IPv6]:port.",
-        show_default=False)],
+        show_default=False, metavar="TARGET...")],
     output: Annotated[Path | None, typer.Option(
         "--output", "-o", help="Write results here instead of stdout. JSON Lines are appended "
         "and flushed per record; other formats replace the file when the sweep ends. "
@@ -78,8 +80,10 @@ def scan(
         "test suite per target for CI; sarif lists findings for code-scanning dashboards.")]
     = OutputFormat.jsonl,
     probes: Annotated[str | None, typer.Option(
-        help=f"Comma-separated probes to run (default: all: {', '.join(PROBES)}). "
-        "An inventory's probes: setting wins for its targets.")] = None,
+        metavar="NAMES", show_default=False,
+        help=f"Comma-separated probes to run (default: {', '.join(DEFAULT_PROBES)}; also "
+        f"available: {', '.join(sorted(set(PROBES) - set(DEFAULT_PROBES)))}). Given here, it "
+        "wins over an inventory's probes: setting (with a warning saying so).")] = None,
     concurrency: Annotated[int, typer.Option(
         min=1, max=10000, help="Connections in flight across the whole sweep.")] = 64,
     per_address: Annotated[int, typer.Option(
@@ -108,6 +112,7 @@ def scan(
         help="Append TLS secrets in NSS key log format (for Wireshark). Honours SSLKEYLOGFILE.")]
     = None,
     alpn_extra: Annotated[str | None, typer.Option(
+        metavar="IDS",
         help="Comma-separated ALPN protocol IDs the alpn probe tests besides h2, http/1.1, "
         "http/1.0, http/0.9, spdy/3.1, grpc-exp and acme-tls/1 (e.g. h3,imap). An inventory's "
         "alpn_extra: setting wins for its targets.", show_default=False)] = None,
@@ -145,6 +150,8 @@ def scan(
                                  ocsp_expiry_warning_hours=ocsp_expiry_warning_hours)
     extra_alpn = parse_alpn_extra(alpn_extra)
     target_list, catalog = collect_targets(targets, load_policy_files(policy_file))
+    if probes is not None:
+        target_list = command_line_probes_win(target_list)
     chosen_shard, output = resolve_shard(shard, shards, output)
     check_resume(resume, fmt, output)
     options = SweepOptions(

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from scanner.cli.command import CommandApp
 from scanner.cli.usage import fail_usage
 from scanner.policy.catalog import Catalog, PolicyFileError, PolicyLookupError, load_catalog
 from scanner.policy.compare import diff_as_json, diff_policies
@@ -26,7 +27,7 @@ class ViewFormat(StrEnum):
     json = "json"
 
 
-app = typer.Typer(
+app = CommandApp(
     name="policies",
     help="Named TLS security policies (AWS ELB/CloudFront/API Gateway, Azure Application "
     "Gateway, Cloudflare, Mozilla, and your own): list them, show one, diff two.",
@@ -112,6 +113,9 @@ def diff_command(
     b: Annotated[str, typer.Argument(help="Second policy (B).", show_default=False)],
     fmt: FormatOption = ViewFormat.table,
     policy_file: PolicyFiles = None,
+    exit_code: Annotated[bool, typer.Option(
+        "--exit-code", help="Exit 1 when the policies differ (protocols, suites, a documented "
+        "order or groups), 0 when they do not, as `git diff --exit-code` does.")] = False,
 ) -> None:
     """Compare two policies: protocols and suites only in A, only in B, in both; order
     differences where both providers document a server order; key-exchange differences."""
@@ -125,3 +129,5 @@ def diff_command(
         _print_json(diff_as_json(diff))
     else:
         _console().print(policy_diff_view(diff))
+    if exit_code and diff.differs:
+        raise typer.Exit(1)

@@ -6,6 +6,7 @@ uses, or stops with a one-line usage error (exit 2) before any connection is mad
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import typer
@@ -144,3 +145,15 @@ def collect_targets(arguments: list[str], catalog: Catalog | None = None
             )
         seen[target.key] = target
     return targets, catalog
+
+
+def command_line_probes_win(targets: list[Target]) -> list[Target]:
+    """``--probes`` given on the command line replaces the inventory's ``probes:`` settings;
+    a warning names how many targets that changed, so the override is never silent."""
+    overridden = [target for target in targets if target.probes is not None]
+    if not overridden:
+        return targets
+    origins = sorted({target.origin.rsplit(":", 2)[0] for target in overridden})
+    typer.echo(f"mtlsweep: warning: --probes overrides the probes: setting of "
+               f"{len(overridden)} inventory target(s) ({', '.join(origins)})", err=True)
+    return [replace(target, probes=None) for target in targets]
