@@ -15,6 +15,7 @@ import typer
 from scanner import __version__
 from scanner.cli import merge as merge_command
 from scanner.cli import policies as policies_command
+from scanner.cli import serve as serve_command
 from scanner.cli import sweep_diff as sweep_diff_command
 from scanner.cli.command import CommandApp
 from scanner.cli.usage import (
@@ -69,7 +70,7 @@ def _root(
 def scan(
     targets: Annotated[list[str], typer.Argument(
         help="YAML inventory files and/or endpoints as host, host:port or [IPv6]:port.",
-        show_default=False, metavar="TARGET...")],
+        show_default=False, metavar="TARGET")],
     output: Annotated[Path | None, typer.Option(
         "--output", "-o", help="Write results here instead of stdout. JSON Lines are appended "
         "and flushed per record; other formats replace the file when the sweep ends. "
@@ -213,6 +214,7 @@ def demo(
 app.add_typer(policies_command.app, name="policies")
 app.command("diff", epilog=sweep_diff_command.EXIT_CODES_HELP)(sweep_diff_command.diff)
 app.command("merge", epilog=merge_command.EXIT_CODES_HELP)(merge_command.merge)
+app.command("serve")(serve_command.serve)
 
 
 def main() -> None:

@@ -32,6 +32,7 @@ class OutputFormat(StrEnum):
     csv = "csv"
     junit = "junit"
     sarif = "sarif"
+    prometheus = "prometheus"
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,10 @@ def render(fmt: OutputFormat, records: Iterable[Record], out: IO[str], *,
         from scanner.report.sarif import write_sarif
 
         write_sarif(records, out, origins=context.origins, tool_version=context.tool_version)
+    elif fmt is OutputFormat.prometheus:
+        from scanner.report.prometheus import write_prometheus
+
+        write_prometheus(records, out)
     else:  # pragma: no cover - every member is handled above
         raise AssertionError(fmt)
 
