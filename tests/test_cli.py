@@ -92,7 +92,7 @@ targets:
     document = run("scan", str(inventory), "--format", "json")
     assert json.loads(document.stdout)[0]["client_auth"]["classification"] == "required"
 
-    table = run("scan", str(inventory), "--format", "table")
+    table = run("scan", str(inventory), "--format", "table", "--detail")
     assert "strict-listener" in table.stdout and "certificate_required" in table.stdout
 
 

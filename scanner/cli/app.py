@@ -35,6 +35,7 @@ from scanner.probes import DEFAULT_PROBES, PROBES, ProbeOptions
 from scanner.probes.base import DEFAULT_CERT_EXPIRY_WARNING_DAYS, DEFAULT_OCSP_EXPIRY_WARNING_HOURS
 from scanner.report.jsonl import JsonlError
 from scanner.report.progress import SweepProgress
+from scanner.report.render import RenderContext
 from scanner.report.sinks import OutputFormat
 from scanner.results import Severity, record_json_schema
 from scanner.run.shard import SHARD_ENV, SHARDS_ENV
@@ -139,6 +140,9 @@ def scan(
         "interrupted run, and append the rest: each target ends up there once.")] = False,
     quiet: Annotated[bool, typer.Option(
         "--quiet", "-q", help="No progress bar and no summary on stderr.")] = False,
+    detail: Annotated[bool, typer.Option(
+        "--detail", help="With --format table: every fact, a row per TLS version (default: "
+        "one row per target).")] = False,
 ) -> None:
     """Scan endpoints and report, per target, one JSON record.
 
@@ -161,7 +165,9 @@ def scan(
         rate=rate, probe_options=probe_options)
     try:
         summary = run_sweep(target_list, options, fmt=fmt, output=output, resume=resume,
-                            shard=chosen_shard, observer=_progress_bar(quiet))
+                            shard=chosen_shard, observer=_progress_bar(quiet),
+                            context=RenderContext(origins={t.key: t.origin for t in target_list},
+                                                  table_detail=detail))
     except JsonlError as exc:
         raise fail_usage(str(exc)) from None
     _print_summary(summary, quiet=quiet)
