@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.oracle import s_client
 from tests.support.pki import TestPKI, build_test_pki
 from tests.support.processes import ManagedProcess, TcpServer, free_port, tarpit, wait_for_listen
 from tests.support.servers import REQUIRE_ENV, RunningServer, nginx, require_binary
@@ -77,11 +78,8 @@ def promtool_accepts(text: str) -> None:
 
 def s_client_sees_ca_names(port: int) -> bool:
     """The oracle: does the TLS 1.2 CertificateRequest name a CA?"""
-    result = subprocess.run(
-        ["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-tls1_2", "-servername",
-         "localhost"], input="", capture_output=True, text=True, timeout=30, check=False)
-    return "Acceptable client certificate CA names" in result.stdout and \
-        "No client certificate CA names sent" not in result.stdout
+    request = s_client(port, tls_version="1.2").certificate_request
+    return request is not None and bool(request.ca_names)
 
 
 def test_probe_scans_the_target_and_answers_its_metrics(exporter: str,
