@@ -33,6 +33,7 @@ class OutputFormat(StrEnum):
     junit = "junit"
     sarif = "sarif"
     prometheus = "prometheus"
+    html = "html"
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,10 @@ def render(fmt: OutputFormat, records: Iterable[Record], out: IO[str], *,
         from scanner.report.prometheus import write_prometheus
 
         write_prometheus(records, out)
+    elif fmt is OutputFormat.html:
+        from scanner.report.html_report import write_html
+
+        write_html(records, out)
     else:  # pragma: no cover - every member is handled above
         raise AssertionError(fmt)
 
