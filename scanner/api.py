@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import AsyncGenerator, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import trio
@@ -33,6 +33,7 @@ from scanner.probes import DEFAULT_PROBES, PROBES, ProbeOptions
 from scanner.probes.base import DEFAULT_CERT_EXPIRY_WARNING_DAYS, DEFAULT_OCSP_EXPIRY_WARNING_HOURS
 from scanner.results import Finding, Record, Severity
 from scanner.results.identity import default_sni
+from scanner.run.addresses import expand_addresses
 from scanner.run.fdlimit import fit_concurrency
 from scanner.run.sweep import SweepOptions, sweep
 
@@ -56,7 +57,8 @@ def scan(targets: Iterable[TargetSpec], *, probes: Sequence[str] | None = None,
          per_address: int = 4, rate: float | None = None, ca_bundle: Path | None = None,
          cert_expiry_warning_days: int = DEFAULT_CERT_EXPIRY_WARNING_DAYS,
          ocsp_expiry_warning_hours: float = DEFAULT_OCSP_EXPIRY_WARNING_HOURS,
-         alpn_extra: Sequence[str] = (), policy_files: Sequence[Path] = ()) -> list[Record]:
+         alpn_extra: Sequence[str] = (), policy_files: Sequence[Path] = (),
+         all_addresses: bool = False) -> list[Record]:
     """Scan every target and return their records in input order (runs its own trio loop;
     from async code use ``scan_records``)."""
     plan = _plan(targets, probes=probes, timeout=timeout, target_timeout=target_timeout,
@@ -65,8 +67,17 @@ def scan(targets: Iterable[TargetSpec], *, probes: Sequence[str] | None = None,
                  ocsp_expiry_warning_hours=ocsp_expiry_warning_hours, alpn_extra=alpn_extra,
                  policy_files=policy_files)
     sink = _InputOrder()
-    trio.run(sweep, plan.targets, plan.options, sink)
+    trio.run(_sweep, plan, all_addresses, sink)
     return sink.in_order()
+
+
+async def _sweep(plan: _Plan, all_addresses: bool, sink: _InputOrder | _ChannelSink) -> None:
+    targets = plan.targets
+    if all_addresses or any(target.all_addresses for target in targets):
+        targets = await expand_addresses(
+            [replace(t, all_addresses=t.all_addresses or all_addresses) for t in targets],
+            timeout=plan.options.timeout)
+    await sweep(targets, plan.options, sink)
 
 
 @trio.as_safe_channel
@@ -77,6 +88,7 @@ async def scan_records(
         cert_expiry_warning_days: int = DEFAULT_CERT_EXPIRY_WARNING_DAYS,
         ocsp_expiry_warning_hours: float = DEFAULT_OCSP_EXPIRY_WARNING_HOURS,
         alpn_extra: Sequence[str] = (), policy_files: Sequence[Path] = (),
+        all_addresses: bool = False,
 ) -> AsyncGenerator[Record, None]:
     """Records as targets finish (completion order), within the caller's trio loop. Leaving
     the ``async with`` block early cancels the scans still running."""
@@ -90,7 +102,7 @@ async def scan_records(
 
     async def run() -> None:
         async with send:
-            await sweep(plan.targets, plan.options, _ChannelSink(send))
+            await _sweep(plan, all_addresses, _ChannelSink(send))
 
     async with trio.open_nursery() as nursery:
         nursery.start_soon(run)

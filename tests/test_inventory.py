@@ -73,7 +73,8 @@ targets:
     ("text", "expected"),
     [
         ("targets:\n  - host: a.example\n    prot: 443\n",
-         ":3:5: unknown key 'targets[0].prot'; allowed here: alpn_extra, ca_bundle, "
+         ":3:5: unknown key 'targets[0].prot'; allowed here: all_addresses, alpn_extra, "
+         "ca_bundle, "
          "client_ca_cert, client_ca_key, client_ca_key_passphrase_env, client_cert, client_key, "
          "client_key_passphrase_env, expect, host, http, http_host, http_path, name, port, "
          "probes, sni, "

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -140,6 +141,10 @@ def scan(
         "interrupted run, and append the rest: each target ends up there once.")] = False,
     quiet: Annotated[bool, typer.Option(
         "--quiet", "-q", help="No progress bar and no summary on stderr.")] = False,
+    all_addresses: Annotated[bool, typer.Option(
+        "--all-addresses", help="Scan every address each host name resolves to, one record "
+        "per address (the address is then part of the record's identity for --resume, merge "
+        "and diff). Inventory: all_addresses: true.")] = False,
     detail: Annotated[bool, typer.Option(
         "--detail", help="With --format table: every fact, a row per TLS version (default: "
         "one row per target).")] = False,
@@ -157,6 +162,8 @@ def scan(
     target_list, catalog = collect_targets(targets, load_policy_files(policy_file))
     if probes is not None:
         target_list = command_line_probes_win(target_list)
+    if all_addresses:
+        target_list = [replace(target, all_addresses=True) for target in target_list]
     chosen_shard, output = resolve_shard(shard, shards, output)
     check_resume(resume, fmt, output)
     options = SweepOptions(

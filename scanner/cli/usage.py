@@ -23,7 +23,7 @@ from scanner.policy.catalog import Catalog, PolicyFileError, load_catalog
 from scanner.probes import DEFAULT_PROBES, PROBES
 from scanner.report.sinks import OutputFormat
 from scanner.results import Severity
-from scanner.results.identity import default_sni
+from scanner.results.identity import TargetKey, default_sni
 from scanner.run.shard import Shard, ShardError, output_for_shard, shard_from_settings
 from scanner.run.sweep import SweepOutcome, SweepSummary, can_resume
 
@@ -136,7 +136,7 @@ def collect_targets(arguments: list[str], catalog: Catalog | None = None
         except TargetSyntaxError as exc:
             raise fail_usage(f"target {argument!r}: {exc}") from None
         targets.append(Target(host=host, port=port, sni=default_sni(host)))
-    seen: dict[tuple[str, int, str | None], Target] = {}
+    seen: dict[TargetKey, Target] = {}
     for target in targets:
         if target.key in seen:
             raise fail_usage(

@@ -36,7 +36,7 @@ from scanner.policy.catalog import (
 )
 from scanner.policy.expectations import Expectations, merge_expectations
 from scanner.policy.schema import PolicyEntry
-from scanner.results.identity import default_sni
+from scanner.results.identity import TargetKey, default_sni
 from scanner.yamlsource import (
     Positions,
     SourceFileError,
@@ -101,6 +101,8 @@ class _Settings(BaseModel):
     http: bool | None = Field(default=None, description="Whether the service speaks HTTP.")
     http_path: str | None = Field(default=None, description="Path of the HEAD request.")
     http_host: str | None = Field(default=None, description="Host header of the HEAD request.")
+    all_addresses: bool | None = Field(
+        default=None, description="Scan every address the host resolves to, one record each.")
 
     @field_validator("timeout", mode="before")
     @classmethod
@@ -285,6 +287,7 @@ def _resolve(entry: TargetEntry, defaults: _Settings, origin: str, ca_bundle: Pa
         client_credential=credentials.load(entry, defaults, index, _CLIENT),
         client_ca=credentials.load(entry, defaults, index, _CLIENT_CA),
         expect=merge_expectations(defaults.expect, entry.expect),
+        all_addresses=pick("all_addresses") is True,
     )
 
 
@@ -350,7 +353,7 @@ class _Credentials:
 
 
 def _reject_duplicates(positions: Positions, targets: list[Target]) -> None:
-    seen: dict[tuple[str, int, str | None], int] = {}
+    seen: dict[TargetKey, int] = {}
     for index, target in enumerate(targets):
         first = seen.setdefault(target.key, index)
         if first != index:

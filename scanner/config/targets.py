@@ -60,11 +60,16 @@ class Target:
     #: The user's client CA and its key, to issue an expired certificate from it.
     client_ca: ClientCredential | None = field(default=None, compare=False, hash=False)
     expect: Expectations | None = field(default=None, hash=False, compare=False)
+    #: Scan every address the host resolves to, one record each (--all-addresses).
+    all_addresses: bool = field(default=False, compare=False)
+    #: The one address to connect to (set when all_addresses expands a target); part of the key.
+    address: str | None = None
 
     @property
     def label(self) -> str:
-        """How humans see the target: its name, or host:port."""
-        return self.name or format_endpoint(self.host, self.port)
+        """How humans see the target: its name, or host:port (and the address it is pinned to)."""
+        label = self.name or format_endpoint(self.host, self.port)
+        return label if self.address is None else f"{label} ({self.address})"
 
     @property
     def http_host(self) -> str:
@@ -77,7 +82,7 @@ class Target:
     @property
     def key(self) -> TargetKey:
         """Identity of a target inside one sweep (what resume and merge compare)."""
-        return target_key(self.host, self.port, self.sni)
+        return target_key(self.host, self.port, self.sni, self.address)
 
 
 

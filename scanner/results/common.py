@@ -6,6 +6,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from scanner.results.identity import TargetKey, target_key
+
 
 class Model(BaseModel):
     """Strict base: unknown fields are an error, so a typo never passes silently."""
@@ -97,6 +99,14 @@ class TargetInfo(Model):
     name: str | None = None
     address: str | None = Field(default=None, description="The IP address actually connected to.")
     tags: dict[str, str] = Field(default_factory=dict)
+    per_address: bool = Field(
+        default=False, description="Scanned once per resolved address (--all-addresses): the "
+        "address is part of the record's identity (resume, merge, diff).")
+
+    def key(self) -> TargetKey:
+        """The record's identity (``identity.target_key``)."""
+        return target_key(self.host, self.port, self.sni,
+                          self.address if self.per_address else None)
 
 
 class Stats(Model):

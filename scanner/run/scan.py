@@ -62,7 +62,10 @@ class Scanner:
         return record.build(time.perf_counter() - started)
 
     async def _scan(self, target: Target, options: TargetOptions, record: _Builder) -> None:
-        addresses = await resolve(target.host, target.port, timeout=options.timeout)
+        if target.address is not None:  # pinned by --all-addresses: no DNS, this address only
+            addresses = await resolve(target.address, target.port, timeout=options.timeout)
+        else:
+            addresses = await resolve(target.host, target.port, timeout=options.timeout)
         address = addresses[0]
         record.address = address.ip
         session = EndpointSession(address, target.sni, contexts=self.contexts,
@@ -116,7 +119,8 @@ class _Builder:
         return Record.model_validate({
             "target": TargetInfo(
                 host=self.target.host, port=self.target.port, sni=self.target.sni,
-                name=self.target.name, address=self.address, tags=self.target.tags,
+                name=self.target.name, address=self.address or self.target.address,
+                tags=self.target.tags, per_address=self.target.address is not None,
             ),
             "status": "error" if self.error else "partial" if self.probe_errors else "ok",
             "error": self.error,

@@ -31,6 +31,7 @@ from scanner.report.jsonl import recorded_targets
 from scanner.report.render import RenderContext
 from scanner.report.sinks import OutputFormat, OutputSink, RecordSink
 from scanner.results import ExpectationStatus, Record, Severity
+from scanner.run.addresses import expand_addresses
 from scanner.run.fdlimit import fit_concurrency
 from scanner.run.runner import run_all
 from scanner.run.scan import Scanner, ScanSettings, error_record, internal_error
@@ -257,6 +258,8 @@ def run_sweep(targets: list[Target], options: SweepOptions, *, fmt: OutputFormat
     summary = SweepSummary()
     if shard is not None:
         targets = _select_shard(targets, shard, summary)
+    if any(target.all_addresses for target in targets):
+        targets = trio.run(partial(expand_addresses, targets, timeout=options.timeout))
     plan = fit_concurrency(options.concurrency)
     if plan.describe(options.concurrency):
         summary.notes.append(str(plan.describe(options.concurrency)))
