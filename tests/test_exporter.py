@@ -50,7 +50,7 @@ def exporter(pki: TestPKI, tmp_path_factory: pytest.TempPathFactory) -> Iterator
             "--max-concurrent", "1", "--max-timeout", "20", "--timeout", "5",
             "--ca-bundle", str(pki.server_ca_file)]
     with ManagedProcess(argv, workdir, name="mtlsweep-serve",
-                        cwd=Path(__file__).resolve().parent.parent).start() as process:
+                        cwd=Path(__file__).resolve().parent.parent) as process:
         wait_for_listen("127.0.0.1", port, timeout=30, proc=process)
         yield f"http://127.0.0.1:{port}"
 
@@ -156,7 +156,7 @@ def test_with_an_inventory_only_its_targets_are_probed(tmp_path: Path,
     argv = [sys.executable, "-m", "scanner", "serve", str(inventory), "--listen",
             f"127.0.0.1:{port}", "--probes", "client_auth"]
     with ManagedProcess(argv, tmp_path / "run", name="serve-inventory",
-                        cwd=Path(__file__).resolve().parent.parent).start() as process:
+                        cwd=Path(__file__).resolve().parent.parent) as process:
         wait_for_listen("127.0.0.1", port, timeout=30, proc=process)
         base = f"http://127.0.0.1:{port}"
         assert get(f"{base}/probe?target=127.0.0.1:{free_port()}")[0] == 403

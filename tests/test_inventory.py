@@ -76,7 +76,8 @@ targets:
          ":3:5: unknown key 'targets[0].prot'; allowed here: all_addresses, alpn_extra, "
          "ca_bundle, "
          "client_ca_cert, client_ca_key, client_ca_key_passphrase_env, client_cert, client_key, "
-         "client_key_passphrase_env, expect, host, http, http_host, http_path, name, port, "
+         "client_key_passphrase_env, expect, host, http, http_host, http_path, https_proxy, "
+         "name, port, "
          "probes, sni, "
          "tags, timeout"),
         ("targets:\n  - host: a.example\n  - host: b.example\n    port: 70000\n",

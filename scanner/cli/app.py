@@ -28,6 +28,7 @@ from scanner.cli.usage import (
     fail_usage,
     load_policy_files,
     parse_alpn_extra,
+    parse_https_proxy,
     parse_probe_list,
     resolve_shard,
     scan_exit_code,
@@ -141,6 +142,11 @@ def scan(
         "interrupted run, and append the rest: each target ends up there once.")] = False,
     quiet: Annotated[bool, typer.Option(
         "--quiet", "-q", help="No progress bar and no summary on stderr.")] = False,
+    https_proxy: Annotated[str | None, typer.Option(
+        metavar="HOST:PORT", show_default=False,
+        help="Tunnel every connection through this HTTP proxy with CONNECT (host:port or "
+        "http://[user:password@]host:port; 'env' takes $HTTPS_PROXY). An inventory's "
+        "https_proxy: wins for its targets.")] = None,
     all_addresses: Annotated[bool, typer.Option(
         "--all-addresses", help="Scan every address each host name resolves to, one record "
         "per address (the address is then part of the record's identity for --resume, merge "
@@ -169,7 +175,7 @@ def scan(
     options = SweepOptions(
         probes=probe_names, concurrency=concurrency, per_address=per_address, timeout=timeout,
         target_timeout=target_timeout, keylog=keylog, alpn_extra=extra_alpn, catalog=catalog,
-        rate=rate, probe_options=probe_options)
+        rate=rate, probe_options=probe_options, https_proxy=parse_https_proxy(https_proxy))
     try:
         summary = run_sweep(target_list, options, fmt=fmt, output=output, resume=resume,
                             shard=chosen_shard, observer=_progress_bar(quiet),

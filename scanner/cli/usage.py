@@ -6,6 +6,7 @@ uses, or stops with a one-line usage error (exit 2) before any connection is mad
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -26,6 +27,8 @@ from scanner.results import Severity
 from scanner.results.identity import TargetKey, default_sni
 from scanner.run.shard import Shard, ShardError, output_for_shard, shard_from_settings
 from scanner.run.sweep import SweepOutcome, SweepSummary, can_resume
+from scanner.wire.errors import WireError
+from scanner.wire.http_connect import HttpProxy, parse_proxy
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
 EXIT_SIGNALLED = 128  # plus the signal's number, as shells report a process a signal stopped
@@ -145,6 +148,22 @@ def collect_targets(arguments: list[str], catalog: Catalog | None = None
             )
         seen[target.key] = target
     return targets, catalog
+
+
+def parse_https_proxy(text: str | None) -> HttpProxy | None:
+    """``--https-proxy``: host:port, an http:// URL, or ``env`` for $HTTPS_PROXY (used only
+    when asked for, since a scanner must not follow a proxy setting it was not told about)."""
+    if text is None:
+        return None
+    value = text
+    if text == "env":
+        value = os.environ.get("HTTPS_PROXY") or os.environ.get("https_proxy") or ""
+        if not value:
+            raise fail_usage("--https-proxy env: HTTPS_PROXY is not set")
+    try:
+        return parse_proxy(value)
+    except WireError as exc:
+        raise fail_usage(f"--https-proxy: {exc}") from None
 
 
 def command_line_probes_win(targets: list[Target]) -> list[Target]:

@@ -37,6 +37,8 @@ from scanner.policy.catalog import (
 from scanner.policy.expectations import Expectations, merge_expectations
 from scanner.policy.schema import PolicyEntry
 from scanner.results.identity import TargetKey, default_sni
+from scanner.wire.errors import WireError
+from scanner.wire.http_connect import parse_proxy
 from scanner.yamlsource import (
     Positions,
     SourceFileError,
@@ -103,6 +105,18 @@ class _Settings(BaseModel):
     http_host: str | None = Field(default=None, description="Host header of the HEAD request.")
     all_addresses: bool | None = Field(
         default=None, description="Scan every address the host resolves to, one record each.")
+    https_proxy: str | None = Field(
+        default=None, description="HTTP proxy (host:port) to tunnel every connection through.")
+
+    @field_validator("https_proxy")
+    @classmethod
+    def _valid_proxy(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                parse_proxy(value)
+            except WireError as exc:
+                raise ValueError(str(exc)) from None
+        return value
 
     @field_validator("timeout", mode="before")
     @classmethod
@@ -288,6 +302,7 @@ def _resolve(entry: TargetEntry, defaults: _Settings, origin: str, ca_bundle: Pa
         client_ca=credentials.load(entry, defaults, index, _CLIENT_CA),
         expect=merge_expectations(defaults.expect, entry.expect),
         all_addresses=pick("all_addresses") is True,
+        https_proxy=parse_proxy(pick("https_proxy")) if pick("https_proxy") else None,
     )
 
 

@@ -17,6 +17,7 @@ from scanner.config.targets import Target
 from scanner.offers.credential import ClientCredential
 from scanner.probes.base import HttpRequestTarget, ProbeContext, ProbeOptions
 from scanner.probes.shared.work import SharedWork
+from scanner.wire.http_connect import HttpProxy
 
 __all__ = ["SweepDefaults", "TargetOptions", "resolve_options"]
 
@@ -31,6 +32,7 @@ class SweepDefaults:
     timeout: float = DEFAULT_TIMEOUT_S
     alpn_extra: tuple[str, ...] = ()
     probe_options: ProbeOptions = field(default_factory=ProbeOptions)
+    https_proxy: HttpProxy | None = None
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,7 @@ class TargetOptions:
     client_credential: ClientCredential | None
     client_ca: ClientCredential | None
     probe_options: ProbeOptions
+    https_proxy: HttpProxy | None = None
 
     def probe_context(self, host: str, shared: SharedWork) -> ProbeContext:
         return ProbeContext(
@@ -67,4 +70,5 @@ def resolve_options(target: Target, sweep: SweepDefaults) -> TargetOptions:
         client_credential=target.client_credential,
         client_ca=target.client_ca,
         probe_options=sweep.probe_options,
+        https_proxy=target.https_proxy or sweep.https_proxy,
     )

@@ -16,6 +16,7 @@ from scanner.results.identity import (
     is_ip_literal,
     target_key,
 )
+from scanner.wire.http_connect import HttpProxy
 
 if TYPE_CHECKING:
     from scanner.policy.expectations import Expectations
@@ -64,6 +65,8 @@ class Target:
     all_addresses: bool = field(default=False, compare=False)
     #: The one address to connect to (set when all_addresses expands a target); part of the key.
     address: str | None = None
+    #: Reach the target through this HTTP proxy (CONNECT); None: the sweep's (--https-proxy).
+    https_proxy: HttpProxy | None = field(default=None, compare=False)
 
     @property
     def label(self) -> str:

@@ -41,6 +41,8 @@ class ErrorKind(StrEnum):
     wrong_version = "wrong_version"
     protocol_error = "protocol_error"
     internal_error = "internal_error"
+    #: The HTTP proxy (--https-proxy) refused or failed the CONNECT tunnel.
+    proxy_error = "proxy_error"
 
 
 class ErrorInfo(Model):

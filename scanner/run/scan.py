@@ -13,7 +13,7 @@ import trio
 
 from scanner.config.options import SweepDefaults, TargetOptions, resolve_options
 from scanner.config.targets import Target
-from scanner.engine.connect import resolve
+from scanner.engine.connect import Address, resolve
 from scanner.engine.contexts import ContextFactory
 from scanner.engine.errors import ScanFailure
 from scanner.engine.session import ConnectionLimits, EndpointSession, current_probe
@@ -62,12 +62,18 @@ class Scanner:
         return record.build(time.perf_counter() - started)
 
     async def _scan(self, target: Target, options: TargetOptions, record: _Builder) -> None:
-        if target.address is not None:  # pinned by --all-addresses: no DNS, this address only
-            addresses = await resolve(target.address, target.port, timeout=options.timeout)
+        proxy = options.https_proxy
+        if proxy is not None:  # the proxy resolves the name; we resolve only the proxy
+            hop = (await resolve(proxy.host, proxy.port, timeout=options.timeout))[0]
+            address = Address(hop.family, target.address or target.host, target.port,
+                              via=proxy, via_address=(hop.family, hop.ip))
+            record.address = target.address
         else:
-            addresses = await resolve(target.host, target.port, timeout=options.timeout)
-        address = addresses[0]
-        record.address = address.ip
+            # pinned by --all-addresses: no DNS, this address only
+            addresses = await resolve(target.address or target.host, target.port,
+                                      timeout=options.timeout)
+            address = addresses[0]
+            record.address = address.ip
         session = EndpointSession(address, target.sni, contexts=self.contexts,
                                   limits=self.limits, timeout=options.timeout)
         record.session = session
