@@ -76,7 +76,7 @@ targets:
     (record,) = records(out.read_text())
     assert record["target"] == {"host": "127.0.0.1", "port": server.port, "sni": "localhost",
                                 "name": "strict-listener", "address": "127.0.0.1",
-                                "tags": {"env": "test"}}
+                                "tags": {"env": "test"}, "per_address": False}
     assert record["client_auth"]["classification"] == "required"
     # client_auth: one per version; enforcement: none, self-signed, untrusted and look-alike CA.
     assert record["stats"]["connections"] == 2 + 4
