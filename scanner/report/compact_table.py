@@ -31,7 +31,7 @@ def compact_table(records: list[Record], *, span: tuple[int, int] | None = None)
     table.add_column("TLS", no_wrap=True)
     table.add_column("client cert", overflow="fold", width=8)
     table.add_column("CA names", overflow="fold", width=5)
-    table.add_column("verdict", overflow="fold", width=10)
+    table.add_column("verdict", overflow="fold", width=11)
     table.add_column("policy", overflow="fold")
     table.add_column("worst finding", overflow="fold")
     for record in records:
@@ -93,7 +93,12 @@ def _policy(facts: Digest) -> Text:
     record and in ``--detail``) to be read right."""
     if not facts.policy_matches:
         return Text("")
-    return Text("\n".join(facts.policy_matches), style="cyan")
+    # The policy's own name (the id's last part: aws-elb:ELBSecurityPolicy-...); the full ids
+    # are in --detail, CSV and HTML. Several matches: the first and how many more.
+    text = Text(facts.policy_matches[0].rsplit(":", 1)[-1], style="cyan")
+    if len(facts.policy_matches) > 1:
+        text.append(f" +{len(facts.policy_matches) - 1}", style="dim")
+    return text
 
 
 def _worst(facts: Digest) -> Text:
