@@ -76,7 +76,8 @@ targets:
     (record,) = records(out.read_text())
     assert record["target"] == {"host": "127.0.0.1", "port": server.port, "sni": "localhost",
                                 "name": "strict-listener", "address": "127.0.0.1",
-                                "tags": {"env": "test"}, "protocol": "tls"}
+                                "tags": {"env": "test"}, "protocol": "tls",
+                                "per_address": False}
     assert record["client_auth"]["classification"] == "required"
     # client_auth: one per version; enforcement: none, self-signed, untrusted and look-alike CA.
     assert record["stats"]["connections"] == 2 + 4
@@ -92,7 +93,7 @@ targets:
     document = run("scan", str(inventory), "--format", "json")
     assert json.loads(document.stdout)[0]["client_auth"]["classification"] == "required"
 
-    table = run("scan", str(inventory), "--format", "table")
+    table = run("scan", str(inventory), "--format", "table", "--detail")
     assert "strict-listener" in table.stdout and "certificate_required" in table.stdout
 
 

@@ -91,7 +91,7 @@ def test_secrets_never_reach_output_or_logs(tmp_path: Path, pki: TestPKI, nginx_
     assert user["result"] == "accepted" and user["http"]["status"] == 200
     assert user["presented"]["subject"] == pki.client_one.rfc4514
     assert len(user["presented"]["sha256"]) == 64
-    table = run("scan", str(inventory), "--format", "table")
+    table = run("scan", str(inventory), "--format", "table", "--detail")
     document = run("scan", str(inventory), "--format", "json")
     assert json.loads(document.stdout)[0]["enforcement"]["verdict"] == "required_at_http"
     seen = "\n".join([result.stdout, result.stderr, out.read_text(), table.stdout, table.stderr,

@@ -32,7 +32,7 @@ def test_full_handshake_probes_of_nginx_with_http2_and_table(nginx_server, tmp_p
     # per version).
     assert record["stats"]["connections"] == 23
 
-    table = run("scan", f"127.0.0.1:{server.port}", "--format", "table",
+    table = run("scan", f"127.0.0.1:{server.port}", "--format", "table", "--detail",
                 "--probes", "alpn,resumption,renegotiation").stdout
     for text in ("h2, http/1.1, http/1.0,", "no_application_protocol", "2 ticket(s) 300s",
                  "resumes yes", "session ID resumes NO", "reneg secure",

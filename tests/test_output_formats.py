@@ -150,7 +150,7 @@ def test_sarif_lists_findings_with_rules_and_inventory_locations(
 def test_table_is_printed_in_parts_for_long_sweeps(sweep_records: list[Record],
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("scanner.report.render.TABLE_BATCH", 2)
-    text = rendered(OutputFormat.table, sweep_records)
+    text = rendered(OutputFormat.table, sweep_records, table_detail=True)
     assert "(targets 1-2)" in text and "(targets 3-3)" in text
     assert "certificate_required" in text and "not_tls" in text
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -15,30 +16,35 @@ import typer
 from scanner import __version__
 from scanner.cli import merge as merge_command
 from scanner.cli import policies as policies_command
+from scanner.cli import serve as serve_command
 from scanner.cli import sweep_diff as sweep_diff_command
+from scanner.cli.command import CommandApp
 from scanner.cli.usage import (
     SCAN_EXIT_CODES_HELP,
     adhoc_settings,
     check_resume,
     checked_ca_bundle,
     collect_targets,
+    command_line_probes_win,
     fail_usage,
     load_policy_files,
     parse_alpn_extra,
+    parse_https_proxy,
     parse_probe_list,
     resolve_shard,
     scan_exit_code,
 )
-from scanner.probes import PROBES, ProbeOptions
+from scanner.probes import DEFAULT_PROBES, PROBES, ProbeOptions
 from scanner.probes.base import DEFAULT_CERT_EXPIRY_WARNING_DAYS, DEFAULT_OCSP_EXPIRY_WARNING_HOURS
 from scanner.report.jsonl import JsonlError
 from scanner.report.progress import SweepProgress
+from scanner.report.render import RenderContext
 from scanner.report.sinks import OutputFormat
 from scanner.results import Severity, record_json_schema
 from scanner.run.shard import SHARD_ENV, SHARDS_ENV
 from scanner.run.sweep import SweepObserver, SweepOptions, SweepSummary, run_sweep
 
-app = typer.Typer(
+app = CommandApp(
     name="mtlsweep",
     help="Active mTLS/TLS endpoint scanner: what each listener does when it asks for a client "
     "certificate, as JSON you can diff and gate CI on.",
@@ -68,7 +74,7 @@ def _root(
 def scan(
     targets: Annotated[list[str], typer.Argument(
         help="YAML inventory files and/or endpoints as host, host:port or [IPv6]:port.",
-        show_default=False)],
+        show_default=False, metavar="TARGET")],
     output: Annotated[Path | None, typer.Option(
         "--output", "-o", help="Write results here instead of stdout. JSON Lines are appended "
         "and flushed per record; other formats replace the file when the sweep ends. "
@@ -79,8 +85,10 @@ def scan(
         "test suite per target for CI; sarif lists findings for code-scanning dashboards.")]
     = OutputFormat.jsonl,
     probes: Annotated[str | None, typer.Option(
-        help=f"Comma-separated probes to run (default: all: {', '.join(PROBES)}). "
-        "An inventory's probes: setting wins for its targets.")] = None,
+        metavar="NAMES", show_default=False,
+        help=f"Comma-separated probes to run (default: {', '.join(DEFAULT_PROBES)}; also "
+        f"available: {', '.join(sorted(set(PROBES) - set(DEFAULT_PROBES)))}). Given here, it "
+        "wins over an inventory's probes: setting (with a warning saying so).")] = None,
     concurrency: Annotated[int, typer.Option(
         min=1, max=10000, help="Connections in flight across the whole sweep.")] = 64,
     per_address: Annotated[int, typer.Option(
@@ -109,6 +117,7 @@ def scan(
         help="Append TLS secrets in NSS key log format (for Wireshark). Honours SSLKEYLOGFILE.")]
     = None,
     alpn_extra: Annotated[str | None, typer.Option(
+        metavar="IDS",
         help="Comma-separated ALPN protocol IDs the alpn probe tests besides h2, http/1.1, "
         "http/1.0, http/0.9, spdy/3.1, grpc-exp and acme-tls/1 (e.g. h3,imap). An inventory's "
         "alpn_extra: setting wins for its targets.", show_default=False)] = None,
@@ -160,6 +169,18 @@ def scan(
         metavar="PROTO", help="Plaintext protocol the host[:port] arguments upgrade to TLS: "
         "postgres, mysql, ldap, smtp, imap, pop3, ftp, xmpp, or auto (by port). An "
         "inventory's protocol: setting covers its own targets.", show_default=False)] = None,
+    https_proxy: Annotated[str | None, typer.Option(
+        metavar="HOST:PORT", show_default=False,
+        help="Tunnel every connection through this HTTP proxy with CONNECT (host:port or "
+        "http://[user:password@]host:port; 'env' takes $HTTPS_PROXY). An inventory's "
+        "https_proxy: wins for its targets.")] = None,
+    all_addresses: Annotated[bool, typer.Option(
+        "--all-addresses", help="Scan every address each host name resolves to, one record "
+        "per address (the address is then part of the record's identity for --resume, merge "
+        "and diff). Inventory: all_addresses: true.")] = False,
+    detail: Annotated[bool, typer.Option(
+        "--detail", help="With --format table: every fact, a row per TLS version (default: "
+        "one row per target).")] = False,
 ) -> None:
     """Scan endpoints and report, per target, one JSON record.
 
@@ -176,15 +197,21 @@ def scan(
                            http_host=http_host, http_path=http_path)
     target_list, catalog = collect_targets(targets, load_policy_files(policy_file), adhoc,
                                            starttls=starttls)
+    if probes is not None:
+        target_list = command_line_probes_win(target_list)
+    if all_addresses:
+        target_list = [replace(target, all_addresses=True) for target in target_list]
     chosen_shard, output = resolve_shard(shard, shards, output)
     check_resume(resume, fmt, output)
     options = SweepOptions(
         probes=probe_names, concurrency=concurrency, per_address=per_address, timeout=timeout,
         target_timeout=target_timeout, keylog=keylog, alpn_extra=extra_alpn, catalog=catalog,
-        rate=rate, probe_options=probe_options)
+        rate=rate, probe_options=probe_options, https_proxy=parse_https_proxy(https_proxy))
     try:
         summary = run_sweep(target_list, options, fmt=fmt, output=output, resume=resume,
-                            shard=chosen_shard, observer=_progress_bar(quiet))
+                            shard=chosen_shard, observer=_progress_bar(quiet),
+                            context=RenderContext(origins={t.key: t.origin for t in target_list},
+                                                  table_detail=detail))
     except JsonlError as exc:
         raise fail_usage(str(exc)) from None
     _print_summary(summary, quiet=quiet)
@@ -237,6 +264,7 @@ def demo(
 app.add_typer(policies_command.app, name="policies")
 app.command("diff", epilog=sweep_diff_command.EXIT_CODES_HELP)(sweep_diff_command.diff)
 app.command("merge", epilog=merge_command.EXIT_CODES_HELP)(merge_command.merge)
+app.command("serve")(serve_command.serve)
 
 
 def main() -> None:

@@ -38,6 +38,8 @@ def merge(
         "--format", "-f", help="Output format, as for `scan`.")] = OutputFormat.jsonl,
     quiet: Annotated[bool, typer.Option(
         "--quiet", "-q", help="Report only problems on stderr.")] = False,
+    detail: Annotated[bool, typer.Option(
+        "--detail", help="With --format table: every fact, a row per TLS version.")] = False,
 ) -> None:
     """Merge result files: one record per target (the newest wins), in inventory order.
 
@@ -55,7 +57,8 @@ def merge(
                     handle.write(raw.decode("utf-8") + "\n")
         else:
             origins = {target.key: target.origin for target in targets or ()}
-            write_document(fmt, ChosenRecords(plan), output, RenderContext(origins=origins))
+            write_document(fmt, ChosenRecords(plan), output, RenderContext(origins=origins,
+                                                                         table_detail=detail))
     except JsonlError as exc:
         raise fail_usage(str(exc)) from None
     report = describe_plan(plan, inventory_given=targets is not None)

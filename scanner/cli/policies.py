@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from scanner.cli.command import CommandApp
 from scanner.cli.usage import fail_usage
 from scanner.policy.catalog import Catalog, PolicyFileError, PolicyLookupError, load_catalog
 from scanner.policy.clients import client_profiles, clients_diff_as_json, diff_clients
@@ -36,7 +37,7 @@ class KeyType(StrEnum):
     both = "both"
 
 
-app = typer.Typer(
+app = CommandApp(
     name="policies",
     help="Named TLS security policies (AWS ELB/CloudFront/API Gateway, Azure Application "
     "Gateway and Front Door, Google Cloud, Cloudflare, Mozilla, server software defaults, and "
@@ -130,6 +131,9 @@ def diff_command(
     key_type: Annotated[KeyType, typer.Option(
         help="The listener's certificate(s) for --clients: which suites it can negotiate.")
     ] = KeyType.rsa,
+    exit_code: Annotated[bool, typer.Option(
+        "--exit-code", help="Exit 1 when the policies differ (protocols, suites, a documented "
+        "order or groups), 0 when they do not, as `git diff --exit-code` does.")] = False,
 ) -> None:
     """Compare two policies: protocols and suites only in A, only in B, in both; order
     differences where both providers document a server order; key-exchange differences."""
@@ -151,6 +155,8 @@ def diff_command(
         console.print(policy_diff_view(diff))
         if affected is not None:
             console.print(clients_diff_view(affected))
+    if exit_code and diff.differs:
+        raise typer.Exit(1)
 
 
 @app.command("clients")

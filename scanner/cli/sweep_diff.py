@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -11,8 +13,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from scanner.cli.policies import ViewFormat
 from scanner.cli.usage import fail_usage
+from scanner.report.html_report import write_html_diff
 from scanner.report.sweep_diff import (
     SweepDiff,
     SweepFileError,
@@ -29,13 +31,20 @@ not be read.
 _CELL_LIMIT = 200
 
 
+class DiffFormat(StrEnum):
+    table = "table"
+    json = "json"
+    html = "html"
+
+
 def diff(
     old: Annotated[Path, typer.Argument(help="Results of the earlier sweep (JSON Lines or "
                                         "--format json).", dir_okay=False, show_default=False)],
     new: Annotated[Path, typer.Argument(help="Results of the later sweep.", dir_okay=False,
                                         show_default=False)],
-    fmt: Annotated[ViewFormat, typer.Option(
-        "--format", "-f", help="table for people, json for scripts.")] = ViewFormat.table,
+    fmt: Annotated[DiffFormat, typer.Option(
+        "--format", "-f", help="table for people, json for scripts, html for a page to "
+        "open in a browser.")] = DiffFormat.table,
 ) -> None:
     """Compare two sweeps endpoint by endpoint (matched by host, port and SNI).
 
@@ -50,8 +59,10 @@ def diff(
         raise fail_usage(str(exc)) from None
     for warning in (*result.old.warnings, *result.new.warnings):
         typer.echo(f"mtlsweep: warning: {warning}", err=True)
-    if fmt is ViewFormat.json:
+    if fmt is DiffFormat.json:
         typer.echo(json.dumps(diff_as_json(result), indent=2))
+    elif fmt is DiffFormat.html:
+        write_html_diff(result, sys.stdout)
     else:
         Console().print(diff_table(result))
     raise typer.Exit(1 if result.differs else 0)

@@ -7,7 +7,8 @@ uses, or stops with a one-line usage error (exit 2) before any connection is mad
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import typer
@@ -29,9 +30,11 @@ from scanner.policy.catalog import Catalog, PolicyFileError, load_catalog
 from scanner.probes import DEFAULT_PROBES, PROBES
 from scanner.report.sinks import OutputFormat
 from scanner.results import Severity
-from scanner.results.identity import default_sni
+from scanner.results.identity import TargetKey, default_sni
 from scanner.run.shard import Shard, ShardError, output_for_shard, shard_from_settings
 from scanner.run.sweep import SweepOutcome, SweepSummary, can_resume
+from scanner.wire.errors import WireError
+from scanner.wire.http_connect import HttpProxy, parse_proxy
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
 EXIT_SIGNALLED = 128  # plus the signal's number, as shells report a process a signal stopped
@@ -224,7 +227,7 @@ def collect_targets(arguments: list[str], catalog: Catalog | None = None,
         raise fail_usage(f"{', '.join(adhoc.given)} apply to endpoints named on the command "
                          "line; an inventory sets client_cert, sni, http_host and http_path "
                          "per target")
-    seen: dict[tuple[str, int, str | None], Target] = {}
+    seen: dict[TargetKey, Target] = {}
     for target in targets:
         if target.key in seen:
             raise fail_usage(
@@ -233,3 +236,31 @@ def collect_targets(arguments: list[str], catalog: Catalog | None = None,
             )
         seen[target.key] = target
     return targets, catalog
+
+
+def parse_https_proxy(text: str | None) -> HttpProxy | None:
+    """``--https-proxy``: host:port, an http:// URL, or ``env`` for $HTTPS_PROXY (used only
+    when asked for, since a scanner must not follow a proxy setting it was not told about)."""
+    if text is None:
+        return None
+    value = text
+    if text == "env":
+        value = os.environ.get("HTTPS_PROXY") or os.environ.get("https_proxy") or ""
+        if not value:
+            raise fail_usage("--https-proxy env: HTTPS_PROXY is not set")
+    try:
+        return parse_proxy(value)
+    except WireError as exc:
+        raise fail_usage(f"--https-proxy: {exc}") from None
+
+
+def command_line_probes_win(targets: list[Target]) -> list[Target]:
+    """``--probes`` given on the command line replaces the inventory's ``probes:`` settings;
+    a warning names how many targets that changed, so the override is never silent."""
+    overridden = [target for target in targets if target.probes is not None]
+    if not overridden:
+        return targets
+    origins = sorted({target.origin.rsplit(":", 2)[0] for target in overridden})
+    typer.echo(f"mtlsweep: warning: --probes overrides the probes: setting of "
+               f"{len(overridden)} inventory target(s) ({', '.join(origins)})", err=True)
+    return [replace(target, probes=None) for target in targets]

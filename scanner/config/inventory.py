@@ -37,7 +37,9 @@ from scanner.policy.catalog import (
 )
 from scanner.policy.expectations import Expectations, merge_expectations
 from scanner.policy.schema import PolicyEntry
-from scanner.results.identity import default_sni
+from scanner.results.identity import TargetKey, default_sni
+from scanner.wire.errors import WireError
+from scanner.wire.http_connect import parse_proxy
 from scanner.yamlsource import (
     Positions,
     SourceFileError,
@@ -103,6 +105,10 @@ class _Settings(BaseModel):
     http_path: str | None = Field(default=None, description="Path of the HTTP GET request.")
     http_host: str | None = Field(
         default=None, description="Host header (HTTP/2 :authority) of the HTTP request.")
+    all_addresses: bool | None = Field(
+        default=None, description="Scan every address the host resolves to, one record each.")
+    https_proxy: str | None = Field(
+        default=None, description="HTTP proxy (host:port) to tunnel every connection through.")
     protocol: str | None = Field(
         default=None, description="Plaintext protocol that upgrades to TLS: tls (none, the "
         "default), postgres, mysql, ldap, smtp, imap, pop3, ftp, xmpp, or auto (from the port).")
@@ -114,6 +120,16 @@ class _Settings(BaseModel):
             try:
                 resolve_protocol(value, DEFAULT_PORT)
             except TargetSyntaxError as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
+    @field_validator("https_proxy")
+    @classmethod
+    def _valid_proxy(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                parse_proxy(value)
+            except WireError as exc:
                 raise ValueError(str(exc)) from None
         return value
 
@@ -301,6 +317,8 @@ def _resolve(entry: TargetEntry, defaults: _Settings, origin: str, ca_bundle: Pa
         client_ca=credentials.load(entry, defaults, index, _CLIENT_CA),
         expect=merge_expectations(defaults.expect, entry.expect),
         protocol=resolve_protocol(pick("protocol") or "tls", port),
+        all_addresses=pick("all_addresses") is True,
+        https_proxy=parse_proxy(pick("https_proxy")) if pick("https_proxy") else None,
     )
 
 
@@ -366,7 +384,7 @@ class _Credentials:
 
 
 def _reject_duplicates(positions: Positions, targets: list[Target]) -> None:
-    seen: dict[tuple[str, int, str | None], int] = {}
+    seen: dict[TargetKey, int] = {}
     for index, target in enumerate(targets):
         first = seen.setdefault(target.key, index)
         if first != index:

@@ -17,6 +17,7 @@ from scanner.config.targets import Target
 from scanner.offers.credential import ClientCredential
 from scanner.probes.base import HttpRequestTarget, ProbeContext, ProbeOptions
 from scanner.probes.shared.work import SharedWork
+from scanner.wire.http_connect import HttpProxy
 
 __all__ = ["SweepDefaults", "TargetOptions", "resolve_options"]
 
@@ -31,6 +32,7 @@ class SweepDefaults:
     timeout: float = DEFAULT_TIMEOUT_S
     alpn_extra: tuple[str, ...] = ()
     probe_options: ProbeOptions = field(default_factory=ProbeOptions)
+    https_proxy: HttpProxy | None = None
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,7 @@ class TargetOptions:
     probe_options: ProbeOptions
     #: Plaintext protocol before TLS ("tls": none), resolved from ``auto`` already.
     protocol: str = "tls"
+    https_proxy: HttpProxy | None = None
 
     def probe_context(self, host: str, shared: SharedWork) -> ProbeContext:
         return ProbeContext(
@@ -71,4 +74,5 @@ def resolve_options(target: Target, sweep: SweepDefaults) -> TargetOptions:
         client_ca=target.client_ca,
         probe_options=sweep.probe_options,
         protocol=target.protocol,
+        https_proxy=target.https_proxy or sweep.https_proxy,
     )

@@ -17,6 +17,7 @@ from scanner.results.identity import (
     is_ip_literal,
     target_key,
 )
+from scanner.wire.http_connect import HttpProxy
 
 if TYPE_CHECKING:
     from scanner.policy.expectations import Expectations
@@ -63,11 +64,18 @@ class Target:
     expect: Expectations | None = field(default=None, hash=False, compare=False)
     #: The plaintext protocol that upgrades to TLS ("postgres", "smtp", ...); "tls": none.
     protocol: str = starttls.TLS
+    #: Scan every address the host resolves to, one record each (--all-addresses).
+    all_addresses: bool = field(default=False, compare=False)
+    #: The one address to connect to (set when all_addresses expands a target); part of the key.
+    address: str | None = None
+    #: Reach the target through this HTTP proxy (CONNECT); None: the sweep's (--https-proxy).
+    https_proxy: HttpProxy | None = field(default=None, compare=False)
 
     @property
     def label(self) -> str:
-        """How humans see the target: its name, or host:port."""
-        return self.name or format_endpoint(self.host, self.port)
+        """How humans see the target: its name, or host:port (and the address it is pinned to)."""
+        label = self.name or format_endpoint(self.host, self.port)
+        return label if self.address is None else f"{label} ({self.address})"
 
     @property
     def http_host(self) -> str:
@@ -80,7 +88,7 @@ class Target:
     @property
     def key(self) -> TargetKey:
         """Identity of a target inside one sweep (what resume and merge compare)."""
-        return target_key(self.host, self.port, self.sni)
+        return target_key(self.host, self.port, self.sni, self.address)
 
 
 

@@ -12,14 +12,19 @@ from dataclasses import dataclass
 import trio
 
 from scanner.engine.errors import ScanFailure
+from scanner.engine.proxy import open_tunnel
 from scanner.results import ErrorKind
+from scanner.wire.http_connect import HttpProxy
 
 
 @dataclass(frozen=True)
 class Address:
     family: int
-    ip: str
+    ip: str  # with ``via``: the host (name or address) the proxy is asked to connect to
     port: int
+    #: Tunnel through this HTTP proxy (its resolved address in ``via_address``).
+    via: HttpProxy | None = None
+    via_address: tuple[int, str] | None = None  # (family, ip) of the proxy
 
 
 async def resolve(host: str, port: int, *, timeout: float) -> list[Address]:
@@ -61,10 +66,14 @@ _ERRNO_KINDS = {
 
 async def open_tcp(address: Address, *, timeout: float) -> trio.SocketStream:
     """Connect to one address; no happy-eyeballs, since the record names the address used."""
-    sock = trio.socket.socket(address.family, socket.SOCK_STREAM)
+    family, ip, port = address.family, address.ip, address.port
+    if address.via is not None and address.via_address is not None:  # TCP goes to the proxy
+        (family, ip), port = address.via_address, address.via.port
+    started = trio.current_time()
+    sock = trio.socket.socket(family, socket.SOCK_STREAM)
     try:
         with trio.move_on_after(timeout) as scope:
-            await sock.connect((address.ip, address.port))
+            await sock.connect((ip, port))
         if scope.cancelled_caught:
             raise ScanFailure(
                 ErrorKind.connect_timeout,
@@ -74,13 +83,21 @@ async def open_tcp(address: Address, *, timeout: float) -> trio.SocketStream:
         sock.close()
         kind = _ERRNO_KINDS.get(exc.errno or 0, ErrorKind.network_unreachable)
         reason = os.strerror(exc.errno) if exc.errno else str(exc)
-        where = f"TCP connect to {address.ip} port {address.port}"
+        where = f"TCP connect to {ip} port {port}"
         raise ScanFailure(kind, f"{where}: {reason}") from None
     except BaseException:
         sock.close()
         raise
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    return trio.SocketStream(sock)
+    stream = trio.SocketStream(sock)
+    if address.via is not None:
+        try:
+            await open_tunnel(stream, address.ip, address.port, address.via,
+                              timeout=max(0.0, timeout - (trio.current_time() - started)))
+        except BaseException:
+            sock.close()
+            raise
+    return stream
 
 
 # struct tcp_info (linux/tcp.h): eight u8 fields, then u32s; tcpi_rtt is the 16th u32.

@@ -53,6 +53,12 @@ class PolicyDiff:
     def same_protocols_and_suites(self) -> bool:
         return self.protocols.same and all(d.same for d in self.suites.values())
 
+    @property
+    def differs(self) -> bool:
+        """Anything the diff shows: protocols, suites, a compared order, or groups."""
+        return (not self.same_protocols_and_suites or any(o.differs for o in self.order)
+                or (self.groups is not None and not self.groups.same))
+
 
 def _set_diff(a: Sequence[T], b: Sequence[T]) -> SetDiff[T]:
     keys_a = [_key(x) for x in a]

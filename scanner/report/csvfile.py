@@ -11,6 +11,7 @@ import csv
 from collections.abc import Callable, Iterable
 from typing import IO
 
+from scanner.report.digest import Digest, digest
 from scanner.results import (
     ClientAuthAtVersion,
     ClientAuthFacet,
@@ -94,6 +95,28 @@ def _max_severity(record: Record) -> Cell:
     return max(f.severity for f in record.findings).value
 
 
+_last_digest: dict[int, tuple[Record, Digest]] = {}
+
+
+def _facts(record: Record) -> Digest:
+    """The record's digest, computed once per row (the columns below each read one fact)."""
+    cached = _last_digest.get(0)
+    if cached is None or cached[0] is not record:
+        cached = _last_digest[0] = (record, digest(record))
+    return cached[1]
+
+
+# The answers people sort a sweep on, read the same way as the table, metrics and HTML do.
+_VERDICT_COLUMNS: list[Column] = [
+    ("enforcement_verdict", lambda r: _facts(r).verdict),
+    ("aws_alb_mode", lambda r: _facts(r).alb_mode),
+    ("policy_match", lambda r: _joined(_facts(r).policy_matches)),
+    ("certificate_days_left", lambda r: _facts(r).certificate_days_left),
+    ("min_version", lambda r: _facts(r).min_version),
+    ("max_version", lambda r: _facts(r).max_version),
+    ("worst_finding", lambda r: _facts(r).worst_finding_id),
+]
+
 COLUMNS: list[Column] = [
     ("name", lambda r: r.target.name),
     ("host", lambda r: r.target.host),
@@ -120,6 +143,7 @@ COLUMNS: list[Column] = [
     ("findings", lambda r: _joined(f.id + (f" ({f.version})" if f.version else "")
                                    for f in r.findings)),
     ("max_severity", _max_severity),
+    *_VERDICT_COLUMNS,
     ("connections", lambda r: r.stats.connections),
 ]
 

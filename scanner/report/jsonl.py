@@ -70,7 +70,9 @@ def record_key(data: dict[str, Any], *, where: str = "record") -> TargetKey:
     host, port, sni = target.get("host"), target.get("port"), target.get("sni")
     if not isinstance(host, str) or not isinstance(port, int) or not isinstance(sni, str | None):
         raise JsonlError(f"{where}: not an mtlsweep record (target host/port/sni missing)")
-    return target_key(host, port, sni)
+    address = target.get("address")
+    pinned = target.get("per_address") is True and isinstance(address, str)
+    return target_key(host, port, sni, address if pinned else None)
 
 
 class JsonlReader:

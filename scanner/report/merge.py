@@ -18,7 +18,7 @@ from typing import BinaryIO, Protocol
 
 from scanner.report.jsonl import JsonlError, JsonlReader, RawRecord, TornLine
 from scanner.results import Record
-from scanner.results.identity import TargetKey, key_label
+from scanner.results.identity import TargetKey, endpoint_key, key_label
 
 # Shard files kept open at once while replaying (a merge of thousands of shards must not run
 # out of file descriptors).
@@ -111,10 +111,20 @@ def plan_merge(files: Sequence[Path], inventory: Sequence[ExpectedTarget] | None
     if inventory is None:
         plan.order = first_seen
         return plan
-    expected = {target.key for target in inventory}
-    plan.order = [target.key for target in inventory if target.key in plan.chosen]
-    plan.missing = [target for target in inventory if target.key not in plan.chosen]
-    plan.unexpected = [key for key in first_seen if key not in expected]
+    # A target scanned with --all-addresses has one record per address (keys with a 4th part).
+    per_address: dict[TargetKey, list[TargetKey]] = {}
+    for key in first_seen:
+        if len(key) == 4:
+            per_address.setdefault(endpoint_key(key), []).append(key)
+    claimed: set[TargetKey] = set()
+    for target in inventory:
+        keys = [target.key] if target.key in plan.chosen else []
+        keys += per_address.get(target.key, [])
+        if not keys:
+            plan.missing.append(target)
+        plan.order += [key for key in keys if key not in claimed]
+        claimed.update(keys)
+    plan.unexpected = [key for key in first_seen if key not in claimed]
     plan.order += plan.unexpected
     return plan
 

@@ -32,6 +32,8 @@ class OutputFormat(StrEnum):
     csv = "csv"
     junit = "junit"
     sarif = "sarif"
+    prometheus = "prometheus"
+    html = "html"
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,8 @@ class RenderContext:
     # Rendering width when the table goes to a file or pipe (a terminal sets its own):
     # $COLUMNS when set, as for other tools, else wide enough for the facts to stay unwrapped.
     table_width: int = field(default_factory=lambda: _columns_from_env(default=160))
+    # The table format: one row per target (False), or every fact per version (--detail).
+    table_detail: bool = False
 
 
 def _columns_from_env(*, default: int) -> int:
@@ -63,7 +67,8 @@ def render(fmt: OutputFormat, records: Iterable[Record], out: IO[str], *,
     elif fmt is OutputFormat.json:
         write_json_document(records, out)
     elif fmt is OutputFormat.table:
-        write_tables(records, out, width=None if to_terminal else context.table_width)
+        write_tables(records, out, width=None if to_terminal else context.table_width,
+                     detail=context.table_detail)
     elif fmt is OutputFormat.csv:
         from scanner.report.csvfile import write_csv
 
@@ -76,6 +81,14 @@ def render(fmt: OutputFormat, records: Iterable[Record], out: IO[str], *,
         from scanner.report.sarif import write_sarif
 
         write_sarif(records, out, origins=context.origins, tool_version=context.tool_version)
+    elif fmt is OutputFormat.prometheus:
+        from scanner.report.prometheus import write_prometheus
+
+        write_prometheus(records, out)
+    elif fmt is OutputFormat.html:
+        from scanner.report.html_report import write_html
+
+        write_html(records, out)
     else:  # pragma: no cover - every member is handled above
         raise AssertionError(fmt)
 
@@ -91,13 +104,18 @@ def write_json_document(records: Iterable[Record], out: IO[str]) -> None:
     out.write("[]\n" if first else "\n]\n")
 
 
-def write_tables(records: Iterable[Record], out: IO[str], *, width: int | None) -> None:
+def write_tables(records: Iterable[Record], out: IO[str], *, width: int | None,
+                 detail: bool = True) -> None:
+    from scanner.report.compact_table import compact_table
     from scanner.report.enumeration_table import enumeration_table, has_enumeration
     from scanner.report.table import records_table
 
     console = Console(file=out, width=width) if width else Console(file=out)
 
     def emit(batch: list[Record], span: tuple[int, int] | None) -> None:
+        if not detail:
+            console.print(compact_table(batch, span=span))
+            return
         console.print(records_table(batch, span=span))
         if any(has_enumeration(record) for record in batch):
             console.print(enumeration_table(batch))

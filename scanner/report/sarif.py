@@ -16,7 +16,7 @@ from typing import IO, Any
 
 from scanner.report.checks import target_label
 from scanner.results import Finding, Record, Severity
-from scanner.results.identity import TargetKey, target_key
+from scanner.results.identity import TargetKey
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/mtlsweep/mtlsweep"
@@ -29,7 +29,7 @@ _SECURITY_SEVERITY = {Severity.info: "0.0", Severity.low: "3.0", Severity.medium
 
 
 def _key(record: Record) -> TargetKey:
-    return target_key(record.target.host, record.target.port, record.target.sni)
+    return record.target.key()
 
 
 def _physical(origin: str | None) -> dict[str, Any] | None:

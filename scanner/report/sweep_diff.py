@@ -134,7 +134,9 @@ def _target_of(path: Path, where: str, record: Any) -> tuple[TargetKey, str]:
             or not isinstance(target.get("port"), int):
         raise SweepFileError(f"{where}: not an mtlsweep record (no target host and port)")
     host, port, sni = target["host"], target["port"], target.get("sni")
-    return target_key(host, port, sni), target_label(target)
+    address = target.get("address") if target.get("per_address") is True else None
+    return target_key(host, port, sni, address if isinstance(address, str) else None), \
+        target_label(target)
 
 
 def target_label(target: Mapping[str, Any]) -> str:
@@ -321,7 +323,8 @@ _LIST_MATCHERS: tuple[_ListMatcher, ...] = (
 
 def diff_as_json(diff: SweepDiff) -> dict[str, Any]:
     def target(key: TargetKey, label: str) -> dict[str, Any]:
-        return {"host": key[0], "port": key[1], "sni": key[2], "label": label}
+        found = {"host": key[0], "port": key[1], "sni": key[2], "label": label}
+        return found if len(key) == 3 else {**found, "address": key[3]}
 
     return {
         "old": {"file": str(diff.old.path), "records": len(diff.old.records),

@@ -6,6 +6,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from scanner.results.identity import TargetKey, target_key
+
 
 class Model(BaseModel):
     """Strict base: unknown fields are an error, so a typo never passes silently."""
@@ -44,6 +46,8 @@ class ErrorKind(StrEnum):
     #: The plaintext preamble before TLS got an answer that is not the protocol's.
     starttls_unexpected = "starttls_unexpected"
     internal_error = "internal_error"
+    #: The HTTP proxy (--https-proxy) refused or failed the CONNECT tunnel.
+    proxy_error = "proxy_error"
 
 
 class ErrorInfo(Model):
@@ -129,6 +133,14 @@ class TargetInfo(Model):
     protocol: str = Field(
         default="tls", description="What was spoken before TLS on every connection: tls "
         "(nothing), postgres, mysql, ldap, smtp, imap, pop3, ftp or xmpp.")
+    per_address: bool = Field(
+        default=False, description="Scanned once per resolved address (--all-addresses): the "
+        "address is part of the record's identity (resume, merge, diff).")
+
+    def key(self) -> TargetKey:
+        """The record's identity (``identity.target_key``)."""
+        return target_key(self.host, self.port, self.sni,
+                          self.address if self.per_address else None)
 
 
 class Stats(Model):

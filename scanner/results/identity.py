@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import ipaddress
 
-#: (host lower-cased, port, SNI): two records with equal keys describe the same target.
-TargetKey = tuple[str, int, str | None]
+#: (host lower-cased, port, SNI): two records with equal keys describe the same target. A
+#: target scanned once per resolved address (--all-addresses) adds that address, so each of
+#: its records has its own identity; other keys keep three parts (and their shard digests).
+TargetKey = tuple[str, int, str | None] | tuple[str, int, str | None, str]
 
 
-def target_key(host: str, port: int, sni: str | None) -> TargetKey:
+def target_key(host: str, port: int, sni: str | None, address: str | None = None) -> TargetKey:
+    if address is not None:
+        return (host.lower(), port, sni, address)
     return (host.lower(), port, sni)
+
+
+def endpoint_key(key: TargetKey) -> TargetKey:
+    """The key without a pinned address: the inventory target a per-address record is of."""
+    return key[:3]
 
 
 def is_ip_literal(host: str) -> bool:
@@ -32,6 +41,8 @@ def format_endpoint(host: str, port: int) -> str:
 
 def key_label(key: TargetKey) -> str:
     """A target key as people read it: the endpoint, and the SNI when it is not the default."""
-    host, port, sni = key
+    host, port, sni = key[:3]
     label = format_endpoint(host, port)
-    return label if sni == default_sni(host) else f"{label} sni={sni or '(none)'}"
+    if sni != default_sni(host):
+        label += f" sni={sni or '(none)'}"
+    return label + (f" address={key[3]}" if len(key) == 4 else "")

@@ -13,7 +13,7 @@ import trio
 
 from scanner.config.options import SweepDefaults, TargetOptions, resolve_options
 from scanner.config.targets import Target
-from scanner.engine.connect import resolve
+from scanner.engine.connect import Address, resolve
 from scanner.engine.contexts import ContextFactory
 from scanner.engine.errors import ScanFailure
 from scanner.engine.preamble import starttls_step
@@ -63,9 +63,18 @@ class Scanner:
         return record.build(time.perf_counter() - started)
 
     async def _scan(self, target: Target, options: TargetOptions, record: _Builder) -> None:
-        addresses = await resolve(target.host, target.port, timeout=options.timeout)
-        address = addresses[0]
-        record.address = address.ip
+        proxy = options.https_proxy
+        if proxy is not None:  # the proxy resolves the name; we resolve only the proxy
+            hop = (await resolve(proxy.host, proxy.port, timeout=options.timeout))[0]
+            address = Address(hop.family, target.address or target.host, target.port,
+                              via=proxy, via_address=(hop.family, hop.ip))
+            record.address = target.address
+        else:
+            # pinned by --all-addresses: no DNS, this address only
+            addresses = await resolve(target.address or target.host, target.port,
+                                      timeout=options.timeout)
+            address = addresses[0]
+            record.address = address.ip
         preamble = starttls_step(options.protocol, target.sni or target.host)
         session = EndpointSession(address, target.sni, contexts=self.contexts,
                                   limits=self.limits, timeout=options.timeout,
@@ -120,8 +129,10 @@ class _Builder:
         return Record.model_validate({
             "target": TargetInfo(
                 host=self.target.host, port=self.target.port, sni=self.target.sni,
-                name=self.target.name, address=self.address, tags=self.target.tags,
+                name=self.target.name, address=self.address or self.target.address,
+                tags=self.target.tags,
                 protocol=self.target.protocol,
+                per_address=self.target.address is not None,
             ),
             "status": "error" if self.error else "partial" if self.probe_errors else "ok",
             "error": self.error,

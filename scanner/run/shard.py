@@ -24,8 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+from scanner.results.identity import TargetKey
+
 Item = TypeVar("Item")
-Key = tuple[str, int, str | None]
+Key = TargetKey
 
 SHARD_ENV = "MTLSWEEP_SHARD"
 SHARDS_ENV = "MTLSWEEP_SHARDS"

@@ -31,10 +31,12 @@ from scanner.report.jsonl import recorded_targets
 from scanner.report.render import RenderContext
 from scanner.report.sinks import OutputFormat, OutputSink, RecordSink
 from scanner.results import ExpectationStatus, Record, Severity
+from scanner.run.addresses import expand_addresses
 from scanner.run.fdlimit import fit_concurrency
 from scanner.run.runner import run_all
 from scanner.run.scan import Scanner, ScanSettings, error_record, internal_error
 from scanner.run.shard import Shard, select_shard
+from scanner.wire.http_connect import HttpProxy
 
 log = logging.getLogger(__name__)
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -52,6 +54,7 @@ class SweepOptions:
     probe_options: ProbeOptions = field(default_factory=ProbeOptions)
     catalog: Catalog | None = None  # policies for identification and expect.policy
     rate: float | None = None
+    https_proxy: HttpProxy | None = None  # tunnel every connection through this proxy
 
 
 class SweepOutcome(Enum):
@@ -188,7 +191,7 @@ async def sweep(targets: list[Target], options: SweepOptions, sink: RecordSink, 
     scanner = Scanner(
         ScanSettings(probes=options.probes, timeout=options.timeout,
                      target_timeout=options.target_timeout, alpn_extra=options.alpn_extra,
-                     probe_options=options.probe_options),
+                     probe_options=options.probe_options, https_proxy=options.https_proxy),
         limits=ConnectionLimits(options.concurrency, options.per_address, options.rate),
         contexts=contexts,
     )
@@ -265,6 +268,8 @@ def run_sweep(targets: list[Target], options: SweepOptions, *, fmt: OutputFormat
     summary = SweepSummary()
     if shard is not None:
         targets = _select_shard(targets, shard, summary)
+    if any(target.all_addresses for target in targets):
+        targets = trio.run(partial(expand_addresses, targets, timeout=options.timeout))
     plan = fit_concurrency(options.concurrency)
     if plan.describe(options.concurrency):
         summary.notes.append(str(plan.describe(options.concurrency)))

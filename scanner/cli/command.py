@@ -1,0 +1,46 @@
+"""The Typer application class every ``mtlsweep`` command group uses: one place for how help
+looks (``-h`` as well as ``--help``; flags shown without a value placeholder)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import typer
+from typer.core import TyperCommand, TyperGroup, TyperOption
+
+HELP_OPTION_NAMES = ["-h", "--help"]
+
+
+def _without_flag_metavars(params: Iterable[object]) -> None:
+    """Flags take no value; Typer would show ``<bool>`` for them."""
+    for param in params:
+        if isinstance(param, TyperOption) and param.is_flag:
+            param.metavar = ""
+
+
+class FlagAwareCommand(TyperCommand):
+    def get_params(self, ctx: Any) -> list[Any]:
+        params: list[Any] = super().get_params(ctx)
+        _without_flag_metavars(params)
+        return params
+
+
+class FlagAwareGroup(TyperGroup):
+    def get_params(self, ctx: Any) -> list[Any]:
+        params: list[Any] = super().get_params(ctx)
+        _without_flag_metavars(params)
+        return params
+
+
+class CommandApp(typer.Typer):
+    """``typer.Typer`` with ``-h`` and flag-aware help for every command registered on it."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        settings = {"help_option_names": HELP_OPTION_NAMES, **kwargs.pop("context_settings", {})}
+        super().__init__(context_settings=settings, cls=kwargs.pop("cls", FlagAwareGroup),
+                         **kwargs)
+
+    def command(self, name: str | None = None, *, cls: type[TyperCommand] | None = None,
+                **kwargs: Any) -> Callable[[Any], Any]:
+        return super().command(name, cls=cls or FlagAwareCommand, **kwargs)
