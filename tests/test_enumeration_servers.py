@@ -420,3 +420,14 @@ def test_a_silent_server_gets_few_hellos(tarpit_server, scan: Scan) -> None:
     assert record.status == "error" and record.error is not None
     assert record.error.kind == "timeout" and "sent nothing" in record.error.detail
     assert record.stats.raw_connections == 3
+
+
+def test_an_sslv2_answer_to_tls_hellos_accepts_only_sslv2(scan: Scan) -> None:
+    """A peer answering every hello with an SSLv2 SERVER-HELLO speaks SSLv2 only: its answer
+    to a TLS hello is a refusal of that version, not an acceptance."""
+    policy = StubPolicy(suites={}, sslv2_kinds=(SSL2_DES_192_EDE3,), sslv2_to_everything=True)
+    with stub_server(policy) as server:
+        record = scan(server.port, probes=("protocols",))
+    assert accepted(record) == {"SSLv2": True, "SSLv3": False, "TLSv1.0": False,
+                                "TLSv1.1": False, "TLSv1.2": False, "TLSv1.3": False}
+    assert refusals(record)["TLSv1.2"] == "answered with an SSLv2 SERVER-HELLO"

@@ -38,6 +38,7 @@ class StubPolicy:
     extra_extensions: Sequence[tuple[int, bytes]] = field(default_factory=tuple)
     always_pick: int | None = None  # misbehave: select this suite whatever was offered
     max_suites: int | None = None  # hang up on hellos offering more (size intolerance)
+    sslv2_to_everything: bool = False  # misbehave: an SSLv2 SERVER-HELLO to any hello
 
 
 def _record(content_type: int, version: int, payload: bytes) -> bytes:
@@ -94,6 +95,8 @@ def _receive(conn: socket.socket, server: TcpServer) -> bytes:
 
 def answer(policy: StubPolicy, request: bytes) -> bytes:
     """The stub's reply to one client record (pure, so it can be tested on its own)."""
+    if policy.sslv2_to_everything:
+        return _sslv2_server_hello(policy.sslv2_kinds)
     if request[0] & 0x80:
         offered = request[11 : 11 + int.from_bytes(request[5:7], "big")]
         offered_kinds = {int.from_bytes(offered[i : i + 3], "big")
