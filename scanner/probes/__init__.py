@@ -10,6 +10,7 @@ from scanner.probes.base import Probe, ProbeContext, ProbeOptions, ProbeOutput
 from scanner.probes.certificate import CertificateProbe
 from scanner.probes.cipher_suites import CipherSuitesProbe
 from scanner.probes.client_auth import ClientAuthProbe
+from scanner.probes.dh_parameters import DhParametersProbe
 from scanner.probes.enforcement import EnforcementProbe
 from scanner.probes.engine_agreement import EngineAgreementProbe
 from scanner.probes.extensions import ExtensionsProbe
@@ -26,7 +27,7 @@ PROBES: dict[str, Probe[Any]] = {
         ClientAuthProbe(), EnforcementProbe(), ProtocolsProbe(), CipherSuitesProbe(),
         GroupsProbe(), CertificateProbe(), OcspProbe(), RenegotiationProbe(),
         ResumptionProbe(), AlpnProbe(), AlpnSupportProbe(), NpnProbe(), ExtensionsProbe(),
-        EngineAgreementProbe(),
+        EngineAgreementProbe(), DhParametersProbe(),
     )
 }
 # Every probe but alpn_support: the alpn probe already finds the supported set (per version,

@@ -119,6 +119,14 @@ from scanner.results.versions import (
     ProtocolLabel,
     version_field,
 )
+from scanner.results.vulnerabilities import (
+    DhGroupInfo,
+    DhParametersAtVersion,
+    DhParametersFacet,
+    VulnerabilitiesFacet,
+    VulnerabilityCheck,
+    VulnerabilityResult,
+)
 
 __all__ = [
     "NEWEST_FIRST",
@@ -149,6 +157,9 @@ __all__ = [
     "ClientAuthClass",
     "ClientAuthFacet",
     "ClientRenegotiation",
+    "DhGroupInfo",
+    "DhParametersAtVersion",
+    "DhParametersFacet",
     "DistinguishedNameInfo",
     "EnforcementAttempt",
     "EnforcementFacet",
@@ -203,6 +214,9 @@ __all__ = [
     "TranscriptEntry",
     "UnparsedCertificate",
     "ValidationErrorKind",
+    "VulnerabilitiesFacet",
+    "VulnerabilityCheck",
+    "VulnerabilityResult",
     "WithoutCertificate",
     "WithoutCertificateOutcome",
     "record_json_schema",
