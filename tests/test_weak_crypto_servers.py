@@ -9,6 +9,7 @@ oracles for what the servers accept.
 from __future__ import annotations
 
 import subprocess
+import sys
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -45,6 +46,11 @@ def gnutls_cli_accepts(port: int, priority: str) -> bool:
     return b"- Description: " in done.stdout
 
 
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "scanner", "scan", "--quiet", *args],
+                          capture_output=True, text=True, timeout=60, check=False)
+
+
 def by_id(record: Record) -> dict[str, list[str]]:
     return {f.id: f.evidence for f in record.findings}
 
@@ -68,6 +74,16 @@ def test_legacy_gnutls_findings(gnutls_server, rsa_files: PemPaths, scan: Scan) 
     assert gnutls_cli_accepts(server.port, "NONE:+VERS-TLS1.2:+ARCFOUR-128" + common)
     assert gnutls_cli_accepts(server.port, "NONE:+VERS-TLS1.0:+3DES-CBC" + common)
     assert not gnutls_cli_accepts(server.port, "NONE:+VERS-TLS1.1:+3DES-CBC" + common)
+    # the command line: --fail-on gates the baseline's findings; --no-vuln-checks drops the
+    # active checks from the default probes
+    endpoint = f"127.0.0.1:{server.port}"
+    high = cli(endpoint, "--probes", "protocols,cipher_suites,vulnerabilities",
+               "--no-vuln-checks", "--fail-on", "high")
+    assert high.returncode == 1, high.stderr  # RC4
+    (line,) = high.stdout.splitlines()
+    assert '"vulnerabilities":null' in line.replace(" ", "")
+    critical = cli(endpoint, "--probes", "protocols,cipher_suites", "--fail-on", "critical")
+    assert critical.returncode == 0, critical.stderr
     # DHE: GnuTLS answers our RFC 7919 offer with ffdhe2048 (no finding)
     assert record.dh_parameters is not None
     groups = [g for entry in record.dh_parameters.versions().values() for g in entry.groups]

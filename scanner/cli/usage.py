@@ -20,6 +20,7 @@ from scanner.config.targets import (
 from scanner.pkix.trust import TrustStoreError, load_ca_bundle
 from scanner.policy.catalog import Catalog, PolicyFileError, load_catalog
 from scanner.probes import DEFAULT_PROBES, PROBES
+from scanner.probes.vulns import VulnerabilitiesProbe
 from scanner.report.sinks import OutputFormat
 from scanner.results import Severity
 from scanner.results.identity import default_sni
@@ -55,6 +56,9 @@ def fail_usage(message: str) -> typer.Exit:
     return typer.Exit(EXIT_USAGE)
 
 
+VULNERABILITIES = VulnerabilitiesProbe.name
+
+
 def parse_probe_list(text: str | None) -> tuple[str, ...]:
     if text is None:
         return DEFAULT_PROBES
@@ -66,6 +70,18 @@ def parse_probe_list(text: str | None) -> tuple[str, ...]:
             f"known probes: {', '.join(PROBES)}"
         )
     return names
+
+
+def without_vuln_checks(names: tuple[str, ...], skip: bool) -> tuple[str, ...]:
+    """``--no-vuln-checks``: the probe list without the active checks (an error if nothing
+    is left to run)."""
+    if not skip:
+        return names
+    left = tuple(name for name in names if name != VULNERABILITIES)
+    if not left:
+        raise fail_usage("--no-vuln-checks leaves no probe to run (--probes lists only "
+                         f"{VULNERABILITIES})")
+    return left
 
 
 def checked_ca_bundle(path: Path | None) -> Path | None:

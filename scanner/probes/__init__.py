@@ -20,6 +20,7 @@ from scanner.probes.ocsp import OcspProbe
 from scanner.probes.protocols import ProtocolsProbe
 from scanner.probes.renegotiation import RenegotiationProbe
 from scanner.probes.resumption import ResumptionProbe
+from scanner.probes.vulns import VulnerabilitiesProbe
 
 PROBES: dict[str, Probe[Any]] = {
     probe.name: probe
@@ -27,7 +28,7 @@ PROBES: dict[str, Probe[Any]] = {
         ClientAuthProbe(), EnforcementProbe(), ProtocolsProbe(), CipherSuitesProbe(),
         GroupsProbe(), CertificateProbe(), OcspProbe(), RenegotiationProbe(),
         ResumptionProbe(), AlpnProbe(), AlpnSupportProbe(), NpnProbe(), ExtensionsProbe(),
-        EngineAgreementProbe(), DhParametersProbe(),
+        EngineAgreementProbe(), DhParametersProbe(), VulnerabilitiesProbe(),
     )
 }
 # Every probe but alpn_support: the alpn probe already finds the supported set (per version,

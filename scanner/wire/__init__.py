@@ -64,6 +64,7 @@ from .extensions import (
     parse_renegotiation_info_extension,
     parse_signature_algorithms_extension,
 )
+from .followup import FollowUpRecords
 from .handshake import (
     HANDSHAKE_HEADER_LENGTH,
     HandshakeHeader,
@@ -181,6 +182,7 @@ __all__ = [
     "EncryptedExtensions",
     "Extension",
     "ExtensionType",
+    "FollowUpRecords",
     "HandshakeHeader",
     "HandshakeMessage",
     "HandshakeType",

@@ -39,6 +39,7 @@ class StubPolicy:
     always_pick: int | None = None  # misbehave: select this suite whatever was offered
     max_suites: int | None = None  # hang up on hellos offering more (size intolerance)
     sslv2_to_everything: bool = False  # misbehave: an SSLv2 SERVER-HELLO to any hello
+    deflate: bool = False  # select DEFLATE compression (RFC 3749) when offered (CRIME)
 
 
 def _record(content_type: int, version: int, payload: bytes) -> bytes:
@@ -51,9 +52,9 @@ def _alert(description: int, version: int = 0x0301) -> bytes:
 
 
 def _server_hello(version: int, suite: int, session_id: bytes,
-                  extensions: Sequence[tuple[int, bytes]]) -> bytes:
+                  extensions: Sequence[tuple[int, bytes]], compression: int = 0) -> bytes:
     body = version.to_bytes(2, "big") + os.urandom(32) + bytes([len(session_id)]) + session_id
-    body += suite.to_bytes(2, "big") + b"\x00"
+    body += suite.to_bytes(2, "big") + bytes([compression])
     if extensions:
         block = b"".join(t.to_bytes(2, "big") + len(d).to_bytes(2, "big") + d
                          for t, d in extensions)
@@ -132,7 +133,8 @@ def answer(policy: StubPolicy, request: bytes) -> bytes:
               or wire.SCSV_EMPTY_RENEGOTIATION_INFO in hello.cipher_suites)
     if policy.echo_renegotiation_info and secure and hello.extensions is not None:
         extensions.append((_EXT_RENEGOTIATION_INFO, b"\x00"))
-    return _server_hello(version, chosen, hello.session_id, extensions)
+    compression = 1 if policy.deflate and 1 in hello.compression_methods else 0
+    return _server_hello(version, chosen, hello.session_id, extensions, compression)
 
 
 @contextlib.contextmanager

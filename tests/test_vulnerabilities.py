@@ -1,0 +1,118 @@
+"""The active checks: scripted peers for the vulnerable answers (and their correct twins),
+real servers for the negative ones."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from scanner.results import Record, VulnerabilitiesFacet
+from tests.support.oracle import s_client
+from tests.support.pki import PemPaths, TestPKI, issue_server_cert
+from tests.support.processes import Handler, tcp_server
+from tests.support.stub import StubPolicy, stub_server
+from tests.support.vuln_peers import early_ccs_peer, heartbeat_peer
+
+pytestmark = pytest.mark.servers
+
+Scan = Callable[..., Record]
+PROBES = ("vulnerabilities",)
+
+
+def checks(record: Record) -> VulnerabilitiesFacet:
+    assert record.status == "ok", (record.error, record.probe_errors)
+    assert record.vulnerabilities is not None
+    return record.vulnerabilities
+
+
+def results(record: Record) -> dict[str, str]:
+    return {name: check.result for name, check in checks(record)}  # type: ignore[misc]
+
+
+def scan_peer(scan: Scan, handler: Handler) -> Record:
+    with tcp_server(handler, name="vuln-peer") as server:
+        return scan(server.port, probes=PROBES)
+
+
+@pytest.mark.parametrize("leaks", [True, False], ids=["leaks", "drops"])
+def test_heartbleed_both_ways(scan: Scan, leaks: bool) -> None:
+    record = scan_peer(scan, heartbeat_peer(leaks=leaks))
+    heartbleed = checks(record).heartbleed
+    assert heartbleed is not None
+    if leaks:
+        assert heartbleed.result == "vulnerable"
+        assert heartbleed.detail == ("a heartbeat claiming 16384 bytes and carrying none got "
+                                     "16403 bytes of heartbeat back")
+        finding = next(f for f in record.findings if f.id == "vulnerabilities.heartbleed")
+        assert finding.severity == "critical" and "CVE-2014-0160" in finding.references
+    else:
+        assert heartbleed.result == "not_vulnerable"
+        assert heartbleed.detail.endswith("answered the overlong heartbeat with nothing")
+        assert not [f for f in record.findings if f.id.startswith("vulnerabilities.")]
+
+
+@pytest.mark.parametrize("accepts", [True, False], ids=["accepts", "refuses"])
+def test_ccs_injection_both_ways(scan: Scan, accepts: bool) -> None:
+    record = scan_peer(scan, early_ccs_peer(accepts=accepts))
+    ccs = checks(record).ccs_injection
+    assert ccs is not None
+    if accepts:
+        assert (ccs.result, ccs.detail) == ("vulnerable", "the early ChangeCipherSpec was "
+                                            "taken: the record after it got bad_record_mac")
+    else:
+        assert (ccs.result, ccs.detail) == ("not_vulnerable", "the early ChangeCipherSpec got "
+                                            "unexpected_message")
+
+
+@pytest.mark.parametrize("deflate", [True, False], ids=["deflate", "null"])
+def test_compression_and_fallback_on_a_stub(scan: Scan, deflate: bool) -> None:
+    """The stub selects DEFLATE when told, and ignores TLS_FALLBACK_SCSV (as pre-2014
+    servers did): its TLS 1.0 retry is accepted though it has TLS 1.2."""
+    policy = StubPolicy(suites={0x0301: (0x002F,), 0x0303: (0xC02F, 0x002F)}, deflate=deflate)
+    with stub_server(policy) as server:
+        record = scan(server.port, probes=PROBES)
+    found = results(record)
+    assert found["compression"] == ("vulnerable" if deflate else "not_vulnerable")
+    assert found["fallback_scsv"] == "vulnerable"
+    fallback = checks(record).fallback_scsv
+    assert fallback is not None and fallback.version == "TLSv1.0"
+    ids = {f.id for f in record.findings}
+    assert ("vulnerabilities.compression" in ids) is deflate
+    assert "vulnerabilities.fallback_scsv" in ids
+
+
+# --- real servers: none vulnerable ------------------------------------------------------
+
+CLEAN = {"heartbleed": "not_vulnerable", "ccs_injection": "not_vulnerable",
+         "fallback_scsv": "not_vulnerable", "compression": "not_vulnerable"}
+
+
+@pytest.fixture(scope="module")
+def rsa_files(pki: TestPKI, tmp_path_factory: pytest.TempPathFactory) -> PemPaths:
+    return issue_server_cert(pki.server_ca, key_type="rsa").write_pem(
+        tmp_path_factory.mktemp("rsa-vulns"))
+
+
+def test_nginx_and_haproxy_are_not_vulnerable(nginx_server, haproxy_server, scan: Scan) -> None:
+    nginx = nginx_server(mode="none")
+    haproxy = haproxy_server(verify="none", tls_versions=("1.2", "1.3"))
+    assert results(scan(nginx.port, probes=PROBES)) == CLEAN
+    record = scan(haproxy.port, probes=PROBES)
+    assert results(record) == CLEAN
+    assert record.stats.connections <= 4 + 4  # the checks, plus the version tests they read
+
+
+def test_gnutls_legacy_and_s_server_comp_are_not_vulnerable(gnutls_server, openssl_server,
+                                                           rsa_files: PemPaths,
+                                                           scan: Scan) -> None:
+    gnutls = gnutls_server(priority="NORMAL:-VERS-ALL:+VERS-TLS1.2:+VERS-TLS1.0:+ARCFOUR-128:"
+                           "+3DES-CBC:+RSA", server_files=rsa_files, require_client_cert=False,
+                           request_client_cert=False, verify_client_cert=False)
+    assert results(scan(gnutls.port, probes=PROBES)) == CLEAN
+    # -comp asks OpenSSL for zlib compression; Debian's OpenSSL 3 is built without zlib
+    # ("openssl list -disabled" lists ZLIB), so it still selects null.
+    server = openssl_server(verify=None, tls_versions=("1.2", "1.3"), extra_args=("-comp",))
+    assert results(scan(server.port, probes=PROBES)) == CLEAN
+    oracle = s_client(server.port, tls_version="1.2", extra_args=("-comp",))
+    assert "Compression: NONE" in oracle.stdout, oracle.summary()
