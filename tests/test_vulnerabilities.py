@@ -85,7 +85,8 @@ def test_compression_and_fallback_on_a_stub(scan: Scan, deflate: bool) -> None:
 # --- real servers: none vulnerable ------------------------------------------------------
 
 CLEAN = {"heartbleed": "not_vulnerable", "ccs_injection": "not_vulnerable",
-         "fallback_scsv": "not_vulnerable", "compression": "not_vulnerable"}
+         "fallback_scsv": "not_vulnerable", "compression": "not_vulnerable",
+         "zero_rtt": "not_vulnerable"}
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +101,9 @@ def test_nginx_and_haproxy_are_not_vulnerable(nginx_server, haproxy_server, scan
     assert results(scan(nginx.port, probes=PROBES)) == CLEAN
     record = scan(haproxy.port, probes=PROBES)
     assert results(record) == CLEAN
-    assert record.stats.connections <= 4 + 4  # the checks, plus the version tests they read
+    # the checks, the version tests they read, and the TLS 1.3 handshake whose tickets say
+    # whether 0-RTT is worth testing (they allow no early data: no more connections)
+    assert record.stats.connections <= 4 + 4 + 1
 
 
 def test_gnutls_legacy_and_s_server_comp_are_not_vulnerable(gnutls_server, openssl_server,
@@ -109,10 +112,31 @@ def test_gnutls_legacy_and_s_server_comp_are_not_vulnerable(gnutls_server, opens
     gnutls = gnutls_server(priority="NORMAL:-VERS-ALL:+VERS-TLS1.2:+VERS-TLS1.0:+ARCFOUR-128:"
                            "+3DES-CBC:+RSA", server_files=rsa_files, require_client_cert=False,
                            request_client_cert=False, verify_client_cert=False)
-    assert results(scan(gnutls.port, probes=PROBES)) == CLEAN
+    assert results(scan(gnutls.port, probes=PROBES)) == {**CLEAN, "zero_rtt": "not_applicable"}
     # -comp asks OpenSSL for zlib compression; Debian's OpenSSL 3 is built without zlib
     # ("openssl list -disabled" lists ZLIB), so it still selects null.
     server = openssl_server(verify=None, tls_versions=("1.2", "1.3"), extra_args=("-comp",))
     assert results(scan(server.port, probes=PROBES)) == CLEAN
     oracle = s_client(server.port, tls_version="1.2", extra_args=("-comp",))
     assert "Compression: NONE" in oracle.stdout, oracle.summary()
+
+
+def test_zero_rtt_accepted_by_s_server_early_data(openssl_server, scan: Scan) -> None:
+    """s_server -early_data takes 0-RTT data (it prints our early GET); the same server
+    without it issues tickets allowing none, which costs the check no connection."""
+    server = openssl_server(verify=None, tls_versions=("1.3",), www=False,
+                            extra_args=("-early_data", "-quiet"))  # -quiet: ignore stdin EOF
+    record = scan(server.port, probes=PROBES)
+    zero_rtt = checks(record).zero_rtt
+    assert zero_rtt is not None and zero_rtt.result == "vulnerable", zero_rtt
+    assert zero_rtt.connections == 2
+    assert "GET / HTTP/1.1" in server.log()
+    assert [f.id for f in record.findings] == ["vulnerabilities.zero_rtt"]
+    # TLS 1.3 only: the other checks do not apply
+    assert results(record) == {"heartbleed": "not_applicable", "ccs_injection": "not_applicable",
+                               "fallback_scsv": "not_applicable",
+                               "compression": "not_applicable", "zero_rtt": "vulnerable"}
+    plain = openssl_server(verify=None, tls_versions=("1.3",))
+    zero_rtt = checks(scan(plain.port, probes=PROBES)).zero_rtt
+    assert zero_rtt is not None and (zero_rtt.result, zero_rtt.connections) == (
+        "not_vulnerable", 0)

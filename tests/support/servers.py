@@ -152,8 +152,10 @@ def openssl_s_server(
     tls_versions: Sequence[TlsVersion] = DEFAULT_TLS_VERSIONS,
     server_files: PemPaths | None = None,
     extra_args: Sequence[str] = (),
+    www: bool = True,
 ) -> contextlib.AbstractContextManager[RunningServer]:
-    """``openssl s_server -www`` on 127.0.0.1.
+    """``openssl s_server -www`` on 127.0.0.1 (``www=False``: without ``-www``, which
+    ``-early_data`` cannot be combined with; s_server then serves one client at a time).
 
     ``verify="require"`` is ``-Verify 1`` (no cert: TLS 1.2 handshake_failure alert,
     TLS 1.3 certificate_required alert after the client's Finished); ``"request"``
@@ -170,7 +172,7 @@ def openssl_s_server(
 
     def argv(port: int) -> list[str]:
         args = [
-            exe, "s_server", "-accept", f"{LOOPBACK}:{port}", "-www",
+            exe, "s_server", "-accept", f"{LOOPBACK}:{port}", *(["-www"] if www else []),
             "-cert", str(files.cert), "-key", str(files.key),
             "-min_protocol", OPENSSL_PROTO[lo], "-max_protocol", OPENSSL_PROTO[hi],
         ]
