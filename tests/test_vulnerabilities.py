@@ -12,7 +12,7 @@ from tests.support.oracle import s_client
 from tests.support.pki import PemPaths, TestPKI, issue_server_cert
 from tests.support.processes import Handler, tcp_server
 from tests.support.stub import StubPolicy, stub_server
-from tests.support.vuln_peers import early_ccs_peer, heartbeat_peer
+from tests.support.vuln_peers import early_ccs_peer, heartbeat_peer, ticketbleed_proxy
 
 pytestmark = pytest.mark.servers
 
@@ -86,7 +86,7 @@ def test_compression_and_fallback_on_a_stub(scan: Scan, deflate: bool) -> None:
 
 CLEAN = {"heartbleed": "not_vulnerable", "ccs_injection": "not_vulnerable",
          "fallback_scsv": "not_vulnerable", "compression": "not_vulnerable",
-         "zero_rtt": "not_vulnerable"}
+         "ticketbleed": "not_vulnerable", "zero_rtt": "not_vulnerable"}
 
 
 @pytest.fixture(scope="module")
@@ -101,9 +101,10 @@ def test_nginx_and_haproxy_are_not_vulnerable(nginx_server, haproxy_server, scan
     assert results(scan(nginx.port, probes=PROBES)) == CLEAN
     record = scan(haproxy.port, probes=PROBES)
     assert results(record) == CLEAN
-    # the checks, the version tests they read, and the TLS 1.3 handshake whose tickets say
-    # whether 0-RTT is worth testing (they allow no early data: no more connections)
-    assert record.stats.connections <= 4 + 4 + 1
+    # five raw checks, the four version tests they read, and the two baseline handshakes
+    # (TLS 1.2: the ticket to present; TLS 1.3: tickets allowing no early data, so 0-RTT
+    # makes no connection of its own)
+    assert record.stats.connections == 5 + 4 + 2, record.stats
 
 
 def test_gnutls_legacy_and_s_server_comp_are_not_vulnerable(gnutls_server, openssl_server,
@@ -135,8 +136,30 @@ def test_zero_rtt_accepted_by_s_server_early_data(openssl_server, scan: Scan) ->
     # TLS 1.3 only: the other checks do not apply
     assert results(record) == {"heartbleed": "not_applicable", "ccs_injection": "not_applicable",
                                "fallback_scsv": "not_applicable",
-                               "compression": "not_applicable", "zero_rtt": "vulnerable"}
+                               "compression": "not_applicable", "ticketbleed": "not_applicable",
+                               "zero_rtt": "vulnerable"}
     plain = openssl_server(verify=None, tls_versions=("1.3",))
     zero_rtt = checks(scan(plain.port, probes=PROBES)).zero_rtt
     assert zero_rtt is not None and (zero_rtt.result, zero_rtt.connections) == (
         "not_vulnerable", 0)
+
+
+@pytest.mark.parametrize("leaks", [True, False], ids=["echoes-32", "echoes-exactly"])
+def test_ticketbleed_both_ways(openssl_server, scan: Scan, leaks: bool) -> None:
+    """An s_server issuing TLS 1.2 tickets behind a front end that pads the echoed session ID
+    to 32 bytes (leaks) or passes everything through (the real server resumes and echoes
+    our 16 bytes exactly)."""
+    upstream = openssl_server(verify=None, tls_versions=("1.2",))
+    with tcp_server(ticketbleed_proxy(upstream.address, leaks=leaks), name="ticketbleed") as peer:
+        record = scan(peer.port, probes=PROBES)
+    ticketbleed = checks(record).ticketbleed
+    assert ticketbleed is not None
+    if leaks:
+        assert (ticketbleed.result, ticketbleed.detail) == (
+            "vulnerable", "a 16-byte session ID sent with a ticket came back as 32 bytes: 16 "
+            "bytes of server memory")
+        assert "vulnerabilities.ticketbleed" in {f.id for f in record.findings}
+    else:
+        assert (ticketbleed.result, ticketbleed.detail) == (
+            "not_vulnerable", "the server resumed from the ticket and echoed our 16-byte "
+            "session ID exactly")

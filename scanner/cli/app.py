@@ -136,8 +136,8 @@ def scan(
         "--quiet", "-q", help="No progress bar and no summary on stderr.")] = False,
     no_vuln_checks: Annotated[bool, typer.Option(
         "--no-vuln-checks", help="Skip the active vulnerability checks (the vulnerabilities "
-        "probe: Heartbleed, CCS injection, TLS_FALLBACK_SCSV, compression, 0-RTT; 4 to 6 "
-        "connections).")]
+        "probe: Heartbleed, CCS injection, TLS_FALLBACK_SCSV, compression, Ticketbleed, 0-RTT; "
+        "up to 7 connections).")]
     = False,
 ) -> None:
     """Scan endpoints and report, per target, one JSON record.

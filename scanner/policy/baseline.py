@@ -80,6 +80,8 @@ RULES: dict[str, Rule] = {
                                           ("CVE-2014-0224", "CWE-696")),
     "vulnerabilities.fallback_scsv": Rule(Severity.low, "TLS_FALLBACK_SCSV not honoured",
                                           ("RFC 7507", "CVE-2014-3566")),
+    "vulnerabilities.ticketbleed": Rule(Severity.high, "Ticketbleed",
+                                        ("CVE-2016-9244", "CWE-200")),
     "vulnerabilities.zero_rtt": Rule(Severity.low, "TLS 1.3 early data (0-RTT) accepted",
                                      ("RFC 8446", "CWE-294")),
     "vulnerabilities.compression": Rule(Severity.medium, "TLS compression accepted (CRIME)",

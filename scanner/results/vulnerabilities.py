@@ -58,6 +58,9 @@ class VulnerabilitiesFacet(Model):
     compression: VulnerabilityCheck | None = Field(
         default=None, description="CRIME (CVE-2012-4929): the server accepts TLS-level "
         "DEFLATE compression.")
+    ticketbleed: VulnerabilityCheck | None = Field(
+        default=None, description="CVE-2016-9244: a ticket offered with a short session ID "
+        "is answered with a 32-byte one (the rest is server memory).")
     zero_rtt: VulnerabilityCheck | None = Field(
         default=None, description="RFC 8446 8: the server accepts TLS 1.3 early data (a GET "
         "sent as 0-RTT on a resumed session), which an attacker can replay.")

@@ -5,8 +5,9 @@ installed here): a heartbeat responder that copies the claimed payload length fr
 memory (Heartbleed, CVE-2014-0160, as described in RFC 6520's own rule it broke: a
 too-large payload_length MUST be discarded silently), and a server that takes a
 ChangeCipherSpec before the key exchange and then fails the next record's MAC (CCS
-injection, CVE-2014-0224). Every peer has a correct twin, so each check is asserted both
-ways.
+injection, CVE-2014-0224), and a front end that answers a ticket sent with a short session
+ID with a 32-byte one (Ticketbleed, CVE-2016-9244, F5's advisory K05121675). Every peer has
+a correct twin, so each check is asserted both ways.
 """
 
 from __future__ import annotations
@@ -14,8 +15,16 @@ from __future__ import annotations
 import socket
 from collections.abc import Callable
 
+from scanner import wire
+
 from . import tlsbytes as tb
-from .hostile import hold, read_exactly, rsa_certificate_der, tls12_first_flight, tls12_script
+from .hostile import (
+    _relay,
+    hold,
+    read_exactly,
+    rsa_certificate_der,
+    tls12_script,
+)
 from .processes import Handler, TcpServer
 
 CONTENT_CHANGE_CIPHER_SPEC = 20
@@ -38,14 +47,13 @@ def read_record(conn: socket.socket, server: TcpServer) -> tuple[int, bytes] | N
 def _flight_then(after: Callable[[socket.socket, TcpServer], None], *,
                  heartbeat: bool = False) -> Handler:
     def respond(conn: socket.socket, server: TcpServer, hello: tb.ClientHelloInfo) -> None:
-        flight = tls12_first_flight(hello)
-        if heartbeat:  # echo peer_allowed_to_send in a ServerHello of our own
-            extensions = tb.ext(tb.EXT_RENEGOTIATION_INFO, b"\x00") + tb.ext(EXT_HEARTBEAT,
-                                                                              b"\x01")
-            flight = tb.records(tb.CONTENT_HANDSHAKE, tb.server_hello(
-                session_id=hello.session_id, extensions=extensions)
-                + tb.certificate(rsa_certificate_der()) + tb.server_hello_done())
-        conn.sendall(flight)
+        # No session_ticket or status_request echoed: these peers only ever get this far.
+        extensions = tb.ext(tb.EXT_RENEGOTIATION_INFO, b"\x00")
+        if heartbeat:  # peer_allowed_to_send
+            extensions += tb.ext(EXT_HEARTBEAT, b"\x01")
+        conn.sendall(tb.records(tb.CONTENT_HANDSHAKE, tb.server_hello(
+            session_id=hello.session_id, extensions=extensions)
+            + tb.certificate(rsa_certificate_der()) + tb.server_hello_done()))
         after(conn, server)
 
     return tls12_script(respond)
@@ -88,3 +96,30 @@ def early_ccs_peer(*, accepts: bool) -> Handler:
             conn.sendall(tb.alert(ALERT_BAD_RECORD_MAC))
 
     return _flight_then(after)
+
+
+def ticketbleed_proxy(upstream: tuple[str, int], *, leaks: bool) -> Handler:
+    """Relays to a real TLS 1.2 server (which issues the tickets), except that with ``leaks``
+    it answers a ClientHello carrying a ticket and a session ID under 32 bytes itself: a
+    ServerHello echoing that ID padded to 32 bytes with "memory", as F5's stack did."""
+
+    def handler(conn: socket.socket, server: TcpServer) -> None:
+        received = read_record(conn, server)
+        if received is None:
+            return
+        content_type, body = received
+        raw_record = bytes([content_type]) + b"\x03\x01" + len(body).to_bytes(2, "big") + body
+        if leaks and content_type == tb.CONTENT_HANDSHAKE:
+            hello = wire.parse_client_hello(wire.split_handshake(body)[1])
+            ticket = hello.extension(wire.ExtensionType.session_ticket)
+            if ticket is not None and ticket.data and len(hello.session_id) < 32:
+                echoed = hello.session_id + MEMORY * (32 - len(hello.session_id))
+                conn.sendall(tb.records(tb.CONTENT_HANDSHAKE, tb.server_hello(
+                    session_id=echoed, extensions=tb.ext(tb.EXT_SESSION_TICKET, b""))))
+                server.note("echoed a 32-byte session ID")
+                return
+        with socket.create_connection(upstream, timeout=5) as up:
+            up.sendall(raw_record)
+            _relay(conn, up, server, 2**14)
+
+    return handler

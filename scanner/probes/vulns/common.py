@@ -30,12 +30,15 @@ async def legacy_version(enum: Enumerator) -> VersionTest | None:
 
 def legacy_hello(enum: Enumerator, test: VersionTest, *,
                  extensions: tuple[wire.Extension, ...] = (),
-                 compression_methods: bytes = b"\x00") -> bytes:
+                 compression_methods: bytes = b"\x00", session_id: bytes = b"") -> bytes:
     """The version test's hello again (the same suites, so the server accepts it), with
-    ``extensions`` added and ``compression_methods`` in place of null alone."""
+    ``extensions`` added (replacing any of the same type), ``compression_methods`` in place
+    of null alone, and ``session_id``."""
     hello = enum.hellos.offer(test.version, test.offered).client_hello()
+    replaced = {extension.type for extension in extensions}
+    kept = tuple(e for e in hello.extensions or () if e.type not in replaced)
     hello = dataclasses.replace(hello, compression_methods=compression_methods,
-                                extensions=(*(hello.extensions or ()), *extensions))
+                                session_id=session_id, extensions=(*kept, *extensions))
     return wire.client_hello_record(hello, record_version=TLSVersion.TLSv1_0)
 
 

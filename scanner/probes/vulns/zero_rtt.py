@@ -36,6 +36,8 @@ async def check(session: EndpointSession, context: ProbeContext) -> Vulnerabilit
     if not context.http.enabled:
         return not_applicable("not an HTTP service: no request that is safe to send as early "
                               "data")
+    if not (await context.shared.enumeration.version(TLSVersion.TLSv1_3)).accepted:
+        return not_applicable("no TLS 1.3")
     baseline = await context.shared.baseline(TLSVersion.TLSv1_3)
     if not baseline.completed:
         return not_applicable("no completed TLS 1.3 handshake to take a ticket from")
