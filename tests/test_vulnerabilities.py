@@ -12,7 +12,12 @@ from tests.support.oracle import s_client
 from tests.support.pki import PemPaths, TestPKI, issue_server_cert
 from tests.support.processes import Handler, tcp_server
 from tests.support.stub import StubPolicy, stub_server
-from tests.support.vuln_peers import early_ccs_peer, heartbeat_peer, ticketbleed_proxy
+from tests.support.vuln_peers import (
+    early_ccs_peer,
+    heartbeat_peer,
+    rsa_oracle_peer,
+    ticketbleed_proxy,
+)
 
 pytestmark = pytest.mark.servers
 
@@ -30,9 +35,9 @@ def results(record: Record) -> dict[str, str]:
     return {name: check.result for name, check in checks(record)}  # type: ignore[misc]
 
 
-def scan_peer(scan: Scan, handler: Handler) -> Record:
+def scan_peer(scan: Scan, handler: Handler, probes: tuple[str, ...] = PROBES) -> Record:
     with tcp_server(handler, name="vuln-peer") as server:
-        return scan(server.port, probes=PROBES)
+        return scan(server.port, probes=probes)
 
 
 @pytest.mark.parametrize("leaks", [True, False], ids=["leaks", "drops"])
@@ -163,3 +168,39 @@ def test_ticketbleed_both_ways(openssl_server, scan: Scan, leaks: bool) -> None:
         assert (ticketbleed.result, ticketbleed.detail) == (
             "not_vulnerable", "the server resumed from the ticket and echoed our 16-byte "
             "session ID exactly")
+
+
+@pytest.mark.parametrize("oracle", [True, False], ids=["oracle", "uniform"])
+def test_robot_both_ways(scan: Scan, oracle: bool) -> None:
+    record = scan_peer(scan, rsa_oracle_peer(oracle=oracle), probes=("robot",))
+    robot = record.robot
+    assert robot is not None
+    if oracle:
+        assert robot.result == "vulnerable" and robot.connections == 10, robot
+        assert robot.detail.endswith(
+            "correct: alert bad_record_mac; wrong_first_bytes: alert handshake_failure; "
+            "wrong_zero_position: alert bad_record_mac; no_zero: alert handshake_failure; "
+            "wrong_version: alert bad_record_mac")
+        assert "robot.oracle" in {f.id for f in record.findings}
+    else:
+        assert (robot.result, robot.connections) == ("not_vulnerable", 5), robot
+        assert robot.detail == ("all five premaster secrets got the same answer at TLSv1.2: "
+                                "alert bad_record_mac")
+
+
+def test_robot_on_real_servers(nginx_server, gnutls_server, rsa_files: PemPaths,
+                               scan: Scan) -> None:
+    """OpenSSL (nginx) and GnuTLS answer every vector alike; an ECDSA-only nginx has no
+    static-RSA suite to test."""
+    rsa_nginx = nginx_server(mode="none", tls_versions=("1.2",), extra_directives=(
+        f"ssl_certificate {rsa_files.cert}; ssl_certificate_key {rsa_files.key};\n"
+        '        ssl_ciphers "AES128-GCM-SHA256:ECDHE-ECDSA-AES128-GCM-SHA256";'))
+    gnutls = gnutls_server(priority="NORMAL:+RSA", server_files=rsa_files,
+                           require_client_cert=False, request_client_cert=False,
+                           verify_client_cert=False)
+    for server in (rsa_nginx, gnutls):
+        robot = scan(server.port, probes=("robot",)).robot
+        assert robot is not None and robot.result == "not_vulnerable", (server.kind, robot)
+    ecdsa_only = nginx_server(mode="none")
+    robot = scan(ecdsa_only.port, probes=("robot",)).robot
+    assert robot is not None and robot.result == "not_applicable"

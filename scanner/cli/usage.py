@@ -21,6 +21,7 @@ from scanner.pkix.trust import TrustStoreError, load_ca_bundle
 from scanner.policy.catalog import Catalog, PolicyFileError, load_catalog
 from scanner.probes import DEFAULT_PROBES, PROBES
 from scanner.probes.vulns import VulnerabilitiesProbe
+from scanner.probes.vulns.robot import RobotProbe
 from scanner.report.sinks import OutputFormat
 from scanner.results import Severity
 from scanner.results.identity import default_sni
@@ -57,6 +58,7 @@ def fail_usage(message: str) -> typer.Exit:
 
 
 VULNERABILITIES = VulnerabilitiesProbe.name
+ROBOT = RobotProbe.name
 
 
 def parse_probe_list(text: str | None) -> tuple[str, ...]:
@@ -77,10 +79,10 @@ def without_vuln_checks(names: tuple[str, ...], skip: bool) -> tuple[str, ...]:
     is left to run)."""
     if not skip:
         return names
-    left = tuple(name for name in names if name != VULNERABILITIES)
+    left = tuple(name for name in names if name not in (VULNERABILITIES, ROBOT))
     if not left:
         raise fail_usage("--no-vuln-checks leaves no probe to run (--probes lists only "
-                         f"{VULNERABILITIES})")
+                         "active checks)")
     return left
 
 

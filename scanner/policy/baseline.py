@@ -82,6 +82,8 @@ RULES: dict[str, Rule] = {
                                           ("RFC 7507", "CVE-2014-3566")),
     "vulnerabilities.ticketbleed": Rule(Severity.high, "Ticketbleed",
                                         ("CVE-2016-9244", "CWE-200")),
+    "robot.oracle": Rule(Severity.high, "ROBOT: RSA padding oracle",
+                         ("CVE-2017-13099", "CWE-203")),
     "vulnerabilities.zero_rtt": Rule(Severity.low, "TLS 1.3 early data (0-RTT) accepted",
                                      ("RFC 8446", "CWE-294")),
     "vulnerabilities.compression": Rule(Severity.medium, "TLS compression accepted (CRIME)",
@@ -134,6 +136,10 @@ def baseline_findings(record: Record, *, already: set[str] | None = None) -> lis
     already = already or set()
     findings = [*_protocol_findings(record), *_suite_findings(record),
                 *_curve_findings(record), *_dh_findings(record), *_vulnerability_findings(record)]
+    if record.robot is not None and record.robot.result == "vulnerable":
+        findings.append(_finding("robot.oracle", "robot", f"{RULES['robot.oracle'].summary}: "
+                                 f"{record.robot.detail}", [record.robot.detail],
+                                 record.robot.version))
     findings += [f for f in _extension_findings(record)
                  if not (f.id == "extensions.no_secure_renegotiation"
                          and "renegotiation.insecure" in already)]

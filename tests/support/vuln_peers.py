@@ -6,16 +6,22 @@ memory (Heartbleed, CVE-2014-0160, as described in RFC 6520's own rule it broke:
 too-large payload_length MUST be discarded silently), and a server that takes a
 ChangeCipherSpec before the key exchange and then fails the next record's MAC (CCS
 injection, CVE-2014-0224), and a front end that answers a ticket sent with a short session
-ID with a 32-byte one (Ticketbleed, CVE-2016-9244, F5's advisory K05121675). Every peer has
+ID with a 32-byte one (Ticketbleed, CVE-2016-9244, F5's advisory K05121675), and an RSA
+server whose reaction depends on the premaster secret's padding (ROBOT). Every peer has
 a correct twin, so each check is asserted both ways.
 """
 
 from __future__ import annotations
 
+import functools
 import socket
 from collections.abc import Callable
 
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import Encoding
+
 from scanner import wire
+from scanner.pkix.issuing import Issued, issue, name
 
 from . import tlsbytes as tb
 from .hostile import (
@@ -123,3 +129,48 @@ def ticketbleed_proxy(upstream: tuple[str, int], *, leaks: bool) -> Handler:
             _relay(conn, up, server, 2**14)
 
     return handler
+
+
+TLS_RSA_WITH_AES_128_GCM_SHA256 = 0x009C
+ALERT_HANDSHAKE_FAILURE = 40
+
+
+@functools.cache
+def _rsa_identity() -> Issued:
+    return issue(None, name("localhost"), hosts=("localhost",), key_type="rsa", days=1)
+
+
+def rsa_oracle_peer(*, oracle: bool) -> Handler:
+    """A static-RSA TLS 1.2 server that decrypts the ClientKeyExchange with its key. As an
+    ``oracle`` it refuses a block whose PKCS#1 padding does not start 0x00 0x02 or has no
+    0x00 separator at once (handshake_failure), and answers the others only after the
+    Finished (bad_record_mac): the distinguishable reactions the ROBOT paper describes.
+    Otherwise it always waits for the Finished and answers bad_record_mac."""
+    identity = _rsa_identity()  # made now, not in a server thread during the sweep
+    der = identity.certificate.public_bytes(Encoding.DER)
+    private = identity.key
+    assert isinstance(private, rsa.RSAPrivateKey)
+    numbers = private.private_numbers()
+    size = private.key_size // 8
+
+    def respond(conn: socket.socket, server: TcpServer, hello: tb.ClientHelloInfo) -> None:
+        if TLS_RSA_WITH_AES_128_GCM_SHA256 not in hello.cipher_suites:
+            conn.sendall(tb.alert(ALERT_HANDSHAKE_FAILURE))
+            return
+        conn.sendall(tb.records(tb.CONTENT_HANDSHAKE, tb.server_hello(
+            session_id=hello.session_id, cipher_suite=TLS_RSA_WITH_AES_128_GCM_SHA256,
+            extensions=tb.ext(tb.EXT_RENEGOTIATION_INFO, b"\x00"))
+            + tb.certificate(der) + tb.server_hello_done()))
+        exchange = read_record(conn, server)
+        if exchange is None or exchange[0] != tb.CONTENT_HANDSHAKE:
+            return
+        encrypted = int.from_bytes(exchange[1][6:], "big")
+        block = pow(encrypted, numbers.d, numbers.public_numbers.n).to_bytes(size, "big")
+        well_padded = block[:2] == b"\x00\x02" and b"\x00" in block[2:]
+        if oracle and not well_padded:
+            conn.sendall(tb.alert(ALERT_HANDSHAKE_FAILURE))
+            return
+        if read_record(conn, server) is not None and read_record(conn, server) is not None:
+            conn.sendall(tb.alert(ALERT_BAD_RECORD_MAC))
+
+    return tls12_script(respond)

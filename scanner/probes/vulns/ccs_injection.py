@@ -47,9 +47,10 @@ async def check(session: EndpointSession, enum: Enumerator) -> VulnerabilityChec
     def inject(reply: RawReply) -> bytes | None:
         return early_ccs(version) if accepted_hello(reply, version) else None
 
+    # Every server answers the early CCS (an alert or a close): wait up to the deadline.
     reply = await session.raw_exchange(legacy_hello(enum, test),
                                        stop_at=wire.StopAt.SERVER_HELLO_DONE, then=inject,
-                                       then_window=1.5)
+                                       then_window=session.timeout)
     if reply.followup is None:
         return no_hello(reply, version)
     return judge(reply, version)
