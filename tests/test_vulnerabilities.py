@@ -100,7 +100,9 @@ def rsa_files(pki: TestPKI, tmp_path_factory: pytest.TempPathFactory) -> PemPath
         tmp_path_factory.mktemp("rsa-vulns"))
 
 
-def test_nginx_and_haproxy_are_not_vulnerable(nginx_server, haproxy_server, scan: Scan) -> None:
+def test_nginx_haproxy_and_caddy_are_not_vulnerable(nginx_server, haproxy_server, caddy_server,
+                                                    scan: Scan) -> None:
+    assert results(scan(caddy_server().port, probes=PROBES)) == CLEAN
     nginx = nginx_server(mode="none")
     haproxy = haproxy_server(verify="none", tls_versions=("1.2", "1.3"))
     assert results(scan(nginx.port, probes=PROBES)) == CLEAN

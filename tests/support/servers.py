@@ -457,3 +457,45 @@ def haproxy(
     details: dict[str, object] = {"verify": verify, "advertise_ca_names": advertise_ca_names,
                                   "ignore_errors": tuple(ignore_errors)}
     return _serve("haproxy", workdir, argv, config=conf_path, details=details)
+
+
+# --- caddy -------------------------------------------------------------------------
+
+_CADDY_CONF = """\
+{{
+\tadmin off
+\tauto_https off
+\tstorage file_system {storage}
+}}
+https://localhost:{port} {{
+\tbind {host}
+\ttls {cert} {key}
+\trespond "ok"
+}}
+"""
+
+
+def caddy(
+    pki: TestPKI,
+    workdir: Path,
+    *,
+    server_files: PemPaths | None = None,
+) -> contextlib.AbstractContextManager[RunningServer]:
+    """``caddy run`` with one HTTPS site answering "ok" (Go's crypto/tls: TLS 1.2 and 1.3).
+
+    No admin endpoint (so parallel test runs do not fight over port 2019), no automatic
+    HTTPS, and its storage under ``workdir``.
+    """
+    exe = binary("caddy")
+    files = server_files or pki.server_files
+    d = workdir.resolve()
+
+    def conf_path(port: int) -> Path:
+        return d / f"Caddyfile-{port}"
+
+    def argv(port: int) -> list[str]:
+        conf_path(port).write_text(_CADDY_CONF.format(
+            storage=d / "storage", port=port, host=LOOPBACK, cert=files.chain, key=files.key))
+        return [exe, "run", "--config", str(conf_path(port)), "--adapter", "caddyfile"]
+
+    return _serve("caddy", workdir, argv, config=conf_path)
