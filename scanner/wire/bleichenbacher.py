@@ -38,8 +38,11 @@ def robot_blocks(modulus_bytes: int, version: int) -> dict[str, bytes]:
     separator = 2 + len(padding)
     early_zero = bytearray(correct)
     early_zero[separator - _SHIFT] = 0
-    no_zero = bytearray(correct)
-    no_zero[separator] = 0x11
+    # No 0x00 anywhere after the block type: the separator and any zero byte of the random
+    # premaster secret become non-zero, or a zero there would still end the padding.
+    no_zero = bytearray(byte or 0x11 for byte in correct[2:])
+    no_zero[separator - 2] = 0x11
+    no_zero[:0] = b"\x00\x02"
     return {
         "correct": correct,
         "wrong_first_bytes": b"\x41\x17" + correct[2:],
