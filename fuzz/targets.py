@@ -175,6 +175,7 @@ TARGETS: dict[str, Target] = {
     "renegotiation_info": _direct(wire.parse_renegotiation_info_extension),
     "ec_point_formats": _direct(wire.parse_ec_point_formats_extension),
     "ecdhe_server_key_exchange": _direct(wire.parse_ecdhe_server_key_exchange),
+    "dhe_server_key_exchange": _direct(wire.parse_dhe_server_key_exchange),
     "sniff_looks_like_tls": Target(wire.looks_like_tls, _sniff),
     "sniff_describe_non_tls": Target(wire.describe_non_tls, _sniff),
     **{f"starttls_{protocol}": _preamble(protocol) for protocol in STARTTLS_PROTOCOLS},
@@ -255,6 +256,8 @@ def seeds(name: str) -> list[bytes]:
         "ec_point_formats": [b"\x01\x00"],
         "ecdhe_server_key_exchange": [b"\x03\x00\x1d" + tb.vec(1, b"k" * 32)
                                       + b"\x04\x03" + tb.vec(2, b"s" * 8)],
+        "dhe_server_key_exchange": [tb.vec(2, b"\xff" * 127 + b"\x61") + tb.vec(2, b"\x02")
+                                    + tb.vec(2, b"y" * 128) + b"\x04\x01" + tb.vec(2, b"s" * 8)],
         "sniff_looks_like_tls": [b"\x16\x03\x03\x00\x40", b"\x80\x2e\x04"],
         "sniff_describe_non_tls": [b"HTTP/1.1 400 Bad Request\r\n", b"SSH-2.0-OpenSSH_9"],
         **{f"starttls_{protocol}": [b"\x07" + answer for answer in answers]

@@ -102,6 +102,8 @@ targets:
     [
         (["scan", "example.com:99999"], "port 99999 is out of range"),
         (["scan", "127.0.0.1", "--probes", "nope"], "unknown probe 'nope'"),
+        (["scan", "127.0.0.1", "--probes", "vulnerabilities", "--no-vuln-checks"],
+         "--no-vuln-checks leaves no probe to run"),
         (["scan", "a.example", "A.example:443"], "duplicate target a.example:443"),
         (["scan", "missing.yaml"], "missing.yaml: no such file"),
         (["scan", "127.0.0.1", "--ca-bundle", "nope.pem"], "nope.pem: no such file"),

@@ -26,6 +26,7 @@ from scanner.pkix.issuing import issue, make_ca, name
 from scanner.probes.shared.candidates import candidates
 from scanner.report.enumeration_table import enumeration_table
 from scanner.results import Record
+from tests.support.oracle import s_client
 from tests.support.pki import PemPaths, TestPKI, issue_server_cert
 from tests.support.servers import binary
 from tests.support.stub import StubPolicy, stub_server
@@ -376,7 +377,9 @@ def test_unsolicited_extension_is_a_finding(scan: Scan) -> None:
         record = scan(server.port, probes=("extensions",))
     assert record.extensions is not None
     assert record.extensions.unsolicited == ["application_layer_protocol_negotiation"]
-    assert [f.id for f in record.findings] == ["extensions.unsolicited"]
+    # the stub echoes no extended_master_secret either: a baseline finding
+    assert [f.id for f in record.findings] == ["extensions.unsolicited",
+                                              "extensions.no_extended_master_secret"]
 
 
 def test_server_selecting_an_unoffered_suite_is_reported_not_looped_on(scan: Scan) -> None:
@@ -420,3 +423,33 @@ def test_a_silent_server_gets_few_hellos(tarpit_server, scan: Scan) -> None:
     assert record.status == "error" and record.error is not None
     assert record.error.kind == "timeout" and "sent nothing" in record.error.detail
     assert record.stats.raw_connections == 3
+
+
+def test_an_sslv2_answer_to_tls_hellos_accepts_only_sslv2(scan: Scan) -> None:
+    """A peer answering every hello with an SSLv2 SERVER-HELLO speaks SSLv2 only: its answer
+    to a TLS hello is a refusal of that version, not an acceptance."""
+    policy = StubPolicy(suites={}, sslv2_kinds=(SSL2_DES_192_EDE3,), sslv2_to_everything=True)
+    with stub_server(policy) as server:
+        record = scan(server.port, probes=("protocols",))
+    assert accepted(record) == {"SSLv2": True, "SSLv3": False, "TLSv1.0": False,
+                                "TLSv1.1": False, "TLSv1.2": False, "TLSv1.3": False}
+    assert refusals(record)["TLSv1.2"] == "answered with an SSLv2 SERVER-HELLO"
+
+
+def test_ecdsa_only_server_curves_are_all_found(nginx_server, scan: Scan) -> None:
+    """An ECDSA-only nginx (the test PKI's P-256 certificate, the default ssl_ecdh_curve)
+    refuses a TLS 1.2 offer without P-256, whatever else it offers: the enumeration must
+    not stop at that refusal."""
+    server = nginx_server(mode="none", tls_versions=("1.2",))
+    record = scan(server.port, probes=("groups",))
+    assert record.groups is not None
+    tls12 = record.groups["TLSv1.2"]
+    found = [name for name, _ in groups(record, "TLSv1.2")]
+    # OpenSSL 3.0's default list (X25519:P-256:X448:P-521:P-384)
+    assert set(found) == {"x25519", "secp256r1", "x448", "secp521r1", "secp384r1"}, tls12
+    assert tls12.complete, tls12.notes
+    # the oracle: OpenSSL's client, offering P-384 first and the certificate's curve after it
+    answer = s_client(server.port, tls_version="1.2", extra_args=("-groups", "P-384:P-256"))
+    assert "Server Temp Key: ECDH, secp384r1" in answer.stdout, answer.summary()
+    alone = s_client(server.port, tls_version="1.2", extra_args=("-groups", "P-384"))
+    assert not alone.handshake_completed, alone.summary()

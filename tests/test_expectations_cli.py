@@ -44,7 +44,8 @@ targets:
     (finding,) = [f for f in record["findings"] if f["id"].startswith("expect.")]
     assert finding == {"id": "expect.client_auth", "severity": "high", "probe": "expect",
                        "detail": "expected required, observed optional at TLSv1.3, optional "
-                                 "at TLSv1.2", "version": None}
+                                 "at TLSv1.2", "version": None, "references": [],
+                       "policy": None, "evidence": []}
     assert "expectations: 1 met, 1 failed, 1 not evaluated" in result.stderr
 
     path.write_text(path.read_text().replace("client_auth: required", "client_auth: optional"))

@@ -92,8 +92,9 @@ targets:
         ("targets: []\n", "targets: List should have at least 1 item"),
         ("targets:\n  - host: a.example\n    probes: [client_auth, nope]\n",
          ":3:5: unknown probe 'nope'; known probes: alpn, alpn_support, certificate, "
-         "cipher_suites, client_auth, enforcement, engine_agreement, extensions, groups, npn, "
-         "ocsp, protocols, renegotiation, resumption"),
+         "cipher_suites, client_auth, dh_parameters, enforcement, engine_agreement, "
+         "extensions, groups, npn, ocsp, protocols, renegotiation, resumption, robot, "
+         "vulnerabilities"),
         ("targets:\n  - host: a.example\n  - host: A.example\n",
          ":3:5: duplicate target a.example:443"),
         ("targets:\n  - host: a.example\n    port: 1\n    port: 2\n",

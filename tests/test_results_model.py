@@ -85,7 +85,7 @@ def test_per_version_facets_follow_one_convention() -> None:
         else:
             assert not fields, f"{name} has version fields {fields}: make it a FieldPerVersion"
     assert set(per_version) == {"client_auth", "ocsp", "alpn", "resumption", "protocols",
-                                "cipher_suites", "groups"}
+                                "cipher_suites", "groups", "dh_parameters"}
 
 
 def test_field_per_version_accessors_agree_newest_first() -> None:

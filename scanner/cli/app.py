@@ -33,6 +33,7 @@ from scanner.cli.usage import (
     parse_probe_list,
     resolve_shard,
     scan_exit_code,
+    without_vuln_checks,
 )
 from scanner.probes import DEFAULT_PROBES, PROBES, ProbeOptions
 from scanner.probes.base import DEFAULT_CERT_EXPIRY_WARNING_DAYS, DEFAULT_OCSP_EXPIRY_WARNING_HOURS
@@ -181,13 +182,18 @@ def scan(
     detail: Annotated[bool, typer.Option(
         "--detail", help="With --format table: every fact, a row per TLS version (default: "
         "one row per target).")] = False,
+    no_vuln_checks: Annotated[bool, typer.Option(
+        "--no-vuln-checks", help="Skip the active vulnerability checks (the vulnerabilities "
+        "probe: Heartbleed, CCS injection, TLS_FALLBACK_SCSV, compression, Ticketbleed, 0-RTT; "
+        "up to 7 connections).")]
+    = False,
 ) -> None:
     """Scan endpoints and report, per target, one JSON record.
 
     Inventory expectations (expect:) are checked after each target's scan; each unmet one is
     a finding expect.<name> and makes the exit code 1.
     """
-    probe_names = parse_probe_list(probes)
+    probe_names = without_vuln_checks(parse_probe_list(probes), no_vuln_checks)
     probe_options = ProbeOptions(ca_bundle=checked_ca_bundle(ca_bundle),
                                  cert_expiry_warning_days=cert_expiry_warning_days,
                                  ocsp_expiry_warning_hours=ocsp_expiry_warning_hours)

@@ -28,6 +28,8 @@ from scanner.offers.credential import ClientCredential
 from scanner.pkix.trust import TrustStoreError, load_ca_bundle
 from scanner.policy.catalog import Catalog, PolicyFileError, load_catalog
 from scanner.probes import DEFAULT_PROBES, PROBES
+from scanner.probes.vulns import VulnerabilitiesProbe
+from scanner.probes.vulns.robot import RobotProbe
 from scanner.report.sinks import OutputFormat
 from scanner.results import Severity
 from scanner.results.identity import TargetKey, default_sni
@@ -67,6 +69,10 @@ def fail_usage(message: str) -> typer.Exit:
     return typer.Exit(EXIT_USAGE)
 
 
+VULNERABILITIES = VulnerabilitiesProbe.name
+ROBOT = RobotProbe.name
+
+
 def parse_probe_list(text: str | None) -> tuple[str, ...]:
     if text is None:
         return DEFAULT_PROBES
@@ -78,6 +84,18 @@ def parse_probe_list(text: str | None) -> tuple[str, ...]:
             f"known probes: {', '.join(PROBES)}"
         )
     return names
+
+
+def without_vuln_checks(names: tuple[str, ...], skip: bool) -> tuple[str, ...]:
+    """``--no-vuln-checks``: the probe list without the active checks (an error if nothing
+    is left to run)."""
+    if not skip:
+        return names
+    left = tuple(name for name in names if name not in (VULNERABILITIES, ROBOT))
+    if not left:
+        raise fail_usage("--no-vuln-checks leaves no probe to run (--probes lists only "
+                         "active checks)")
+    return left
 
 
 def checked_ca_bundle(path: Path | None) -> Path | None:

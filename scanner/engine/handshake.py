@@ -18,7 +18,7 @@ from typing import TypeVar
 import trio
 from cryptography.hazmat.primitives.serialization import Encoding
 from OpenSSL import SSL
-from OpenSSL._util import lib
+from OpenSSL._util import ffi, lib
 
 from scanner import wire
 from scanner.engine import capture, failures
@@ -319,6 +319,20 @@ class TLSConnection:
                 raise
         return None
 
+    async def write_early_data(self, data: bytes) -> int:
+        """TLS 1.3 0-RTT: before ``handshake()``, send ``data`` as early data under the
+        resumed session's PSK (see ``max_early_data``); returns the bytes written. Whether the
+        server accepted them shows in its EncryptedExtensions (the early_data extension)."""
+
+        def write() -> int:
+            written = ffi.new("size_t *")
+            status = lib.SSL_write_early_data(self.ssl._ssl, data, len(data), written)
+            if status != 1:
+                self.ssl._raise_ssl_error(self.ssl._ssl, status)
+            return int(written[0])
+
+        return await self.drive(write)
+
     async def drive(self, operation: Callable[[], _T], *, closed_detail: str = "") -> _T:
         """Run an OpenSSL operation, moving bytes to and from the peer until it completes.
 
@@ -412,6 +426,11 @@ class TLSConnection:
             raise failures.flood_failure(
                 self.result.transcript, server_hellos=self._capture.server_hellos,
                 max_handshakes=capture.MAX_HANDSHAKES, max_messages=self._capture.max_messages)
+
+
+def max_early_data(session: SSL.Session) -> int:
+    """How much 0-RTT data a TLS 1.3 session's ticket lets the client send (0: none)."""
+    return int(lib.SSL_SESSION_get_max_early_data(session._session))
 
 
 def _describe_session(connection: SSL.Connection, result: HandshakeResult) -> None:

@@ -167,6 +167,8 @@ class RawReply:
     flight: wire.ServerFlight = field(default_factory=wire.ServerFlight)
     failure: ScanFailure | None = None
     duration_s: float = 0.0
+    #: What came back after a follow-up message (``EndpointSession.raw_exchange(then=)``).
+    followup: FollowUp | None = None
 
     @property
     def server_hello(self) -> wire.ServerHello | None:
@@ -279,6 +281,35 @@ async def exchange(stream: trio.abc.Stream, payload: bytes, *, deadline: float,
         eof = True
     outcome, failure = _classify(flight, eof)
     return RawReply(outcome, flight, failure, time.perf_counter() - started)
+
+
+@dataclass
+class FollowUp:
+    """The server's records after a follow-up message, and how the reading ended."""
+
+    sent: bytes
+    records: wire.FollowUpRecords
+    ending: str = "window"  # "window" (nothing more before it ended), "closed", "reset", "done"
+
+
+async def follow_up(stream: trio.abc.Stream, data: bytes, *, deadline: float, window: float,
+                    cap: int) -> FollowUp:
+    """Send ``data`` on a raw connection and read records for at most ``window`` seconds
+    (within ``deadline``) and ``cap`` bytes; never raises on I/O."""
+    result = FollowUp(data, wire.FollowUpRecords(cap=cap))
+    try:
+        with trio.move_on_at(min(deadline, trio.current_time() + window)):
+            await stream.send_all(data)
+            while not result.records.done:
+                chunk = await stream.receive_some(_RECEIVE_CHUNK)
+                if not chunk:
+                    result.ending = "closed"
+                    return result
+                result.records.feed(bytes(chunk))
+            result.ending = "done"
+    except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+        result.ending = "reset"
+    return result
 
 
 def connect_failed(failure: ScanFailure) -> RawReply:

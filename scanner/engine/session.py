@@ -197,10 +197,14 @@ class EndpointSession:
     async def raw_exchange(
         self, payload: bytes, *, stop_at: wire.StopAt = wire.StopAt.SERVER_HELLO,
         skip: Callable[[], str | None] | None = None,
+        then: Callable[[raw.RawReply], bytes | None] | None = None,
+        then_window: float = 2.0,
     ) -> raw.RawReply:
         """One connection, one raw ClientHello (``payload``), the server's answer; within
         the same limits, deadline and counters as a full handshake. ``skip``, asked once a
-        connection slot is free, may give a reason not to connect after all."""
+        connection slot is free, may give a reason not to connect after all. ``then``, given
+        the answer, may return one more message to send on the same connection; what comes
+        back within ``then_window`` seconds (at most 64 KiB) is ``reply.followup``."""
         async with self.limits.slot(self.address.ip):
             reason = skip() if skip is not None else None
             if reason is not None:
@@ -221,6 +225,10 @@ class EndpointSession:
                         AttemptFailure(current_probe.get(), failure, False))
                     return raw.connect_failed(failure)
                 reply = await raw.exchange(stream, payload, deadline=deadline, stop_at=stop_at)
+                more = then(reply) if then is not None else None
+                if more is not None:
+                    reply.followup = await raw.follow_up(stream, more, deadline=deadline,
+                                                         window=then_window, cap=65536)
         if reply.hello or reply.outcome is raw.RawOutcome.sslv2_server_hello:
             self.stats.server_hellos += 1
             self.stats.answered += 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from typing import Any
 
+from scanner.policy.baseline import with_baseline
 from scanner.policy.catalog import Catalog, builtin_catalog
 from scanner.policy.clients import Negotiated, ServerTerms, negotiate_all
 from scanner.policy.expectations import Expectations, evaluate
@@ -38,7 +39,9 @@ from scanner.results import (
 def annotate(record: Record, expect: Expectations | None, *,
              catalog: Catalog | Callable[[], Catalog] = builtin_catalog,
              known_probes: Collection[str] | None = None) -> Record:
-    """The record with ``policy`` (when it has enumerated suites) and ``expectations`` added."""
+    """The record with the baseline's findings, ``policy`` (when it has enumerated suites)
+    and ``expectations`` added."""
+    record = with_baseline(record)
     data: dict[str, Any] | None = None
     update: dict[str, Any] = {}
     resolved: Catalog | None = catalog if isinstance(catalog, Catalog) else None

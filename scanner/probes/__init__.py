@@ -10,6 +10,7 @@ from scanner.probes.base import Probe, ProbeContext, ProbeOptions, ProbeOutput
 from scanner.probes.certificate import CertificateProbe
 from scanner.probes.cipher_suites import CipherSuitesProbe
 from scanner.probes.client_auth import ClientAuthProbe
+from scanner.probes.dh_parameters import DhParametersProbe
 from scanner.probes.enforcement import EnforcementProbe
 from scanner.probes.engine_agreement import EngineAgreementProbe
 from scanner.probes.extensions import ExtensionsProbe
@@ -19,6 +20,8 @@ from scanner.probes.ocsp import OcspProbe
 from scanner.probes.protocols import ProtocolsProbe
 from scanner.probes.renegotiation import RenegotiationProbe
 from scanner.probes.resumption import ResumptionProbe
+from scanner.probes.vulns import VulnerabilitiesProbe
+from scanner.probes.vulns.robot import RobotProbe
 
 PROBES: dict[str, Probe[Any]] = {
     probe.name: probe
@@ -26,13 +29,16 @@ PROBES: dict[str, Probe[Any]] = {
         ClientAuthProbe(), EnforcementProbe(), ProtocolsProbe(), CipherSuitesProbe(),
         GroupsProbe(), CertificateProbe(), OcspProbe(), RenegotiationProbe(),
         ResumptionProbe(), AlpnProbe(), AlpnSupportProbe(), NpnProbe(), ExtensionsProbe(),
-        EngineAgreementProbe(),
+        EngineAgreementProbe(), DhParametersProbe(), VulnerabilitiesProbe(), RobotProbe(),
     )
 }
 # Every probe but alpn_support: the alpn probe already finds the supported set (per version,
 # with the selection per offer and the no-overlap behaviour), and engine_agreement still
 # checks the raw engine's ALPN selection against OpenSSL's. Dropping the duplicate keeps a
 # default scan of an ALB-like listener under 60 connections.
-DEFAULT_PROBES: tuple[str, ...] = tuple(name for name in PROBES if name != "alpn_support")
+# robot is opt-in too: its 5 connections (10 when confirming an oracle) would take that scan
+# over the budget.
+DEFAULT_PROBES: tuple[str, ...] = tuple(name for name in PROBES
+                                        if name not in ("alpn_support", "robot"))
 
 __all__ = ["DEFAULT_PROBES", "PROBES", "Probe", "ProbeContext", "ProbeOptions", "ProbeOutput"]

@@ -126,6 +126,14 @@ from scanner.results.versions import (
     ProtocolLabel,
     version_field,
 )
+from scanner.results.vulnerabilities import (
+    DhGroupInfo,
+    DhParametersAtVersion,
+    DhParametersFacet,
+    VulnerabilitiesFacet,
+    VulnerabilityCheck,
+    VulnerabilityResult,
+)
 
 __all__ = [
     "NEWEST_FIRST",
@@ -160,6 +168,9 @@ __all__ = [
     "ClientOutcome",
     "ClientRenegotiation",
     "ClientsView",
+    "DhGroupInfo",
+    "DhParametersAtVersion",
+    "DhParametersFacet",
     "DistinguishedNameInfo",
     "EnforcementAttempt",
     "EnforcementFacet",
@@ -215,6 +226,9 @@ __all__ = [
     "TranscriptEntry",
     "UnparsedCertificate",
     "ValidationErrorKind",
+    "VulnerabilitiesFacet",
+    "VulnerabilityCheck",
+    "VulnerabilityResult",
     "WithoutCertificate",
     "WithoutCertificateOutcome",
     "not_measured_field",

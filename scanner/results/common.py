@@ -121,6 +121,14 @@ class Finding(Model):
     version: str | None = Field(
         default=None, description="Protocol version the finding is about, when it is about one."
     )
+    references: list[str] = Field(
+        default_factory=list, description="CVE, CWE and RFC identifiers behind the finding.")
+    policy: str | None = Field(
+        default=None, description="The policy that rules it out, when that is the reason "
+        "(e.g. 'NIST SP 800-52r2 3.1', 'Mozilla intermediate').")
+    evidence: list[str] = Field(
+        default_factory=list, description="What was observed: the versions, suites, groups or "
+        "answers the finding rests on.")
 
 
 class TargetInfo(Model):

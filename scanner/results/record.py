@@ -24,6 +24,11 @@ from scanner.results.enumeration import (
 from scanner.results.ocsp import OcspFacet
 from scanner.results.policy import ClientsView, ExpectationOutcome, PolicyIdentification
 from scanner.results.session import RenegotiationFacet, ResumptionFacet
+from scanner.results.vulnerabilities import (
+    DhParametersFacet,
+    VulnerabilitiesFacet,
+    VulnerabilityCheck,
+)
 
 #: Written into every record; bump it (and the snapshot docs/schema/record-<n>.json) on any
 #: change that breaks readers of existing records.
@@ -58,6 +63,11 @@ class Record(Model):
     npn: NpnFacet | None = None
     extensions: ExtensionsFacet | None = None
     engine_agreement: EngineAgreementFacet | None = None
+    dh_parameters: DhParametersFacet | None = None
+    vulnerabilities: VulnerabilitiesFacet | None = None
+    robot: VulnerabilityCheck | None = Field(
+        default=None, description="ROBOT (opt-in probe): a Bleichenbacher padding oracle "
+        "over static-RSA suites.")
     policy: PolicyIdentification | None = Field(
         default=None, description="Named-policy identification; present when the record has "
         "enumerated protocol versions and cipher suites.")

@@ -64,6 +64,7 @@ from .extensions import (
     parse_renegotiation_info_extension,
     parse_signature_algorithms_extension,
 )
+from .followup import FollowUpRecords
 from .handshake import (
     HANDSHAKE_HEADER_LENGTH,
     HandshakeHeader,
@@ -123,7 +124,11 @@ from .server_hello import (
     parse_server_hello,
     parse_supported_versions_server,
 )
-from .server_key_exchange import parse_ecdhe_server_key_exchange
+from .server_key_exchange import (
+    DhParameters,
+    parse_dhe_server_key_exchange,
+    parse_ecdhe_server_key_exchange,
+)
 from .sslv2 import (
     SSL2_VERSION,
     Ssl2Error,
@@ -180,11 +185,13 @@ __all__ = [
     "CipherSuite",
     "ClientHello",
     "ContentType",
+    "DhParameters",
     "Direction",
     "DistinguishedName",
     "EncryptedExtensions",
     "Extension",
     "ExtensionType",
+    "FollowUpRecords",
     "HandshakeHeader",
     "HandshakeMessage",
     "HandshakeType",
@@ -239,6 +246,7 @@ __all__ = [
     "parse_certificate_request",
     "parse_certificate_status",
     "parse_client_hello",
+    "parse_dhe_server_key_exchange",
     "parse_distinguished_name",
     "parse_ec_point_formats_extension",
     "parse_ecdhe_server_key_exchange",

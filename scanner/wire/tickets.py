@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .errors import WireError
 from .extensions import Extension, find_extension, read_extension_list
@@ -17,7 +17,8 @@ __all__ = ["NewSessionTicket", "parse_new_session_ticket"]
 class NewSessionTicket:
     """A session ticket in either the RFC 5077 or the RFC 8446 4.6.1 layout.
 
-    The ticket itself is opaque server state; only its length is kept.
+    The ticket itself is opaque server state: kept (out of the repr) only so that a check
+    can present it again (Ticketbleed), never written to a record.
     """
 
     tls13: bool
@@ -27,6 +28,7 @@ class NewSessionTicket:
     ticket_length: int
     max_early_data: int | None
     extensions: tuple[Extension, ...]
+    ticket: bytes = field(default=b"", repr=False)
 
 
 def parse_new_session_ticket(body: bytes, *, version: int) -> NewSessionTicket:
@@ -44,6 +46,7 @@ def parse_new_session_ticket(body: bytes, *, version: int) -> NewSessionTicket:
             ticket_length=len(ticket),
             max_early_data=None,
             extensions=(),
+            ticket=ticket,
         )
     lifetime = reader.u32("NewSessionTicket ticket_lifetime")
     age_add = reader.u32("NewSessionTicket ticket_age_add")
@@ -67,4 +70,5 @@ def parse_new_session_ticket(body: bytes, *, version: int) -> NewSessionTicket:
         ticket_length=len(ticket),
         max_early_data=max_early_data,
         extensions=extensions,
+        ticket=ticket,
     )

@@ -3,7 +3,8 @@
 Load with ``pytest_plugins = ["tests.support.fixtures"]`` (the repository root on ``sys.path``).
 
 * ``pki`` (session): :class:`tests.support.pki.TestPKI`.
-* ``openssl_server``, ``nginx_server``, ``gnutls_server``, ``haproxy_server`` (function
+* ``openssl_server``, ``nginx_server``, ``gnutls_server``, ``haproxy_server``,
+  ``caddy_server`` (function
   scope): factories; call with the keyword arguments of
   :func:`tests.support.servers.openssl_s_server`, :func:`~tests.support.servers.nginx`,
   :func:`~tests.support.servers.gnutls_serv` or :func:`~tests.support.servers.haproxy` (minus
@@ -83,6 +84,12 @@ def gnutls_server(pki: TestPKI, tmp_path: Path) -> Iterator[ServerFactory]:
 def haproxy_server(pki: TestPKI, tmp_path: Path) -> Iterator[ServerFactory]:
     """Factory for ``haproxy -db`` (see ``servers.haproxy``)."""
     yield from _factory("haproxy", servers.haproxy, pki, tmp_path)
+
+
+@pytest.fixture
+def caddy_server(pki: TestPKI, tmp_path: Path) -> Iterator[ServerFactory]:
+    """Factory for ``caddy run`` (see ``servers.caddy``)."""
+    yield from _factory("caddy", servers.caddy, pki, tmp_path)
 
 
 @pytest.fixture

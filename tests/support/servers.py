@@ -153,8 +153,10 @@ def openssl_s_server(
     tls_versions: Sequence[TlsVersion] = DEFAULT_TLS_VERSIONS,
     server_files: PemPaths | None = None,
     extra_args: Sequence[str] = (),
+    www: bool = True,
 ) -> contextlib.AbstractContextManager[RunningServer]:
-    """``openssl s_server -www`` on 127.0.0.1.
+    """``openssl s_server -www`` on 127.0.0.1 (``www=False``: without ``-www``, which
+    ``-early_data`` cannot be combined with; s_server then serves one client at a time).
 
     ``verify="require"`` is ``-Verify 1`` (no cert: TLS 1.2 handshake_failure alert,
     TLS 1.3 certificate_required alert after the client's Finished); ``"request"``
@@ -171,7 +173,7 @@ def openssl_s_server(
 
     def argv(port: int) -> list[str]:
         args = [
-            exe, "s_server", "-accept", f"{LOOPBACK}:{port}", "-www",
+            exe, "s_server", "-accept", f"{LOOPBACK}:{port}", *(["-www"] if www else []),
             "-cert", str(files.cert), "-key", str(files.key),
             "-min_protocol", OPENSSL_PROTO[lo], "-max_protocol", OPENSSL_PROTO[hi],
         ]
@@ -468,14 +470,15 @@ def caddy(
     pki: TestPKI,
     workdir: Path,
     *,
-    client_auth: CaddyClientAuth = "require_and_verify",
+    client_auth: CaddyClientAuth | None = "require_and_verify",
     ca_file: Path | None = None,
     tls_versions: Sequence[TlsVersion] = DEFAULT_TLS_VERSIONS,
     server_files: PemPaths | None = None,
 ) -> contextlib.AbstractContextManager[RunningServer]:
     """``caddy run`` with a JSON config: one HTTPS server answering 200 "ok", the admin API and
     automatic HTTPS off, state under ``workdir``. ``client_auth`` is the connection policy's
-    ``client_authentication.mode``, trusting ``ca_file`` (default: the client CA bundle).
+    ``client_authentication.mode``, trusting ``ca_file`` (default: the client CA bundle); None
+    asks for no client certificate.
     Caddy (Go crypto/tls) supports TLS 1.2 and 1.3 only.
     """
     exe = binary("caddy")
@@ -488,6 +491,12 @@ def caddy(
         return d / f"caddy-{port}.json"
 
     def argv(port: int) -> list[str]:
+        policy: dict[str, object] = {
+            "certificate_selection": {"any_tag": ["test"]},
+            "protocol_min": _CADDY_VERS[lo], "protocol_max": _CADDY_VERS[hi]}
+        if client_auth is not None:  # None: no client authentication at all
+            policy["client_authentication"] = {
+                "trusted_ca_certs_pem_files": [str(ca)], "mode": client_auth}
         config = {
             "admin": {"disabled": True},
             "logging": {"logs": {"default": {"level": "ERROR"}}},
@@ -498,12 +507,7 @@ def caddy(
                 "http": {"servers": {"test": {
                     "listen": [f"{LOOPBACK}:{port}"],
                     "automatic_https": {"disable": True},
-                    "tls_connection_policies": [{
-                        "certificate_selection": {"any_tag": ["test"]},
-                        "protocol_min": _CADDY_VERS[lo], "protocol_max": _CADDY_VERS[hi],
-                        "client_authentication": {
-                            "trusted_ca_certs_pem_files": [str(ca)], "mode": client_auth},
-                    }],
+                    "tls_connection_policies": [policy],
                     "routes": [{"handle": [{"handler": "static_response", "status_code": 200,
                                             "body": "ok"}]}],
                 }}},

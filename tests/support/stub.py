@@ -38,6 +38,8 @@ class StubPolicy:
     extra_extensions: Sequence[tuple[int, bytes]] = field(default_factory=tuple)
     always_pick: int | None = None  # misbehave: select this suite whatever was offered
     max_suites: int | None = None  # hang up on hellos offering more (size intolerance)
+    sslv2_to_everything: bool = False  # misbehave: an SSLv2 SERVER-HELLO to any hello
+    deflate: bool = False  # select DEFLATE compression (RFC 3749) when offered (CRIME)
 
 
 def _record(content_type: int, version: int, payload: bytes) -> bytes:
@@ -50,9 +52,9 @@ def _alert(description: int, version: int = 0x0301) -> bytes:
 
 
 def _server_hello(version: int, suite: int, session_id: bytes,
-                  extensions: Sequence[tuple[int, bytes]]) -> bytes:
+                  extensions: Sequence[tuple[int, bytes]], compression: int = 0) -> bytes:
     body = version.to_bytes(2, "big") + os.urandom(32) + bytes([len(session_id)]) + session_id
-    body += suite.to_bytes(2, "big") + b"\x00"
+    body += suite.to_bytes(2, "big") + bytes([compression])
     if extensions:
         block = b"".join(t.to_bytes(2, "big") + len(d).to_bytes(2, "big") + d
                          for t, d in extensions)
@@ -94,6 +96,8 @@ def _receive(conn: socket.socket, server: TcpServer) -> bytes:
 
 def answer(policy: StubPolicy, request: bytes) -> bytes:
     """The stub's reply to one client record (pure, so it can be tested on its own)."""
+    if policy.sslv2_to_everything:
+        return _sslv2_server_hello(policy.sslv2_kinds)
     if request[0] & 0x80:
         offered = request[11 : 11 + int.from_bytes(request[5:7], "big")]
         offered_kinds = {int.from_bytes(offered[i : i + 3], "big")
@@ -129,7 +133,8 @@ def answer(policy: StubPolicy, request: bytes) -> bytes:
               or wire.SCSV_EMPTY_RENEGOTIATION_INFO in hello.cipher_suites)
     if policy.echo_renegotiation_info and secure and hello.extensions is not None:
         extensions.append((_EXT_RENEGOTIATION_INFO, b"\x00"))
-    return _server_hello(version, chosen, hello.session_id, extensions)
+    compression = 1 if policy.deflate and 1 in hello.compression_methods else 0
+    return _server_hello(version, chosen, hello.session_id, extensions, compression)
 
 
 @contextlib.contextmanager

@@ -402,6 +402,7 @@ def test_tls12_new_session_ticket() -> None:
         ticket_length=160,
         max_early_data=None,
         extensions=(),
+        ticket=b"\xaa" * 160,
     )
     # An empty ticket is how a server says "I will not issue one after all" (RFC 5077 3.3).
     empty = parse_new_session_ticket((0).to_bytes(4, "big") + vec(2, b""), version=TLS12)
@@ -426,6 +427,7 @@ def test_tls13_new_session_ticket_with_early_data() -> None:
         ticket_length=200,
         max_early_data=16384,
         extensions=(Extension(42, (16384).to_bytes(4, "big")),),
+        ticket=b"\xbb" * 200,
     )
 
 

@@ -32,6 +32,7 @@ from scanner.wire import (
     parse_certificate,
     parse_certificate_authorities_extension,
     parse_certificate_status,
+    parse_dhe_server_key_exchange,
     parse_distinguished_name,
     parse_encrypted_extensions,
     parse_extensions,
@@ -315,6 +316,7 @@ MORE_PARSERS: dict[str, Callable[[bytes], object]] = {
     "alert": parse_alert,
     "distinguished_name": parse_distinguished_name,
     "decode_oid": decode_oid,
+    "dhe_server_key_exchange": parse_dhe_server_key_exchange,
 }
 
 

@@ -3,6 +3,7 @@ ECDHE curves of TLS 1.2 and below (ServerKeyExchange), each by ``peel``."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from scanner import wire
@@ -11,7 +12,7 @@ from scanner.engine.raw import RawReply
 from scanner.offers import keyshares
 from scanner.offers.keyshares import X25519
 from scanner.probes.shared.candidates import candidates, weakest_first
-from scanner.probes.shared.peel import End, peel
+from scanner.probes.shared.peel import End, Peeled, peel
 from scanner.probes.shared.raw_hellos import RawHellos, normal_refusal
 from scanner.probes.shared.version_tests import VersionTest
 from scanner.wire import TLSVersion
@@ -80,25 +81,72 @@ async def _groups_tls13(hellos: RawHellos, test: VersionTest) -> GroupEnumeratio
 async def _curves_tls12(hellos: RawHellos, version: int) -> GroupEnumeration:
     suites = weakest_first([s.code for s in wire.CIPHER_SUITES.values()
                             if s.ecdhe and not s.tls13])
+    picked_with: dict[int, int | None] = {}  # curve -> the suite it came with
 
     def unknown_curve(group: int | None) -> str:
         return ("ServerKeyExchange missing, with explicit curve parameters, or naming a "
                 f"curve not offered ({_group_name(group)})")
 
-    async def ask(offered: tuple[int, ...]) -> int | End:
+    async def pick(offered: tuple[int, ...]) -> int | End:
         reply = await hellos.send(hellos.offer(version, suites, groups=offered),
                                   wire.StopAt.SERVER_HELLO_DONE)
         if not reply.hello or reply.version != version:
             return _stop(reply)
         group = reply.key_exchange_group()
-        return End(unknown_curve(group)) if group is None else group
+        if group is None:
+            return End(unknown_curve(group))
+        picked_with.setdefault(group, reply.cipher_suite)
+        return group
 
-    peeled = await peel(raw.TLS12_CURVES, ask, not_offered=unknown_curve)
-    notes = [peeled.problem] if peeled.problem else []
+    peeled = await peel(raw.TLS12_CURVES, pick, not_offered=unknown_curve)
+    chosen, asked, problem = peeled.chosen, peeled.asked, peeled.problem
+    if peeled.refused and peeled.remaining and chosen and all(
+            _ecdsa_signed(picked_with[curve]) for curve in chosen):
+        # An ECDSA-only server also needs its certificate's curve among the offered groups
+        # (RFC 8422 5.1.1), so the refusal may be about the certificate, not the rest:
+        # ask again about the rest with the curves it picked appended, last.
+        anchored = await _anchored_curves(pick, peeled.remaining, tuple(chosen))
+        chosen, asked = chosen + anchored.chosen, asked + anchored.asked
+        problem = anchored.problem
+    notes = [problem] if problem else []
     if peeled.refused and not peeled.picks:
         notes.append("no ECDHE suite accepted")
-    return GroupEnumeration(version, [(group, "server_key_exchange") for group in peeled.chosen],
-                            peeled.complete, len(raw.TLS12_CURVES), peeled.asked, notes)
+    return GroupEnumeration(version, [(group, "server_key_exchange") for group in chosen],
+                            problem is None, len(raw.TLS12_CURVES), asked, notes)
+
+
+async def _anchored_curves(pick: Callable[[tuple[int, ...]], Awaitable[int | End]],
+                           rest: tuple[int, ...], anchors: tuple[int, ...]) -> Peeled[int]:
+    """Peel ``rest`` while offering ``anchors`` (curves known to be accepted) after them.
+
+    A server following our order picks a supported curve of ``rest`` before any anchor, so
+    an anchor pick ends the series normally. Whether it follows our order is asked first,
+    with two anchors reversed; with one anchor, an anchor pick leaves ``rest`` undecided.
+    """
+    client_order: bool | None = None
+    asked = 0
+    if len(anchors) >= 2:
+        answer = await pick((anchors[1], anchors[0]))
+        asked = 1
+        client_order = answer == anchors[1] if not isinstance(answer, End) else None
+
+    async def ask(offered: tuple[int, ...]) -> int | End:
+        answer = await pick(offered + anchors)
+        if isinstance(answer, End) or answer not in anchors:
+            return answer
+        if client_order:
+            return End()
+        return End("the server picked a curve it had already picked over the rest (its "
+                   "certificate's curve must be offered); the rest is undecided")
+
+    peeled = await peel(rest, ask)
+    peeled.asked += asked
+    return peeled
+
+
+def _ecdsa_signed(suite: int | None) -> bool:
+    entry = wire.CIPHER_SUITES.get(suite) if suite is not None else None
+    return entry is not None and entry.key_exchange == "ECDHE_ECDSA"
 
 
 def _group_name(group: int | None) -> str:

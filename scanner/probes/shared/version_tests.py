@@ -80,10 +80,14 @@ def _definitive(reply: RawReply) -> bool:
 
 def _decide(version: int, reply: RawReply, offered: tuple[int, ...]) -> VersionTest:
     if reply.outcome is raw.RawOutcome.sslv2_server_hello:
+        # An SSLv2 SERVER-HELLO accepts only an SSLv2 hello: to a TLS hello it is a refusal
+        # of the version offered, whatever the version field inside says.
         hello = reply.flight.sslv2
-        accepted = isinstance(hello, wire.Ssl2ServerHello) and hello.version == TLSVersion.SSLv2
-        return VersionTest(version, accepted, None if accepted else "answered SSLv2 "
-                           "SERVER-HELLO with another version", reply, offered)
+        accepted = (version == TLSVersion.SSLv2 and isinstance(hello, wire.Ssl2ServerHello)
+                    and hello.version == TLSVersion.SSLv2)
+        refusal = ("answered with an SSLv2 SERVER-HELLO" if version != TLSVersion.SSLv2 else
+                   "answered SSLv2 SERVER-HELLO with another version")
+        return VersionTest(version, accepted, None if accepted else refusal, reply, offered)
     if reply.hello:
         selected = reply.version or 0
         if selected == version:

@@ -1,0 +1,72 @@
+"""Heartbleed (CVE-2014-0160): does the server answer a heartbeat that claims more payload
+than it carries, with its own memory?
+
+RFC 6520 4 says such a request MUST be discarded silently; OpenSSL 1.0.1-1.0.1f copied the
+claimed length from its memory instead. We offer the heartbeat extension, read the server's
+flight to ServerHelloDone, send one heartbeat request claiming 16384 bytes and carrying
+none, and count (never keep) the heartbeat bytes that come back, reading at most 64 KiB.
+"""
+
+from __future__ import annotations
+
+from scanner import wire
+from scanner.engine.raw import RawReply
+from scanner.engine.session import EndpointSession
+from scanner.probes.shared.enumeration import Enumerator
+from scanner.probes.vulns.common import (
+    accepted_hello,
+    legacy_hello,
+    legacy_version,
+    no_hello,
+    not_applicable,
+    record,
+    verdict,
+)
+from scanner.results import VulnerabilityCheck
+
+CLAIMED_PAYLOAD = 0x4000
+#: How long to wait for a heartbeat answer: a correct server drops the request silently, so
+#: every scan of one waits this long (a leaking server answers at once).
+HEARTBEAT_WINDOW_S = 2.0
+HEARTBEAT_REQUEST = 1
+# type, payload_length: no payload, no padding (an honest request needs 16 bytes of padding)
+MALFORMED_REQUEST = bytes([HEARTBEAT_REQUEST]) + CLAIMED_PAYLOAD.to_bytes(2, "big")
+# peer_allowed_to_send (RFC 6520 2)
+HEARTBEAT_EXTENSION = wire.Extension(wire.ExtensionType.heartbeat, b"\x01")
+
+
+async def check(session: EndpointSession, enum: Enumerator) -> VulnerabilityCheck:
+    test = await legacy_version(enum)
+    if test is None:
+        return not_applicable("no TLS 1.0-1.2: TLS 1.3 has no heartbeat extension in use")
+    version = test.version
+
+    def heartbeat(reply: RawReply) -> bytes | None:
+        if not accepted_hello(reply, version):
+            return None
+        return record(wire.ContentType.heartbeat, version, MALFORMED_REQUEST)
+
+    reply = await session.raw_exchange(legacy_hello(enum, test, extensions=(HEARTBEAT_EXTENSION,)),
+                                       stop_at=wire.StopAt.SERVER_HELLO_DONE, then=heartbeat,
+                                       then_window=HEARTBEAT_WINDOW_S)
+    if reply.followup is None:
+        return no_hello(reply, version)
+    return judge(reply, version)
+
+
+def judge(reply: RawReply, version: int) -> VulnerabilityCheck:
+    """Pure: the verdict on what came back after the malformed heartbeat."""
+    assert reply.followup is not None
+    received = reply.followup.records.body_bytes.get(wire.ContentType.heartbeat, 0)
+    hello = reply.server_hello
+    echoed = hello is not None and hello.has_extension(wire.ExtensionType.heartbeat)
+    offered = "with" if echoed else "without"
+    if received > len(MALFORMED_REQUEST):
+        return verdict("vulnerable", f"a heartbeat claiming {CLAIMED_PAYLOAD} bytes and carrying "
+                       f"none got {received} bytes of heartbeat back", version=version)
+    records = reply.followup.records
+    answer = (f"an alert, {records.alert.name}" if records.alert is not None else
+              {"closed": "a close", "reset": "a reset", "done": "junk"}.get(
+                  reply.followup.ending, "nothing"))
+    return verdict("not_vulnerable", f"the server ({offered} the heartbeat extension) answered "
+                   f"the overlong heartbeat with {answer}", version=version)
