@@ -75,6 +75,7 @@ from .handshake import (
     split_handshake_stream,
 )
 from .http import MAX_STATUS_LINE, HttpStatusLine, build_head_request, read_status_line
+from .later_request import LaterCertificateRequest, LaterMechanism, later_certificate_request
 from .reader import ByteReader
 from .records import (
     MAX_CIPHERTEXT_LENGTH,
@@ -181,6 +182,8 @@ __all__ = [
     "HandshakeType",
     "HttpStatusLine",
     "KeyShareEntry",
+    "LaterCertificateRequest",
+    "LaterMechanism",
     "NameAttributeDer",
     "NewSessionTicket",
     "OidFilter",
@@ -215,6 +218,7 @@ __all__ = [
     "find_extension",
     "format_code",
     "key_share_extension",
+    "later_certificate_request",
     "looks_like_tls",
     "name_attributes",
     "name_for",

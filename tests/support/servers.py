@@ -455,3 +455,87 @@ def haproxy(
     details: dict[str, object] = {"verify": verify, "advertise_ca_names": advertise_ca_names,
                                   "ignore_errors": tuple(ignore_errors)}
     return _serve("haproxy", workdir, argv, config=conf_path, details=details)
+
+
+# --- Apache httpd ----------------------------------------------------------------
+
+# Findings with Apache 2.4 (Debian apache2) / OpenSSL 3.0:
+# * "SSLVerifyClient require" inside <Location /secure> asks for a certificate only once a
+#   request names /secure: in TLS 1.2 with a HelloRequest and a renegotiation whose
+#   CertificateRequest lists the CA names (without a certificate: handshake_failure alert);
+#   in TLS 1.3 with a post-handshake CertificateRequest, only to clients that offered
+#   post_handshake_auth (without a certificate: certificate_required alert). A TLS 1.3 client
+#   that did not offer it gets "403 Forbidden" ("cannot perform post-handshake
+#   authentication" in the error log).
+# * Run as root, the process switches to "User"; responses come from mod_status's handler,
+#   so the children read no file in the (0700) pytest directories.
+_APACHE_CONF = """\
+ServerRoot {dir}
+PidFile {dir}/httpd.pid
+ErrorLog {dir}/error.log
+LogLevel info ssl:info
+LoadModule mpm_event_module {modules}/mod_mpm_event.so
+LoadModule authz_core_module {modules}/mod_authz_core.so
+LoadModule socache_shmcb_module {modules}/mod_socache_shmcb.so
+LoadModule ssl_module {modules}/mod_ssl.so
+LoadModule status_module {modules}/mod_status.so
+{user}
+Listen {host}:{port}
+ServerName localhost
+StartServers 1
+ServerLimit 1
+ThreadsPerChild 16
+MaxRequestWorkers 16
+SSLSessionCache shmcb:{dir}/scache(64000)
+<Location />
+    SetHandler server-status
+</Location>
+<VirtualHost {host}:{port}>
+    SSLEngine on
+    SSLProtocol -all {protocols}
+    SSLCertificateFile {cert}
+    SSLCertificateKeyFile {key}
+    SSLCACertificateFile {ca}
+    <Location {protected}>
+        SSLVerifyClient require
+        SSLVerifyDepth 3
+    </Location>
+</VirtualHost>
+"""
+APACHE_MODULES = Path("/usr/lib/apache2/modules")
+
+
+def apache(
+    pki: TestPKI,
+    workdir: Path,
+    *,
+    protected_path: str = "/secure",
+    ca_file: Path | None = None,
+    tls_versions: Sequence[TlsVersion] = DEFAULT_TLS_VERSIONS,
+    server_files: PemPaths | None = None,
+) -> contextlib.AbstractContextManager[RunningServer]:
+    """Apache httpd (``apache2 -X``: one process, foreground) answering every path with 200,
+    and requiring a client certificate (``SSLVerifyClient require``) only under
+    ``protected_path``: the per-path client authentication of renegotiation (TLS 1.2) and
+    post-handshake authentication (TLS 1.3)."""
+    exe = binary("apache2")
+    _check_versions(tls_versions)
+    files = server_files or pki.server_files
+    ca = ca_file or pki.client_ca_bundle
+    d = workdir.resolve()
+
+    def conf_path(port: int) -> Path:
+        return d / f"apache-{port}.conf"
+
+    def argv(port: int) -> list[str]:
+        conf_path(port).write_text(_APACHE_CONF.format(
+            dir=d, modules=APACHE_MODULES, host=LOOPBACK, port=port,
+            user="User nobody\nGroup nogroup" if os.geteuid() == 0 else "",
+            protocols=" ".join(f"+{OPENSSL_PROTO[v]}" for v in tls_versions),
+            cert=files.chain, key=files.key, ca=ca, protected=protected_path))
+        return [exe, "-X", "-f", str(conf_path(port))]
+
+    details: dict[str, object] = {"protected_path": protected_path,
+                                  "tls_versions": tuple(tls_versions)}
+    return _serve("apache2", workdir, argv, stop_signal=signal.SIGTERM,
+                  extra_logs=lambda _p: [d / "error.log"], config=conf_path, details=details)
