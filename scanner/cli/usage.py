@@ -16,6 +16,7 @@ from scanner.config.targets import (
     TargetSyntaxError,
     parse_endpoint,
     validate_alpn_extra,
+    validate_sni_names,
 )
 from scanner.pkix.trust import TrustStoreError, load_ca_bundle
 from scanner.policy.catalog import Catalog, PolicyFileError, load_catalog
@@ -113,6 +114,15 @@ def parse_alpn_extra(text: str | None) -> tuple[str, ...]:
         return validate_alpn_extra(p.strip() for p in text.split(","))
     except TargetSyntaxError as exc:
         raise fail_usage(f"--alpn-extra: {exc}") from None
+
+
+def parse_sni_names(text: str | None) -> tuple[str, ...]:
+    if not text:
+        return ()
+    try:
+        return validate_sni_names(p.strip() for p in text.split(",") if p.strip())
+    except TargetSyntaxError as exc:
+        raise fail_usage(f"--sni-names: {exc}") from None
 
 
 def collect_targets(arguments: list[str], catalog: Catalog | None = None

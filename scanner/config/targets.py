@@ -36,6 +36,8 @@ class HttpCheck:
     enabled: bool = True
     path: str = "/"
     host: str | None = None  # the Host header; None: the SNI, else the host (see http_host)
+    #: Paths whose per-path client authentication is checked (inventory ``http_paths``).
+    paths: tuple[str, ...] = ("/",)
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,10 @@ class Target:
     #: The user's client CA and its key, to issue an expired certificate from it.
     client_ca: ClientCredential | None = field(default=None, compare=False, hash=False)
     expect: Expectations | None = field(default=None, hash=False, compare=False)
+    #: Other server names served on this address (inventory ``sni_names``); None: the sweep's.
+    sni_names: tuple[str, ...] | None = field(default=None, compare=False, hash=False)
+    #: At most this many names per address for the vhosts probe; None: the sweep's.
+    max_sni_names: int | None = field(default=None, compare=False, hash=False)
 
     @property
     def label(self) -> str:
@@ -82,6 +88,32 @@ class Target:
 
 
 
+
+
+DEFAULT_MAX_SNI_NAMES = 16  # each name costs the vhosts probe 3 connections, each pair 1
+
+
+def validate_sni_names(names: Iterable[str]) -> tuple[str, ...]:
+    """Server names to compare on one address: valid DNS names (no IP literals, which SNI
+    cannot carry), lower-cased, duplicates dropped, order kept."""
+    out: list[str] = []
+    for name in names:
+        valid = validate_host(name)
+        if is_ip_literal(valid):
+            raise TargetSyntaxError(f"{name!r} is an IP address; SNI carries host names only")
+        out.append(valid.rstrip("."))
+    return tuple(dict.fromkeys(out))
+
+
+def colocated_names(targets: Iterable[Target]) -> dict[tuple[str, int], tuple[str, ...]]:
+    """The server names inventory targets send to each (host, port): the names that share
+    an address, which the vhosts probe compares. Grouped by the host as written (an IP
+    address, or one name for several ``sni:`` values)."""
+    groups: dict[tuple[str, int], dict[str, None]] = {}
+    for target in targets:
+        if target.sni:
+            groups.setdefault((target.host, target.port), {})[target.sni] = None
+    return {key: tuple(names) for key, names in groups.items()}
 
 
 def validate_host(host: str) -> str:

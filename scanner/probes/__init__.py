@@ -19,6 +19,7 @@ from scanner.probes.ocsp import OcspProbe
 from scanner.probes.protocols import ProtocolsProbe
 from scanner.probes.renegotiation import RenegotiationProbe
 from scanner.probes.resumption import ResumptionProbe
+from scanner.probes.vhosts import VhostsProbe
 
 PROBES: dict[str, Probe[Any]] = {
     probe.name: probe
@@ -26,13 +27,16 @@ PROBES: dict[str, Probe[Any]] = {
         ClientAuthProbe(), EnforcementProbe(), ProtocolsProbe(), CipherSuitesProbe(),
         GroupsProbe(), CertificateProbe(), OcspProbe(), RenegotiationProbe(),
         ResumptionProbe(), AlpnProbe(), AlpnSupportProbe(), NpnProbe(), ExtensionsProbe(),
-        EngineAgreementProbe(),
+        EngineAgreementProbe(), VhostsProbe(),
     )
 }
 # Every probe but alpn_support: the alpn probe already finds the supported set (per version,
 # with the selection per offer and the no-overlap behaviour), and engine_agreement still
 # checks the raw engine's ALPN selection against OpenSSL's. Dropping the duplicate keeps a
 # default scan of an ALB-like listener under 60 connections.
-DEFAULT_PROBES: tuple[str, ...] = tuple(name for name in PROBES if name != "alpn_support")
+# vhosts joins a target's probes by itself when its address serves more than one name to
+# compare (config/options.py): one SNI map costs ~3 connections per name.
+DEFAULT_PROBES: tuple[str, ...] = tuple(name for name in PROBES
+                                        if name not in ("alpn_support", "vhosts"))
 
 __all__ = ["DEFAULT_PROBES", "PROBES", "Probe", "ProbeContext", "ProbeOptions", "ProbeOutput"]

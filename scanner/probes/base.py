@@ -38,6 +38,8 @@ class HttpRequestTarget:
     path: str = "/"
     #: The Host header, already resolved (configured, else SNI or host, with a non-443 port).
     host: str = "localhost"
+    #: Paths whose per-path client authentication is checked (inventory ``http_paths``).
+    paths: tuple[str, ...] = ("/",)
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,12 @@ class ProbeContext:
     client_credential: ClientCredential | None = None
     #: The user's client CA and its key (inventory ``client_ca_cert``), to issue from.
     client_ca: ClientCredential | None = None
+    #: Other server names on this address (sni_names and the inventory's neighbours).
+    sni_names: tuple[str, ...] = ()
+    #: The user listed names: the vhosts probe compares even a single one.
+    sni_names_given: bool = False
+    #: At most this many names per address (the vhosts probe's cap).
+    max_sni_names: int = 16
 
     @property
     def trust(self) -> TrustStore:

@@ -24,6 +24,7 @@ from scanner.results.enumeration import (
 from scanner.results.ocsp import OcspFacet
 from scanner.results.policy import ExpectationOutcome, PolicyIdentification
 from scanner.results.session import RenegotiationFacet, ResumptionFacet
+from scanner.results.vhosts import VhostsFacet
 
 #: Written into every record; bump it (and the snapshot docs/schema/record-<n>.json) on any
 #: change that breaks readers of existing records.
@@ -58,6 +59,7 @@ class Record(Model):
     npn: NpnFacet | None = None
     extensions: ExtensionsFacet | None = None
     engine_agreement: EngineAgreementFacet | None = None
+    vhosts: VhostsFacet | None = None
     policy: PolicyIdentification | None = Field(
         default=None, description="Named-policy identification; present when the record has "
         "enumerated protocol versions and cipher suites.")

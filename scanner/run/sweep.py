@@ -20,8 +20,7 @@ from typing import Protocol
 
 import trio
 
-from scanner.config.options import resolve_options
-from scanner.config.targets import Target
+from scanner.config.targets import DEFAULT_MAX_SNI_NAMES, Target, colocated_names
 from scanner.engine.contexts import ContextFactory, KeylogWriter
 from scanner.engine.session import ConnectionLimits
 from scanner.policy.apply import annotate
@@ -52,6 +51,11 @@ class SweepOptions:
     probe_options: ProbeOptions = field(default_factory=ProbeOptions)
     catalog: Catalog | None = None  # policies for identification and expect.policy
     rate: float | None = None
+    sni_names: tuple[str, ...] = ()  # --sni-names: names every target's address serves
+    max_sni_names: int = DEFAULT_MAX_SNI_NAMES
+    #: Server names by (host, port) over the whole target list (before shard and resume
+    #: pick from it); None: taken from the targets the sweep is given.
+    neighbours: dict[tuple[str, int], tuple[str, ...]] | None = None
 
 
 class SweepOutcome(Enum):
@@ -180,10 +184,13 @@ async def sweep(targets: list[Target], options: SweepOptions, sink: RecordSink, 
     scanner = Scanner(
         ScanSettings(probes=options.probes, timeout=options.timeout,
                      target_timeout=options.target_timeout, alpn_extra=options.alpn_extra,
-                     probe_options=options.probe_options),
+                     probe_options=options.probe_options, sni_names=options.sni_names,
+                     max_sni_names=options.max_sni_names),
         limits=ConnectionLimits(options.concurrency, options.per_address, options.rate),
         contexts=contexts,
     )
+    scanner.neighbours = (options.neighbours if options.neighbours is not None
+                          else colocated_names(targets))
 
     def finish(record: Record, target: Target) -> Record:
         """Identify the policy and check expectations; a bug here costs only that step."""
@@ -208,7 +215,7 @@ async def sweep(targets: list[Target], options: SweepOptions, sink: RecordSink, 
 
     def fallback(item: tuple[int, Target], exc: BaseException) -> Record:
         record = error_record(item[1], internal_error(exc),
-                              resolve_options(item[1], scanner.settings).probes)
+                              scanner.options_for(item[1]).probes)
         return finish(record, item[1])
 
     if observer is not None:
@@ -255,6 +262,8 @@ def run_sweep(targets: list[Target], options: SweepOptions, *, fmt: OutputFormat
     ``JsonlError`` if the file is corrupt before its last line).
     """
     summary = SweepSummary()
+    if options.neighbours is None:
+        options = replace(options, neighbours=colocated_names(targets))
     if shard is not None:
         targets = _select_shard(targets, shard, summary)
     plan = fit_concurrency(options.concurrency)

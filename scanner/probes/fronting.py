@@ -1,0 +1,107 @@
+"""SNI/Host fronting under mTLS: can a request reach vhost B over a handshake made for A?
+
+A client completes the handshake for A (which asks no certificate) and then names B in the
+Host header. A proxy that routes by Host once TLS is done serves B without ever verifying a
+certificate for B. nginx notices and answers 421 Misdirected Request (RFC 9110 15.5.20); a
+rejection of the request for want of a certificate (400, 403, 495, 496) protects too.
+"""
+
+from __future__ import annotations
+
+import trio
+
+from scanner.engine.session import EndpointSession
+from scanner.probes.base import ProbeContext
+from scanner.probes.shared.path_requests import REJECTING_STATUSES, PathExchange, exchange
+from scanner.results import (
+    CertificateKind,
+    ClientAuthClass,
+    Finding,
+    FrontingCheck,
+    FrontingResult,
+    PathOutcome,
+    Severity,
+    VhostKind,
+    VhostView,
+)
+
+#: Answers that keep B's content from a client that did not authenticate for B.
+PROTECTING_STATUSES = frozenset({421, 400, 403, 495, 496})
+FINDING = "enforcement.sni_host_bypass"
+
+
+def host_header(name: str, port: int) -> str:
+    host = f"[{name}]" if ":" in name else name
+    return host if port == 443 else f"{host}:{port}"
+
+
+def requires_certificate(view: VhostView) -> bool:
+    """Refused without a certificate: in TLS, or in HTTP after asking for one (nginx 400)."""
+    if view.classification is ClientAuthClass.required:
+        return True
+    return (view.classification is ClientAuthClass.optional
+            and view.http_status in REJECTING_STATUSES)
+
+
+def open_without_certificate(view: VhostView) -> bool:
+    """Completes without a certificate and serves content (a status under 400)."""
+    return (view.classification in (ClientAuthClass.none, ClientAuthClass.optional)
+            and view.http_status is not None and view.http_status < 400)
+
+
+def pairs(views: list[VhostView], *, own: str | None) -> list[tuple[str, str]]:
+    """(A, B): B a name that requires a certificate, A a name served without one. With a
+    target name, only B = that name (each target answers for its own vhost, so a sweep over
+    the names of one address makes each pair once)."""
+    named = [v for v in views if v.kind is VhostKind.name and v.sni]
+    targets = [v.sni for v in named if requires_certificate(v) and v.sni
+               and (own is None or v.sni == own)]
+    sources = [v.sni for v in named if open_without_certificate(v) and v.sni]
+    return [(a, b) for b in targets for a in sources if a != b]
+
+
+async def check_pairs(session: EndpointSession, context: ProbeContext, views: list[VhostView],
+                      *, own: str | None) -> list[FrontingCheck]:
+    planned = pairs(views, own=own)
+    results: dict[int, FrontingCheck] = {}
+
+    async def one(index: int, sni: str, host: str) -> None:
+        offer = session.offer(sni=sni, alpn=("http/1.1",))
+        answer = await exchange(session, offer, context.http.path,
+                                host_header(host, session.address.port), CertificateKind.none)
+        results[index] = judge(sni, host, answer)
+
+    async with trio.open_nursery() as nursery:
+        for index, (sni, host) in enumerate(planned):
+            nursery.start_soon(one, index, sni, host)
+    return [results[i] for i in range(len(planned))]
+
+
+def judge(sni: str, host: str, answer: PathExchange) -> FrontingCheck:
+    check = FrontingCheck(sni=sni, host=host, protocol="http/1.1",
+                          certificate=answer.certificate.value, status=answer.status,
+                          alert=answer.alert, result=FrontingResult.inconclusive, detail="")
+    if answer.outcome is PathOutcome.response and answer.status is not None:
+        if answer.status in PROTECTING_STATUSES:
+            check.result = FrontingResult.protected
+            check.detail = f"SNI {sni}, Host {host}: HTTP {answer.status}, B is not served"
+        else:
+            check.result = FrontingResult.bypass
+            check.detail = (f"SNI {sni} (no client certificate), Host {host}: HTTP "
+                            f"{answer.status}; {host} requires a client certificate when "
+                            "named in the SNI")
+    elif answer.outcome in (PathOutcome.alert, PathOutcome.closed):
+        check.result = FrontingResult.protected
+        check.detail = f"SNI {sni}, Host {host}: {answer.describe()}"
+    else:
+        check.detail = f"SNI {sni}, Host {host}: {answer.describe()}"
+    return check
+
+
+def findings_for(checks: list[FrontingCheck]) -> list[Finding]:
+    return [Finding(
+        id=FINDING, severity=Severity.critical, probe="vhosts",
+        detail=f"{check.host} requires a client certificate, but a connection made for "
+        f"{check.sni} without one is served {check.host}'s content ({check.detail}): the "
+        "server routes by Host after TLS without checking the SNI's client authentication.")
+        for check in checks if check.result is FrontingResult.bypass]
