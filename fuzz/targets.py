@@ -67,6 +67,22 @@ def _record_tracker(data: bytes) -> object:
     return tracker
 
 
+def _http_exchange(exchange_type: Callable[[wire.HttpRequest], wire.HttpExchange]
+                   ) -> Callable[[bytes], object]:
+    """Feed a server's answer in chunks whose sizes come from the first byte, then a close."""
+    def target(data: bytes) -> object:
+        exchange = exchange_type(wire.HttpRequest())
+        exchange.start()
+        chunk = 1 + (data[0] if data else 0)
+        for position in range(1, len(data), chunk):
+            exchange.feed(data[position:position + chunk])
+        exchange.feed(b"")
+        assert exchange.finished
+        return exchange.response
+
+    return target
+
+
 def _sniff(data: bytes) -> object:
     assert isinstance(wire.looks_like_tls(data), bool)
     assert wire.describe_non_tls(data).isprintable()
@@ -118,6 +134,8 @@ TARGETS: dict[str, Target] = {
     "ecdhe_server_key_exchange": _direct(wire.parse_ecdhe_server_key_exchange),
     "sniff_looks_like_tls": Target(wire.looks_like_tls, _sniff),
     "sniff_describe_non_tls": Target(wire.describe_non_tls, _sniff),
+    "http1_exchange": Target(wire.Http1Exchange, _http_exchange(wire.Http1Exchange)),
+    "http2_exchange": Target(wire.Http2Exchange, _http_exchange(wire.Http2Exchange)),
 }
 
 
@@ -194,5 +212,10 @@ def seeds(name: str) -> list[bytes]:
                                       + b"\x04\x03" + tb.vec(2, b"s" * 8)],
         "sniff_looks_like_tls": [b"\x16\x03\x03\x00\x40", b"\x80\x2e\x04"],
         "sniff_describe_non_tls": [b"HTTP/1.1 400 Bad Request\r\n", b"SSH-2.0-OpenSSH_9"],
+        "http1_exchange": [b"\x07HTTP/1.1 200 OK\r\nServer: x\r\nContent-Length: 2\r\n\r\nok",
+                           b"\x00HTTP/1.0 403 Forbidden\r\n\r\nno"],
+        # SETTINGS, then HEADERS on stream 1 (:status 200 from the static table), END_STREAM
+        "http2_exchange": [b"\x05" + b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"
+                           + b"\x00\x00\x01\x01\x05\x00\x00\x00\x01\x88"],
     }
     return by_name[name]

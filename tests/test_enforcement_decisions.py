@@ -93,7 +93,6 @@ class VerdictRow:
     reason: str  # a phrase the one-sentence reason must contain
     requested: bool = True
     baseline: int | None = None
-    h2_only: bool = False
 
 
 VERDICTS = {
@@ -164,16 +163,13 @@ VERDICTS = {
     "HTTP rejections without a trusted baseline -> verdict with a caveat": VerdictRow(
         {Kind.none: rejected_http(), **untrusted(rejected_http(403))}, Verdict.required_at_http,
         "no trusted certificate was given to compare HTTP answers with"),
-    "HTTP/2-only server -> verdict with the HTTP/2 caveat": VerdictRow(
-        {Kind.none: rejected_tls(), **untrusted(rejected_tls())}, Verdict.required_at_tls,
-        "the server speaks only HTTP/2", h2_only=True),
 }
 
 
 @pytest.mark.parametrize("row", VERDICTS.values(), ids=VERDICTS.keys())
 def test_decide(row: VerdictRow) -> None:
     verdict, reason = enforcement.decide(judged(row.endings), requested=row.requested,
-                                         baseline=row.baseline, h2_only=row.h2_only)
+                                         baseline=row.baseline)
     assert verdict is row.verdict
     assert row.reason in reason
 
@@ -183,19 +179,6 @@ def test_a_trusted_baseline_removes_the_http_caveat() -> None:
                Kind.user_certificate: accepted_http()}
     _, reason = enforcement.decide(judged(endings), requested=True, baseline=200)
     assert "compare HTTP answers" not in reason
-
-
-@pytest.mark.parametrize("name", [
-    "no certificate failed to connect -> undetermined",
-    "no CertificateRequest -> not requested",
-    "every untrusted attempt failed to connect -> undetermined",
-])
-def test_caveats_qualify_only_verdicts_drawn_from_untrusted_attempts(name: str) -> None:
-    """The HTTP/2 caveat means nothing where no untrusted attempt was read."""
-    row = VERDICTS[name]
-    _, reason = enforcement.decide(judged(row.endings), requested=row.requested, baseline=None,
-                                   h2_only=True)
-    assert "HTTP/2" not in reason
 
 
 @dataclass(frozen=True)

@@ -236,12 +236,12 @@ def test_gnutls_requires_and_verifies(gnutls_server, pki: TestPKI) -> None:
         "self_signed": ("rejected", "after_handshake", "access_denied", None),
         "untrusted_ca": ("rejected", "after_handshake", "access_denied", None),
         "lookalike_ca": ("rejected", "after_handshake", "access_denied", None),
-        "user_certificate": ("accepted", "http", None, None),
+        "user_certificate": ("accepted", "http", None, 200),  # GET: gnutls-serv's 200
     }
-    # gnutls-serv --http answers HEAD with a bare HTML page: no status line.
+    # gnutls-serv --http answers HEAD with a bare HTML page (no status line), GET with 200.
     user = next(a for a in result.attempts if a.certificate == "user_certificate")
-    assert user.http is not None and user.http.outcome == "not_http"
-    assert user.http.received is not None and user.http.received.startswith("<!DOCTYPE HTML")
+    assert user.http is not None and user.http.outcome == "response"
+    assert user.http.request.startswith("GET / ")
     assert alb(result) == (True, "verify", "on", None)
     assert finding_ids(record) == []
 
@@ -284,10 +284,10 @@ def test_h2_only_server_is_named_not_misread(pki: TestPKI) -> None:
     assert endings(result)["none"] == ("rejected", "after_handshake", "certificate_required",
                                        None)
     user = next(a for a in result.attempts if a.certificate == "user_certificate")
-    assert (user.result, user.ended, user.http.outcome if user.http else None) == (
-        "accepted", "tls_only", "h2_only")
+    assert user.http is not None
+    assert (user.result, user.ended, user.http.outcome, user.http.status, user.http.protocol) == (
+        "accepted", "http", "response", 200, "HTTP/2")
     assert user.handshake.alpn == "h2"
-    assert "only HTTP/2" in result.reason
     assert finding_ids(record) == ["info:enforcement.h2_only"]
 
 

@@ -8,7 +8,8 @@ from fuzz import targets
 from scanner import wire
 from tests.support import tlsbytes as tb
 
-_ENTRY_POINTS = ("decode_oid", "RecordTracker", "looks_like_tls", "describe_non_tls")
+_ENTRY_POINTS = ("decode_oid", "RecordTracker", "looks_like_tls", "describe_non_tls",
+                 "Http1Exchange", "Http2Exchange")
 
 
 def test_every_wire_parser_has_a_fuzz_target() -> None:

@@ -100,8 +100,9 @@ class _Settings(BaseModel):
         default=None, description="Name of the environment variable holding its passphrase."
     )
     http: bool | None = Field(default=None, description="Whether the service speaks HTTP.")
-    http_path: str | None = Field(default=None, description="Path of the HEAD request.")
-    http_host: str | None = Field(default=None, description="Host header of the HEAD request.")
+    http_path: str | None = Field(default=None, description="Path of the HTTP GET request.")
+    http_host: str | None = Field(
+        default=None, description="Host header (HTTP/2 :authority) of the HTTP request.")
     http_paths: list[str] | None = Field(
         default=None, min_length=1, max_length=32,
         description="Paths whose per-path client authentication is checked (default: /).")
@@ -159,7 +160,7 @@ class _Settings(BaseModel):
 
 def _check_request(path: str, host: str) -> None:
     try:
-        wire.build_head_request(path, host, user_agent="mtlsweep")
+        wire.HttpRequest(path=path, host=host)
     except wire.WireError as exc:
         raise ValueError(str(exc)) from None
 

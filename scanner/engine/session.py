@@ -121,6 +121,8 @@ class EndpointSession:
         self.timeout = timeout
         self.stats = SessionStats()
         self.last_rtt = 0.0
+        #: Held while a probe asks its HTTP question: one HTTP exchange at a time per target.
+        self.http_turn = trio.Lock()
 
     def offer(self, version: TLSVersion | None = None, **fields: object) -> ClientOffer:
         """An offer carrying this target's SNI, pinned to one version when given."""

@@ -16,6 +16,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from types import TracebackType
 
+import h2.config
+import h2.connection
+import h2.events
 from cryptography import x509
 from OpenSSL import SSL, crypto
 
@@ -182,7 +185,9 @@ class LabServer:
         Hostile-peer tests override this (e.g. to renegotiate without end).
         """
         with contextlib.suppress(SSL.ZeroReturnError):  # the client closed: answer in kind
-            if connection.recv(4096):
+            if connection.get_alpn_proto_negotiated() == b"h2":
+                _answer_h2(connection)
+            elif connection.recv(4096):
                 connection.sendall(_HTTP_RESPONSE)
 
     def _serve(self, sock: socket.socket) -> None:
@@ -206,3 +211,24 @@ class LabServer:
             sock.close()
             with self._lock:
                 self._threads.discard(threading.current_thread())
+
+
+def _answer_h2(connection: SSL.Connection) -> None:
+    """Answer the first HTTP/2 request with 200, as an h2-only (gRPC-style) front would."""
+    h2c = h2.connection.H2Connection(config=h2.config.H2Configuration(client_side=False))
+    h2c.initiate_connection()
+    connection.sendall(h2c.data_to_send())
+    while data := connection.recv(65535):
+        for event in h2c.receive_data(data):
+            if isinstance(event, h2.events.RequestReceived):
+                h2c.send_headers(event.stream_id, [(":status", "200"),
+                                                   ("server", "mtlsweep-lab")])
+                h2c.send_data(event.stream_id, b"ok\n", end_stream=True)
+                h2c.close_connection()
+                connection.sendall(h2c.data_to_send())
+                # Read until the client closes: closing with its frames unread would reset
+                # the connection, and the client could lose the answer.
+                while connection.recv(65535):
+                    pass
+                return
+        connection.sendall(h2c.data_to_send())

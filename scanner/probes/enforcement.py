@@ -6,13 +6,13 @@ completes the handshake without a certificate and rejects only the HTTP request 
 probe makes one connection per certificate — none, self-signed, from a fresh CA, from a CA that
 copies the first CA name the server advertises (signatures, not names), the user's own, an
 expired one from the user's CA — and follows each to where it ended: in the handshake, right
-after it (TLS 1.3 servers reject after the client's Finished), or in the answer to an HTTP/1.1
-``HEAD``. The verdict and the AWS ALB reading are drawn from those endings.
+after it (TLS 1.3 servers reject after the client's Finished), or in the answer to an HTTP
+``GET`` (HTTP/2 when the server speaks only that). The verdict and the AWS ALB reading are
+drawn from those endings.
 """
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal
@@ -20,12 +20,8 @@ from typing import ClassVar, Literal
 import trio
 
 from scanner import __version__, wire
-from scanner.engine.errors import ScanFailure
-from scanner.engine.handshake import (
-    AfterHandshake,
-    HandshakeResult,
-    TLSConnection,
-)
+from scanner.engine.handshake import AfterHandshake, HandshakeResult
+from scanner.engine.http import HttpAnswer, ask_http
 from scanner.engine.session import EndpointSession
 from scanner.offers.credential import ClientCredential
 from scanner.pkix.issuing import KeyType
@@ -73,10 +69,10 @@ _NO_ALPN = "no_application_protocol"
 
 @dataclass(frozen=True)
 class _Exchange:
-    """What every connection to one target offers (ALPN) and asks (the HEAD request)."""
+    """What every connection to one target offers (ALPN) and asks (the HTTP request)."""
 
     alpn: tuple[str, ...]
-    request: bytes | None  # None: not an HTTP service (http: false)
+    request: wire.HttpRequest | None  # None: not an HTTP service (http: false)
     request_label: str
     h2_only: bool = False
 
@@ -142,9 +138,9 @@ class EnforcementProbe(Probe[EnforcementFacet]):
         first = await _attempt(session, Kind.none, None, exchange)
         if first.result.alert_received and first.result.alert_received.alert and \
                 first.result.alert_received.alert.name == _NO_ALPN and exchange.alpn:
-            # An h2-only server refuses an http/1.1-only offer: say so instead of misreading
-            # its alert as a rejection of the (missing) certificate.
-            exchange = _Exchange(alpn=("h2",), request=None,
+            # An h2-only server refuses an http/1.1-only offer: ask it over HTTP/2 instead of
+            # misreading its alert as a rejection of the (missing) certificate.
+            exchange = _Exchange(alpn=("h2",), request=exchange.request,
                                  request_label=exchange.request_label, h2_only=True)
             first = await _attempt(session, Kind.none, None, exchange)
 
@@ -171,8 +167,7 @@ class EnforcementProbe(Probe[EnforcementFacet]):
 
         baseline = _baseline(observed)
         judged = [_judge(o, baseline, exchange) for o in observed]
-        verdict, reason = decide(judged, requested=requested, baseline=baseline,
-                                 h2_only=exchange.h2_only)
+        verdict, reason = decide(judged, requested=requested, baseline=baseline)
         facet = EnforcementFacet(
             verdict=verdict,
             reason=reason,
@@ -241,12 +236,11 @@ def _not_asked(context: ProbeContext, *, reached: bool) -> dict[str, str]:
 
 def _exchange_for(context: ProbeContext) -> _Exchange:
     http = context.http
-    label = f"HEAD {http.path} (Host: {http.host})"
+    request = wire.HttpRequest(path=http.path, host=http.host,
+                               user_agent=f"mtlsweep/{__version__}")
     if not http.enabled:
-        return _Exchange(alpn=(), request=None, request_label=label)
-    request = wire.build_head_request(http.path, http.host,
-                                      user_agent=f"mtlsweep/{__version__}")
-    return _Exchange(alpn=("http/1.1",), request=request, request_label=label)
+        return _Exchange(alpn=(), request=None, request_label=request.label)
+    return _Exchange(alpn=("http/1.1",), request=request, request_label=request.label)
 
 
 def _parsed(message: TranscriptMessage | None) -> wire.CertificateRequest | None:
@@ -274,55 +268,34 @@ async def _attempt(session: EndpointSession, kind: Kind, credential: ClientCrede
     async with session.connect(offer) as tls:
         result = await tls.handshake()
         if result.completed:
-            other_protocol = result.alpn is not None and result.alpn != "http/1.1"
-            if exchange.request is None or exchange.h2_only or other_protocol:
-                # No HTTP/1.1 to speak: wait a moment for a post-handshake rejection instead.
+            other_protocol = result.alpn not in (None, "http/1.1", "h2")
+            if exchange.request is None or other_protocol:
+                # No HTTP to speak: wait a moment for a post-handshake rejection instead.
                 await tls.read_after_handshake(session.wait_after_handshake())
-                if exchange.h2_only or result.alpn == "h2":
-                    http = HttpOutcome(request=exchange.request_label,
-                                       outcome=HttpOutcomeKind.h2_only)
-                elif other_protocol:
+                if other_protocol:
                     http = HttpOutcome(request=exchange.request_label,
                                        outcome=HttpOutcomeKind.not_http,
                                        received=f"ALPN {result.alpn}")
             else:
-                http = await _ask_http(tls, exchange)
+                async with session.http_turn:
+                    http = _outcome(exchange.request_label,
+                                    await ask_http(tls, exchange.request))
     observed = _Observed(kind, credential, tls.result, http)
     observed.post_handshake_alert = _post_handshake_alert(tls.result)
     observed.certificate_sent = _certificate_sent(tls.result)
     return observed
 
 
-async def _ask_http(tls: TLSConnection, exchange: _Exchange) -> HttpOutcome:
-    """Send the HEAD request and read until its status line, a close, or the deadline."""
-    assert exchange.request is not None
-    label = exchange.request_label
-    with contextlib.suppress(ScanFailure):
-        # A server that rejected us after the handshake may have closed already; what it
-        # sent (its alert) is still read below.
-        await tls.send(exchange.request)
-    received = b""
-    while True:
-        try:
-            data = await tls.receive()
-        except ScanFailure:
-            return HttpOutcome(request=label, outcome=HttpOutcomeKind.closed)
-        if data is None:
-            return HttpOutcome(request=label, outcome=HttpOutcomeKind.no_response)
-        if not data:
-            if received:
-                return HttpOutcome(request=label, outcome=HttpOutcomeKind.not_http,
-                                   received=wire.describe_non_tls(received))
-            return HttpOutcome(request=label, outcome=HttpOutcomeKind.closed)
-        received += data
-        try:
-            line = wire.read_status_line(received)
-        except wire.WireError:
-            return HttpOutcome(request=label, outcome=HttpOutcomeKind.not_http,
-                               received=wire.describe_non_tls(received))
-        if line is not None:
-            return HttpOutcome(request=label, outcome=HttpOutcomeKind.response,
-                               status=line.status, reason=line.reason or None)
+def _outcome(label: str, answer: HttpAnswer) -> HttpOutcome:
+    response = answer.response
+    if response is None:
+        return HttpOutcome(request=label, outcome=answer.outcome, received=answer.received,
+                           protocol=answer.protocol)
+    return HttpOutcome(request=label, outcome=answer.outcome, status=response.status,
+                       reason=response.reason or None, protocol=answer.protocol,
+                       server=response.server,
+                       strict_transport_security=response.strict_transport_security,
+                       location=response.location)
 
 
 def _post_handshake_alert(result: HandshakeResult) -> str | None:
@@ -407,7 +380,7 @@ def _judge_http(http: HttpOutcome | None, baseline: int | None,
                                                  "only HTTP/2, so no HTTP/1.1 request was sent")
     prefix = f"accepted by the TLS layer; {exchange.request_label}"
     if http.outcome is HttpOutcomeKind.not_http:
-        return accepted, stage, (f"{prefix} got an answer that is not HTTP/1.x "
+        return accepted, stage, (f"{prefix} got an answer that is not HTTP "
                                  f"({http.received}); set http: false for non-HTTP services")
     if http.outcome is HttpOutcomeKind.no_response:
         return accepted, stage, f"{prefix} got no answer before the deadline"
@@ -437,13 +410,13 @@ class _Evidence:
     caveat: str  # what limits the reading ("" or "; ..."), appended to a verdict's reason
 
     @classmethod
-    def of(cls, judged: Sequence[_Judged], *, requested: bool, baseline: int | None,
-           h2_only: bool) -> _Evidence:
+    def of(cls, judged: Sequence[_Judged], *, requested: bool,
+           baseline: int | None) -> _Evidence:
         tried = [j for j in judged if j.kind in _UNTRUSTED]
         return cls(none={j.kind: j for j in judged}[Kind.none], requested=requested,
                    tried=tried, accepted=[j for j in tried if j.accepted],
                    rejected=[j for j in tried if j.rejected],
-                   caveat=_caveat(judged, baseline, h2_only))
+                   caveat=_caveat(judged, baseline))
 
     @property
     def answered(self) -> bool:
@@ -508,18 +481,15 @@ _VERDICT_RULES: tuple[_Rule, ...] = (
 )
 
 
-def decide(judged: Sequence[_Judged], *, requested: bool, baseline: int | None,
-           h2_only: bool = False) -> tuple[Verdict | None, str]:
+def decide(judged: Sequence[_Judged], *, requested: bool,
+           baseline: int | None) -> tuple[Verdict | None, str]:
     """The verdict, and one sentence saying which attempts it rests on."""
-    evidence = _Evidence.of(judged, requested=requested, baseline=baseline, h2_only=h2_only)
+    evidence = _Evidence.of(judged, requested=requested, baseline=baseline)
     rule = next(rule for rule in _VERDICT_RULES if rule.applies(evidence))
     return rule.verdict, rule.reason(evidence) + (evidence.caveat if rule.caveat else "")
 
 
-def _caveat(judged: Sequence[_Judged], baseline: int | None, h2_only: bool) -> str:
-    if h2_only:
-        return ("; the server speaks only HTTP/2, so an HTTP-layer rejection could not be "
-                "seen")
+def _caveat(judged: Sequence[_Judged], baseline: int | None) -> str:
     http_rejections = [j for j in judged if j.rejected and j.stage is AttemptStage.http]
     if http_rejections and baseline is None:
         return ("; no trusted certificate was given to compare HTTP answers with, so an HTTP "
@@ -663,6 +633,6 @@ def findings_for(facet: EnforcementFacet, judged: Sequence[_Judged],
             "certificate expiry is ignored.")
     if exchange.h2_only:
         add("enforcement.h2_only", Severity.info,
-            "The server refuses HTTP/1.1 (ALPN); an HTTP-layer rejection could not be checked.")
+            "The server refuses HTTP/1.1 (ALPN); its HTTP layer was asked over HTTP/2.")
     return findings
 

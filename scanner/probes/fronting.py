@@ -63,31 +63,39 @@ def pairs(views: list[VhostView], *, own: str | None) -> list[tuple[str, str]]:
 async def check_pairs(session: EndpointSession, context: ProbeContext, views: list[VhostView],
                       *, own: str | None) -> list[FrontingCheck]:
     planned = pairs(views, own=own)
-    results: dict[int, FrontingCheck] = {}
 
     async def one(index: int, sni: str, host: str) -> None:
-        offer = session.offer(sni=sni, alpn=("http/1.1",))
-        answer = await exchange(session, offer, context.http.path,
-                                host_header(host, session.address.port), CertificateKind.none)
-        results[index] = judge(sni, host, answer)
+        header = host_header(host, session.address.port)
+        # Offer h2 first: where the server selects it, :authority is what names B, and the
+        # HTTP/1.1 Host header gets its own connection; otherwise this one was HTTP/1.1.
+        first = await exchange(session, session.offer(sni=sni, alpn=("h2", "http/1.1")),
+                               context.http.path, header, CertificateKind.none)
+        checks = [judge(sni, host, first)]
+        if first.protocol == "HTTP/2":
+            second = await exchange(session, session.offer(sni=sni, alpn=("http/1.1",)),
+                                    context.http.path, header, CertificateKind.none)
+            checks.append(judge(sni, host, second))
+        results[index] = checks
 
+    results: dict[int, list[FrontingCheck]] = {}
     async with trio.open_nursery() as nursery:
         for index, (sni, host) in enumerate(planned):
             nursery.start_soon(one, index, sni, host)
-    return [results[i] for i in range(len(planned))]
+    return [check for i in range(len(planned)) for check in results[i]]
 
 
 def judge(sni: str, host: str, answer: PathExchange) -> FrontingCheck:
-    check = FrontingCheck(sni=sni, host=host, protocol="http/1.1",
+    check = FrontingCheck(sni=sni, host=host, protocol=answer.protocol or "HTTP/1.1",
                           certificate=answer.certificate.value, status=answer.status,
                           alert=answer.alert, result=FrontingResult.inconclusive, detail="")
     if answer.outcome is PathOutcome.response and answer.status is not None:
         if answer.status in PROTECTING_STATUSES:
             check.result = FrontingResult.protected
-            check.detail = f"SNI {sni}, Host {host}: HTTP {answer.status}, B is not served"
+            check.detail = (f"SNI {sni}, {_names(answer)} {host}: HTTP {answer.status}, "
+                            f"{host} is not served")
         else:
             check.result = FrontingResult.bypass
-            check.detail = (f"SNI {sni} (no client certificate), Host {host}: HTTP "
+            check.detail = (f"SNI {sni} (no client certificate), {_names(answer)} {host}: HTTP "
                             f"{answer.status}; {host} requires a client certificate when "
                             "named in the SNI")
     elif answer.outcome in (PathOutcome.alert, PathOutcome.closed):
@@ -96,6 +104,10 @@ def judge(sni: str, host: str, answer: PathExchange) -> FrontingCheck:
     else:
         check.detail = f"SNI {sni}, Host {host}: {answer.describe()}"
     return check
+
+
+def _names(answer: PathExchange) -> str:
+    return ":authority" if answer.protocol == "HTTP/2" else "Host"
 
 
 def findings_for(checks: list[FrontingCheck]) -> list[Finding]:

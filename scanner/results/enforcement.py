@@ -60,19 +60,27 @@ class HttpOutcomeKind(StrEnum):
 
 
 class HttpOutcome(Model):
-    """What the HTTP/1.1 HEAD request got after the TLS layer accepted the connection."""
+    """What the HTTP request got after the TLS layer accepted the connection."""
 
-    request: str = Field(description="The request line and Host, e.g. 'HEAD / (Host: a.example)'.")
+    request: str = Field(description="The method, path and Host, e.g. 'GET / (Host: a.example)'.")
     outcome: HttpOutcomeKind = Field(
         description="response: a status line came back; closed: the server closed the "
         "connection without one; no_response: nothing before the deadline; not_http: the "
-        "answer was not HTTP/1.x; h2_only: the server speaks only HTTP/2, no request was sent."
+        "answer was not HTTP; h2_only: the server speaks only HTTP/2 and no request was sent "
+        "(older records: HTTP/2 listeners are now asked over HTTP/2)."
     )
     status: int | None = None
     reason: str | None = None
     received: str | None = Field(
         default=None, description="The first bytes of a non-HTTP answer (printable or hex)."
     )
+    protocol: str | None = Field(
+        default=None, description="What the request was sent as: HTTP/1.1, or HTTP/2 when "
+        "ALPN selected h2.")
+    server: str | None = Field(default=None, description="The response's Server header.")
+    strict_transport_security: str | None = Field(
+        default=None, description="The response's Strict-Transport-Security header.")
+    location: str | None = Field(default=None, description="The response's Location header.")
 
 
 class EnforcementAttempt(Model):

@@ -57,7 +57,7 @@ class FrontingCheck(Model):
 
     sni: str | None
     host: str
-    protocol: str = Field(description="http/1.1 (Host header) or h2 (:authority).")
+    protocol: str = Field(description="HTTP/1.1 (Host header) or HTTP/2 (:authority).")
     certificate: str = Field(description="What we presented for A: none or user_certificate.")
     status: int | None = None
     alert: str | None = None

@@ -74,7 +74,15 @@ from .handshake import (
     split_handshake,
     split_handshake_stream,
 )
-from .http import MAX_STATUS_LINE, HttpStatusLine, build_head_request, read_status_line
+from .http import (
+    MAX_BODY_BYTES,
+    MAX_HEAD_BYTES,
+    Http1Exchange,
+    HttpExchange,
+    HttpRequest,
+    HttpResponse,
+)
+from .http2 import Http2Exchange
 from .later_request import LaterCertificateRequest, LaterMechanism, later_certificate_request
 from .reader import ByteReader
 from .records import (
@@ -150,8 +158,9 @@ __all__ = [
     "HANDSHAKE_HEADER_LENGTH",
     "HANDSHAKE_TYPES",
     "HELLO_RETRY_REQUEST_RANDOM",
+    "MAX_BODY_BYTES",
     "MAX_CIPHERTEXT_LENGTH",
-    "MAX_STATUS_LINE",
+    "MAX_HEAD_BYTES",
     "NAMED_GROUPS",
     "PADDING_TARGET",
     "PROTOCOL_VERSIONS",
@@ -180,7 +189,11 @@ __all__ = [
     "HandshakeHeader",
     "HandshakeMessage",
     "HandshakeType",
-    "HttpStatusLine",
+    "Http1Exchange",
+    "Http2Exchange",
+    "HttpExchange",
+    "HttpRequest",
+    "HttpResponse",
     "KeyShareEntry",
     "LaterCertificateRequest",
     "LaterMechanism",
@@ -202,7 +215,6 @@ __all__ = [
     "TranscriptMessage",
     "WireError",
     "alpn_extension",
-    "build_head_request",
     "build_sslv2_client_hello",
     "certificate_entry_status",
     "cipher_suite",
@@ -249,7 +261,6 @@ __all__ = [
     "parse_sslv2_message",
     "parse_supported_versions_server",
     "psk_key_exchange_modes_extension",
-    "read_status_line",
     "renegotiation_info_extension",
     "server_name_extension",
     "session_ticket_extension",

@@ -1,76 +1,216 @@
-"""The little HTTP/1.1 the enforcement probe needs: build a HEAD request, read a status line.
+"""One HTTP request after TLS, and a bounded reading of its answer: sans-IO, over h11 and h2.
 
-Sans-IO like the rest of ``wire``: bytes in, values out, :class:`WireError` on anything that
-is not HTTP. Only the status line is read; headers and bodies are none of the probe's
-business, and a server must not be able to make us buffer them.
+Probes ask an HTTP question only to see where a server enforces client certificates, so the
+exchange is a single ``GET`` (or ``HEAD``) whose answer is read as far as the status and a
+few headers (``Server``, ``Strict-Transport-Security``, ``Location``); the body is counted,
+discarded, and no longer read past :data:`MAX_BODY_BYTES`. HTTP/1.x goes through ``h11``,
+HTTP/2 (ALPN ``h2``) through ``h2`` in :mod:`scanner.wire.http2`. Both are driven the same way
+(:class:`HttpExchange`): ``start()`` gives the bytes to send, ``feed(received)`` the bytes to
+send back (h2 acknowledges settings and data), ``feed(b"")`` says the peer closed; a
+:class:`WireError` means the answer is not HTTP.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+import h11
 
 from .errors import WireError
 
-__all__ = ["MAX_STATUS_LINE", "HttpStatusLine", "build_head_request", "read_status_line"]
+__all__ = [
+    "MAX_BODY_BYTES",
+    "MAX_HEAD_BYTES",
+    "Http1Exchange",
+    "HttpExchange",
+    "HttpRequest",
+    "HttpResponse",
+    "ResponseReader",
+]
 
-#: The longest status line we wait for; real ones are a few dozen bytes.
-MAX_STATUS_LINE = 4096
+#: Response bodies are counted and dropped; reading stops after this many bytes of one.
+MAX_BODY_BYTES = 16 * 1024
+#: The largest status line plus header block waited for (real ones are well under 8 KiB).
+MAX_HEAD_BYTES = 16 * 1024
 
 _PREFIX = b"HTTP/"
-# RFC 9112 section 4: HTTP-version SP 3DIGIT SP [reason-phrase]. Servers in the wild omit
-# the space before an empty reason, so it is optional here.
-_STATUS_LINE = re.compile(rb"HTTP/(\d)\.(\d) ([1-9]\d\d)(?: ([\t\x20-\x7e\x80-\xff]*))?")
 # RFC 3986 path-absolute plus query (origin-form, RFC 9112 section 3.2.1), printable ASCII
 # without spaces; the request line must not be splittable.
 _ORIGIN_FORM = re.compile(r"/[!-~]*")
 # host [":" port]: a reg-name, IPv4 address or bracketed IPv6 literal.
 _HOST = re.compile(r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]+)(?::\d{1,5})?")
+#: Response headers worth keeping, by lower-case name (the HttpResponse field they fill).
+_KEPT_HEADERS = {b"server": "server", b"strict-transport-security": "strict_transport_security",
+                 b"location": "location"}
+_MAX_HEADER_VALUE = 256
 
 
 @dataclass(frozen=True)
-class HttpStatusLine:
-    version: str  # "1.1"
+class HttpRequest:
+    """What to ask: method, origin-form path and Host (HTTP/2 ``:authority``), validated so
+    nothing taken from an inventory can split the request."""
+
+    path: str = "/"
+    host: str = "localhost"
+    user_agent: str = "mtlsweep"
+    method: Literal["GET", "HEAD"] = "GET"
+
+    def __post_init__(self) -> None:
+        if not _ORIGIN_FORM.fullmatch(self.path):
+            raise WireError(f"HTTP path {self.path!r} must start with '/' and hold no spaces or "
+                            "control characters")
+        if not _HOST.fullmatch(self.host):
+            raise WireError(f"HTTP Host {self.host!r} is not a host name, IP address or "
+                            "host:port")
+        if not self.user_agent.isprintable() or not self.user_agent.isascii():
+            raise WireError("HTTP User-Agent must be printable ASCII")
+
+    @property
+    def label(self) -> str:
+        """How records name the request: ``GET /health (Host: api.example)``."""
+        return f"{self.method} {self.path} (Host: {self.host})"
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    """The part of an answer a probe reads: status line and the kept headers."""
+
+    http_version: str  # "1.0", "1.1", "2"
     status: int
-    reason: str
+    reason: str = ""
+    server: str | None = None
+    strict_transport_security: str | None = None
+    location: str | None = None
 
 
-def build_head_request(path: str, host: str, *, user_agent: str) -> bytes:
-    """A minimal ``HEAD`` request that asks the server to close the connection after it."""
-    if not _ORIGIN_FORM.fullmatch(path):
-        raise WireError(f"HTTP path {path!r} must start with '/' and hold no spaces or "
-                        "control characters")
-    if not _HOST.fullmatch(host):
-        raise WireError(f"HTTP Host {host!r} is not a host name, IP address or host:port")
-    if not user_agent.isprintable() or not user_agent.isascii():
-        raise WireError("HTTP User-Agent must be printable ASCII")
-    return (f"HEAD {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: {user_agent}\r\n"
-            "Accept: */*\r\nConnection: close\r\n\r\n").encode("ascii")
+class HttpExchange(Protocol):
+    """One request and its answer, whatever the HTTP version."""
+
+    @property
+    def response(self) -> HttpResponse | None:
+        """The answer's head, once it has arrived."""
+
+    @property
+    def finished(self) -> bool:
+        """Nothing more worth reading: the answer ended, its body passed the cap, or the peer
+        closed."""
+
+    @property
+    def closed(self) -> bool:
+        """The peer closed (or reset the stream) before or while answering."""
+
+    @property
+    def received(self) -> bytes:
+        """The first bytes received (up to 64), to describe an answer that is not HTTP."""
+
+    def start(self) -> bytes:
+        """The bytes that open the exchange (the request, and for h2 the preface)."""
+
+    def feed(self, data: bytes) -> bytes:
+        """Take received bytes (``b""``: the peer closed); return bytes to send back.
+        Raises WireError when the bytes are not the HTTP this exchange speaks."""
 
 
-def read_status_line(received: bytes) -> HttpStatusLine | None:
-    """The status line at the start of ``received``; None while more bytes are needed.
+@dataclass
+class ResponseReader:
+    """Bookkeeping both HTTP versions share: the head, the body count, the end."""
 
-    Raises WireError as soon as the bytes cannot be the start of an HTTP/1.x response, so
-    a caller never waits for a status line that cannot come.
-    """
-    head = received[:len(_PREFIX)]
-    if head != _PREFIX[:len(head)]:
-        raise WireError("not an HTTP response")
-    end = received.find(b"\n", 0, MAX_STATUS_LINE)
-    if end < 0:
-        if len(received) >= MAX_STATUS_LINE:
-            raise WireError(f"HTTP status line longer than {MAX_STATUS_LINE} bytes")
-        return None
-    line = received[:end].removesuffix(b"\r")
-    match = _STATUS_LINE.fullmatch(line)
-    if match is None:
-        raise WireError("malformed HTTP status line")
-    major, minor, status, reason = match.groups()
-    if major != b"1":
-        raise WireError(f"unsupported HTTP version {major.decode()}.{minor.decode()}")
-    return HttpStatusLine(
-        version=f"{major.decode()}.{minor.decode()}",
-        status=int(status),
-        reason=(reason or b"").decode("latin-1").strip(),
-    )
+    response: HttpResponse | None = None
+    body_bytes: int = 0
+    ended: bool = False
+    closed: bool = False
+    received: bytearray = field(default_factory=bytearray)  # the first bytes, for reports
+
+    @property
+    def finished(self) -> bool:
+        return self.ended or self.closed or self.body_bytes >= MAX_BODY_BYTES
+
+    def keep(self, data: bytes) -> None:
+        if len(self.received) < 64:
+            self.received += data[:64 - len(self.received)]
+
+    def head(self, http_version: str, status: int, reason: bytes,
+             headers: list[tuple[bytes, bytes]]) -> None:
+        kept: dict[str, str] = {}
+        for name, value in headers:
+            key = _KEPT_HEADERS.get(name.lower())
+            if key is not None and key not in kept:
+                kept[key] = value.decode("latin-1")[:_MAX_HEADER_VALUE]
+        self.response = HttpResponse(
+            http_version=http_version, status=status,
+            reason=reason.decode("latin-1").strip()[:_MAX_HEADER_VALUE], **kept)
+
+
+class Http1Exchange:
+    """HTTP/1.x over ``h11``; the request asks the server to close after answering."""
+
+    def __init__(self, request: HttpRequest) -> None:
+        self.request = request
+        self._h11 = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_HEAD_BYTES)
+        self._reader = ResponseReader()
+
+    @property
+    def response(self) -> HttpResponse | None:
+        return self._reader.response
+
+    @property
+    def finished(self) -> bool:
+        return self._reader.finished
+
+    @property
+    def closed(self) -> bool:
+        return self._reader.closed
+
+    @property
+    def received(self) -> bytes:
+        return bytes(self._reader.received)
+
+    def start(self) -> bytes:
+        request = self.request
+        head = h11.Request(method=request.method, target=request.path, headers=[
+            ("Host", request.host), ("User-Agent", request.user_agent), ("Accept", "*/*"),
+            ("Connection", "close")])
+        return (self._h11.send(head) or b"") + (self._h11.send(h11.EndOfMessage()) or b"")
+
+    def feed(self, data: bytes) -> bytes:
+        reader = self._reader
+        if reader.finished:
+            return b""
+        # Say "not HTTP" from the first bytes, instead of waiting for a header block that a
+        # banner-speaking service will never send.
+        start = (bytes(reader.received) + data)[:len(_PREFIX)]
+        if reader.response is None and start != _PREFIX[:len(start)]:
+            reader.keep(data)
+            raise WireError("not an HTTP/1.x response")
+        reader.keep(data)
+        if not data and reader.response is None:
+            reader.closed = True  # closed before a whole head: a close, whatever came first
+            return b""
+        try:
+            self._h11.receive_data(data)
+            self._read_events()
+        except h11.RemoteProtocolError as exc:
+            if reader.response is not None:  # a broken body after a good head: keep the head
+                reader.ended = True
+                return b""
+            raise WireError(f"malformed HTTP/1.x response: {exc}") from None
+        return b""
+
+    def _read_events(self) -> None:
+        reader = self._reader
+        while not reader.finished:
+            event = self._h11.next_event()
+            if event is h11.NEED_DATA or event is h11.PAUSED:
+                return
+            if isinstance(event, h11.Response):
+                reader.head(event.http_version.decode("ascii"), event.status_code,
+                            event.reason, list(event.headers))
+            elif isinstance(event, h11.Data):
+                reader.body_bytes += len(event.data)
+            elif isinstance(event, h11.EndOfMessage):
+                reader.ended = True
+            elif isinstance(event, h11.ConnectionClosed):
+                reader.closed = True
+            # InformationalResponse (1xx): the real answer follows.

@@ -1,7 +1,11 @@
-"""HTTP/1.1 HEAD requests and status lines, and DN attributes for the look-alike CA copy."""
+"""The HTTP request probes send after TLS (h11 and h2, sans-IO), and DN attributes for the
+look-alike CA copy."""
 
 from __future__ import annotations
 
+import h2.config
+import h2.connection
+import h2.events
 import pytest
 from cryptography import x509
 from cryptography.x509.name import _ASN1Type
@@ -11,22 +15,25 @@ from hypothesis import strategies as st
 
 from scanner.pkix.issuing import name_from_der
 from scanner.wire import (
-    MAX_STATUS_LINE,
-    HttpStatusLine,
+    MAX_BODY_BYTES,
+    Http1Exchange,
+    Http2Exchange,
+    HttpRequest,
+    HttpResponse,
     WireError,
-    build_head_request,
     name_attributes,
     parse_distinguished_name,
-    read_status_line,
 )
 
 
-def test_head_request_is_minimal_and_closes() -> None:
-    assert build_head_request("/health?x=1", "api.example.com:8443", user_agent="mtlsweep/1") == (
-        b"HEAD /health?x=1 HTTP/1.1\r\nHost: api.example.com:8443\r\nUser-Agent: mtlsweep/1\r\n"
+def test_get_request_names_host_and_path_and_closes() -> None:
+    request = HttpRequest(path="/health?x=1", host="api.example.com:8443", user_agent="m/1")
+    assert Http1Exchange(request).start() == (
+        b"GET /health?x=1 HTTP/1.1\r\nHost: api.example.com:8443\r\nUser-Agent: m/1\r\n"
         b"Accept: */*\r\nConnection: close\r\n\r\n")
-    assert b"Host: [2001:db8::1]:443\r\n" in build_head_request("/", "[2001:db8::1]:443",
-                                                                user_agent="m")
+    assert request.label == "GET /health?x=1 (Host: api.example.com:8443)"
+    assert b"Host: [2001:db8::1]:443\r\n" in Http1Exchange(
+        HttpRequest(host="[2001:db8::1]:443", method="HEAD")).start()
 
 
 @pytest.mark.parametrize(
@@ -35,64 +42,115 @@ def test_head_request_is_minimal_and_closes() -> None:
      ("/", "a.example\r\nX: y"), ("/", "a example"), ("/", ""), ("", "a.example"),
      ("/é", "a.example")],
 )
-def test_head_request_refuses_what_would_split_the_request(path: str, host: str) -> None:
+def test_request_refuses_what_would_split_it(path: str, host: str) -> None:
     with pytest.raises(WireError):
-        build_head_request(path, host, user_agent="m")
+        HttpRequest(path=path, host=host)
 
 
-@pytest.mark.parametrize(
-    ("data", "expected"),
-    [
-        (b"HTTP/1.1 400 Bad Request\r\nServer: nginx\r\n\r\n",
-         HttpStatusLine("1.1", 400, "Bad Request")),
-        (b"HTTP/1.0 200 OK\n", HttpStatusLine("1.0", 200, "OK")),
-        (b"HTTP/1.1 204\r\n", HttpStatusLine("1.1", 204, "")),
-        (b"HTTP/1.1 204 \r\n", HttpStatusLine("1.1", 204, "")),
-        (b"HTTP/1.1 403 Forbidden \xe9\r\n", HttpStatusLine("1.1", 403, "Forbidden \xe9")),
-    ],
-)
-def test_status_lines(data: bytes, expected: HttpStatusLine) -> None:
-    assert read_status_line(data) == expected
+def _answer(*chunks: bytes) -> Http1Exchange:
+    exchange = Http1Exchange(HttpRequest())
+    exchange.start()
+    for chunk in chunks:
+        exchange.feed(chunk)
+    return exchange
 
 
-@pytest.mark.parametrize("data", [b"", b"H", b"HTTP/1.1 4", b"HTTP/1.1 400 Bad Req"])
-def test_partial_status_line_asks_for_more(data: bytes) -> None:
-    assert read_status_line(data) is None
+def test_response_head_keeps_status_and_the_telling_headers() -> None:
+    exchange = _answer(b"HTTP/1.1 301 Moved\r\nServer: nginx\r\nLocation: https://x/\r\n",
+                       b"Strict-Transport-Security: max-age=63072000\r\n"
+                       b"Content-Length: 5\r\n\r\nab")
+    assert exchange.response == HttpResponse(
+        http_version="1.1", status=301, reason="Moved", server="nginx",
+        strict_transport_security="max-age=63072000", location="https://x/")
+    assert not exchange.finished  # the rest of the body may still come
+    exchange.feed(b"cde")
+    assert exchange.finished and not exchange.closed
+
+
+def test_partial_head_waits_and_a_close_ends_an_http10_body() -> None:
+    exchange = _answer(b"HTTP/1.0 200 ok\r\nContent-type: text/html\r\n")
+    assert exchange.response is None and not exchange.finished
+    exchange.feed(b"\r\n<HTML>")
+    assert exchange.response is not None and exchange.response.http_version == "1.0"
+    exchange.feed(b"")
+    assert exchange.finished
+
+
+def test_body_is_read_only_up_to_the_cap() -> None:
+    exchange = _answer(b"HTTP/1.1 200 OK\r\nContent-Length: 999999\r\n\r\n")
+    exchange.feed(b"x" * MAX_BODY_BYTES)
+    assert exchange.finished and exchange.response is not None
+
+
+def test_a_close_before_any_answer_is_a_close() -> None:
+    exchange = _answer(b"")
+    assert exchange.closed and exchange.response is None
 
 
 @pytest.mark.parametrize(
     "data",
-    [b"<!DOCTYPE HTML>\r\n", b"SSH-2.0-OpenSSH\r\n", b"\x00\x00\x12\x04",  # h2 SETTINGS frame
-     b"HTTP/1.1 99 Too Low\r\n", b"HTTP/1.1 2000 OK\r\n", b"HTTP/2 200\r\n",
-     b"HTTP/2.0 200 OK\r\n", b"HTTP/1.1 200 OK\x00\r\n", b"http/1.1 200 OK\r\n"],
+    [b"<!DOCTYPE HTML>\r\n", b"SSH-2.0-OpenSSH\r\n", b"\x00\x00\x12\x04",  # h2 SETTINGS
+     b"220 smtp ready", b"http/1.1 200 OK\r\n", b"HTTP/1.1 2000 OK\r\n\r\n",
+     b"HTTP/1.1 200 OK\x00\r\n\r\n"],
 )
 def test_not_http(data: bytes) -> None:
     with pytest.raises(WireError):
-        read_status_line(data)
+        _answer(data)
 
 
-def test_endless_status_line_is_refused_not_buffered() -> None:
-    assert read_status_line(b"HTTP/1.1 200 " + b"x" * (MAX_STATUS_LINE - 20)) is None
-    with pytest.raises(WireError, match="longer than"):
-        read_status_line(b"HTTP/1.1 200 " + b"x" * MAX_STATUS_LINE)
-
-
-@given(st.binary(max_size=300))
-def test_status_line_reader_only_raises_wire_error(data: bytes) -> None:
+@given(st.lists(st.binary(max_size=100), max_size=4))
+def test_http1_reader_only_raises_wire_error(chunks: list[bytes]) -> None:
     try:
-        line = read_status_line(data)
+        exchange = _answer(*chunks)
     except WireError:
         return
-    assert line is None or 100 <= line.status <= 999
+    assert exchange.response is None or 100 <= exchange.response.status <= 999
 
 
 @given(st.text(max_size=40), st.text(max_size=40))
 def test_request_builder_only_raises_wire_error_and_never_splits(path: str, host: str) -> None:
     try:
-        request = build_head_request(path, host, user_agent="m")
+        request = HttpRequest(path=path, host=host)
     except WireError:
         return
-    assert request.count(b"\r\n") == 6 and request.endswith(b"\r\n\r\n")
+    wire_bytes = Http1Exchange(request).start()
+    assert wire_bytes.count(b"\r\n") == 6 and wire_bytes.endswith(b"\r\n\r\n")
+
+
+def _h2_server() -> h2.connection.H2Connection:
+    server = h2.connection.H2Connection(config=h2.config.H2Configuration(client_side=False))
+    server.initiate_connection()
+    return server
+
+
+def test_http2_exchange_sends_authority_and_reads_the_status() -> None:
+    exchange = Http2Exchange(HttpRequest(path="/grpc.health", host="api.example:8443"))
+    server = _h2_server()
+    events = server.receive_data(exchange.start())
+    request = next(e for e in events if isinstance(e, h2.events.RequestReceived))
+    headers = dict(request.headers or ())
+    assert (headers[b":authority"], headers[b":path"], headers[b":method"]) == (
+        b"api.example:8443", b"/grpc.health", b"GET")
+    server.send_headers(request.stream_id, [(":status", "403"), ("server", "envoy")])
+    ack = exchange.feed(server.data_to_send())
+    assert ack  # settings acknowledged
+    assert exchange.response == HttpResponse(http_version="2", status=403, server="envoy")
+    server.send_data(request.stream_id, b"denied", end_stream=True)
+    exchange.feed(server.data_to_send())
+    assert exchange.finished and not exchange.closed
+
+
+def test_http2_refuses_http1_bytes_and_a_goaway_is_a_close() -> None:
+    with pytest.raises(WireError):
+        exchange = Http2Exchange(HttpRequest())
+        exchange.start()
+        exchange.feed(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+    exchange = Http2Exchange(HttpRequest())
+    server = _h2_server()
+    server.receive_data(exchange.start())
+    server.close_connection()
+    exchange.feed(server.data_to_send())
+    assert exchange.closed and exchange.response is None
 
 
 # --- DN attributes and the look-alike copy ---------------------------------------------

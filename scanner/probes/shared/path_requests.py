@@ -10,12 +10,11 @@ certificate are shared (client_auth and enforcement both read them).
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 
 from scanner import __version__, wire
-from scanner.engine.errors import ScanFailure
-from scanner.engine.handshake import HandshakeResult, TLSConnection
+from scanner.engine.handshake import HandshakeResult
+from scanner.engine.http import HttpAnswer, ask_http
 from scanner.engine.session import EndpointSession
 from scanner.offers.credential import ClientCredential
 from scanner.offers.offer import ClientOffer
@@ -25,6 +24,7 @@ from scanner.results import (
     AttemptResult,
     CertificateAsked,
     CertificateKind,
+    HttpOutcomeKind,
     PathAnswer,
     PathOutcome,
 )
@@ -47,6 +47,7 @@ class PathExchange:
     outcome: PathOutcome
     status: int | None = None
     alert: str | None = None
+    protocol: str | None = None  # "HTTP/1.1" or "HTTP/2", when a request was sent
 
     @property
     def supported(self) -> bool:
@@ -112,13 +113,13 @@ class PathExchange:
             ended = {PathOutcome.not_sent: "the request was not sent (the handshake decides)",
                  PathOutcome.closed: "the server closed the connection",
                      PathOutcome.no_response: "no answer before the deadline",
-                     PathOutcome.not_http: "the answer was not HTTP/1.x"}.get(
+                     PathOutcome.not_http: "the answer was not HTTP"}.get(
                          self.outcome, str(self.outcome))
         return f"{self.certificate.value} certificate, {asked}: {ended}"
 
 
 def request_label(path: str, context: ProbeContext) -> str:
-    return f"HEAD {path} (Host: {context.http.host})"
+    return wire.HttpRequest(path=path, host=context.http.host).label
 
 
 async def without_certificate(session: EndpointSession, context: ProbeContext, path: str,
@@ -158,48 +159,40 @@ async def request_path(session: EndpointSession, context: ProbeContext, path: st
 
 async def exchange(session: EndpointSession, offer: ClientOffer, path: str, host: str,
                    kind: CertificateKind) -> PathExchange:
-    """One connection with ``offer``, then ``HEAD path`` with ``Host: host``."""
-    request = wire.build_head_request(path, host, user_agent=f"mtlsweep/{__version__}")
-    status: int | None = None
-    async with session.connect(offer) as tls:
-        result = await tls.handshake()
-        if result.completed:
-            outcome, status = await _status_of(tls, request)
-        else:
-            outcome = PathOutcome.alert if _rejecting_alert(result) else PathOutcome.failed
-    result = tls.result
-    alert = _rejecting_alert(result)
-    if alert is not None and outcome is not PathOutcome.response:
-        outcome = PathOutcome.alert
-    later = wire.later_certificate_request(result.transcript, version=result.version)
-    return PathExchange(path, kind, result, later, outcome, status, alert)
-
-
-async def _status_of(tls: TLSConnection, request: bytes) -> tuple[PathOutcome, int | None]:
-    """Send the request; read until a status line, an alert, a close or the deadline.
+    """One connection with ``offer``, then ``GET path`` with ``Host: host`` (HTTP/2
+    ``:authority`` when ALPN selects h2).
 
     A renegotiation or post-handshake CertificateRequest is answered by OpenSSL inside the
     reads, so it lands in the transcript before the response (or the alert) does.
     """
-    with contextlib.suppress(ScanFailure):
-        await tls.send(request)
-    received = b""
-    while True:
-        try:
-            data = await tls.receive()
-        except ScanFailure as failure:
-            return (PathOutcome.alert if failure.alert else PathOutcome.closed), None
-        if data is None:
-            return PathOutcome.no_response, None
-        if not data:
-            return (PathOutcome.not_http if received else PathOutcome.closed), None
-        received += data
-        try:
-            line = wire.read_status_line(received)
-        except wire.WireError:
-            return PathOutcome.not_http, None
-        if line is not None:
-            return PathOutcome.response, line.status
+    request = wire.HttpRequest(path=path, host=host, user_agent=f"mtlsweep/{__version__}")
+    answer: HttpAnswer | None = None
+    async with session.connect(offer) as tls:
+        result = await tls.handshake()
+        if result.completed:
+            async with session.http_turn:
+                answer = await ask_http(tls, request)
+    result = tls.result
+    alert = _rejecting_alert(result)
+    status = answer.response.status if answer and answer.response else None
+    if status is not None:
+        outcome = PathOutcome.response
+    elif alert is not None:
+        outcome = PathOutcome.alert
+    elif answer is None:
+        outcome = PathOutcome.failed
+    else:
+        outcome = _OUTCOMES[answer.outcome]
+    later = wire.later_certificate_request(result.transcript, version=result.version)
+    return PathExchange(path, kind, result, later, outcome, status, alert,
+                        protocol=answer.protocol if answer else None)
+
+
+_OUTCOMES = {HttpOutcomeKind.closed: PathOutcome.closed,
+             HttpOutcomeKind.no_response: PathOutcome.no_response,
+             HttpOutcomeKind.not_http: PathOutcome.not_http,
+             HttpOutcomeKind.response: PathOutcome.response,
+             HttpOutcomeKind.h2_only: PathOutcome.failed}
 
 
 def _rejecting_alert(result: HandshakeResult) -> str | None:
