@@ -100,7 +100,7 @@ class VhostsProbe(Probe[VhostsFacet]):
         if context.http.enabled:
             facet.fronting = await fronting.check_pairs(
                 session, context, ordered, own=compared.own)
-        return ProbeOutput(facet=facet, findings=findings_for(facet, self.name)
+        return ProbeOutput(facet=facet, findings=findings_for(facet, self.name, compared.own)
                            + fronting.findings_for(facet.fronting))
 
 
@@ -152,23 +152,35 @@ def _served(result: HandshakeResult) -> ServedCertificate | None:
                              sans=subject_alt_names(certificate))
 
 
-def findings_for(facet: VhostsFacet, probe: str) -> list[Finding]:
+def findings_for(facet: VhostsFacet, probe: str, own: str | None = None) -> list[Finding]:
+    """Differences in client authentication between the names of the address. With a target
+    name, only those about that name: each target of a sweep answers for its own vhost."""
     findings: list[Finding] = []
     named = [v for v in facet.views if v.kind is VhostKind.name]
     defaults = [v for v in facet.views if v.kind in _DEFAULT_KINDS]
-    protected = [v for v in named if requires_certificate(v)]
+    mine = [v for v in named if own is None or v.sni == own]
+    protected = [v for v in mine if requires_certificate(v)]
     open_defaults = [v for v in defaults if open_without_certificate(v)]
+    open_named = [v for v in mine if open_without_certificate(v)]
+    protected_defaults = [v for v in defaults if requires_certificate(v)]
     if protected and open_defaults:
-        which = ", ".join("no SNI" if v.kind is VhostKind.no_sni else "an unknown name"
-                          for v in open_defaults)
+        which = " and ".join("no SNI" if v.kind is VhostKind.no_sni else "an unknown name"
+                             for v in open_defaults)
         findings.append(Finding(
             id="vhosts.default_vhost_without_client_auth", severity=Severity.medium,
             probe=probe,
-            detail=f"{', '.join(str(v.sni) for v in protected)} require(s) a client "
+            detail=f"{', '.join(str(v.sni) for v in protected)} requires a client "
             f"certificate, but {which} reaches a virtual host that serves content without one "
             f"(HTTP {open_defaults[0].http_status}): scanning this address by IP reads 'no "
             "mTLS', and a client that omits or mistypes the SNI skips client authentication."))
-    elif facet.client_auth_differs:
+    if open_named and protected_defaults:
+        findings.append(Finding(
+            id="vhosts.named_vhost_without_client_auth", severity=Severity.low, probe=probe,
+            detail=f"The default virtual host (no SNI, unknown names) requires a client "
+            f"certificate, but {', '.join(str(v.sni) for v in open_named)} serves content "
+            f"without one (HTTP {open_named[0].http_status}): scanning this address by IP "
+            "reads 'mTLS required' and hides it."))
+    if not findings and facet.client_auth_differs and (own is None or mine):
         by_view = "; ".join(f"{v.sni or v.kind.value}: {v.classification}"
                             for v in facet.views if v.classification is not None)
         findings.append(Finding(

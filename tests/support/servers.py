@@ -539,3 +539,121 @@ def apache(
                                   "tls_versions": tuple(tls_versions)}
     return _serve("apache2", workdir, argv, stop_signal=signal.SIGTERM,
                   extra_logs=lambda _p: [d / "error.log"], config=conf_path, details=details)
+
+
+# --- virtual hosts: per-SNI client authentication --------------------------------
+
+OPEN_NAME = "open.test"
+MTLS_NAME = "mtls.test"
+
+# Findings with nginx 1.22 / OpenSSL 3.0: client verification follows the SNI's server block
+# (no SNI or an unknown name: the default_server's); "ssl_verify_client on" completes the
+# handshake without a certificate and answers HTTP 400. A request whose Host names a server
+# block other than the SNI's, when that block verifies client certificates, is answered
+# 421 Misdirected Request.
+_NGINX_VHOSTS_CONF = """\
+master_process off;
+worker_processes 1;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log info;
+events {{ worker_connections 64; }}
+http {{
+    access_log {dir}/access.log;
+    client_body_temp_path {dir}/client_body_temp;
+    proxy_temp_path {dir}/proxy_temp;
+    fastcgi_temp_path {dir}/fastcgi_temp;
+    uwsgi_temp_path {dir}/uwsgi_temp;
+    scgi_temp_path {dir}/scgi_temp;
+    ssl_certificate {cert};
+    ssl_certificate_key {key};
+    ssl_protocols TLSv1.2 TLSv1.3;
+    server {{
+        listen {host}:{port} ssl default_server;
+        server_name {open};
+        {open_auth}
+        location / {{ return 200 "{open} $ssl_client_verify\\n"; }}
+    }}
+    server {{
+        listen {host}:{port} ssl;
+        server_name {mtls};
+        {mtls_auth}
+        location / {{ return 200 "{mtls} $ssl_client_verify\\n"; }}
+    }}
+}}
+"""
+
+
+def nginx_vhosts(
+    pki: TestPKI,
+    workdir: Path,
+    *,
+    default_requires: bool = False,
+) -> contextlib.AbstractContextManager[RunningServer]:
+    """nginx with two server blocks on one port: ``open.test`` (default_server, no client
+    auth) and ``mtls.test`` (``ssl_verify_client on``); ``default_requires`` swaps them, so
+    the default block requires a certificate and the named one does not."""
+    exe = binary("nginx")
+    d = workdir.resolve()
+    files = pki.server_files
+    auth = f"ssl_verify_client on; ssl_client_certificate {pki.client_ca_bundle};"
+    details: dict[str, object] = {"default_requires": default_requires}
+
+    def conf_path(port: int) -> Path:
+        return d / f"nginx-{port}.conf"
+
+    def argv(port: int) -> list[str]:
+        conf_path(port).write_text(_NGINX_VHOSTS_CONF.format(
+            dir=d, host=LOOPBACK, port=port, cert=files.chain, key=files.key,
+            open=MTLS_NAME if default_requires else OPEN_NAME,
+            mtls=OPEN_NAME if default_requires else MTLS_NAME,
+            open_auth=auth if default_requires else "", mtls_auth="" if default_requires
+            else auth))
+        return [exe, "-p", f"{d}/", "-c", str(conf_path(port)), "-e", f"{d}/error.log",
+                "-g", "daemon off;"]
+
+    return _serve("nginx", workdir, argv, extra_logs=lambda _p: [d / "error.log"],
+                  config=conf_path, details=details)
+
+
+# Findings with HAProxy 2.6: a crt-list gives each SNI its own verify setting, but HTTP
+# routing ("http-request ... if { hdr(host) ... }") reads the Host header after TLS is done,
+# so a connection made for open.test without a certificate reaches mtls.test's answer when it
+# names mtls.test in Host (the fronting hole Cloud Foundry's disable_domain_fronting closes).
+_HAPROXY_FRONTING_CONF = """\
+global
+    maxconn 64
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 5s
+    timeout server 5s
+frontend fe
+    bind {host}:{port} ssl crt-list {crt_list} alpn h2,http/1.1
+    http-request return status 200 content-type text/plain string "{mtls} secret" if {{ hdr_beg(host) -i {mtls} }}
+    http-request return status 200 content-type text/plain string "{open} public"
+"""
+
+
+def haproxy_fronting(pki: TestPKI, workdir: Path) -> contextlib.AbstractContextManager[
+        RunningServer]:
+    """haproxy terminating TLS with per-SNI client verification from a crt-list
+    (``open.test``: none, ``mtls.test``: ``verify required``) and routing on Host."""
+    exe = binary("haproxy")
+    d = workdir.resolve()
+    d.mkdir(parents=True, exist_ok=True)
+    crt = d / "server-with-key.pem"
+    crt.write_bytes(pki.server_files.chain.read_bytes() + pki.server_files.key.read_bytes())
+    crt.chmod(0o600)
+    crt_list = d / "crt-list.txt"
+    crt_list.write_text(f"{crt} [verify none] {OPEN_NAME}\n"
+                        f"{crt} [verify required ca-file {pki.client_ca_bundle}] {MTLS_NAME}\n")
+
+    def conf_path(port: int) -> Path:
+        return d / f"haproxy-{port}.cfg"
+
+    def argv(port: int) -> list[str]:
+        conf_path(port).write_text(_HAPROXY_FRONTING_CONF.format(
+            host=LOOPBACK, port=port, crt_list=crt_list, open=OPEN_NAME, mtls=MTLS_NAME))
+        return [exe, "-db", "-f", str(conf_path(port))]
+
+    return _serve("haproxy", workdir, argv, config=conf_path, details={})
