@@ -629,7 +629,8 @@ defaults
     timeout server 5s
 frontend fe
     bind {host}:{port} ssl crt-list {crt_list} alpn h2,http/1.1
-    http-request return status 200 content-type text/plain string "{mtls} secret" if {{ hdr_beg(host) -i {mtls} }}
+    acl host_is_mtls hdr_beg(host) -i {mtls}
+    http-request return status 200 content-type text/plain string "{mtls} secret" if host_is_mtls
     http-request return status 200 content-type text/plain string "{open} public"
 """
 
