@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import pytest
+import trio
 import typer
 
 from scanner import wire
@@ -12,6 +14,7 @@ from scanner.cli.usage import parse_sni_names
 from scanner.config.inventory import InventoryError, load_inventory
 from scanner.config.options import SweepDefaults, resolve_options
 from scanner.config.targets import Target, colocated_names
+from scanner.engine.connect import resolve
 from scanner.engine.handshake import HandshakeResult
 from scanner.offers.offer import ClientOffer
 from scanner.probes import DEFAULT_PROBES, PROBES
@@ -32,6 +35,7 @@ from scanner.results import (
     VhostsFacet,
     VhostView,
 )
+from scanner.run.sweep import SweepOptions, neighbours
 from scanner.wire import HandshakeType, TranscriptMessage
 
 HS = wire.ContentType.handshake
@@ -151,7 +155,8 @@ def test_names_sharing_an_address_come_from_the_inventory() -> None:
     targets = [Target(host="10.0.0.1", sni="a.test"), Target(host="10.0.0.1", sni="b.test"),
                Target(host="10.0.0.1", port=8443, sni="c.test"), Target(host="10.0.0.2")]
     assert colocated_names(targets) == {("10.0.0.1", 443): ("a.test", "b.test"),
-                                        ("10.0.0.1", 8443): ("c.test",)}
+                                        ("10.0.0.1", 8443): ("c.test",),
+                                        ("10.0.0.2", 443): ()}
 
 
 @pytest.mark.parametrize(("entry", "message"), [
@@ -167,3 +172,15 @@ def test_bad_names_and_paths_are_usage_errors(entry: str, message: str, tmp_path
         load_inventory(inventory, known_probes=PROBES)
     with pytest.raises(typer.Exit):
         parse_sni_names("a.test,10.0.0.1")
+
+
+def test_names_are_grouped_by_resolved_address() -> None:
+    first = trio.run(partial(resolve, "localhost", 443, timeout=5.0))[0].ip
+    targets = [Target(host="localhost", sni="a.test"), Target(host=first, sni="b.test"),
+               Target(host="10.0.0.9", sni="c.test")]
+    grouped = trio.run(neighbours, targets, SweepOptions(probes=DEFAULT_PROBES))
+    assert grouped[("localhost", 443)] == grouped[(first, 443)] == ("a.test", "b.test")
+    assert grouped[("10.0.0.9", 443)] == ("c.test",)
+    # Probes chosen without vhosts: nothing is looked up, hosts group as written.
+    assert trio.run(neighbours, targets, SweepOptions(probes=("client_auth",)))[
+        ("localhost", 443)] == ("a.test",)

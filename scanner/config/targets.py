@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -105,15 +105,23 @@ def validate_sni_names(names: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
-def colocated_names(targets: Iterable[Target]) -> dict[tuple[str, int], tuple[str, ...]]:
-    """The server names inventory targets send to each (host, port): the names that share
-    an address, which the vhosts probe compares. Grouped by the host as written (an IP
-    address, or one name for several ``sni:`` values)."""
+def colocated_names(targets: Iterable[Target],
+                    addresses: Mapping[tuple[str, int], str] | None = None,
+                    ) -> dict[tuple[str, int], tuple[str, ...]]:
+    """The server names the targets send to each address, by each target's (host, port):
+    the names that share an address, which the vhosts probe compares. ``addresses``: the
+    resolved address of (host, port) where known; otherwise the host as written groups."""
+    targets = list(targets)
+    where = addresses or {}
+
+    def address(target: Target) -> tuple[str, int]:
+        return (where.get((target.host, target.port), target.host), target.port)
+
     groups: dict[tuple[str, int], dict[str, None]] = {}
     for target in targets:
         if target.sni:
-            groups.setdefault((target.host, target.port), {})[target.sni] = None
-    return {key: tuple(names) for key, names in groups.items()}
+            groups.setdefault(address(target), {})[target.sni] = None
+    return {(t.host, t.port): tuple(groups.get(address(t), {})) for t in targets}
 
 
 def validate_host(host: str) -> str:

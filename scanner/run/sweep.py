@@ -8,6 +8,7 @@ run picks them up), and reports progress to an observer.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import time
@@ -20,16 +21,20 @@ from typing import Protocol
 
 import trio
 
+from scanner.config.options import VHOSTS_PROBE
 from scanner.config.targets import DEFAULT_MAX_SNI_NAMES, Target, colocated_names
+from scanner.engine.connect import resolve
 from scanner.engine.contexts import ContextFactory, KeylogWriter
+from scanner.engine.errors import ScanFailure
 from scanner.engine.session import ConnectionLimits
 from scanner.policy.apply import annotate
 from scanner.policy.catalog import Catalog, builtin_catalog
-from scanner.probes import PROBES, ProbeOptions
+from scanner.probes import DEFAULT_PROBES, PROBES, ProbeOptions
 from scanner.report.jsonl import recorded_targets
 from scanner.report.render import RenderContext
 from scanner.report.sinks import OutputFormat, OutputSink, RecordSink
 from scanner.results import ExpectationStatus, Record, Severity
+from scanner.results.identity import is_ip_literal
 from scanner.run.fdlimit import fit_concurrency
 from scanner.run.runner import run_all
 from scanner.run.scan import Scanner, ScanSettings, error_record, internal_error
@@ -190,7 +195,7 @@ async def sweep(targets: list[Target], options: SweepOptions, sink: RecordSink, 
         contexts=contexts,
     )
     scanner.neighbours = (options.neighbours if options.neighbours is not None
-                          else colocated_names(targets))
+                          else await neighbours(targets, options))
 
     def finish(record: Record, target: Target) -> Record:
         """Identify the policy and check expectations; a bug here costs only that step."""
@@ -263,7 +268,8 @@ def run_sweep(targets: list[Target], options: SweepOptions, *, fmt: OutputFormat
     """
     summary = SweepSummary()
     if options.neighbours is None:
-        options = replace(options, neighbours=colocated_names(targets))
+        # Over the whole target list: a shard's target still compares names with the others.
+        options = replace(options, neighbours=trio.run(neighbours, targets, options))
     if shard is not None:
         targets = _select_shard(targets, shard, summary)
     plan = fit_concurrency(options.concurrency)
@@ -284,6 +290,42 @@ def run_sweep(targets: list[Target], options: SweepOptions, *, fmt: OutputFormat
                                 observer=observer, stop_on_signals=stop_on_signals))
     finally:
         sink.close()
+
+
+async def neighbours(targets: list[Target], options: SweepOptions,
+                     ) -> dict[tuple[str, int], tuple[str, ...]]:
+    """The names that share a resolved address and port, per target (host, port).
+
+    Host names are resolved first (as many lookups at once as ``concurrency``, each within
+    ``timeout``; a failed lookup leaves the name grouped by itself, and its scan reports the
+    failure), only when some target may run the vhosts probe and only for names whose port
+    another target shares.
+    """
+    if not any(_may_compare_names(target, options) for target in targets):
+        return colocated_names(targets)
+    per_port = Counter(t.port for t in targets)  # a target alone on its port has no neighbour
+    names = {(t.host, t.port) for t in targets
+             if not is_ip_literal(t.host) and per_port[t.port] > 1}
+    if not names:
+        return colocated_names(targets)
+    addresses: dict[tuple[str, int], str] = {}
+    limiter = trio.CapacityLimiter(max(1, min(options.concurrency, len(names))))
+
+    async def look_up(host: str, port: int) -> None:
+        async with limiter:
+            with contextlib.suppress(ScanFailure):
+                found = await resolve(host, port, timeout=options.timeout)
+                addresses[host, port] = found[0].ip  # the one its scan connects to
+
+    async with trio.open_nursery() as nursery:
+        for host, port in sorted(names):
+            nursery.start_soon(look_up, host, port)
+    return colocated_names(targets, addresses)
+
+
+def _may_compare_names(target: Target, options: SweepOptions) -> bool:
+    probes = target.probes or options.probes
+    return VHOSTS_PROBE in probes or (target.probes is None and options.probes == DEFAULT_PROBES)
 
 
 def _select_shard(targets: list[Target], shard: Shard, summary: SweepSummary) -> list[Target]:
