@@ -133,7 +133,8 @@ async def _view(session: EndpointSession, context: ProbeContext, kind: VhostKind
     view.classification = top.classification if top else None
     view.certificate = _served(results[TLSVersion.TLSv1_3]) or _served(
         results[TLSVersion.TLSv1_2])
-    if context.http.enabled and top is not None:
+    clean = top is not None and results[TLSVersion.from_label(top.version)].answered
+    if context.http.enabled and clean:  # a peer that broke the handshake gets no request
         host = fronting.host_header(sni or session.address.ip, session.address.port)
         answer = await exchange(session, session.offer(sni=sni, post_handshake_auth=True,
                                                        alpn=("http/1.1",)),

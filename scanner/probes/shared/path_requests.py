@@ -127,12 +127,14 @@ async def without_certificate(session: EndpointSession, context: ProbeContext, p
     """The request for ``path`` at ``version`` without a certificate, made once per target.
 
     Not made when the plain handshake at that version (shared with client_auth) shows the
-    version unsupported or already asks for a certificate in the handshake: the exchange is
-    then that handshake, with outcome ``failed`` or ``not_sent``.
+    version unsupported, failed, or already asks for a certificate in the handshake: the
+    exchange is then that handshake, with outcome ``failed`` or ``not_sent``.
     """
     baseline = await context.shared.baseline(version)
     hello = baseline.server_hello
-    if hello is None or hello.selected_version != int(version):
+    if hello is None or hello.selected_version != int(version) or not baseline.answered:
+        # Unsupported, or the plain handshake already broke (a flood, a timeout...): a
+        # request on a new connection would only meet the same peer again.
         return PathExchange(path, CertificateKind.none, baseline, None, PathOutcome.failed)
     if baseline.certificate_requested:
         return PathExchange(path, CertificateKind.none, baseline, None, PathOutcome.not_sent)
