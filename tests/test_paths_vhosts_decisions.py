@@ -124,9 +124,19 @@ NO_SNI_OPEN = view(VhostKind.no_sni, None, ClientAuthClass.none, 200)
 
 def test_pairs_go_from_open_names_to_names_that_require() -> None:
     views = [NO_SNI_OPEN, OPEN, NGINX_ON, REQUIRED]
-    assert pairs(views, own=None) == [("open.test", "mtls.test"), ("open.test", "req.test")]
-    assert pairs(views, own="req.test") == [("open.test", "req.test")]
+    assert pairs(views, own=None) == [("open.test", "mtls.test", False),
+                                      ("open.test", "req.test", False)]
+    assert pairs(views, own="req.test") == [("open.test", "req.test", False)]
     assert pairs(views, own="open.test") == []
+
+
+def test_pairs_through_your_certificate_only_towards_names_that_refuse_it() -> None:
+    yours_ok = REQUIRED.model_copy(update={"sni": "a.test", "your_certificate_accepted": True})
+    refuses = REQUIRED.model_copy(update={"sni": "b.test", "your_certificate_accepted": False})
+    accepts = REQUIRED.model_copy(update={"sni": "c.test", "your_certificate_accepted": True})
+    # Towards b.test only: the names that accept yours are the ways in, and none goes to them.
+    assert pairs([yours_ok, refuses, accepts], own=None) == [("a.test", "b.test", True),
+                                                             ("c.test", "b.test", True)]
 
 
 def test_default_vhost_finding_is_about_the_targets_own_name() -> None:

@@ -20,6 +20,7 @@ import pytest
 import trio
 
 from scanner.config.targets import Target
+from scanner.offers.credential import ClientCredential
 from scanner.probes.vhosts import names_to_compare
 from scanner.report.render import OutputFormat
 from scanner.results import FrontingResult, Record, VhostKind
@@ -51,14 +52,19 @@ def vhost_servers(pki: TestPKI, tmp_path_factory: pytest.TempPathFactory
                 pki, tmp_path_factory.mktemp("nginx-vhosts-reverse"), default_requires=True)),
             "haproxy": stack.enter_context(servers.haproxy_fronting(
                 pki, tmp_path_factory.mktemp("haproxy-fronting"))),
+            "haproxy_two_cas": stack.enter_context(servers.haproxy_fronting(
+                pki, tmp_path_factory.mktemp("haproxy-two-cas"), two_cas=True)),
         }
 
 
 @pytest.fixture(scope="module")
-def records(vhost_servers: dict[str, RunningServer]) -> dict[tuple[str, str], Record]:
+def records(vhost_servers: dict[str, RunningServer], pki: TestPKI
+            ) -> dict[tuple[str, str], Record]:
     """One sweep over both names of every server: (server, sni) -> record."""
-    targets = [Target(host=LOOPBACK, port=server.port, sni=name)
-               for server in vhost_servers.values() for name in (OPEN_NAME, MTLS_NAME)]
+    yours = ClientCredential(pki.client_one.cert, pki.client_one.key)
+    targets = [Target(host=LOOPBACK, port=server.port, sni=name,
+                      client_credential=yours if kind == "haproxy_two_cas" else None)
+               for kind, server in vhost_servers.items() for name in (OPEN_NAME, MTLS_NAME)]
     sink = RecordList()
     trio.run(sweep, targets, SweepOptions(probes=("vhosts",), timeout=5.0), sink)
     by_port = {server.port: kind for kind, server in vhost_servers.items()}
@@ -144,6 +150,27 @@ def test_haproxy_routing_on_host_is_a_critical_bypass(records, vhost_servers) ->
     assert fronted.http_status == 200 and f"{MTLS_NAME} secret" in fronted.stdout
     direct = s_client(port, tls_version="1.3", servername=MTLS_NAME)
     assert direct.fatal_alert == "certificate_required", direct.summary()
+
+
+def test_your_certificate_for_one_name_reaches_another_that_refuses_it(
+        records, vhost_servers, pki) -> None:
+    record = records["haproxy_two_cas", MTLS_NAME]
+    assert record.vhosts is not None
+    by_name = {v.sni: v for v in record.vhosts.views if v.kind is VhostKind.name}
+    assert by_name[OPEN_NAME].your_certificate_accepted is True
+    assert by_name[MTLS_NAME].your_certificate_accepted is False
+    assert {(c.sni, c.certificate, c.result) for c in record.vhosts.fronting} == {
+        (OPEN_NAME, "user_certificate", FrontingResult.bypass)}
+    assert BYPASS in ids(record)
+    port = vhost_servers["haproxy_two_cas"].port
+    fronted = s_client(port, tls_version="1.3", servername=OPEN_NAME,
+                       client=pki.client_one_files,
+                       send=f"GET / HTTP/1.1\r\nHost: {MTLS_NAME}\r\nConnection: close\r\n\r\n"
+                       .encode())
+    assert fronted.http_status == 200 and f"{MTLS_NAME} secret" in fronted.stdout
+    refused = s_client(port, tls_version="1.3", servername=MTLS_NAME,
+                       client=pki.client_one_files)
+    assert refused.fatal_alert is not None, refused.summary()
 
 
 def test_the_bypass_reaches_every_format(records) -> None:

@@ -49,38 +49,51 @@ def open_without_certificate(view: VhostView) -> bool:
             and view.http_status is not None and view.http_status < 400)
 
 
-def pairs(views: list[VhostView], *, own: str | None) -> list[tuple[str, str]]:
-    """(A, B): B a name that requires a certificate, A a name served without one. With a
-    target name, only B = that name (each target answers for its own vhost, so a sweep over
-    the names of one address makes each pair once)."""
+def pairs(views: list[VhostView], *, own: str | None) -> list[tuple[str, str, bool]]:
+    """(A, B, with your certificate): B a name that requires a certificate, A a name served
+    without one, or with your certificate when B does not accept yours. With a target name,
+    only B = that name (each target answers for its own vhost, so a sweep over the names of
+    one address makes each pair once)."""
     named = [v for v in views if v.kind is VhostKind.name and v.sni]
-    targets = [v.sni for v in named if requires_certificate(v) and v.sni
-               and (own is None or v.sni == own)]
-    sources = [v.sni for v in named if open_without_certificate(v) and v.sni]
-    return [(a, b) for b in targets for a in sources if a != b]
+    out: list[tuple[str, str, bool]] = []
+    for b in named:
+        if not requires_certificate(b) or (own is not None and b.sni != own):
+            continue
+        for a in named:
+            if a.sni == b.sni or not a.sni or not b.sni:
+                continue
+            if open_without_certificate(a):
+                out.append((a.sni, b.sni, False))
+            elif a.your_certificate_accepted and b.your_certificate_accepted is False:
+                out.append((a.sni, b.sni, True))
+    return out
 
 
 async def check_pairs(session: EndpointSession, context: ProbeContext, views: list[VhostView],
                       *, own: str | None) -> list[FrontingCheck]:
     planned = pairs(views, own=own)
 
-    async def one(index: int, sni: str, host: str) -> None:
+    async def one(index: int, sni: str, host: str, yours: bool) -> None:
         header = host_header(host, session.address.port)
+        credential = context.client_credential if yours else None
+        kind = CertificateKind.user_certificate if yours else CertificateKind.none
         # Offer h2 first: where the server selects it, :authority is what names B, and the
         # HTTP/1.1 Host header gets its own connection; otherwise this one was HTTP/1.1.
-        first = await exchange(session, session.offer(sni=sni, alpn=("h2", "http/1.1")),
-                               context.http.path, header, CertificateKind.none)
+        first = await exchange(session, session.offer(sni=sni, alpn=("h2", "http/1.1"),
+                                                      client_credential=credential),
+                               context.http.path, header, kind)
         checks = [judge(sni, host, first)]
         if first.protocol == "HTTP/2":
-            second = await exchange(session, session.offer(sni=sni, alpn=("http/1.1",)),
-                                    context.http.path, header, CertificateKind.none)
+            second = await exchange(session, session.offer(sni=sni, alpn=("http/1.1",),
+                                                           client_credential=credential),
+                                    context.http.path, header, kind)
             checks.append(judge(sni, host, second))
         results[index] = checks
 
     results: dict[int, list[FrontingCheck]] = {}
     async with trio.open_nursery() as nursery:
-        for index, (sni, host) in enumerate(planned):
-            nursery.start_soon(one, index, sni, host)
+        for index, (sni, host, yours) in enumerate(planned):
+            nursery.start_soon(one, index, sni, host, yours)
     return [check for i in range(len(planned)) for check in results[i]]
 
 
@@ -95,7 +108,7 @@ def judge(sni: str, host: str, answer: PathExchange) -> FrontingCheck:
                             f"{host} is not served")
         else:
             check.result = FrontingResult.bypass
-            check.detail = (f"SNI {sni} (no client certificate), {_names(answer)} {host}: HTTP "
+            check.detail = (f"SNI {sni} ({_presented(answer)}), {_names(answer)} {host}: HTTP "
                             f"{answer.status}; {host} requires a client certificate when "
                             "named in the SNI")
     elif answer.outcome in (PathOutcome.alert, PathOutcome.closed):
@@ -106,6 +119,12 @@ def judge(sni: str, host: str, answer: PathExchange) -> FrontingCheck:
     return check
 
 
+def _presented(answer: PathExchange) -> str:
+    return ("your certificate, which the SNI's vhost accepts and the Host's does not"
+            if answer.certificate is CertificateKind.user_certificate
+            else "no client certificate")
+
+
 def _names(answer: PathExchange) -> str:
     return ":authority" if answer.protocol == "HTTP/2" else "Host"
 
@@ -114,6 +133,6 @@ def findings_for(checks: list[FrontingCheck]) -> list[Finding]:
     return [Finding(
         id=FINDING, severity=Severity.critical, probe="vhosts",
         detail=f"{check.host} requires a client certificate, but a connection made for "
-        f"{check.sni} without one is served {check.host}'s content ({check.detail}): the "
+        f"{check.sni} is served {check.host}'s content ({check.detail}): the "
         "server routes by Host after TLS without checking the SNI's client authentication.")
         for check in checks if check.result is FrontingResult.bypass]

@@ -141,6 +141,16 @@ async def _view(session: EndpointSession, context: ProbeContext, kind: VhostKind
                                 context.http.path, host, CertificateKind.none)
         if answer.outcome is PathOutcome.response:
             view.http_status = answer.status
+        if context.client_credential is not None and kind is VhostKind.name:
+            # Which names your certificate opens: a name it opens is a way in to the others.
+            yours = await exchange(session, session.offer(
+                sni=sni, post_handshake_auth=True, alpn=("http/1.1",),
+                client_credential=context.client_credential), context.http.path, host,
+                CertificateKind.user_certificate)
+            view.your_certificate_status = yours.status
+            view.your_certificate_accepted = (yours.outcome is PathOutcome.response
+                                              and yours.status is not None
+                                              and yours.status < 400)
     return view
 
 

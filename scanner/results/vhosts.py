@@ -43,7 +43,13 @@ class VhostView(Model):
     classification: ClientAuthClass | None = Field(
         default=None, description="At the highest version the name supports.")
     http_status: int | None = Field(
-        default=None, description="The status of a HEAD request without a certificate.")
+        default=None, description="The status of a GET request without a certificate.")
+    your_certificate_status: int | None = Field(
+        default=None, description="The status of a GET with your client_cert (null: not "
+        "tried, or no response).")
+    your_certificate_accepted: bool | None = Field(
+        default=None, description="Whether your client_cert got content (a status under 400); "
+        "null when not tried.")
 
 
 class FrontingResult(StrEnum):
@@ -58,7 +64,8 @@ class FrontingCheck(Model):
     sni: str | None
     host: str
     protocol: str = Field(description="HTTP/1.1 (Host header) or HTTP/2 (:authority).")
-    certificate: str = Field(description="What we presented for A: none or user_certificate.")
+    certificate: str = Field(description="What we presented for A: none, or user_certificate "
+                             "when A needs one and B does not accept yours.")
     status: int | None = None
     alert: str | None = None
     result: FrontingResult

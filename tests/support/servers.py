@@ -635,10 +635,13 @@ frontend fe
 """
 
 
-def haproxy_fronting(pki: TestPKI, workdir: Path) -> contextlib.AbstractContextManager[
-        RunningServer]:
+def haproxy_fronting(pki: TestPKI, workdir: Path, *, two_cas: bool = False
+                     ) -> contextlib.AbstractContextManager[RunningServer]:
     """haproxy terminating TLS with per-SNI client verification from a crt-list
-    (``open.test``: none, ``mtls.test``: ``verify required``) and routing on Host."""
+    (``open.test``: none, ``mtls.test``: ``verify required``) and routing on Host.
+
+    ``two_cas``: both names require a certificate, ``open.test`` from client CA one and
+    ``mtls.test`` from client CA two: a client of the first reaches the second through Host."""
     exe = binary("haproxy")
     d = workdir.resolve()
     d.mkdir(parents=True, exist_ok=True)
@@ -646,8 +649,11 @@ def haproxy_fronting(pki: TestPKI, workdir: Path) -> contextlib.AbstractContextM
     crt.write_bytes(pki.server_files.chain.read_bytes() + pki.server_files.key.read_bytes())
     crt.chmod(0o600)
     crt_list = d / "crt-list.txt"
-    crt_list.write_text(f"{crt} [verify none] {OPEN_NAME}\n"
-                        f"{crt} [verify required ca-file {pki.client_ca_bundle}] {MTLS_NAME}\n")
+    open_verify = (f"verify required ca-file {pki.client_ca_one_file}" if two_cas
+                   else "verify none")
+    mtls_ca = pki.client_ca_two_file if two_cas else pki.client_ca_bundle
+    crt_list.write_text(f"{crt} [{open_verify}] {OPEN_NAME}\n"
+                        f"{crt} [verify required ca-file {mtls_ca}] {MTLS_NAME}\n")
 
     def conf_path(port: int) -> Path:
         return d / f"haproxy-{port}.cfg"
@@ -657,4 +663,4 @@ def haproxy_fronting(pki: TestPKI, workdir: Path) -> contextlib.AbstractContextM
             host=LOOPBACK, port=port, crt_list=crt_list, open=OPEN_NAME, mtls=MTLS_NAME))
         return [exe, "-db", "-f", str(conf_path(port))]
 
-    return _serve("haproxy", workdir, argv, config=conf_path, details={})
+    return _serve("haproxy", workdir, argv, config=conf_path, details={"two_cas": two_cas})
