@@ -76,8 +76,8 @@ targets:
          ":3:5: unknown key 'targets[0].prot'; allowed here: all_addresses, alpn_extra, "
          "ca_bundle, "
          "client_ca_cert, client_ca_key, client_ca_key_passphrase_env, client_cert, client_key, "
-         "client_key_passphrase_env, expect, host, http, http_host, http_path, https_proxy, "
-         "name, port, probes, protocol, sni, "
+         "client_key_passphrase_env, expect, host, http, http_host, http_path, http_paths, "
+         "https_proxy, max_sni_names, name, port, probes, protocol, sni, sni_names, "
          "tags, timeout"),
         ("targets:\n  - host: a.example\n  - host: b.example\n    port: 70000\n",
          ":4:5: targets[1].port: Input should be less than or equal to 65535 (got 70000)"),

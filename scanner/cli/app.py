@@ -31,6 +31,7 @@ from scanner.cli.usage import (
     parse_alpn_extra,
     parse_https_proxy,
     parse_probe_list,
+    parse_sni_names,
     resolve_shard,
     scan_exit_code,
     without_vuln_checks,
@@ -122,6 +123,14 @@ def scan(
         help="Comma-separated ALPN protocol IDs the alpn probe tests besides h2, http/1.1, "
         "http/1.0, http/0.9, spdy/3.1, grpc-exp and acme-tls/1 (e.g. h3,imap). An inventory's "
         "alpn_extra: setting wins for its targets.", show_default=False)] = None,
+    sni_names: Annotated[str | None, typer.Option(
+        help="Comma-separated server names the targets' addresses also serve: the vhosts probe "
+        "compares the certificate and client authentication of each, no SNI and an unknown "
+        "name, and tests SNI/Host fronting between them. An inventory's sni_names: wins.",
+        show_default=False)] = None,
+    max_sni_names: Annotated[int, typer.Option(
+        min=1, max=256, help="At most this many server names per address for the vhosts "
+        "probe (each costs about 3 connections, each pair of names one request).")] = 16,
     allow_unreachable: Annotated[bool, typer.Option(
         help="Do not exit 3 when some targets could not be scanned.")] = False,
     allow_unevaluated: Annotated[bool, typer.Option(
@@ -212,7 +221,8 @@ def scan(
     options = SweepOptions(
         probes=probe_names, concurrency=concurrency, per_address=per_address, timeout=timeout,
         target_timeout=target_timeout, keylog=keylog, alpn_extra=extra_alpn, catalog=catalog,
-        rate=rate, probe_options=probe_options, https_proxy=parse_https_proxy(https_proxy))
+        rate=rate, probe_options=probe_options, https_proxy=parse_https_proxy(https_proxy),
+        sni_names=parse_sni_names(sni_names), max_sni_names=max_sni_names)
     try:
         summary = run_sweep(target_list, options, fmt=fmt, output=output, resume=resume,
                             shard=chosen_shard, observer=_progress_bar(quiet),

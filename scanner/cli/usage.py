@@ -23,6 +23,7 @@ from scanner.config.targets import (
     parse_endpoint,
     resolve_protocol,
     validate_alpn_extra,
+    validate_sni_names,
 )
 from scanner.offers.credential import ClientCredential
 from scanner.pkix.trust import TrustStoreError, load_ca_bundle
@@ -207,6 +208,15 @@ def adhoc_settings(*, client_cert: Path | None, client_key: Path | None,
         raise fail_usage(f"{option}: {exc}") from None
     return AdHocSettings(client_credential=credential, sni=sni, http_host=http_host,
                          http_path=http_path)
+
+
+def parse_sni_names(text: str | None) -> tuple[str, ...]:
+    if not text:
+        return ()
+    try:
+        return validate_sni_names(p.strip() for p in text.split(",") if p.strip())
+    except TargetSyntaxError as exc:
+        raise fail_usage(f"--sni-names: {exc}") from None
 
 
 def collect_targets(arguments: list[str], catalog: Catalog | None = None,

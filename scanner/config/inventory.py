@@ -25,6 +25,7 @@ from scanner.config.targets import (
     resolve_protocol,
     validate_alpn_extra,
     validate_host,
+    validate_sni_names,
 )
 from scanner.offers.credential import ClientCredential
 from scanner.pkix.trust import TrustStoreError, load_ca_bundle
@@ -132,6 +133,31 @@ class _Settings(BaseModel):
             except WireError as exc:
                 raise ValueError(str(exc)) from None
         return value
+    http_paths: list[str] | None = Field(
+        default=None, min_length=1, max_length=32,
+        description="Paths whose per-path client authentication is checked (default: /).")
+    sni_names: list[str] | None = Field(
+        default=None, max_length=256,
+        description="Other server names this address serves, compared by the vhosts probe.")
+    max_sni_names: int | None = Field(
+        default=None, ge=1, le=256, description="At most this many names per address (16).")
+
+    @field_validator("http_paths")
+    @classmethod
+    def _paths(cls, value: list[str] | None) -> list[str] | None:
+        for path in value or ():
+            _check_request(path, "example.com")
+        return list(dict.fromkeys(value)) if value is not None else None
+
+    @field_validator("sni_names")
+    @classmethod
+    def _sni_names(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        try:
+            return list(validate_sni_names(value))
+        except TargetSyntaxError as exc:
+            raise ValueError(str(exc)) from None
 
     @field_validator("timeout", mode="before")
     @classmethod
@@ -312,7 +338,9 @@ def _resolve(entry: TargetEntry, defaults: _Settings, origin: str, ca_bundle: Pa
         ca_bundle=ca_bundle,
         origin=origin,
         http=HttpCheck(enabled=pick("http") is not False, path=pick("http_path") or "/",
-                       host=pick("http_host")),
+                       host=pick("http_host"), paths=tuple(pick("http_paths") or ("/",))),
+        sni_names=tuple(pick("sni_names")) if pick("sni_names") is not None else None,
+        max_sni_names=pick("max_sni_names"),
         client_credential=credentials.load(entry, defaults, index, _CLIENT),
         client_ca=credentials.load(entry, defaults, index, _CLIENT_CA),
         expect=merge_expectations(defaults.expect, entry.expect),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -38,6 +38,8 @@ class HttpCheck:
     enabled: bool = True
     path: str = "/"
     host: str | None = None  # the Host header; None: the SNI, else the host (see http_host)
+    #: Paths whose per-path client authentication is checked (inventory ``http_paths``).
+    paths: tuple[str, ...] = ("/",)
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,10 @@ class Target:
     address: str | None = None
     #: Reach the target through this HTTP proxy (CONNECT); None: the sweep's (--https-proxy).
     https_proxy: HttpProxy | None = field(default=None, compare=False)
+    #: Other server names served on this address (inventory ``sni_names``); None: the sweep's.
+    sni_names: tuple[str, ...] | None = field(default=None, compare=False, hash=False)
+    #: At most this many names per address for the vhosts probe; None: the sweep's.
+    max_sni_names: int | None = field(default=None, compare=False, hash=False)
 
     @property
     def label(self) -> str:
@@ -103,6 +109,38 @@ def resolve_protocol(protocol: str, port: int) -> str:
         raise TargetSyntaxError(
             f"unknown protocol {protocol!r}; known: {', '.join((*starttls.PROTOCOLS, 'auto'))}")
     return protocol
+DEFAULT_MAX_SNI_NAMES = 16  # each name costs the vhosts probe 3 connections, each pair 1
+
+
+def validate_sni_names(names: Iterable[str]) -> tuple[str, ...]:
+    """Server names to compare on one address: valid DNS names (no IP literals, which SNI
+    cannot carry), lower-cased, duplicates dropped, order kept."""
+    out: list[str] = []
+    for name in names:
+        valid = validate_host(name)
+        if is_ip_literal(valid):
+            raise TargetSyntaxError(f"{name!r} is an IP address; SNI carries host names only")
+        out.append(valid.rstrip("."))
+    return tuple(dict.fromkeys(out))
+
+
+def colocated_names(targets: Iterable[Target],
+                    addresses: Mapping[tuple[str, int], str] | None = None,
+                    ) -> dict[tuple[str, int], tuple[str, ...]]:
+    """The server names the targets send to each address, by each target's (host, port):
+    the names that share an address, which the vhosts probe compares. ``addresses``: the
+    resolved address of (host, port) where known; otherwise the host as written groups."""
+    targets = list(targets)
+    where = addresses or {}
+
+    def address(target: Target) -> tuple[str, int]:
+        return (where.get((target.host, target.port), target.host), target.port)
+
+    groups: dict[tuple[str, int], dict[str, None]] = {}
+    for target in targets:
+        if target.sni:
+            groups.setdefault(address(target), {})[target.sni] = None
+    return {(t.host, t.port): tuple(groups.get(address(t), {})) for t in targets}
 
 
 def validate_host(host: str) -> str:

@@ -51,6 +51,8 @@ class ContextFactory:
             context.use_privatekey(credential.key)
             for extra in credential.chain:
                 context.add_extra_chain_cert(extra)
+        if offer.post_handshake_auth:
+            lib.SSL_CTX_set_post_handshake_auth(context._context, 1)
         options = SSL.OP_NO_COMPRESSION | SSL.OP_LEGACY_SERVER_CONNECT
         if not offer.session_tickets:
             options |= SSL.OP_NO_TICKET

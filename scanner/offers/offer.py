@@ -29,9 +29,13 @@ class ClientOffer:
     #: OpenSSL groups list ("X25519:P-256"); None keeps OpenSSL's default (hybrid PQ first).
     groups: str | None = None
     client_credential: ClientCredential | None = None
+    #: Offer TLS 1.3 post_handshake_auth, so a server that asks for a certificate only after
+    #: the request names a protected path can (servers never ask clients that did not offer).
+    post_handshake_auth: bool = False
 
     def context_key(self) -> tuple[object, ...]:
         """Offers that share an OpenSSL context (SNI and ALPN are set per connection)."""
         credential = self.client_credential.fingerprint if self.client_credential else None
         return (self.min_version, self.max_version, self.cipher_list, self.tls13_ciphersuites,
-                self.session_tickets, self.signature_algorithms, self.groups, credential)
+                self.session_tickets, self.signature_algorithms, self.groups, credential,
+                self.post_handshake_auth)

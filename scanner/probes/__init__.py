@@ -20,6 +20,7 @@ from scanner.probes.ocsp import OcspProbe
 from scanner.probes.protocols import ProtocolsProbe
 from scanner.probes.renegotiation import RenegotiationProbe
 from scanner.probes.resumption import ResumptionProbe
+from scanner.probes.vhosts import VhostsProbe
 from scanner.probes.vulns import VulnerabilitiesProbe
 from scanner.probes.vulns.robot import RobotProbe
 
@@ -30,6 +31,7 @@ PROBES: dict[str, Probe[Any]] = {
         GroupsProbe(), CertificateProbe(), OcspProbe(), RenegotiationProbe(),
         ResumptionProbe(), AlpnProbe(), AlpnSupportProbe(), NpnProbe(), ExtensionsProbe(),
         EngineAgreementProbe(), DhParametersProbe(), VulnerabilitiesProbe(), RobotProbe(),
+        VhostsProbe(),
     )
 }
 # Every probe but alpn_support: the alpn probe already finds the supported set (per version,
@@ -37,8 +39,9 @@ PROBES: dict[str, Probe[Any]] = {
 # checks the raw engine's ALPN selection against OpenSSL's. Dropping the duplicate keeps a
 # default scan of an ALB-like listener under 60 connections.
 # robot is opt-in too: its 5 connections (10 when confirming an oracle) would take that scan
-# over the budget.
+# over the budget. vhosts joins a target's probes by itself when its address serves more than
+# one name to compare (config/options.py): one SNI map costs ~3 connections per name.
 DEFAULT_PROBES: tuple[str, ...] = tuple(name for name in PROBES
-                                        if name not in ("alpn_support", "robot"))
+                                        if name not in ("alpn_support", "robot", "vhosts"))
 
 __all__ = ["DEFAULT_PROBES", "PROBES", "Probe", "ProbeContext", "ProbeOptions", "ProbeOutput"]

@@ -38,6 +38,8 @@ class HttpRequestTarget:
     path: str = "/"
     #: The Host header, already resolved (configured, else SNI or host, with a non-443 port).
     host: str = "localhost"
+    #: Paths whose per-path client authentication is checked (inventory ``http_paths``).
+    paths: tuple[str, ...] = ("/",)
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,12 @@ class ProbeContext:
     client_ca: ClientCredential | None = None
     #: The plaintext protocol the connection upgrades from ("tls": none), e.g. "postgres".
     protocol: str = "tls"
+    #: Other server names on this address (sni_names and the inventory's neighbours).
+    sni_names: tuple[str, ...] = ()
+    #: The user listed names: the vhosts probe compares even a single one.
+    sni_names_given: bool = False
+    #: At most this many names per address (the vhosts probe's cap).
+    max_sni_names: int = 16
 
     @property
     def trust(self) -> TrustStore:

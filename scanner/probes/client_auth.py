@@ -7,8 +7,6 @@ TLS 1.3 servers reject a missing certificate only after the client's Finished.
 
 from __future__ import annotations
 
-import base64
-from collections.abc import Mapping
 from typing import ClassVar
 
 import trio
@@ -16,16 +14,16 @@ import trio
 from scanner import wire
 from scanner.engine.handshake import AfterHandshake, HandshakeResult
 from scanner.engine.session import EndpointSession
+from scanner.probes import client_auth_paths as by_path
 from scanner.probes.base import Probe, ProbeContext, ProbeOutput
+from scanner.probes.shared.certificate_request_info import request_info
 from scanner.probes.shared.report import handshake_report
 from scanner.results import (
     CertificateRequestInfo,
     ClientAuthAtVersion,
     ClientAuthClass,
     ClientAuthFacet,
-    DistinguishedNameInfo,
     Finding,
-    OidFilterInfo,
     Severity,
     WithoutCertificate,
     WithoutCertificateOutcome,
@@ -55,7 +53,10 @@ class ClientAuthProbe(Probe[ClientAuthFacet]):
 
         per_version = {v: analyse(v, results[v]) for v in _VERSIONS}
         facet = summarise(per_version[TLSVersion.TLSv1_3], per_version[TLSVersion.TLSv1_2])
-        return ProbeOutput(facet=facet, findings=findings_for(facet))
+        facet.paths = await by_path.client_auth_by_path(session, context, per_version)
+        by_path.summarise_with_paths(facet)
+        return ProbeOutput(facet=facet, findings=findings_for(facet)
+                           + by_path.path_findings(facet, self.name))
 
 
 def analyse(version: TLSVersion, result: HandshakeResult) -> ClientAuthAtVersion:
@@ -67,7 +68,7 @@ def analyse(version: TLSVersion, result: HandshakeResult) -> ClientAuthAtVersion
         request_out = CertificateRequestInfo(sent=False) if supported else None
     elif message.handshake is not None and isinstance(message.handshake.parsed,
                                                       wire.CertificateRequest):
-        request_out = _request_out(message.handshake.parsed)
+        request_out = request_info(message.handshake.parsed)
     else:  # sent, but malformed: say so rather than pretend it was not sent
         request_out = CertificateRequestInfo(sent=True, parse_error=message.parse_error)
     out = ClientAuthAtVersion(
@@ -88,33 +89,6 @@ def certificate_request_message(result: HandshakeResult) -> TranscriptMessage | 
                 and message.msg_type == wire.HandshakeType.certificate_request):
             return message
     return None
-
-
-def _request_out(request: wire.CertificateRequest) -> CertificateRequestInfo:
-    return CertificateRequestInfo(
-        sent=True,
-        ca_names_sent=bool(request.certificate_authorities),
-        certificate_authorities_extension=(
-            request.certificate_authorities_present if request.tls13 else None
-        ),
-        ca_names=[
-            DistinguishedNameInfo(rfc4514=dn.rfc4514, der_b64=base64.b64encode(dn.der).decode())
-            for dn in request.certificate_authorities
-        ],
-        signature_algorithms=_names(wire.SIGNATURE_SCHEMES, request.signature_algorithms),
-        signature_algorithms_cert=_names(wire.SIGNATURE_SCHEMES,
-                                         request.signature_algorithms_cert),
-        certificate_types=_names(wire.CLIENT_CERTIFICATE_TYPES, request.certificate_types, 2),
-        oid_filters=[
-            OidFilterInfo(oid=f.oid, values_b64=base64.b64encode(f.values).decode())
-            for f in request.oid_filters
-        ] if request.tls13 else None,
-    )
-
-
-def _names(table: Mapping[int, str], codes: tuple[int, ...] | None,
-           width: int = 4) -> list[str] | None:
-    return None if codes is None else [wire.name_for(table, code, width) for code in codes]
 
 
 def _without_certificate(result: HandshakeResult, *,

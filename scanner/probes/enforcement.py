@@ -25,6 +25,7 @@ from scanner.engine.http import HttpAnswer, ask_http
 from scanner.engine.session import EndpointSession
 from scanner.offers.credential import ClientCredential
 from scanner.pkix.issuing import KeyType
+from scanner.probes import enforcement_paths as by_path
 from scanner.probes.base import Probe, ProbeContext, ProbeOutput
 from scanner.probes.client_auth import certificate_request_message
 from scanner.probes.shared.application_check import ask_application, check_description
@@ -184,7 +185,9 @@ class EnforcementProbe(Probe[EnforcementFacet]):
             aws_alb=(infer_aws_alb(verdict, judged, ca_names_sent=ca_names_sent)
                      if exchange.protocol == "tls" else None),
         )
-        return ProbeOutput(facet=facet, findings=findings_for(facet, judged, exchange))
+        facet.paths = await by_path.enforcement_by_path(session, context, self.certificates)
+        return ProbeOutput(facet=facet, findings=findings_for(facet, judged, exchange)
+                           + by_path.path_findings(facet.paths, self.name))
 
     def _plan_attempts(self, target: ProbeContext,
                        request: wire.CertificateRequest | None) -> _Planned:

@@ -339,9 +339,38 @@ def _clients_lines(record: Record) -> list[Text]:
     return [line]
 
 
+def _paths_lines(record: Record) -> list[Text]:
+    """Paths that ask for a certificate after the request: `paths /secure required (PHA)`."""
+    facet = record.client_auth
+    lines = []
+    for entry in (facet.paths or []) if facet else []:
+        asked = {v.asked.value for v in entry.versions().values()
+                 if v.asked is not None and v.asked.value != "handshake"}
+        if asked and entry.classification is not None:
+            how = ", ".join(sorted(a.replace("post_handshake_auth", "post-handshake")
+                                   for a in asked))
+            lines.append(Text(f"path {entry.path} {entry.classification.value} ({how})"))
+    return lines
+
+
+def _vhosts_lines(record: Record) -> list[Text]:
+    """`vhosts: no_sni none, a.example required, ... fronting: bypass a->b`."""
+    facet = record.vhosts
+    if facet is None:
+        return []
+    views = ", ".join(
+        f"{v.sni or v.kind.value} {v.classification.value if v.classification else '?'}"
+        for v in facet.views)
+    text = Text(f"vhosts {views}")
+    for check in facet.fronting:
+        text.append(f"; {check.sni}->{check.host} {check.protocol} {check.result.value}",
+                    style="bold red" if check.result.value == "bypass" else "")
+    return [text]
+
+
 _FACT_LINES: tuple[Callable[[Record], list[Text]], ...] = (
     _certificate_lines, _ocsp_lines, _alpn_lines, _resumption_lines, _renegotiation_lines,
-    _policy_lines, _clients_lines,
+    _policy_lines, _clients_lines, _paths_lines, _vhosts_lines,
 )
 
 

@@ -8,6 +8,7 @@ from enum import StrEnum
 from pydantic import Field
 
 from scanner.results.common import Model
+from scanner.results.enforcement import CertificateAsked, PathAnswer
 from scanner.results.handshake import HandshakeReport
 from scanner.results.versions import FieldPerVersion
 
@@ -48,6 +49,9 @@ class ClientAuthClass(StrEnum):
     none = "none"
     optional = "optional"
     required = "required"
+    #: No certificate is asked in the handshake, but requests for some paths are refused
+    #: without one (renegotiation or post-handshake authentication): see ``paths``.
+    per_path = "per_path"
 
 
 class WithoutCertificateOutcome(StrEnum):
@@ -72,6 +76,29 @@ class ClientAuthAtVersion(Model):
     handshake: HandshakeReport
 
 
+class PathAtVersion(Model):
+    """The request for one path without a client certificate, at one protocol version."""
+
+    version: str
+    supported: bool
+    asked: CertificateAsked | None = None
+    certificate_request: CertificateRequestInfo | None = Field(
+        default=None, description="The CertificateRequest sent after the request (by "
+        "renegotiation or post-handshake), parsed like the handshake's, CA names included.")
+    without_certificate: PathAnswer | None = None
+    classification: ClientAuthClass | None = None
+
+
+class ClientAuthAtPath(Model, FieldPerVersion[PathAtVersion]):
+    """Client authentication as a request for one path sees it."""
+
+    path: str
+    classification: ClientAuthClass | None = Field(
+        default=None, description="At the highest version the server supports.")
+    tls1_3: PathAtVersion | None = None
+    tls1_2: PathAtVersion | None = None
+
+
 class ClientAuthFacet(Model, FieldPerVersion[ClientAuthAtVersion]):
     requested: bool | None = Field(
         default=None, description="A CertificateRequest was seen at any version."
@@ -82,3 +109,6 @@ class ClientAuthFacet(Model, FieldPerVersion[ClientAuthAtVersion]):
     consistent_across_versions: bool | None = None
     tls1_3: ClientAuthAtVersion | None = None
     tls1_2: ClientAuthAtVersion | None = None
+    paths: list[ClientAuthAtPath] | None = Field(
+        default=None, description="Per inventory http_paths entry: whether a request for the "
+        "path makes the server ask for a certificate (renegotiation, post-handshake auth).")

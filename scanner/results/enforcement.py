@@ -158,6 +158,58 @@ class AwsAlbInference(Model):
                                 description="The observations each conclusion rests on.")
 
 
+# --- per path (inventory http_paths) ---
+
+
+class CertificateAsked(StrEnum):
+    """When and how the server asked for a client certificate on this connection."""
+
+    handshake = "handshake"
+    renegotiation = "renegotiation"
+    post_handshake_auth = "post_handshake_auth"
+
+
+class PathOutcome(StrEnum):
+    response = "response"
+    alert = "alert"
+    closed = "closed"
+    no_response = "no_response"
+    not_http = "not_http"
+    failed = "failed"
+    #: Not sent: the handshake at this version already asked for a certificate, so the
+    #: listener's own client_auth and enforcement results apply to every path.
+    not_sent = "not_sent"
+
+
+class PathAnswer(Model):
+    """One connection: the request for the path, with one certificate (or none)."""
+
+    certificate: CertificateKind
+    version: str | None = Field(default=None, description="The TLS version negotiated.")
+    asked: CertificateAsked | None = Field(
+        default=None, description="When the server asked for a client certificate (null: never).")
+    certificate_sent: bool | None = Field(
+        default=None, description="Whether our answer to that request carried a certificate.")
+    outcome: PathOutcome
+    status: int | None = Field(default=None, description="The HTTP status, when one came back.")
+    alert: str | None = Field(default=None, description="The TLS alert the server sent.")
+    result: AttemptResult
+    detail: str
+
+
+class PathEnforcement(Model):
+    """Does the server verify the certificate it asks for on this path?"""
+
+    path: str
+    request: str = Field(description="The request sent, e.g. 'HEAD /secure (Host: a.example)'.")
+    version: str | None = Field(default=None,
+                                description="The TLS version the attempts were made at.")
+    asked: CertificateAsked | None = None
+    verdict: EnforcementVerdict | None = None
+    reason: str
+    attempts: list[PathAnswer] = Field(default_factory=list)
+
+
 class EnforcementFacet(Model):
     """Does the server verify the client certificates it asks for, and where does it enforce?"""
 
@@ -176,3 +228,6 @@ class EnforcementFacet(Model):
         default_factory=dict, description="Attempts not made, by certificate kind, and why."
     )
     aws_alb: AwsAlbInference | None = None
+    paths: list[PathEnforcement] | None = Field(
+        default=None, description="Per inventory http_paths entry: the request for the path "
+        "without a certificate, with an untrusted one and with yours.")

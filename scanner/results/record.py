@@ -24,6 +24,7 @@ from scanner.results.enumeration import (
 from scanner.results.ocsp import OcspFacet
 from scanner.results.policy import ClientsView, ExpectationOutcome, PolicyIdentification
 from scanner.results.session import RenegotiationFacet, ResumptionFacet
+from scanner.results.vhosts import VhostsFacet
 from scanner.results.vulnerabilities import (
     DhParametersFacet,
     VulnerabilitiesFacet,
@@ -68,6 +69,7 @@ class Record(Model):
     robot: VulnerabilityCheck | None = Field(
         default=None, description="ROBOT (opt-in probe): a Bleichenbacher padding oracle "
         "over static-RSA suites.")
+    vhosts: VhostsFacet | None = None
     policy: PolicyIdentification | None = Field(
         default=None, description="Named-policy identification; present when the record has "
         "enumerated protocol versions and cipher suites.")

@@ -40,11 +40,18 @@ class Scanner:
         self.settings = settings
         self.limits = limits
         self.contexts = contexts
+        #: Server names by (host, port) across the sweep's targets (the vhosts probe's
+        #: neighbours); set by the sweep.
+        self.neighbours: dict[tuple[str, int], tuple[str, ...]] = {}
+
+    def options_for(self, target: Target) -> TargetOptions:
+        return resolve_options(target, self.settings,
+                               self.neighbours.get((target.host, target.port), ()))
 
     async def scan(self, target: Target) -> Record:
         started_at = datetime.now(UTC)
         started = time.perf_counter()
-        options = resolve_options(target, self.settings)
+        options = self.options_for(target)
         record = _Builder(target, started_at, options.probes)
         try:
             with trio.move_on_after(self.settings.target_timeout) as scope:

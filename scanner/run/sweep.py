@@ -8,6 +8,7 @@ run picks them up), and reports progress to an observer.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import time
@@ -20,17 +21,20 @@ from typing import Protocol
 
 import trio
 
-from scanner.config.options import resolve_options
-from scanner.config.targets import Target
+from scanner.config.options import VHOSTS_PROBE
+from scanner.config.targets import DEFAULT_MAX_SNI_NAMES, Target, colocated_names
+from scanner.engine.connect import resolve
 from scanner.engine.contexts import ContextFactory, KeylogWriter
+from scanner.engine.errors import ScanFailure
 from scanner.engine.session import ConnectionLimits
 from scanner.policy.apply import annotate
 from scanner.policy.catalog import Catalog, builtin_catalog
-from scanner.probes import PROBES, ProbeOptions
+from scanner.probes import DEFAULT_PROBES, PROBES, ProbeOptions
 from scanner.report.jsonl import recorded_targets
 from scanner.report.render import RenderContext
 from scanner.report.sinks import OutputFormat, OutputSink, RecordSink
 from scanner.results import ExpectationStatus, Record, Severity
+from scanner.results.identity import is_ip_literal
 from scanner.run.addresses import expand_addresses
 from scanner.run.fdlimit import fit_concurrency
 from scanner.run.runner import run_all
@@ -55,6 +59,11 @@ class SweepOptions:
     catalog: Catalog | None = None  # policies for identification and expect.policy
     rate: float | None = None
     https_proxy: HttpProxy | None = None  # tunnel every connection through this proxy
+    sni_names: tuple[str, ...] = ()  # --sni-names: names every target's address serves
+    max_sni_names: int = DEFAULT_MAX_SNI_NAMES
+    #: Server names by (host, port) over the whole target list (before shard and resume
+    #: pick from it); None: taken from the targets the sweep is given.
+    neighbours: dict[tuple[str, int], tuple[str, ...]] | None = None
 
 
 class SweepOutcome(Enum):
@@ -191,10 +200,13 @@ async def sweep(targets: list[Target], options: SweepOptions, sink: RecordSink, 
     scanner = Scanner(
         ScanSettings(probes=options.probes, timeout=options.timeout,
                      target_timeout=options.target_timeout, alpn_extra=options.alpn_extra,
-                     probe_options=options.probe_options, https_proxy=options.https_proxy),
+                     probe_options=options.probe_options, https_proxy=options.https_proxy,
+                     sni_names=options.sni_names, max_sni_names=options.max_sni_names),
         limits=ConnectionLimits(options.concurrency, options.per_address, options.rate),
         contexts=contexts,
     )
+    scanner.neighbours = (options.neighbours if options.neighbours is not None
+                          else await neighbours(targets, options))
 
     def finish(record: Record, target: Target) -> Record:
         """Identify the policy and check expectations; a bug here costs only that step."""
@@ -219,7 +231,7 @@ async def sweep(targets: list[Target], options: SweepOptions, sink: RecordSink, 
 
     def fallback(item: tuple[int, Target], exc: BaseException) -> Record:
         record = error_record(item[1], internal_error(exc),
-                              resolve_options(item[1], scanner.settings).probes)
+                              scanner.options_for(item[1]).probes)
         return finish(record, item[1])
 
     if observer is not None:
@@ -266,6 +278,9 @@ def run_sweep(targets: list[Target], options: SweepOptions, *, fmt: OutputFormat
     ``JsonlError`` if the file is corrupt before its last line).
     """
     summary = SweepSummary()
+    if options.neighbours is None:
+        # Over the whole target list: a shard's target still compares names with the others.
+        options = replace(options, neighbours=trio.run(neighbours, targets, options))
     if shard is not None:
         targets = _select_shard(targets, shard, summary)
     if any(target.all_addresses for target in targets):
@@ -288,6 +303,42 @@ def run_sweep(targets: list[Target], options: SweepOptions, *, fmt: OutputFormat
                                 observer=observer, stop_on_signals=stop_on_signals))
     finally:
         sink.close()
+
+
+async def neighbours(targets: list[Target], options: SweepOptions,
+                     ) -> dict[tuple[str, int], tuple[str, ...]]:
+    """The names that share a resolved address and port, per target (host, port).
+
+    Host names are resolved first (as many lookups at once as ``concurrency``, each within
+    ``timeout``; a failed lookup leaves the name grouped by itself, and its scan reports the
+    failure), only when some target may run the vhosts probe and only for names whose port
+    another target shares.
+    """
+    if not any(_may_compare_names(target, options) for target in targets):
+        return colocated_names(targets)
+    per_port = Counter(t.port for t in targets)  # a target alone on its port has no neighbour
+    names = {(t.host, t.port) for t in targets
+             if not is_ip_literal(t.host) and per_port[t.port] > 1}
+    if not names:
+        return colocated_names(targets)
+    addresses: dict[tuple[str, int], str] = {}
+    limiter = trio.CapacityLimiter(max(1, min(options.concurrency, len(names))))
+
+    async def look_up(host: str, port: int) -> None:
+        async with limiter:
+            with contextlib.suppress(ScanFailure):
+                found = await resolve(host, port, timeout=options.timeout)
+                addresses[host, port] = found[0].ip  # the one its scan connects to
+
+    async with trio.open_nursery() as nursery:
+        for host, port in sorted(names):
+            nursery.start_soon(look_up, host, port)
+    return colocated_names(targets, addresses)
+
+
+def _may_compare_names(target: Target, options: SweepOptions) -> bool:
+    probes = target.probes or options.probes
+    return VHOSTS_PROBE in probes or (target.probes is None and options.probes == DEFAULT_PROBES)
 
 
 def _select_shard(targets: list[Target], shard: Shard, summary: SweepSummary) -> list[Target]:

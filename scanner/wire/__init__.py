@@ -84,6 +84,7 @@ from .http import (
     HttpResponse,
 )
 from .http2 import Http2Exchange
+from .later_request import LaterCertificateRequest, LaterMechanism, later_certificate_request
 from .reader import ByteReader
 from .records import (
     MAX_CIPHERTEXT_LENGTH,
@@ -201,6 +202,8 @@ __all__ = [
     "HttpRequest",
     "HttpResponse",
     "KeyShareEntry",
+    "LaterCertificateRequest",
+    "LaterMechanism",
     "NameAttributeDer",
     "NewSessionTicket",
     "OidFilter",
@@ -234,6 +237,7 @@ __all__ = [
     "find_extension",
     "format_code",
     "key_share_extension",
+    "later_certificate_request",
     "looks_like_tls",
     "name_attributes",
     "name_for",

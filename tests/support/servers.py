@@ -520,3 +520,212 @@ def caddy(
 
     details: dict[str, object] = {"client_auth": client_auth, "tls_versions": tuple(tls_versions)}
     return _serve("caddy", workdir, argv, config=conf_path, details=details)
+
+
+# --- Apache httpd ----------------------------------------------------------------
+
+# Findings with Apache 2.4 (Debian apache2) / OpenSSL 3.0:
+# * "SSLVerifyClient require" inside <Location /secure> asks for a certificate only once a
+#   request names /secure: in TLS 1.2 with a HelloRequest and a renegotiation whose
+#   CertificateRequest lists the CA names (without a certificate: handshake_failure alert);
+#   in TLS 1.3 with a post-handshake CertificateRequest, only to clients that offered
+#   post_handshake_auth (without a certificate: certificate_required alert). A TLS 1.3 client
+#   that did not offer it gets "403 Forbidden" ("cannot perform post-handshake
+#   authentication" in the error log).
+# * Run as root, the process switches to "User"; responses come from mod_status's handler,
+#   so the children read no file in the (0700) pytest directories.
+_APACHE_CONF = """\
+ServerRoot {dir}
+PidFile {dir}/httpd.pid
+ErrorLog {dir}/error.log
+LogLevel info ssl:info
+LoadModule mpm_event_module {modules}/mod_mpm_event.so
+LoadModule authz_core_module {modules}/mod_authz_core.so
+LoadModule socache_shmcb_module {modules}/mod_socache_shmcb.so
+LoadModule ssl_module {modules}/mod_ssl.so
+LoadModule status_module {modules}/mod_status.so
+{user}
+Listen {host}:{port}
+ServerName localhost
+StartServers 1
+ServerLimit 1
+ThreadsPerChild 16
+MaxRequestWorkers 16
+SSLSessionCache shmcb:{dir}/scache(64000)
+<Location />
+    SetHandler server-status
+</Location>
+<VirtualHost {host}:{port}>
+    SSLEngine on
+    SSLProtocol -all {protocols}
+    SSLCertificateFile {cert}
+    SSLCertificateKeyFile {key}
+    SSLCACertificateFile {ca}
+    <Location {protected}>
+        SSLVerifyClient require
+        SSLVerifyDepth 3
+    </Location>
+</VirtualHost>
+"""
+APACHE_MODULES = Path("/usr/lib/apache2/modules")
+
+
+def apache(
+    pki: TestPKI,
+    workdir: Path,
+    *,
+    protected_path: str = "/secure",
+    ca_file: Path | None = None,
+    tls_versions: Sequence[TlsVersion] = DEFAULT_TLS_VERSIONS,
+    server_files: PemPaths | None = None,
+) -> contextlib.AbstractContextManager[RunningServer]:
+    """Apache httpd (``apache2 -X``: one process, foreground) answering every path with 200,
+    and requiring a client certificate (``SSLVerifyClient require``) only under
+    ``protected_path``: the per-path client authentication of renegotiation (TLS 1.2) and
+    post-handshake authentication (TLS 1.3)."""
+    exe = binary("apache2")
+    _check_versions(tls_versions)
+    files = server_files or pki.server_files
+    ca = ca_file or pki.client_ca_bundle
+    d = workdir.resolve()
+
+    def conf_path(port: int) -> Path:
+        return d / f"apache-{port}.conf"
+
+    def argv(port: int) -> list[str]:
+        conf_path(port).write_text(_APACHE_CONF.format(
+            dir=d, modules=APACHE_MODULES, host=LOOPBACK, port=port,
+            user="User nobody\nGroup nogroup" if os.geteuid() == 0 else "",
+            protocols=" ".join(f"+{OPENSSL_PROTO[v]}" for v in tls_versions),
+            cert=files.chain, key=files.key, ca=ca, protected=protected_path))
+        return [exe, "-X", "-f", str(conf_path(port))]
+
+    details: dict[str, object] = {"protected_path": protected_path,
+                                  "tls_versions": tuple(tls_versions)}
+    return _serve("apache2", workdir, argv, stop_signal=signal.SIGTERM,
+                  extra_logs=lambda _p: [d / "error.log"], config=conf_path, details=details)
+
+
+# --- virtual hosts: per-SNI client authentication --------------------------------
+
+OPEN_NAME = "open.test"
+MTLS_NAME = "mtls.test"
+
+# Findings with nginx 1.22 / OpenSSL 3.0: client verification follows the SNI's server block
+# (no SNI or an unknown name: the default_server's); "ssl_verify_client on" completes the
+# handshake without a certificate and answers HTTP 400. A request whose Host names a server
+# block other than the SNI's, when that block verifies client certificates, is answered
+# 421 Misdirected Request.
+_NGINX_VHOSTS_CONF = """\
+master_process off;
+worker_processes 1;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log info;
+events {{ worker_connections 64; }}
+http {{
+    access_log {dir}/access.log;
+    client_body_temp_path {dir}/client_body_temp;
+    proxy_temp_path {dir}/proxy_temp;
+    fastcgi_temp_path {dir}/fastcgi_temp;
+    uwsgi_temp_path {dir}/uwsgi_temp;
+    scgi_temp_path {dir}/scgi_temp;
+    ssl_certificate {cert};
+    ssl_certificate_key {key};
+    ssl_protocols TLSv1.2 TLSv1.3;
+    server {{
+        listen {host}:{port} ssl default_server;
+        server_name {open};
+        {open_auth}
+        location / {{ return 200 "{open} $ssl_client_verify\\n"; }}
+    }}
+    server {{
+        listen {host}:{port} ssl;
+        server_name {mtls};
+        {mtls_auth}
+        location / {{ return 200 "{mtls} $ssl_client_verify\\n"; }}
+    }}
+}}
+"""
+
+
+def nginx_vhosts(
+    pki: TestPKI,
+    workdir: Path,
+    *,
+    default_requires: bool = False,
+) -> contextlib.AbstractContextManager[RunningServer]:
+    """nginx with two server blocks on one port: ``open.test`` (default_server, no client
+    auth) and ``mtls.test`` (``ssl_verify_client on``); ``default_requires`` swaps them, so
+    the default block requires a certificate and the named one does not."""
+    exe = binary("nginx")
+    d = workdir.resolve()
+    files = pki.server_files
+    auth = f"ssl_verify_client on; ssl_client_certificate {pki.client_ca_bundle};"
+    details: dict[str, object] = {"default_requires": default_requires}
+
+    def conf_path(port: int) -> Path:
+        return d / f"nginx-{port}.conf"
+
+    def argv(port: int) -> list[str]:
+        conf_path(port).write_text(_NGINX_VHOSTS_CONF.format(
+            dir=d, host=LOOPBACK, port=port, cert=files.chain, key=files.key,
+            open=MTLS_NAME if default_requires else OPEN_NAME,
+            mtls=OPEN_NAME if default_requires else MTLS_NAME,
+            open_auth=auth if default_requires else "", mtls_auth="" if default_requires
+            else auth))
+        return [exe, "-p", f"{d}/", "-c", str(conf_path(port)), "-e", f"{d}/error.log",
+                "-g", "daemon off;"]
+
+    return _serve("nginx", workdir, argv, extra_logs=lambda _p: [d / "error.log"],
+                  config=conf_path, details=details)
+
+
+# Findings with HAProxy 2.6: a crt-list gives each SNI its own verify setting, but HTTP
+# routing ("http-request ... if { hdr(host) ... }") reads the Host header after TLS is done,
+# so a connection made for open.test without a certificate reaches mtls.test's answer when it
+# names mtls.test in Host (the fronting hole Cloud Foundry's disable_domain_fronting closes).
+_HAPROXY_FRONTING_CONF = """\
+global
+    maxconn 64
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 5s
+    timeout server 5s
+frontend fe
+    bind {host}:{port} ssl crt-list {crt_list} alpn h2,http/1.1
+    acl host_is_mtls hdr_beg(host) -i {mtls}
+    http-request return status 200 content-type text/plain string "{mtls} secret" if host_is_mtls
+    http-request return status 200 content-type text/plain string "{open} public"
+"""
+
+
+def haproxy_fronting(pki: TestPKI, workdir: Path, *, two_cas: bool = False
+                     ) -> contextlib.AbstractContextManager[RunningServer]:
+    """haproxy terminating TLS with per-SNI client verification from a crt-list
+    (``open.test``: none, ``mtls.test``: ``verify required``) and routing on Host.
+
+    ``two_cas``: both names require a certificate, ``open.test`` from client CA one and
+    ``mtls.test`` from client CA two: a client of the first reaches the second through Host."""
+    exe = binary("haproxy")
+    d = workdir.resolve()
+    d.mkdir(parents=True, exist_ok=True)
+    crt = d / "server-with-key.pem"
+    crt.write_bytes(pki.server_files.chain.read_bytes() + pki.server_files.key.read_bytes())
+    crt.chmod(0o600)
+    crt_list = d / "crt-list.txt"
+    open_verify = (f"verify required ca-file {pki.client_ca_one_file}" if two_cas
+                   else "verify none")
+    mtls_ca = pki.client_ca_two_file if two_cas else pki.client_ca_bundle
+    crt_list.write_text(f"{crt} [{open_verify}] {OPEN_NAME}\n"
+                        f"{crt} [verify required ca-file {mtls_ca}] {MTLS_NAME}\n")
+
+    def conf_path(port: int) -> Path:
+        return d / f"haproxy-{port}.cfg"
+
+    def argv(port: int) -> list[str]:
+        conf_path(port).write_text(_HAPROXY_FRONTING_CONF.format(
+            host=LOOPBACK, port=port, crt_list=crt_list, open=OPEN_NAME, mtls=MTLS_NAME))
+        return [exe, "-db", "-f", str(conf_path(port))]
+
+    return _serve("haproxy", workdir, argv, config=conf_path, details={"two_cas": two_cas})

@@ -1,0 +1,82 @@
+"""The vhosts facet: what one address serves per server name, and whether the Host header
+can reach a virtual host the SNI did not name (domain fronting under mTLS)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import Field
+
+from scanner.results.client_auth import ClientAuthClass
+from scanner.results.common import Model
+
+
+class VhostKind(StrEnum):
+    no_sni = "no_sni"
+    name = "name"
+    unknown_name = "unknown_name"
+
+
+class ServedCertificate(Model):
+    sha256: str
+    subject: str
+    sans: list[str] = Field(default_factory=list)
+
+
+class VhostAtVersion(Model):
+    version: str
+    supported: bool
+    classification: ClientAuthClass | None = Field(
+        default=None, description="Client auth without a certificate (null: inconclusive).")
+    ca_names: list[str] = Field(default_factory=list)
+    alert: str | None = None
+
+
+class VhostView(Model):
+    """One server name (or none) on the address: what the handshakes and a request got."""
+
+    kind: VhostKind
+    sni: str | None
+    certificate: ServedCertificate | None = None
+    tls1_3: VhostAtVersion | None = None
+    tls1_2: VhostAtVersion | None = None
+    classification: ClientAuthClass | None = Field(
+        default=None, description="At the highest version the name supports.")
+    http_status: int | None = Field(
+        default=None, description="The status of a GET request without a certificate.")
+    your_certificate_status: int | None = Field(
+        default=None, description="The status of a GET with your client_cert (null: not "
+        "tried, or no response).")
+    your_certificate_accepted: bool | None = Field(
+        default=None, description="Whether your client_cert got content (a status under 400); "
+        "null when not tried.")
+
+
+class FrontingResult(StrEnum):
+    bypass = "bypass"
+    protected = "protected"
+    inconclusive = "inconclusive"
+
+
+class FrontingCheck(Model):
+    """One connection: handshake for ``sni`` (A), then a request naming ``host`` (B)."""
+
+    sni: str | None
+    host: str
+    protocol: str = Field(description="HTTP/1.1 (Host header) or HTTP/2 (:authority).")
+    certificate: str = Field(description="What we presented for A: none, or user_certificate "
+                             "when A needs one and B does not accept yours.")
+    status: int | None = None
+    alert: str | None = None
+    result: FrontingResult
+    detail: str
+
+
+class VhostsFacet(Model):
+    names: list[str] = Field(description="The names compared (the target's, sni_names, and "
+                             "the other inventory targets on the same address and port).")
+    names_left_out: list[str] = Field(
+        default_factory=list, description="Names over the per-address cap (max_sni_names).")
+    views: list[VhostView] = Field(default_factory=list)
+    client_auth_differs: bool | None = None
+    fronting: list[FrontingCheck] = Field(default_factory=list)
