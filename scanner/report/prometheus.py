@@ -125,6 +125,8 @@ _FAMILIES: tuple[tuple[str, str], ...] = (
      "absent when it could not be evaluated."),
     ("mtlsweep_expectations", "Inventory expectations of the target by status."),
     ("mtlsweep_findings", "Findings of the target by severity."),
+    ("mtlsweep_finding", "1 for each finding of the target, by id and severity (ids are a "
+     "fixed vocabulary, so alerts can name one, e.g. enforcement.sni_host_bypass)."),
 )
 
 
@@ -211,6 +213,10 @@ def add_record(families: MetricFamilies, record: Record) -> None:
     for severity in Severity:
         add("mtlsweep_findings", {**labels, "severity": severity.value},
             facts.findings_by_severity[severity.value])
+    # One series per distinct id: a finding may repeat per version or name, the alert is one.
+    for finding_id, severity_value in sorted({(f.id, f.severity.value)
+                                              for f in record.findings}):
+        add("mtlsweep_finding", {**labels, "finding": finding_id, "severity": severity_value}, 1)
 
 
 def write_prometheus(records: Iterable[Record], out: IO[str]) -> None:
