@@ -1,5 +1,6 @@
 """STARTTLS and database protocols against real servers on 127.0.0.1: PostgreSQL, MariaDB,
-OpenLDAP slapd (TLSVerifyClient demand and allow), Exim (SMTP) and Dovecot (IMAP, POP3).
+OpenLDAP slapd (TLSVerifyClient demand and allow), Exim (SMTP), Dovecot (IMAP, POP3),
+vsftpd (FTP) and Prosody (XMPP).
 
 Each server is started once per module and scanned with the probes that prove the point
 (client_auth and enforcement; the raw enumeration once). Every test checks the client-auth
@@ -265,3 +266,64 @@ def test_smtp_without_starttls_is_refused(pki: TestPKI,
         assert "does not offer STARTTLS" in record.error.detail
         plain = oracle(server.port, "smtp", "1.2", b"")
         assert not plain.handshake_completed, plain.summary()
+
+
+@pytest.fixture(scope="module")
+def vsftpd_server(pki: TestPKI, tmp_path_factory: pytest.TempPathFactory
+                  ) -> Iterator[RunningServer]:
+    yield from _serve("vsftpd", servers.vsftpd, pki, tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def prosody_server(pki: TestPKI, tmp_path_factory: pytest.TempPathFactory
+                   ) -> Iterator[RunningServer]:
+    yield from _serve("prosody", servers.prosody, pki, tmp_path_factory)
+
+
+def test_vsftpd_require_cert(vsftpd_server: RunningServer, pki: TestPKI) -> None:
+    port = vsftpd_server.port
+    seen = {v: oracle(port, "ftp", v, b"QUIT\r\n") for v in ("1.3", "1.2")}
+    record = scan(pki, port, "ftp")
+    assert record.target.protocol == "ftp"
+    assert_client_auth_matches(record, seen)
+    auth = record.client_auth
+    assert auth is not None and auth.classification == "required"
+    assert names(auth.tls1_3) == pki.client_ca_names
+    # require_cert: TLS 1.2 fails in the handshake, TLS 1.3 right after it, for both tools.
+    assert not seen["1.2"].handshake_completed, seen["1.2"].summary()
+    assert seen["1.3"].fatal_alert_after_handshake, seen["1.3"].summary()
+    assert without_certificate(auth.tls1_2)[0] == "rejected_in_handshake"
+    assert without_certificate(auth.tls1_3) == ("rejected_after_handshake",
+                                                seen["1.3"].fatal_alert)
+    facet = record.enforcement
+    assert facet is not None and facet.verdict == "required_at_tls", facet.reason
+    # validate_cert: an untrusted certificate is refused by both; a trusted one gets in.
+    rogue = oracle(port, "ftp", "1.2", b"QUIT\r\n", client=pki.rogue_client_files)
+    assert not rogue.handshake_completed and rogue.fatal_alert == "unknown_ca"
+    assert enforcement(record)["untrusted_ca"][0] == "rejected"
+    trusted = oracle(port, "ftp", "1.3", b"QUIT\r\n", client=pki.client_one_files)
+    assert trusted.handshake_completed and trusted.fatal_alert is None, trusted.summary()
+
+
+def test_prosody_c2s_starttls(prosody_server: RunningServer, pki: TestPKI) -> None:
+    port = prosody_server.port
+    host = ["-xmpphost", servers.XMPP_DOMAIN]
+    close = b"</stream:stream>"
+    seen = {v: s_client(port, tls_version=v, send=close, extra_args=["-starttls", "xmpp", *host])
+            for v in ("1.3", "1.2")}
+    record = scan(pki, port, "xmpp")
+    assert record.target.protocol == "xmpp"
+    assert_client_auth_matches(record, seen)
+    auth = record.client_auth
+    assert auth is not None and auth.classification == "optional"
+    for result in seen.values():
+        assert result.handshake_completed and result.fatal_alert is None, result.summary()
+    rogue = s_client(port, tls_version="1.3", send=close, client=pki.rogue_client_files,
+                     extra_args=["-starttls", "xmpp", *host])
+    # lua-sec asks for a certificate but lets any through: s_client's untrusted one too.
+    assert rogue.handshake_completed and rogue.fatal_alert is None, rogue.summary()
+    request = seen["1.3"].certificate_request
+    assert request is not None and names(auth.tls1_3) == [] == request.ca_names
+    facet = record.enforcement
+    assert facet is not None and facet.verdict == "optional_unverified", facet.reason
+    assert enforcement(record)["untrusted_ca"] == ("accepted", "tls_only")
