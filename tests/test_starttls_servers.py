@@ -11,14 +11,17 @@ enforcement verdict against ``openssl s_client -starttls <proto>`` on the same s
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Callable, Iterator
 
 import pytest
 
 from scanner.config.targets import Target
+from scanner.offers.credential import ClientCredential
 from scanner.probes import ProbeOptions
-from scanner.results import ClientAuthAtVersion, ErrorKind, Record
+from scanner.results import ClientAuthAtVersion, EnforcementAttempt, ErrorKind, Record
 from scanner.starttls import ldap, mysql, postgres
+from scanner.starttls.xmpp import stream_header
 from tests.conftest import scan_targets
 from tests.support import starttls_servers as servers
 from tests.support.oracle import SClientResult, s_client
@@ -233,10 +236,36 @@ def test_dovecot_imap_and_pop3(dovecot_server: RunningServer, pki: TestPKI) -> N
     # Dovecot verifies at login, not in TLS: a certificate nobody trusts completes TLS.
     rogue = oracle(imap_port, "imap", "1.3", b"A2 LOGOUT\r\n", client=pki.rogue_client_files)
     assert rogue.handshake_completed and rogue.fatal_alert is None, rogue.summary()
-    assert enforcement(record)["untrusted_ca"] == ("accepted", "tls_only")
+    # After TLS, CAPABILITY is answered (the certificate matters only at login) and lists
+    # the same mechanisms s_client is shown.
+    assert enforcement(record)["untrusted_ca"] == ("accepted", "application")
+    listed = oracle(imap_port, "imap", "1.3", b"A2 CAPABILITY\r\nA3 LOGOUT\r\n")
+    mechanisms = sasl_listed(listed.stdout, "* CAPABILITY ", "AUTH=")
+    answer = attempt(record, "none").application
+    assert answer is not None and answer.request == "IMAP A2 CAPABILITY"
+    assert answer.outcome == "proceeds" and "A2 OK" in (answer.received or "")
+    assert (answer.received or "").startswith(f"SASL {' '.join(mechanisms)}"), answer.received
     pop3_seen = {v: oracle(pop3_port, "pop3", v, b"QUIT\r\n") for v in ("1.3", "1.2")}
-    pop3_record = scan(pki, pop3_port, "pop3", ("client_auth",))
+    pop3_record = scan(pki, pop3_port, "pop3")
     assert_client_auth_matches(pop3_record, pop3_seen)
+    capa = oracle(pop3_port, "pop3", "1.3", b"CAPA\r\nQUIT\r\n")
+    pop3_answer = attempt(pop3_record, "none").application
+    assert pop3_answer is not None and pop3_answer.outcome == "proceeds"
+    assert pop3_answer.received == f"SASL {' '.join(sasl_listed(capa.stdout, 'SASL ', ''))}: "\
+        "'+OK'", pop3_answer.received
+
+
+def attempt(record: Record, kind: str) -> EnforcementAttempt:
+    facet = record.enforcement
+    assert facet is not None
+    return {a.certificate.value: a for a in facet.attempts}[kind]
+
+
+def sasl_listed(stdout: str, line_prefix: str, word_prefix: str) -> list[str]:
+    """The SASL mechanisms in the capability line s_client printed."""
+    line = next(x for x in stdout.splitlines() if x.startswith(line_prefix))
+    words = line[len(line_prefix):].split()
+    return [w[len(word_prefix):] for w in words if w.upper().startswith(word_prefix)]
 
 
 def test_preamble_failures_are_typed_and_quote_the_server(
@@ -309,8 +338,18 @@ def test_vsftpd_require_cert(vsftpd_server: RunningServer, pki: TestPKI) -> None
     rogue = oracle(port, "ftp", "1.2", b"QUIT\r\n", client=pki.rogue_client_files)
     assert not rogue.handshake_completed and rogue.fatal_alert == "unknown_ca"
     assert enforcement(record)["untrusted_ca"][0] == "rejected"
-    trusted = oracle(port, "ftp", "1.3", b"QUIT\r\n", client=pki.client_one_files)
+    # With the user's trusted certificate TLS completes and FEAT lists what s_client sees.
+    trusted = oracle(port, "ftp", "1.3", b"FEAT\r\nQUIT\r\n", client=pki.client_one_files)
     assert trusted.handshake_completed and trusted.fatal_alert is None, trusted.summary()
+    listed = trusted.stdout.split("211-Features:")[1].split("211 End")[0]
+    features = re.findall(r"^ (\S[^\r]*)\r?$", listed, re.MULTILINE)  # not -msg lines
+    credentialed = scan_targets([Target(
+        host="127.0.0.1", port=port, sni="localhost", protocol="ftp",
+        client_credential=ClientCredential(pki.client_one.cert, pki.client_one.key))],
+        probes=("enforcement",), probe_options=ProbeOptions(ca_bundle=pki.server_ca_file))[0]
+    answer = attempt(credentialed, "user_certificate").application
+    assert answer is not None and answer.request == "FTP FEAT"
+    assert answer.outcome == "proceeds" and answer.received == f"features {' '.join(features)}"
 
 
 def test_prosody_c2s_starttls(prosody_server: RunningServer, pki: TestPKI) -> None:
@@ -334,4 +373,14 @@ def test_prosody_c2s_starttls(prosody_server: RunningServer, pki: TestPKI) -> No
     assert request is not None and names(auth.tls1_3) == [] == request.ca_names
     facet = record.enforcement
     assert facet is not None and facet.verdict == "optional_unverified", facet.reason
-    assert enforcement(record)["untrusted_ca"] == ("accepted", "tls_only")
+    # The stream restart after TLS offers SASL; s_client, restarting the stream by hand,
+    # is shown the same mechanisms (Prosody offers no EXTERNAL without a plugin).
+    assert enforcement(record)["untrusted_ca"] == ("accepted", "application")
+    header = stream_header(servers.XMPP_DOMAIN)
+    restarted = s_client(port, tls_version="1.3", send=header + close,
+                         extra_args=["-starttls", "xmpp", *host])
+    mechanisms = re.findall(r"<mechanism>([^<]+)</mechanism>", restarted.stdout)
+    answer = attempt(record, "none").application
+    assert answer is not None and answer.outcome == "proceeds"
+    assert mechanisms and answer.received == f"SASL {' '.join(mechanisms)}", restarted.stdout
+
