@@ -285,6 +285,7 @@ ssl_key = <{key}
 ssl_ca = <{ca}
 ssl_verify_client_cert = yes
 auth_ssl_require_client_cert = yes
+auth_mechanisms = plain external
 passdb {{
   driver = static
   args = nopassword
@@ -315,7 +316,8 @@ service pop3-login {{
 @contextlib.contextmanager
 def dovecot(pki: TestPKI, workdir: Path) -> Iterator[RunningServer]:
     """Dovecot with IMAP (``port``) and POP3 (``details["pop3_port"]``) offering STARTTLS,
-    ``ssl_verify_client_cert`` with the client CA bundle."""
+    ``ssl_verify_client_cert`` with the client CA bundle, and SASL ``EXTERNAL`` (certificate
+    login) among its mechanisms."""
     server = _first(["/usr/sbin/dovecot"], "dovecot")
     workdir.mkdir(parents=True, exist_ok=True)
     conf = workdir / "dovecot.conf"
