@@ -150,6 +150,8 @@ def test_checks_classify_the_answers() -> None:
     ("pop3", b"+OK Capability list follows\r\nTOP\r\nSASL PLAIN\r\n.\r\n",
      AnswerKind.proceeds, "SASL PLAIN: '+OK Capability list follows'"),
     ("pop3", b"-ERR not now\r\n", AnswerKind.refused, "'-ERR not now'"),
+    # Found by atheris: what the server lists is shown printable (and bounded).
+    ("pop3", b"+OK\r\nSASL EXTERN\x01AL\r\n.\r\n", AnswerKind.proceeds, "SASL EXTERN?AL: '+OK'"),
     ("ftp", b"211-Features:\r\n AUTH TLS\r\n PROT\r\n211 End\r\n", AnswerKind.proceeds,
      "features AUTH TLS PROT"),
     ("ftp", b"530 certificate needed\r\n", AnswerKind.certificate_rejected,

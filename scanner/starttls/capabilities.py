@@ -24,9 +24,21 @@ def _refusal(said: str) -> Answer:
     return Answer(kind, said)
 
 
+_LISTED_CHARS = 160
+
+
+def listing(words: list[str], empty: str) -> str:
+    """Words the server listed, printable and bounded (they are quoted in the record)."""
+    text = " ".join(words)
+    text = "".join(char if char.isprintable() else "?" for char in text)
+    if len(text) > _LISTED_CHARS:
+        text = text[:_LISTED_CHARS] + "..."
+    return text or empty
+
+
 def offered(mechanisms: list[str], extra: str = "") -> str:
     """The facts a summary leads with: the SASL mechanisms and certificate login."""
-    listed = " ".join(mechanisms) if mechanisms else "none listed"
+    listed = listing(mechanisms, "none listed")
     certificate = "; certificate login (SASL EXTERNAL) offered" \
         if _EXTERNAL in (m.upper() for m in mechanisms) else ""
     return f"SASL {listed}{certificate}{extra}"
@@ -140,7 +152,7 @@ class FtpCheck(_LineCheck):
         if self.reply.code != 211:
             return _refusal(said)
         features = [entry.strip() for entry in self.reply.lines[1:-1] if entry.strip()]
-        return Answer(AnswerKind.proceeds, f"features {' '.join(features) or 'none'}")
+        return Answer(AnswerKind.proceeds, f"features {listing(features, 'none')}")
 
 
 _FEATURES_END = re.compile(rb"</(?:stream:)?features\s*>|<(?:stream:)?features\s*/>")
