@@ -305,4 +305,11 @@ CHECK_SEEDS: dict[str, list[bytes]] = {
     "mysql": [_mysql_packet(2, b"\xff\x15\x04#28000Access denied for user 'x'@'h'")],
     "ldap": [bytes.fromhex("300c02010261070a010004000400")],
     "smtp": [b"250-mx\r\n250 STARTTLS\r\n", b"550 certificate required\r\n"],
+    "imap": [b"* CAPABILITY IMAP4rev1 AUTH=PLAIN AUTH=EXTERNAL\r\nA2 OK done\r\n",
+             b"* BYE certificate required\r\n"],
+    "pop3": [b"+OK\r\nSASL PLAIN EXTERNAL\r\nUSER\r\n.\r\n", b"-ERR no\r\n"],
+    "ftp": [b"211-Features:\r\n AUTH TLS\r\n PBSZ\r\n211 End\r\n", b"500 FEAT?\r\n"],
+    "xmpp": [b"<?xml version='1.0'?><stream:stream xmlns:stream='http://etherx.jabber.org/"
+             b"streams' version='1.0'><stream:features><mechanisms xmlns='urn:ietf:params:xml"
+             b":ns:xmpp-sasl'><mechanism>EXTERNAL</mechanism></mechanisms></stream:features>"],
 }

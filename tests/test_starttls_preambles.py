@@ -137,7 +137,47 @@ def test_checks_classify_the_answers() -> None:
     check = postgres.PostgresCheck()
     found = check.feed(cert)
     assert found is not None and found.kind is AnswerKind.certificate_rejected
-    assert starttls.check_for("imap") is None
+
+
+@pytest.mark.parametrize(("protocol", "answer", "kind", "summary"), [
+    ("imap", b"* OK [ALERT] hi\r\n* CAPABILITY IMAP4rev1 AUTH=PLAIN AUTH=EXTERNAL LOGINDISABLED"
+     b"\r\nA2 OK listed\r\n", AnswerKind.proceeds,
+     "SASL PLAIN EXTERNAL; certificate login (SASL EXTERNAL) offered; LOGINDISABLED: "
+     "'A2 OK listed'"),
+    ("imap", b"A2 NO client certificate required\r\n", AnswerKind.certificate_rejected,
+     "'A2 NO client certificate required'"),
+    ("imap", b"* BYE go away\r\n", AnswerKind.refused, "'* BYE go away'"),
+    ("pop3", b"+OK Capability list follows\r\nTOP\r\nSASL PLAIN\r\n.\r\n",
+     AnswerKind.proceeds, "SASL PLAIN: '+OK Capability list follows'"),
+    ("pop3", b"-ERR not now\r\n", AnswerKind.refused, "'-ERR not now'"),
+    # Found by atheris: what the server lists is shown printable (and bounded).
+    ("pop3", b"+OK\r\nSASL EXTERN\x01AL\r\n.\r\n", AnswerKind.proceeds, "SASL EXTERN?AL: '+OK'"),
+    ("ftp", b"211-Features:\r\n AUTH TLS\r\n PROT\r\n211 End\r\n", AnswerKind.proceeds,
+     "features AUTH TLS PROT"),
+    ("ftp", b"530 certificate needed\r\n", AnswerKind.certificate_rejected,
+     "530: '530 certificate needed'"),
+    ("xmpp", b"<stream:stream><stream:features><mechanisms><mechanism>SCRAM-SHA-1</mechanism>"
+     b"<mechanism>EXTERNAL</mechanism></mechanisms></stream:features>", AnswerKind.proceeds,
+     "SASL SCRAM-SHA-1 EXTERNAL; certificate login (SASL EXTERNAL) offered"),
+    ("xmpp", b"<stream:stream><stream:features/>", AnswerKind.proceeds, "SASL none listed"),
+    ("xmpp", b"<stream:stream><stream:error><policy-violation/></stream:error>",
+     AnswerKind.refused, "stream error: '<stream:error><policy-violation/></stream:error>'"),
+])
+def test_capability_checks_read_the_answer(protocol: str, answer: bytes, kind: AnswerKind,
+                                           summary: str) -> None:
+    check = starttls.check_for(protocol, "chat.example")
+    assert check is not None
+    request = check.request()
+    assert b"LOGIN" not in request.upper() and b"PASS" not in request.upper()
+    found = None
+    for byte in answer:  # one byte at a time: nothing may depend on chunking
+        found = found or check.feed(bytes([byte]))
+    assert found is not None and (found.kind, found.summary) == (kind, summary)
+
+
+def test_xmpp_check_restarts_the_stream_to_the_domain() -> None:
+    check = starttls.check_for("xmpp", "chat.example")
+    assert check is not None and b"to='chat.example'" in check.request()
 
 
 def test_quotes_are_bounded_and_printable() -> None:

@@ -1,5 +1,6 @@
 """STARTTLS and database protocols against real servers on 127.0.0.1: PostgreSQL, MariaDB,
-OpenLDAP slapd (TLSVerifyClient demand and allow), Exim (SMTP) and Dovecot (IMAP, POP3).
+OpenLDAP slapd (TLSVerifyClient demand and allow), Exim (SMTP), Dovecot (IMAP, POP3),
+vsftpd (FTP) and Prosody (XMPP).
 
 Each server is started once per module and scanned with the probes that prove the point
 (client_auth and enforcement; the raw enumeration once). Every test checks the client-auth
@@ -10,14 +11,17 @@ enforcement verdict against ``openssl s_client -starttls <proto>`` on the same s
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Callable, Iterator
 
 import pytest
 
 from scanner.config.targets import Target
+from scanner.offers.credential import ClientCredential
 from scanner.probes import ProbeOptions
-from scanner.results import ClientAuthAtVersion, ErrorKind, Record
+from scanner.results import ClientAuthAtVersion, EnforcementAttempt, ErrorKind, Record
 from scanner.starttls import ldap, mysql, postgres
+from scanner.starttls.xmpp import stream_header
 from tests.conftest import scan_targets
 from tests.support import starttls_servers as servers
 from tests.support.oracle import SClientResult, s_client
@@ -232,29 +236,66 @@ def test_dovecot_imap_and_pop3(dovecot_server: RunningServer, pki: TestPKI) -> N
     # Dovecot verifies at login, not in TLS: a certificate nobody trusts completes TLS.
     rogue = oracle(imap_port, "imap", "1.3", b"A2 LOGOUT\r\n", client=pki.rogue_client_files)
     assert rogue.handshake_completed and rogue.fatal_alert is None, rogue.summary()
-    assert enforcement(record)["untrusted_ca"] == ("accepted", "tls_only")
+    # After TLS, CAPABILITY is answered (the certificate matters only at login) and lists
+    # the same mechanisms s_client is shown.
+    assert enforcement(record)["untrusted_ca"] == ("accepted", "application")
+    listed = oracle(imap_port, "imap", "1.3", b"A2 CAPABILITY\r\nA3 LOGOUT\r\n")
+    mechanisms = sasl_listed(listed.stdout, "* CAPABILITY ", "AUTH=")
+    answer = attempt(record, "none").application
+    assert answer is not None and answer.request == "IMAP A2 CAPABILITY"
+    assert answer.outcome == "proceeds" and "A2 OK" in (answer.received or "")
+    # auth_mechanisms = plain external: s_client sees AUTH=EXTERNAL, the record names it.
+    assert "EXTERNAL" in mechanisms
+    assert (answer.received or "").startswith(
+        f"SASL {' '.join(mechanisms)}; certificate login (SASL EXTERNAL) offered"), answer.received
     pop3_seen = {v: oracle(pop3_port, "pop3", v, b"QUIT\r\n") for v in ("1.3", "1.2")}
-    pop3_record = scan(pki, pop3_port, "pop3", ("client_auth",))
+    pop3_record = scan(pki, pop3_port, "pop3")
     assert_client_auth_matches(pop3_record, pop3_seen)
+    capa = oracle(pop3_port, "pop3", "1.3", b"CAPA\r\nQUIT\r\n")
+    pop3_answer = attempt(pop3_record, "none").application
+    assert pop3_answer is not None and pop3_answer.outcome == "proceeds"
+    pop3_mechanisms = " ".join(sasl_listed(capa.stdout, "SASL ", ""))
+    assert pop3_answer.received == f"SASL {pop3_mechanisms}; certificate login (SASL " \
+        "EXTERNAL) offered: '+OK'", pop3_answer.received
+
+
+def attempt(record: Record, kind: str) -> EnforcementAttempt:
+    facet = record.enforcement
+    assert facet is not None
+    return {a.certificate.value: a for a in facet.attempts}[kind]
+
+
+def sasl_listed(stdout: str, line_prefix: str, word_prefix: str) -> list[str]:
+    """The SASL mechanisms in the capability line s_client printed."""
+    line = next(x for x in stdout.splitlines() if x.startswith(line_prefix))
+    words = line[len(line_prefix):].split()
+    return [w[len(word_prefix):] for w in words if w.upper().startswith(word_prefix)]
 
 
 def test_preamble_failures_are_typed_and_quote_the_server(
         mariadb_server: RunningServer, dovecot_server: RunningServer,
         slapd_demand: RunningServer, pki: TestPKI) -> None:
-    probes = ("client_auth",)
+    # Every default probe: a refused or foreign preamble stops the target after the first
+    # connection; a close (which may be transient) does not.
     cases = [
         # MariaDB speaks first: its handshake packet is no answer to an SSLRequest.
-        (mariadb_server.port, "postgres", ErrorKind.starttls_unexpected, "not 'S' or 'N'"),
+        (mariadb_server.port, "postgres", ErrorKind.starttls_unexpected, "not 'S' or 'N'", 1),
         # Dovecot's IMAP greeting is no SMTP greeting.
-        (dovecot_server.port, "smtp", ErrorKind.starttls_unexpected, "* OK"),
+        (dovecot_server.port, "smtp", ErrorKind.starttls_unexpected, "* OK", 1),
         # slapd drops a connection whose first bytes are no LDAPMessage.
-        (slapd_demand.port, "postgres", ErrorKind.connection_closed, "closed the connection"),
+        (slapd_demand.port, "postgres", ErrorKind.connection_closed, "closed the connection",
+         None),
     ]
-    for port, protocol, kind, quoted in cases:
-        record = scan(pki, port, protocol, probes)
+    for port, protocol, kind, quoted, connections in cases:
+        target = Target(host="127.0.0.1", port=port, sni="localhost", protocol=protocol)
+        record = scan_targets([target])[0]
         assert record.status == "error" and record.error is not None, (protocol, port)
         assert record.error.kind == kind, record.error
         assert quoted in record.error.detail and len(record.error.detail) < 300
+        if connections is not None:
+            assert record.stats.connections == connections, record.stats
+        else:
+            assert record.stats.connections > 2, record.stats
 
 
 def test_smtp_without_starttls_is_refused(pki: TestPKI,
@@ -263,5 +304,87 @@ def test_smtp_without_starttls_is_refused(pki: TestPKI,
         record = scan(pki, server.port, "smtp", ("client_auth",))
         assert record.error is not None and record.error.kind == "starttls_refused"
         assert "does not offer STARTTLS" in record.error.detail
+        assert record.stats.connections == 1, record.stats  # the refusal stops the target
         plain = oracle(server.port, "smtp", "1.2", b"")
         assert not plain.handshake_completed, plain.summary()
+
+
+@pytest.fixture(scope="module")
+def vsftpd_server(pki: TestPKI, tmp_path_factory: pytest.TempPathFactory
+                  ) -> Iterator[RunningServer]:
+    yield from _serve("vsftpd", servers.vsftpd, pki, tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def prosody_server(pki: TestPKI, tmp_path_factory: pytest.TempPathFactory
+                   ) -> Iterator[RunningServer]:
+    yield from _serve("prosody", servers.prosody, pki, tmp_path_factory)
+
+
+def test_vsftpd_require_cert(vsftpd_server: RunningServer, pki: TestPKI) -> None:
+    port = vsftpd_server.port
+    seen = {v: oracle(port, "ftp", v, b"QUIT\r\n") for v in ("1.3", "1.2")}
+    record = scan(pki, port, "ftp")
+    assert record.target.protocol == "ftp"
+    assert_client_auth_matches(record, seen)
+    auth = record.client_auth
+    assert auth is not None and auth.classification == "required"
+    assert names(auth.tls1_3) == pki.client_ca_names
+    # require_cert: TLS 1.2 fails in the handshake, TLS 1.3 right after it, for both tools.
+    assert not seen["1.2"].handshake_completed, seen["1.2"].summary()
+    assert seen["1.3"].fatal_alert_after_handshake, seen["1.3"].summary()
+    assert without_certificate(auth.tls1_2)[0] == "rejected_in_handshake"
+    assert without_certificate(auth.tls1_3) == ("rejected_after_handshake",
+                                                seen["1.3"].fatal_alert)
+    facet = record.enforcement
+    assert facet is not None and facet.verdict == "required_at_tls", facet.reason
+    # validate_cert: an untrusted certificate is refused by both; a trusted one gets in.
+    rogue = oracle(port, "ftp", "1.2", b"QUIT\r\n", client=pki.rogue_client_files)
+    assert not rogue.handshake_completed and rogue.fatal_alert == "unknown_ca"
+    assert enforcement(record)["untrusted_ca"][0] == "rejected"
+    # With the user's trusted certificate TLS completes and FEAT lists what s_client sees.
+    trusted = oracle(port, "ftp", "1.3", b"FEAT\r\nQUIT\r\n", client=pki.client_one_files)
+    assert trusted.handshake_completed and trusted.fatal_alert is None, trusted.summary()
+    listed = trusted.stdout.split("211-Features:")[1].split("211 End")[0]
+    features = re.findall(r"^ (\S[^\r]*)\r?$", listed, re.MULTILINE)  # not -msg lines
+    credentialed = scan_targets([Target(
+        host="127.0.0.1", port=port, sni="localhost", protocol="ftp",
+        client_credential=ClientCredential(pki.client_one.cert, pki.client_one.key))],
+        probes=("enforcement",), probe_options=ProbeOptions(ca_bundle=pki.server_ca_file))[0]
+    answer = attempt(credentialed, "user_certificate").application
+    assert answer is not None and answer.request == "FTP FEAT"
+    assert answer.outcome == "proceeds" and answer.received == f"features {' '.join(features)}"
+
+
+def test_prosody_c2s_starttls(prosody_server: RunningServer, pki: TestPKI) -> None:
+    port = prosody_server.port
+    host = ["-xmpphost", servers.XMPP_DOMAIN]
+    close = b"</stream:stream>"
+    seen = {v: s_client(port, tls_version=v, send=close, extra_args=["-starttls", "xmpp", *host])
+            for v in ("1.3", "1.2")}
+    record = scan(pki, port, "xmpp")
+    assert record.target.protocol == "xmpp"
+    assert_client_auth_matches(record, seen)
+    auth = record.client_auth
+    assert auth is not None and auth.classification == "optional"
+    for result in seen.values():
+        assert result.handshake_completed and result.fatal_alert is None, result.summary()
+    rogue = s_client(port, tls_version="1.3", send=close, client=pki.rogue_client_files,
+                     extra_args=["-starttls", "xmpp", *host])
+    # lua-sec asks for a certificate but lets any through: s_client's untrusted one too.
+    assert rogue.handshake_completed and rogue.fatal_alert is None, rogue.summary()
+    request = seen["1.3"].certificate_request
+    assert request is not None and names(auth.tls1_3) == [] == request.ca_names
+    facet = record.enforcement
+    assert facet is not None and facet.verdict == "optional_unverified", facet.reason
+    # The stream restart after TLS offers SASL; s_client, restarting the stream by hand,
+    # is shown the same mechanisms (Prosody offers no EXTERNAL without a plugin).
+    assert enforcement(record)["untrusted_ca"] == ("accepted", "application")
+    header = stream_header(servers.XMPP_DOMAIN)
+    restarted = s_client(port, tls_version="1.3", send=header + close,
+                         extra_args=["-starttls", "xmpp", *host])
+    mechanisms = re.findall(r"<mechanism>([^<]+)</mechanism>", restarted.stdout)
+    answer = attempt(record, "none").application
+    assert answer is not None and answer.outcome == "proceeds"
+    assert mechanisms and answer.received == f"SASL {' '.join(mechanisms)}", restarted.stdout
+

@@ -20,7 +20,7 @@ from scanner.engine.connect import Address, kernel_rtt, open_tcp
 from scanner.engine.contexts import ContextFactory
 from scanner.engine.errors import ScanFailure
 from scanner.engine.handshake import HandshakeResult, TLSConnection
-from scanner.engine.preamble import BeforeTls
+from scanner.engine.preamble import BeforeTls, FirstPreamble
 from scanner.offers.offer import ClientOffer
 from scanner.results import ErrorKind
 from scanner.wire import TLSVersion
@@ -119,6 +119,8 @@ class EndpointSession:
         self.address = address
         #: Steps run on every new TCP stream before TLS (e.g. a STARTTLS preamble).
         self.before_tls = tuple(before_tls)
+        #: Gates every connection on the first one's pre-TLS steps (when there are any).
+        self.first_preamble = FirstPreamble()
         self.sni = sni
         self.contexts = contexts
         self.limits = limits
@@ -144,36 +146,51 @@ class EndpointSession:
         A failed TCP connect still yields a connection, whose ``handshake()`` returns the
         failure: probes handle one kind of outcome.
         """
-        async with self.limits.slot(self.address.ip), contextlib.AsyncExitStack() as stack:
-            self.stats.connections += 1
-            started = trio.current_time()
-            stream: trio.SocketStream | None = None
-            failure: ScanFailure | None = None
-            try:
-                stream = await open_tcp(self.address, timeout=self.timeout)
-            except ScanFailure as error:
-                failure = error
-            else:
-                # The kernel's smoothed RTT: under load, timing connect() from the event loop
-                # measures our own scheduling delay, not the network.
-                rtt = kernel_rtt(stream)
-                self.last_rtt = rtt if rtt is not None else trio.current_time() - started
-                await stack.enter_async_context(stream)
+        first = await self._wait_for_first_preamble()
+        try:
+            async with self.limits.slot(self.address.ip), contextlib.AsyncExitStack() as stack:
+                started = trio.current_time()
+                stream: trio.SocketStream | None = None
+                failure = self.first_preamble.fatal
+                if failure is None:
+                    self.stats.connections += 1
+                    try:
+                        stream = await open_tcp(self.address, timeout=self.timeout)
+                    except ScanFailure as error:
+                        failure = error
+                    else:
+                        # The kernel's smoothed RTT: under load, timing connect() from the
+                        # event loop measures our own scheduling delay, not the network.
+                        rtt = kernel_rtt(stream)
+                        self.last_rtt = rtt if rtt is not None else trio.current_time() - started
+                        await stack.enter_async_context(stream)
+                        try:
+                            await self._before_tls(stream, started + self.timeout)
+                        except ScanFailure as error:
+                            failure, stream = error, None
+                            if first:
+                                self.first_preamble.settle(error)
+                if first:
+                    self.first_preamble.settle(None)
+                connection = TLSConnection(stream, self.contexts, offer,
+                                           deadline=started + self.timeout, session=session,
+                                           failure=failure)
                 try:
-                    await self._before_tls(stream, started + self.timeout)
-                except ScanFailure as error:
-                    failure, stream = error, None
-            connection = TLSConnection(stream, self.contexts, offer,
-                                       deadline=started + self.timeout, session=session,
-                                       failure=failure)
-            try:
-                yield connection
-            finally:
-                self._count(connection.close())
+                    yield connection
+                finally:
+                    self._count(connection.close())
+        finally:
+            if first:
+                self.first_preamble.settle(None)
 
     async def _before_tls(self, stream: trio.SocketStream, deadline: float) -> None:
         for step in self.before_tls:
             await step(stream, deadline)
+
+    async def _wait_for_first_preamble(self) -> bool:
+        """With pre-TLS steps, the first connection goes alone (True: it settles the gate);
+        the others wait for its outcome. Without any, every connection goes at once."""
+        return bool(self.before_tls) and await self.first_preamble.wait_turn()
 
     def wait_after_handshake(self) -> float:
         """Seconds to read after the handshake: a few round trips, within a floor and ceiling."""
@@ -205,30 +222,45 @@ class EndpointSession:
         connection slot is free, may give a reason not to connect after all. ``then``, given
         the answer, may return one more message to send on the same connection; what comes
         back within ``then_window`` seconds (at most 64 KiB) is ``reply.followup``."""
-        async with self.limits.slot(self.address.ip):
-            reason = skip() if skip is not None else None
-            if reason is not None:
-                return raw.skipped(reason)
-            self.stats.connections += 1
-            self.stats.raw_connections += 1
-            deadline = trio.current_time() + self.timeout
-            try:
-                stream = await open_tcp(self.address, timeout=self.timeout)
-            except ScanFailure as failure:
-                self.stats.failures.append(AttemptFailure(current_probe.get(), failure, False))
-                return raw.connect_failed(failure)
-            async with stream:
+        first = await self._wait_for_first_preamble()
+        try:
+            async with self.limits.slot(self.address.ip):
+                reason = skip() if skip is not None else None
+                if reason is not None:
+                    return raw.skipped(reason)
+                fatal = self.first_preamble.fatal
+                if fatal is not None:
+                    self.stats.failures.append(AttemptFailure(current_probe.get(), fatal, False))
+                    return raw.connect_failed(fatal)
+                self.stats.connections += 1
+                self.stats.raw_connections += 1
+                deadline = trio.current_time() + self.timeout
                 try:
-                    await self._before_tls(stream, deadline)
+                    stream = await open_tcp(self.address, timeout=self.timeout)
                 except ScanFailure as failure:
                     self.stats.failures.append(
                         AttemptFailure(current_probe.get(), failure, False))
                     return raw.connect_failed(failure)
-                reply = await raw.exchange(stream, payload, deadline=deadline, stop_at=stop_at)
-                more = then(reply) if then is not None else None
-                if more is not None:
-                    reply.followup = await raw.follow_up(stream, more, deadline=deadline,
-                                                         window=then_window, cap=65536)
+                async with stream:
+                    try:
+                        await self._before_tls(stream, deadline)
+                    except ScanFailure as failure:
+                        if first:
+                            self.first_preamble.settle(failure)
+                        self.stats.failures.append(
+                            AttemptFailure(current_probe.get(), failure, False))
+                        return raw.connect_failed(failure)
+                    if first:
+                        self.first_preamble.settle(None)
+                    reply = await raw.exchange(stream, payload, deadline=deadline,
+                                               stop_at=stop_at)
+                    more = then(reply) if then is not None else None
+                    if more is not None:
+                        reply.followup = await raw.follow_up(stream, more, deadline=deadline,
+                                                             window=then_window, cap=65536)
+        finally:
+            if first:
+                self.first_preamble.settle(None)
         if reply.hello or reply.outcome is raw.RawOutcome.sslv2_server_hello:
             self.stats.server_hellos += 1
             self.stats.answered += 1

@@ -80,6 +80,7 @@ class _Exchange:
     request_label: str
     h2_only: bool = False
     protocol: str = "tls"  # else the plaintext protocol, whose own check replaces HTTP
+    domain: str = ""  # the target's host: the XMPP stream names it when there is no SNI
 
 
 @dataclass
@@ -244,7 +245,8 @@ def _not_asked(context: ProbeContext, *, reached: bool) -> dict[str, str]:
 def _exchange_for(context: ProbeContext) -> _Exchange:
     if context.protocol != "tls":
         label = check_description(context.protocol) or f"{context.protocol} (no request)"
-        return _Exchange(alpn=(), request=None, request_label=label, protocol=context.protocol)
+        return _Exchange(alpn=(), request=None, request_label=label, protocol=context.protocol,
+                         domain=context.host)
     http = context.http
     request = wire.HttpRequest(path=http.path, host=http.host,
                                user_agent=f"mtlsweep/{__version__}")
@@ -279,7 +281,8 @@ async def _attempt(session: EndpointSession, kind: Kind, credential: ClientCrede
     async with session.connect(offer) as tls:
         result = await tls.handshake()
         if result.completed and exchange.protocol != "tls":
-            application = await ask_application(tls, exchange.protocol)
+            application = await ask_application(tls, exchange.protocol,
+                                                session.sni or exchange.domain)
             if application is None:
                 await tls.read_after_handshake(session.wait_after_handshake())
         elif result.completed:

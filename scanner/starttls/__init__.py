@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from scanner.starttls.capabilities import FtpCheck, ImapCheck, Pop3Check, XmppCheck
 from scanner.starttls.errors import (
     ClosedEarly,
     NotTheProtocol,
@@ -61,8 +62,11 @@ _PREAMBLES: dict[str, Callable[[str], Preamble]] = {
 #: Every protocol name the inventory and ``--starttls`` take, ``tls`` first.
 PROTOCOLS: tuple[str, ...] = (TLS, *_PREAMBLES)
 
-_CHECKS: dict[str, Callable[[], Check]] = {
-    "postgres": PostgresCheck, "mysql": MySqlCheck, "ldap": LdapCheck, "smtp": SmtpCheck,
+_CHECKS: dict[str, Callable[[str], Check]] = {
+    "postgres": lambda _domain: PostgresCheck(), "mysql": lambda _domain: MySqlCheck(),
+    "ldap": lambda _domain: LdapCheck(), "smtp": lambda _domain: SmtpCheck(),
+    "imap": lambda _domain: ImapCheck(), "pop3": lambda _domain: Pop3Check(),
+    "ftp": lambda _domain: FtpCheck(), "xmpp": XmppCheck,
 }
 
 #: IANA service ports whose plaintext protocol upgrades to TLS (``protocol: auto``).
@@ -84,7 +88,8 @@ def preamble_for(protocol: str, domain: str) -> Preamble | None:
     return _PREAMBLES[protocol](domain)
 
 
-def check_for(protocol: str) -> Check | None:
-    """The protocol's post-handshake request, None where there is no cheap and safe one."""
+def check_for(protocol: str, domain: str = "") -> Check | None:
+    """The protocol's post-handshake request, None where there is no cheap and safe one.
+    ``domain`` is what XMPP's restarted stream names (as in ``preamble_for``)."""
     factory = _CHECKS.get(protocol)
-    return factory() if factory is not None else None
+    return factory(domain) if factory is not None else None

@@ -1,8 +1,8 @@
 """Real servers that speak a plaintext protocol before TLS, started on 127.0.0.1 in a temp
-directory with the test PKI: PostgreSQL, MariaDB, OpenLDAP slapd, Exim (SMTP) and Dovecot
-(IMAP, POP3). Each is a context manager yielding a ``RunningServer``; the process is ended
-by PID on exit. Binaries missing raise ``MissingBinaryError`` (the fixtures skip, or fail
-under ``MTLSWEEP_REQUIRE_SERVERS=1``)."""
+directory with the test PKI: PostgreSQL, MariaDB, OpenLDAP slapd, Exim (SMTP), Dovecot
+(IMAP, POP3), vsftpd (FTP) and Prosody (XMPP). Each is a context manager yielding a
+``RunningServer``; the process is ended by PID on exit. Binaries missing raise
+``MissingBinaryError`` (the fixtures skip, or fail under ``MTLSWEEP_REQUIRE_SERVERS=1``)."""
 
 from __future__ import annotations
 
@@ -285,6 +285,7 @@ ssl_key = <{key}
 ssl_ca = <{ca}
 ssl_verify_client_cert = yes
 auth_ssl_require_client_cert = yes
+auth_mechanisms = plain external
 passdb {{
   driver = static
   args = nopassword
@@ -315,7 +316,8 @@ service pop3-login {{
 @contextlib.contextmanager
 def dovecot(pki: TestPKI, workdir: Path) -> Iterator[RunningServer]:
     """Dovecot with IMAP (``port``) and POP3 (``details["pop3_port"]``) offering STARTTLS,
-    ``ssl_verify_client_cert`` with the client CA bundle."""
+    ``ssl_verify_client_cert`` with the client CA bundle, and SASL ``EXTERNAL`` (certificate
+    login) among its mechanisms."""
     server = _first(["/usr/sbin/dovecot"], "dovecot")
     workdir.mkdir(parents=True, exist_ok=True)
     conf = workdir / "dovecot.conf"
@@ -345,6 +347,8 @@ _BINARIES: dict[str, Callable[[], object]] = {
     "slapd": lambda: _first(["/usr/sbin/slapd"], "slapd"),
     "exim": lambda: _first(["/usr/sbin/exim4", "/usr/sbin/exim"], "exim4"),
     "dovecot": lambda: _first(["/usr/sbin/dovecot"], "dovecot"),
+    "vsftpd": lambda: _first(["/usr/sbin/vsftpd"], "vsftpd"),
+    "prosody": lambda: _first(["/usr/bin/prosody"], "prosody"),
 }
 
 
@@ -358,3 +362,111 @@ def require_server(kind: str) -> None:
         if os.environ.get(REQUIRE_ENV) == "1":
             pytest.fail(f"{message}; {REQUIRE_ENV}=1 makes this a failure", pytrace=False)
         pytest.skip(message)
+
+
+# --- vsftpd (FTP, AUTH TLS) ----------------------------------------------------------------
+
+_VSFTPD_CONF = """\
+listen=YES
+listen_ipv6=NO
+listen_address={host}
+listen_port={port}
+background=NO
+anonymous_enable=YES
+allow_anon_ssl=YES
+anon_root={empty}
+ftp_username=nobody
+nopriv_user=nobody
+local_enable=NO
+secure_chroot_dir={empty}
+seccomp_sandbox=NO
+xferlog_enable=NO
+ssl_enable=YES
+ssl_tlsv1=YES
+ssl_sslv2=NO
+ssl_sslv3=NO
+ssl_ciphers=HIGH
+rsa_cert_file={cert}
+rsa_private_key_file={key}
+ca_certs_file={ca}
+require_cert={require}
+validate_cert={require}
+"""
+
+
+@contextlib.contextmanager
+def vsftpd(pki: TestPKI, workdir: Path, *, require: bool = True) -> Iterator[RunningServer]:
+    """vsftpd offering ``AUTH TLS`` with the client CA bundle (``ca_certs_file``) and, with
+    ``require``, ``require_cert`` + ``validate_cert``. Anonymous access is on only because
+    vsftpd will not start with every login kind disabled; the tests never log in."""
+    server = _first(["/usr/sbin/vsftpd"], "vsftpd")
+    workdir.mkdir(parents=True, exist_ok=True)
+    empty = workdir / "empty"
+    empty.mkdir(exist_ok=True)
+    os.chmod(empty, 0o755)
+    conf = workdir / "vsftpd.conf"
+
+    def prepare(port: int) -> None:
+        conf.write_text(_VSFTPD_CONF.format(
+            host=LOOPBACK, port=port, empty=empty, cert=pki.server_files.chain,
+            key=pki.server_files.key, ca=pki.client_ca_bundle,
+            require="YES" if require else "NO"))
+
+    def argv(_port: int) -> list[str]:
+        return [server, str(conf)]
+
+    with _listening("vsftpd", workdir, argv, prepare=prepare) as running:
+        yield running
+
+
+# --- Prosody (XMPP, c2s STARTTLS) -----------------------------------------------------------
+
+#: The XMPP domain the test server hosts (the stream header's ``to``; s_client -xmpphost).
+XMPP_DOMAIN = "localhost"
+
+_PROSODY_CONF = """\
+run_as_root = true
+daemonize = false
+pidfile = "{workdir}/prosody.pid"
+data_path = "{workdir}/data"
+certificates = "{workdir}/certs"
+log = {{ {{ levels = {{ min = "info" }}, to = "file", filename = "{workdir}/prosody.log" }} }}
+modules_enabled = {{ "tls", "saslauth", "disco" }}
+modules_disabled = {{ "s2s", "offline" }}
+c2s_ports = {{ {port} }}
+c2s_interfaces = {{ "{host}" }}
+c2s_direct_tls_ports = {{ }}
+legacy_ssl_ports = {{ }}
+s2s_ports = {{ }}
+http_ports = {{ }}
+https_ports = {{ }}
+c2s_require_encryption = true
+authentication = "internal_hashed"
+ssl = {{ certificate = "{cert}", key = "{key}", cafile = "{ca}",
+        verify = {{ "peer", "client_once" }} }}
+VirtualHost "{domain}"
+"""
+
+
+@contextlib.contextmanager
+def prosody(pki: TestPKI, workdir: Path) -> Iterator[RunningServer]:
+    """Prosody with client-to-server STARTTLS required and a TLS context that asks every
+    client for a certificate (``verify = { "peer", "client_once" }``, ``cafile`` = the
+    client CA bundle); run as the current user (``run_as_root``) from a temp config."""
+    server = _first(["/usr/bin/prosody"], "prosody")
+    workdir.mkdir(parents=True, exist_ok=True)
+    for name in ("data", "certs"):
+        (workdir / name).mkdir(exist_ok=True)
+    conf = workdir / "prosody.cfg.lua"
+
+    def prepare(port: int) -> None:
+        conf.write_text(_PROSODY_CONF.format(
+            workdir=workdir, port=port, host=LOOPBACK, cert=pki.server_files.chain,
+            key=pki.server_files.key, ca=pki.client_ca_bundle, domain=XMPP_DOMAIN))
+
+    def argv(_port: int) -> list[str]:
+        return [server, "--config", str(conf)]
+
+    with _listening("prosody", workdir, argv, prepare=prepare,
+                    extra_logs=lambda _p: [workdir / "prosody.log"]) as running:
+        yield running

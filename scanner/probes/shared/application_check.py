@@ -1,9 +1,11 @@
 """The protocol-level step of the enforcement probe for non-HTTP targets.
 
-Where HTTPS targets get a ``HEAD`` request, a PostgreSQL, MySQL, LDAP or SMTP target gets
-its protocol's harmless request (``scanner.starttls`` ``Check``: a StartupMessage for a
-fixed user, a password-less login, an anonymous bind, EHLO) and the server's answer, which
-says whether the application refuses a connection the TLS layer accepted.
+Where HTTPS targets get a ``HEAD`` request, a non-HTTP target gets its protocol's harmless
+request (``scanner.starttls`` ``Check``: a StartupMessage for a fixed user, a password-less
+login, an anonymous bind, EHLO, IMAP CAPABILITY, POP3 CAPA, FTP FEAT, an XMPP stream
+restart) and the server's answer, which says whether the application refuses a connection
+the TLS layer accepted (and, for the mail and chat protocols, whether it offers certificate
+login).
 """
 
 from __future__ import annotations
@@ -24,10 +26,12 @@ def check_description(protocol: str) -> str | None:
     return check.description if check is not None else None
 
 
-async def ask_application(tls: TLSConnection, protocol: str) -> ApplicationOutcome | None:
+async def ask_application(tls: TLSConnection, protocol: str,
+                          domain: str = "") -> ApplicationOutcome | None:
     """Send the protocol's request and read its answer (within the connection deadline);
-    None when the protocol has no check (the probe then only waits for an alert)."""
-    check = starttls.check_for(protocol)
+    None when the protocol has no check (the probe then only waits for an alert).
+    ``domain``: the name the preamble used (XMPP's stream header)."""
+    check = starttls.check_for(protocol, domain)
     if check is None:
         return None
 
