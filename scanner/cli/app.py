@@ -83,7 +83,11 @@ def scan(
     concurrency: Annotated[int, typer.Option(
         min=1, max=10000, help="Connections in flight across the whole sweep.")] = 64,
     per_address: Annotated[int, typer.Option(
-        min=1, max=64, help="Connections in flight to any one IP address.")] = 4,
+        min=1, max=10000, help="Connections in flight to any one IP address, over all its "
+        "ports (and targets started there: each needs a slot).")] = 64,
+    per_listener: Annotated[int, typer.Option(
+        min=1, max=10000, help="Connections in flight to any one listener (IP address and "
+        "port), which is what one server sees; at most --per-address.")] = 4,
     timeout: Annotated[float, typer.Option(
         min=0.1, max=600, help="Seconds allowed for each connection: TCP connect, handshake "
         "and the read after it.")] = 10.0,
@@ -148,7 +152,8 @@ def scan(
     chosen_shard, output = resolve_shard(shard, shards, output)
     check_resume(resume, fmt, output)
     options = SweepOptions(
-        probes=probe_names, concurrency=concurrency, per_address=per_address, timeout=timeout,
+        probes=probe_names, concurrency=concurrency, per_address=per_address,
+        per_listener=per_listener, timeout=timeout,
         target_timeout=target_timeout, keylog=keylog, alpn_extra=extra_alpn, catalog=catalog,
         rate=rate, probe_options=probe_options)
     try:

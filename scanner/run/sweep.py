@@ -23,7 +23,7 @@ import trio
 from scanner.config.options import resolve_options
 from scanner.config.targets import Target
 from scanner.engine.contexts import ContextFactory, KeylogWriter
-from scanner.engine.session import ConnectionLimits
+from scanner.engine.session import ConnectionLimits, limit_key
 from scanner.policy.apply import annotate
 from scanner.policy.catalog import Catalog, builtin_catalog
 from scanner.probes import PROBES, ProbeOptions
@@ -44,7 +44,8 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 class SweepOptions:
     probes: tuple[str, ...]
     concurrency: int = 64
-    per_address: int = 4
+    per_address: int = 64
+    per_listener: int = 4
     timeout: float = 10.0
     target_timeout: float = 120.0
     keylog: Path | None = None
@@ -181,7 +182,8 @@ async def sweep(targets: list[Target], options: SweepOptions, sink: RecordSink, 
         ScanSettings(probes=options.probes, timeout=options.timeout,
                      target_timeout=options.target_timeout, alpn_extra=options.alpn_extra,
                      probe_options=options.probe_options),
-        limits=ConnectionLimits(options.concurrency, options.per_address, options.rate),
+        limits=ConnectionLimits(options.concurrency, options.per_address, options.rate,
+                                per_listener=options.per_listener),
         contexts=contexts,
     )
 
@@ -219,13 +221,24 @@ async def sweep(targets: list[Target], options: SweepOptions, sink: RecordSink, 
                 if stop_on_signals:
                     await nursery.start(_cancel_on_signal, scope, summary)
                 await run_all(enumerate(targets), scan_one, workers=options.concurrency,
-                              sink=deliver, fallback=fallback)
+                              sink=deliver, fallback=fallback,
+                              admission=partial(_admission, options))
                 nursery.cancel_scope.cancel()  # the sweep is done: stop listening for signals
     finally:
         summary.duration_s = time.perf_counter() - started
         if observer is not None:
             observer.stopped()
     return summary
+
+
+def _admission(options: SweepOptions, item: tuple[int, Target]
+               ) -> tuple[tuple[tuple[str, int | None], int], ...]:
+    """A target occupies one of its listener's and one of its address's slots while it runs,
+    so the runner starts no more targets than those slots can serve (names count by name:
+    they are resolved only once the target starts; connections still count by IP)."""
+    host = limit_key(item[1].host)
+    per_listener = min(options.per_listener, options.per_address)
+    return ((host, item[1].port), per_listener), ((host, None), options.per_address)
 
 
 async def _cancel_on_signal(scope: trio.CancelScope, summary: SweepSummary, *,
