@@ -21,6 +21,7 @@ from scanner.cli.usage import (
     check_resume,
     checked_ca_bundle,
     collect_targets,
+    fail_output,
     fail_usage,
     load_policy_files,
     parse_alpn_extra,
@@ -32,7 +33,7 @@ from scanner.probes import PROBES, ProbeOptions
 from scanner.probes.base import DEFAULT_CERT_EXPIRY_WARNING_DAYS, DEFAULT_OCSP_EXPIRY_WARNING_HOURS
 from scanner.report.jsonl import JsonlError
 from scanner.report.progress import SweepProgress
-from scanner.report.sinks import OutputFormat
+from scanner.report.sinks import OutputError, OutputFormat
 from scanner.results import Severity, record_json_schema
 from scanner.run.shard import SHARD_ENV, SHARDS_ENV
 from scanner.run.sweep import SweepObserver, SweepOptions, SweepSummary, run_sweep
@@ -116,7 +117,11 @@ def scan(
         "http/1.0, http/0.9, spdy/3.1, grpc-exp and acme-tls/1 (e.g. h3,imap). An inventory's "
         "alpn_extra: setting wins for its targets.", show_default=False)] = None,
     allow_unreachable: Annotated[bool, typer.Option(
-        help="Do not exit 3 when some targets could not be scanned.")] = False,
+        help="Do not exit 3 when some targets could not be scanned (or only partly).")]
+    = False,
+    allow_partial: Annotated[bool, typer.Option(
+        help="Do not exit 3 for targets scanned only partly (status partial: some probes "
+        "failed); unreachable ones still count.")] = False,
     fail_on: Annotated[Severity | None, typer.Option(
         help="Exit 1 when any finding has this severity or higher (failed expectations exit "
         "1 whatever their severity).", show_default=False)] = None,
@@ -159,11 +164,15 @@ def scan(
     try:
         summary = run_sweep(target_list, options, fmt=fmt, output=output, resume=resume,
                             shard=chosen_shard, observer=_progress_bar(quiet))
+    except OutputError as exc:
+        raise fail_output(str(exc)) from None
     except JsonlError as exc:
         raise fail_usage(str(exc)) from None
     _print_summary(summary, quiet=quiet)
-    raise typer.Exit(scan_exit_code(summary, fail_on=fail_on,
-                                    allow_unreachable=allow_unreachable))
+    if summary.io_error is not None:
+        typer.echo(f"mtlsweep: error: {summary.io_error}", err=True)
+    raise typer.Exit(scan_exit_code(summary, fail_on=fail_on, allow_unreachable=allow_unreachable,
+                                    allow_partial=allow_partial))
 
 
 def _progress_bar(quiet: bool) -> SweepObserver | None:
