@@ -128,6 +128,9 @@ def read_sweep(path: Path) -> SweepFile:
 def _json_document(path: Path, text: str) -> list[tuple[str, dict[str, Any]]]:
     try:
         data = json.loads(text)
+    except RecursionError:
+        raise SweepFileError(f"{path}: JSON nested too deeply; not an mtlsweep results "
+                             "file") from None
     except json.JSONDecodeError as exc:
         raise SweepFileError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
     if not isinstance(data, list):
@@ -143,6 +146,9 @@ def _json_lines(path: Path, lines: Sequence[str],
             continue
         try:
             record = json.loads(line)
+        except RecursionError:
+            raise SweepFileError(f"{path}:{index + 1}: JSON nested too deeply; not an "
+                                 "mtlsweep record") from None
         except json.JSONDecodeError as exc:
             if index == last:
                 warnings.append(f"{path}:{index + 1}: the last line is not a complete JSON "

@@ -4,12 +4,24 @@ from __future__ import annotations
 
 import ipaddress
 
-#: (host lower-cased, port, SNI): two records with equal keys describe the same target.
+#: (host, port, SNI), host and SNI compared as DNS compares them (case-insensitively) and an
+#: IP address in one spelling (``::ffff:192.0.2.1`` is ``192.0.2.1``): two records with equal
+#: keys describe the same target.
 TargetKey = tuple[str, int, str | None]
 
 
 def target_key(host: str, port: int, sni: str | None) -> TargetKey:
-    return (host.lower(), port, sni)
+    return (_host_key(host), port, sni.lower() if sni is not None else None)
+
+
+def _host_key(host: str) -> str:
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host.lower()
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return str(address.ipv4_mapped)
+    return str(address)
 
 
 def is_ip_literal(host: str) -> bool:
