@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 from collections import Counter
 
+import pytest
 import trio
 from trio.testing import MockClock
 
@@ -16,6 +17,7 @@ from scanner.config.targets import Target
 from scanner.engine.contexts import ContextFactory
 from scanner.engine.session import ConnectionLimits, limit_key
 from scanner.lab.server import LabServer, ListenerConfig
+from scanner.probes import DEFAULT_PROBES
 from scanner.results import ErrorKind
 from scanner.run.runner import run_all
 from scanner.run.scan import Scanner, ScanSettings
@@ -138,15 +140,18 @@ def test_runner_admits_by_key_without_head_of_line_blocking() -> None:
     assert most_ahead <= 8 + 4
 
 
-def test_a_target_that_speaks_no_tls_costs_at_most_two_connections() -> None:
-    """Refused, silent (tarpit) and plain-HTTP peers: two connections each, then given up,
-    with every probe running (they used to make 15-18 connections)."""
+@pytest.mark.parametrize("probes", [DEFAULT_PROBES, ("protocols", "cipher_suites")],
+                         ids=["every probe", "raw hellos only"])
+def test_a_target_that_speaks_no_tls_costs_at_most_two_connections(
+        probes: tuple[str, ...]) -> None:
+    """Refused, silent (tarpit) and plain-HTTP peers: two connections each, then given up
+    (they used to make 15-18 connections); full handshakes and raw hellos alike."""
     closed = free_port()
     with tarpit() as silent, http_400() as plain:
         targets = [Target(host="127.0.0.1", port=port, sni="localhost", name=name)
                    for name, port in (("refused", closed), ("tarpit", silent.port),
                                       ("http", plain.port))]
-        records = scan_targets(targets, timeout=1.0)
+        records = scan_targets(targets, timeout=1.0, probes=probes)
     by_name = {record.target.name: record for record in records}
     assert by_name["refused"].error is not None
     assert by_name["refused"].error.kind is ErrorKind.connection_refused

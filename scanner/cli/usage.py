@@ -10,6 +10,7 @@ from pathlib import Path
 
 import typer
 
+from scanner.config.hostlist import HOST_LIST_SUFFIXES, HostListError, read_host_list
 from scanner.config.inventory import InventoryError, load_inventory
 from scanner.config.targets import (
     Target,
@@ -130,11 +131,18 @@ def parse_alpn_extra(text: str | None) -> tuple[str, ...]:
 
 def collect_targets(arguments: list[str], catalog: Catalog | None = None
                     ) -> tuple[list[Target], Catalog | None]:
-    """YAML inventories and ``host[:port]`` arguments, in the order given, and the catalog
+    """YAML inventories, plain host lists (``.txt``: one ``host[:port]`` per line) and
+    ``host[:port]`` arguments, in the order given, and the catalog
     extended with the inventories' own policies (None while nothing needed it)."""
     targets: list[Target] = []
     for argument in arguments:
         path = Path(argument)
+        if path.suffix.lower() in HOST_LIST_SUFFIXES:
+            try:
+                targets.extend(read_host_list(path))
+            except HostListError as exc:
+                raise fail_usage(str(exc)) from None
+            continue
         if path.suffix.lower() in (".yaml", ".yml") or path.is_file():
             try:
                 inventory = load_inventory(path, known_probes=PROBES, catalog=catalog)

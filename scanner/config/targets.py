@@ -38,7 +38,7 @@ class HttpCheck:
     host: str | None = None  # the Host header; None: the SNI, else the host (see http_host)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a million targets fit in memory
 class Target:
     """One endpoint to scan, after defaults and overrides are applied."""
 

@@ -334,7 +334,7 @@ class EndpointSession:
             reply = await self._raw_exchange(payload, stop_at=stop_at, skip=skip)
             if trial and reply.outcome is not raw.RawOutcome.skipped:
                 trial = False
-                answered = reply.hello is not None or reply.outcome in _RAW_ANSWERS
+                answered = bool(reply.hello) or reply.outcome in _RAW_ANSWERS
                 self.contact.settle(reply.failure, answered)
         finally:
             if trial:
