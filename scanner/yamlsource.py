@@ -21,7 +21,12 @@ from pydantic import BaseModel, ValidationError
 
 YamlPath = tuple[str | int, ...]
 
-MAX_YAML_NODES = 200_000
+# Aliases let a small file stand for a huge document (an "alias bomb"): what aliases expand
+# to is bounded in values and in bytes of text. Without aliases a document is bounded by the
+# file's size, so a large inventory (a million targets) is not mistaken for a bomb.
+MAX_ALIAS_VALUES = 200_000
+MAX_ALIAS_BYTES = 16 * 2**20
+MAX_YAML_DEPTH = 64  # nesting; no file mtlsweep reads needs a tenth of it
 
 # libyaml parses about ten times faster than the pure-Python parser; both give positions.
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -84,9 +89,11 @@ def load_yaml(path: Path, text: str, *, empty_hint: str,
         if root is None:
             raise error(f"{path}:1: the file is empty; {empty_hint}")
         marks: dict[YamlPath, str] = {}
-        budget = [MAX_YAML_NODES]
-        data = _to_python(loader, root, (), marks, budget, path, error)
+        data = _Converter(loader, marks, path, error).convert(root, ())
         return data, Positions(path, marks)
+    except RecursionError:
+        raise error(f"{path}: nested too deeply to read (over {MAX_YAML_DEPTH} levels); "
+                    "write it flatter") from None
     except yaml.MarkedYAMLError as exc:
         raise error(_describe_yaml_error(path, exc, text)) from None
     except yaml.YAMLError as exc:
@@ -112,38 +119,70 @@ def _describe_yaml_error(path: Path, exc: yaml.MarkedYAMLError, text: str) -> st
     return f"{path}{where}: invalid YAML: {problem}{began}; {hint}"
 
 
-def _to_python(loader: yaml.SafeLoader, node: yaml.Node, at: YamlPath,
-               marks: dict[YamlPath, str], budget: list[int], path: Path,
-               error: type[SourceFileError]) -> Any:
-    budget[0] -= 1
-    if budget[0] < 0:
-        raise error(
-            f"{path}:{node.start_mark.line + 1}: the document expands to more than "
-            f"{MAX_YAML_NODES} values (an alias bomb?); write it out without nested aliases"
-        )
-    marks.setdefault(at, f"{node.start_mark.line + 1}:{node.start_mark.column + 1}")
-    if isinstance(node, yaml.MappingNode):
-        loader.flatten_mapping(node)
+class _Converter:
+    """Plain Python data from a composed YAML node tree, with positions, within the bounds
+    above: depth, what aliases expand to, and no node inside itself (``&a [*a]``)."""
+
+    def __init__(self, loader: yaml.SafeLoader, marks: dict[YamlPath, str], path: Path,
+                 error: type[SourceFileError]) -> None:
+        self.loader = loader
+        self.marks = marks
+        self.path = path
+        self.error = error
+        self.seen: set[int] = set()  # nodes converted once: meeting one again is an alias
+        self.open: set[int] = set()  # nodes being converted: meeting one is a cycle
+        self.alias_values = 0
+        self.alias_bytes = 0
+
+    def _fail(self, node: yaml.Node, problem: str) -> SourceFileError:
+        return self.error(f"{self.path}:{node.start_mark.line + 1}: {problem}")
+
+    def _count_alias(self, node: yaml.Node) -> None:
+        self.alias_values += 1
+        if isinstance(node, yaml.ScalarNode):
+            self.alias_bytes += len(str(node.value))
+        if self.alias_values > MAX_ALIAS_VALUES or self.alias_bytes > MAX_ALIAS_BYTES:
+            raise self._fail(node, f"aliases expand to more than {MAX_ALIAS_VALUES} values or "
+                             f"{MAX_ALIAS_BYTES // 2**20} MiB (an alias bomb?); write it out "
+                             "without nested aliases")
+
+    def convert(self, node: yaml.Node, at: YamlPath) -> Any:
+        key = id(node)
+        if key in self.open:
+            raise self._fail(node, f"{dotted(at)} contains itself through an alias; an alias "
+                             "must refer to an anchor outside it")
+        if len(at) > MAX_YAML_DEPTH:
+            raise self._fail(node, f"{dotted(at[:8])}...: nested more than {MAX_YAML_DEPTH} "
+                             "levels deep; write it flatter")
+        if key in self.seen:
+            self._count_alias(node)
+        self.seen.add(key)
+        self.marks.setdefault(at, f"{node.start_mark.line + 1}:{node.start_mark.column + 1}")
+        self.open.add(key)
+        try:
+            if isinstance(node, yaml.MappingNode):
+                return self._mapping(node, at)
+            if isinstance(node, yaml.SequenceNode):
+                return [self.convert(item, (*at, i)) for i, item in enumerate(node.value)]
+            return self.loader.construct_object(node, deep=True)
+        finally:
+            self.open.discard(key)
+
+    def _mapping(self, node: yaml.MappingNode, at: YamlPath) -> dict[Any, Any]:
+        self.loader.flatten_mapping(node)
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = loader.construct_object(key_node, deep=True)
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise self._fail(key_node, "keys must be strings")
+            key = self.loader.construct_object(key_node, deep=True)
             if not isinstance(key, str | int) or isinstance(key, bool):
-                raise error(
-                    f"{path}:{key_node.start_mark.line + 1}: keys must be strings, got {key!r}"
-                )
+                raise self._fail(key_node, f"keys must be strings, got {key!r}")
             if key in result:
-                raise error(
-                    f"{path}:{key_node.start_mark.line + 1}: {dotted((*at, key))} is given twice"
-                )
-            marks[(*at, key)] = f"{key_node.start_mark.line + 1}:{key_node.start_mark.column + 1}"
-            result[key] = _to_python(loader, value_node, (*at, key), marks, budget, path, error)
+                raise self._fail(key_node, f"{dotted((*at, key))} is given twice")
+            self.marks[(*at, key)] = (f"{key_node.start_mark.line + 1}:"
+                                      f"{key_node.start_mark.column + 1}")
+            result[key] = self.convert(value_node, (*at, key))
         return result
-    if isinstance(node, yaml.SequenceNode):
-        return [
-            _to_python(loader, item, (*at, i), marks, budget, path, error)
-            for i, item in enumerate(node.value)
-        ]
-    return loader.construct_object(node, deep=True)
 
 
 def dotted(at: YamlPath) -> str:

@@ -90,7 +90,7 @@ def test_billion_laughs_alias_bomb(tmp_path: Path, listener: TcpServer) -> None:
     inventory.write_text("\n".join(lines) + "\ntargets:\n" + valid_target(listener)
                          + "    tags: *i\n")
     line = refuse(inventory, listener)
-    assert "expands to more than" in line and "alias bomb" in line
+    assert "expand to more than" in line and "alias bomb" in line
 
 
 def test_hundred_megabyte_file(tmp_path: Path, listener: TcpServer) -> None:
@@ -191,3 +191,90 @@ def test_adhoc_options_refused_before_any_connection(
     assert "wrong" not in lines[0].replace("wrong passphrase", "")  # never echo a passphrase
     time.sleep(0.1)
     assert listener.connections == 0
+
+
+BAD_YAML = {
+    "self-referential alias": ("targets: &t\n  - host: 127.0.0.1\n  - *t\n",
+                               "targets[1] contains itself through an alias"),
+    "nesting 500 levels deep": ("targets:\n  - host: 127.0.0.1\n    tags: " + "[" * 500
+                                + "]" * 500 + "\n", "nested more than 64 levels deep"),
+    "one large string reused by alias": (
+        'x: &s "' + "x" * 2**20 + '"\ntargets:\n'
+        + "".join(f"  - {{host: 127.0.0.{i}, name: *s}}\n" for i in range(1, 20)),
+        "aliases expand to more than 200000 values or 16 MiB"),
+}
+
+
+@pytest.mark.parametrize(("text", "expected"), BAD_YAML.values(), ids=BAD_YAML)
+def test_yaml_that_would_exhaust_the_loader(text: str, expected: str, tmp_path: Path,
+                                            listener: TcpServer) -> None:
+    inventory = tmp_path / "bad.yaml"
+    inventory.write_text(text)
+    assert expected in refuse(inventory, listener)
+
+
+BAD_SNI = {
+    "NUL": ('"a\\0b.example"', "contains '\\x00'"),
+    "newline": ('"a\\nb.example"', "contains '\\n'"),
+    "space": ('"a b.example"', "contains ' '"),
+    "300 characters": ('"' + "a." * 150 + '"', "a DNS name is at most 253"),
+    "a label of 64": ('"' + "a" * 64 + '.example"', "is not a DNS name"),
+    "invalid IDNA": ('"' + "\u00e9" * 70 + '.example"', "is not a valid internationalised name"),
+}
+
+
+@pytest.mark.parametrize(("value", "expected"), BAD_SNI.values(), ids=BAD_SNI)
+def test_an_sni_that_is_not_a_dns_name(value: str, expected: str, tmp_path: Path,
+                                       listener: TcpServer) -> None:
+    inventory = tmp_path / "sni.yaml"
+    inventory.write_text("targets:\n" + valid_target(listener) + f"    sni: {value}\n")
+    line = refuse(inventory, listener)
+    assert f"{inventory}:4:5: targets[0].sni: " in line and expected in line
+
+
+def test_non_ascii_sni_becomes_its_a_label() -> None:
+    from scanner.config.targets import validate_sni
+
+    assert validate_sni("b\u00fccher.example.") == "xn--bcher-kva.example"
+    assert validate_sni("Mixed.Example") == "Mixed.Example"
+
+
+@pytest.mark.parametrize(("first", "second"), [
+    ("host: 127.0.0.1", "host: '::ffff:127.0.0.1'"),
+    ("{host: 127.0.0.1, sni: API.example}", "{host: 127.0.0.1, sni: api.EXAMPLE}"),
+])
+def test_duplicates_by_address_and_case_insensitive_sni(first: str, second: str,
+                                                        tmp_path: Path,
+                                                        listener: TcpServer) -> None:
+    inventory = tmp_path / "dup.yaml"
+    port = f"port: {listener.port}"
+    inventory.write_text(f"defaults:\n  {port}\ntargets:\n  - {first}\n  - {second}\n")
+    assert "duplicate target" in refuse(inventory, listener)
+
+
+@pytest.mark.parametrize("field", ["client_cert", "ca_bundle"])
+def test_endless_certificate_files_are_read_with_a_bound(field: str, tmp_path: Path,
+                                                         listener: TcpServer) -> None:
+    inventory = tmp_path / "zero-files.yaml"
+    extra = ("    client_cert: /dev/zero\n    client_key: /dev/zero\n" if field == "client_cert"
+             else "    ca_bundle: /dev/zero\n")
+    inventory.write_text("targets:\n" + valid_target(listener) + extra)
+    line = refuse(inventory, listener)
+    assert "/dev/zero" in line and "more than" in line
+
+
+def test_an_endless_ca_bundle_option_is_refused(listener: TcpServer) -> None:
+    result = CliRunner().invoke(app, ["scan", f"127.0.0.1:{listener.port}",
+                                      "--ca-bundle", "/dev/zero"])
+    assert result.exit_code == 2 and "--ca-bundle: /dev/zero: more than 16 MiB" in result.stderr
+    assert listener.connections == 0
+
+
+def test_json_lines_nested_beyond_the_parser_are_refused_in_one_line(tmp_path: Path) -> None:
+    deep = tmp_path / "deep.jsonl"
+    deep.write_text('{"a":' * 100_000 + "1" + "}" * 100_000 + "\n")
+    for args in (["merge", str(deep)], ["diff", str(deep), str(deep)],
+                 ["scan", "127.0.0.1:1", "-o", str(deep), "--resume"]):
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 2, (args, result.stderr)
+        assert len(result.stderr.splitlines()) == 1 and "Traceback" not in result.stderr

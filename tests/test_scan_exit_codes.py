@@ -29,9 +29,14 @@ class Row:
     interrupted_by: signal.Signals | None = None
     fail_on: Severity | None = None
     allow_unreachable: bool = False
+    partial: int = 0  # targets some of whose probes failed
+    allow_partial: bool = False
+    io_error: str | None = None
 
     def summary(self) -> SweepSummary:
-        summary = SweepSummary(interrupted_by=self.interrupted_by)
+        summary = SweepSummary(interrupted_by=self.interrupted_by, io_error=self.io_error)
+        if self.partial:
+            summary.statuses["partial"] = self.partial
         if self.errors:
             summary.errors["connection_refused"] = self.errors
         if self.failed_expectations:
@@ -55,6 +60,14 @@ EXIT_CODES = {
                                                            1),
     "gated finding and unreachable targets: 1 wins": (
         Row(errors=1, findings={"high": 1}, fail_on=Severity.high), 1),
+    "partial targets -> 3": (Row(partial=1), 3),
+    "partial targets allowed -> 0": (Row(partial=1, allow_partial=True), 0),
+    "partial targets, unreachable allowed -> 0": (Row(partial=1, allow_unreachable=True), 0),
+    "--allow-partial does not excuse unreachable targets -> 3": (
+        Row(partial=1, errors=1, allow_partial=True), 3),
+    "output lost -> 4": (Row(io_error="/dev/full: cannot write"), 4),
+    "output lost beats a failed expectation -> 4": (
+        Row(io_error="/dev/full: cannot write", failed_expectations=1, errors=1), 4),
     "SIGINT -> 130": (Row(interrupted_by=signal.SIGINT), 130),
     "SIGTERM -> 143, whatever the records say": (
         Row(interrupted_by=signal.SIGTERM, errors=3, failed_expectations=1), 143),
@@ -64,7 +77,8 @@ EXIT_CODES = {
 @pytest.mark.parametrize("row, code", EXIT_CODES.values(), ids=EXIT_CODES.keys())
 def test_scan_exit_code(row: Row, code: int) -> None:
     assert scan_exit_code(row.summary(), fail_on=row.fail_on,
-                          allow_unreachable=row.allow_unreachable) == code
+                          allow_unreachable=row.allow_unreachable,
+                          allow_partial=row.allow_partial) == code
 
 
 def test_the_outcome_ranks_failures_above_unreachable_targets() -> None:

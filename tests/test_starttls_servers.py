@@ -275,13 +275,14 @@ def sasl_listed(stdout: str, line_prefix: str, word_prefix: str) -> list[str]:
 def test_preamble_failures_are_typed_and_quote_the_server(
         mariadb_server: RunningServer, dovecot_server: RunningServer,
         slapd_demand: RunningServer, pki: TestPKI) -> None:
-    # Every default probe: a refused or foreign preamble stops the target after the first
-    # connection; a close (which may be transient) does not.
+    # Every default probe: a refused or foreign preamble stops the target after its first
+    # contact (at most two trial connections run side by side); a close (which may be
+    # transient) does not.
     cases = [
         # MariaDB speaks first: its handshake packet is no answer to an SSLRequest.
-        (mariadb_server.port, "postgres", ErrorKind.starttls_unexpected, "not 'S' or 'N'", 1),
+        (mariadb_server.port, "postgres", ErrorKind.starttls_unexpected, "not 'S' or 'N'", 2),
         # Dovecot's IMAP greeting is no SMTP greeting.
-        (dovecot_server.port, "smtp", ErrorKind.starttls_unexpected, "* OK", 1),
+        (dovecot_server.port, "smtp", ErrorKind.starttls_unexpected, "* OK", 2),
         # slapd drops a connection whose first bytes are no LDAPMessage.
         (slapd_demand.port, "postgres", ErrorKind.connection_closed, "closed the connection",
          None),
@@ -293,7 +294,7 @@ def test_preamble_failures_are_typed_and_quote_the_server(
         assert record.error.kind == kind, record.error
         assert quoted in record.error.detail and len(record.error.detail) < 300
         if connections is not None:
-            assert record.stats.connections == connections, record.stats
+            assert record.stats.connections <= connections, record.stats
         else:
             assert record.stats.connections > 2, record.stats
 
@@ -304,7 +305,7 @@ def test_smtp_without_starttls_is_refused(pki: TestPKI,
         record = scan(pki, server.port, "smtp", ("client_auth",))
         assert record.error is not None and record.error.kind == "starttls_refused"
         assert "does not offer STARTTLS" in record.error.detail
-        assert record.stats.connections == 1, record.stats  # the refusal stops the target
+        assert record.stats.connections <= 2, record.stats  # the refusal stops the target
         plain = oracle(server.port, "smtp", "1.2", b"")
         assert not plain.handshake_completed, plain.summary()
 

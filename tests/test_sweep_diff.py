@@ -130,9 +130,9 @@ LIST_MATCHING = {
     "an empty version names the item by id alone": (
         [{"id": "weak", "version": None}], [{"id": "weak", "version": None, "severity": "low"}],
         [("items[weak].severity", "added", None, "low")]),
-    "by id, paired items diffed and their order reported": (
+    "by id, paired items diffed, their order not (a set)": (
         [{"id": "x", "n": 1}, {"id": "y"}], [{"id": "y"}, {"id": "x", "n": 2}],
-        [("items[x].n", "changed", 1, 2), ("items", "reordered", ["x", "y"], ["y", "x"])]),
+        [("items[x].n", "changed", 1, 2)]),
     "CA names by rfc4514": (
         [{"rfc4514": CA_ONE}], [{"rfc4514": CA_TWO}],
         [(f"items[{CA_ONE}]", "removed", {"rfc4514": CA_ONE}, None),
@@ -157,8 +157,7 @@ LIST_MATCHING = {
     "by path when oids repeat": (
         [{"oid": "1.2", "path": "/a"}, {"oid": "1.2", "path": "/b"}],
         [{"oid": "1.2", "path": "/b"}, {"oid": "1.3", "path": "/a"}],
-        [("items[/a].oid", "changed", "1.2", "1.3"),
-         ("items", "reordered", ["/a", "/b"], ["/b", "/a"])]),
+        [("items[/a].oid", "changed", "1.2", "1.3")]),
     "objects added to and removed from an empty list": (
         [{"id": "gone"}], [], [("items[gone]", "removed", {"id": "gone"}, None)]),
     "names repeated on one side: the whole list changed": (
@@ -169,15 +168,15 @@ LIST_MATCHING = {
     "objects without an identity field: the whole list changed": (
         [{"k": 1}], [{"k": 2}], [("items", "changed", [{"k": 1}], [{"k": 2}])]),
     "nested lists: the whole list changed": (
-        [[1, 2], [3]], [[3], [1, 2]], [("items", "changed", [[1, 2], [3]], [[3], [1, 2]])]),
+        [[1, 2], [3]], [[3], [2, 1]], [("items", "changed", [[1, 2], [3]], [[3], [2, 1]])]),
+    "nested lists in another order: a set, no change": ([[1, 2], [3]], [[3], [1, 2]], []),
     "scalars mixed with objects: the whole list changed": (
         [1, {"a": 1}], [1, {"a": 2}], [("items", "changed", [1, {"a": 1}], [1, {"a": 2}])]),
     "names as a set: removed then added": (
         ["h2", "http/1.1", "spdy/3"], ["http/1.1", "h3", "spdy/3"],
         [("items", "removed", "h2", None), ("items", "added", None, "h3")]),
-    "names as a set: the same names in another order": (
-        ["h2", "http/1.1"], ["http/1.1", "h2"],
-        [("items", "reordered", ["h2", "http/1.1"], ["http/1.1", "h2"])]),
+    "names as a set: the same names in another order are no change": (
+        ["h2", "http/1.1"], ["http/1.1", "h2"], []),
     "scalars are told apart by their JSON text": (
         [1, True], ["1", 1],
         [("items", "removed", True, None), ("items", "added", None, "1")]),
@@ -192,3 +191,41 @@ def test_list_items_are_paired_by_the_first_matching_rule(
         old: list[object], new: list[object], expected: list[tuple[str, str, object, object]],
 ) -> None:
     assert changes_of({"items": old}, {"items": new}) == expected
+
+
+def test_only_the_order_of_ordered_lists_is_a_change() -> None:
+    """The server's suite preference is an answer; the order of findings is not."""
+    old = {"cipher_suites": {"TLSv1.2": {"suites": [{"code": "0x1"}, {"code": "0x2"}]}},
+           "findings": [{"id": "a", "version": None}, {"id": "b", "version": None}],
+           "tags": ["x", "y"]}
+    new = {"cipher_suites": {"TLSv1.2": {"suites": [{"code": "0x2"}, {"code": "0x1"}]}},
+           "findings": [{"id": "b", "version": None}, {"id": "a", "version": None}],
+           "tags": ["y", "x"]}
+    assert changes_of(old, new) == [
+        ("cipher_suites.TLSv1.2.suites", "reordered", ["0x1", "0x2"], ["0x2", "0x1"])]
+
+
+def test_generated_material_timings_counts_and_probe_attribution_are_ignored() -> None:
+    def attempt(sha: str, day: int, subject: str = "CN=mtlsweep self-signed client") -> dict:
+        return {"certificate": "self_signed", "result": "rejected",
+                "presented": {"subject": subject, "sha256": sha, "generated": True,
+                              "not_before": f"2026-12-0{day}T00:00:00Z"},
+                "handshake": {"duration_ms": day, "transcript": [{"length": day}],
+                              "offer": {"sni": None}}}
+
+    old = {"enforcement": {"attempts": [attempt("aa", 1)]}, "stats": {"connections": 80},
+           "cipher_suites": {"TLSv1.2": {"connections": 12, "offered": 40}},
+           "resumption": {"tls1_3": {"wait_ms": 250}}, "duration_ms": 900,
+           "probe_errors": {"ocsp": {"kind": "timeout", "detail": "d"}}}
+    new = {"enforcement": {"attempts": [attempt("bb", 2)]}, "stats": {"connections": 66},
+           "cipher_suites": {"TLSv1.2": {"connections": 14, "offered": 41}},
+           "resumption": {"tls1_3": {"wait_ms": 400}}, "duration_ms": 1200,
+           "probe_errors": {"certificate": {"kind": "timeout", "detail": "d"}}}
+    assert changes_of(old, new) == []
+    # ... but what a generated certificate stands for, and what failed, still count.
+    new["enforcement"]["attempts"] = [attempt("bb", 2, subject="CN=other")]
+    new["probe_errors"] = {"certificate": {"kind": "connection_reset", "detail": "d"}}
+    assert [(path, kind) for path, kind, _, _ in changes_of(old, new)] == [
+        ("enforcement.attempts[self_signed].presented.subject", "changed"),
+        ("probe_errors", "removed"), ("probe_errors", "added")]
+

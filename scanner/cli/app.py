@@ -26,6 +26,7 @@ from scanner.cli.usage import (
     checked_ca_bundle,
     collect_targets,
     command_line_probes_win,
+    fail_output,
     fail_usage,
     load_policy_files,
     parse_alpn_extra,
@@ -41,7 +42,7 @@ from scanner.probes.base import DEFAULT_CERT_EXPIRY_WARNING_DAYS, DEFAULT_OCSP_E
 from scanner.report.jsonl import JsonlError
 from scanner.report.progress import SweepProgress
 from scanner.report.render import RenderContext
-from scanner.report.sinks import OutputFormat
+from scanner.report.sinks import OutputError, OutputFormat
 from scanner.results import Severity, record_json_schema
 from scanner.run.shard import SHARD_ENV, SHARDS_ENV
 from scanner.run.sweep import SweepObserver, SweepOptions, SweepSummary, run_sweep
@@ -94,7 +95,11 @@ def scan(
     concurrency: Annotated[int, typer.Option(
         min=1, max=10000, help="Connections in flight across the whole sweep.")] = 64,
     per_address: Annotated[int, typer.Option(
-        min=1, max=64, help="Connections in flight to any one IP address.")] = 4,
+        min=1, max=10000, help="Connections in flight to any one IP address, over all its "
+        "ports (and targets started there: each needs a slot).")] = 64,
+    per_listener: Annotated[int, typer.Option(
+        min=1, max=10000, help="Connections in flight to any one listener (IP address and "
+        "port), which is what one server sees; at most --per-address.")] = 4,
     timeout: Annotated[float, typer.Option(
         min=0.1, max=600, help="Seconds allowed for each connection: TCP connect, handshake "
         "and the read after it.")] = 10.0,
@@ -132,7 +137,11 @@ def scan(
         min=1, max=256, help="At most this many server names per address for the vhosts "
         "probe (each costs about 3 connections, each pair of names one request).")] = 16,
     allow_unreachable: Annotated[bool, typer.Option(
-        help="Do not exit 3 when some targets could not be scanned.")] = False,
+        help="Do not exit 3 when some targets could not be scanned (or only partly).")]
+    = False,
+    allow_partial: Annotated[bool, typer.Option(
+        help="Do not exit 3 for targets scanned only partly (status partial: some probes "
+        "failed); unreachable ones still count.")] = False,
     allow_unevaluated: Annotated[bool, typer.Option(
         help="Do not exit 1 when an expectation could not be evaluated (e.g. a server "
         "requires a client certificate and none was given).")] = False,
@@ -219,7 +228,8 @@ def scan(
     chosen_shard, output = resolve_shard(shard, shards, output)
     check_resume(resume, fmt, output)
     options = SweepOptions(
-        probes=probe_names, concurrency=concurrency, per_address=per_address, timeout=timeout,
+        probes=probe_names, concurrency=concurrency, per_address=per_address,
+        per_listener=per_listener, timeout=timeout,
         target_timeout=target_timeout, keylog=keylog, alpn_extra=extra_alpn, catalog=catalog,
         rate=rate, probe_options=probe_options, https_proxy=parse_https_proxy(https_proxy),
         sni_names=parse_sni_names(sni_names), max_sni_names=max_sni_names)
@@ -228,10 +238,15 @@ def scan(
                             shard=chosen_shard, observer=_progress_bar(quiet),
                             context=RenderContext(origins={t.key: t.origin for t in target_list},
                                                   table_detail=detail))
+    except OutputError as exc:
+        raise fail_output(str(exc)) from None
     except JsonlError as exc:
         raise fail_usage(str(exc)) from None
     _print_summary(summary, quiet=quiet)
+    if summary.io_error is not None:
+        typer.echo(f"mtlsweep: error: {summary.io_error}", err=True)
     raise typer.Exit(scan_exit_code(summary, fail_on=fail_on, allow_unreachable=allow_unreachable,
+                                    allow_partial=allow_partial,
                                     allow_unevaluated=allow_unevaluated))
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import typer
 
 from scanner import wire
+from scanner.config.hostlist import HOST_LIST_SUFFIXES, HostListError, read_host_list
 from scanner.config.inventory import InventoryError, load_inventory
 from scanner.config.keyfiles import ENV_NAME, KeyFileError, load_credential
 from scanner.config.targets import (
@@ -39,16 +40,20 @@ from scanner.run.sweep import SweepOutcome, SweepSummary, can_resume
 from scanner.wire.errors import WireError
 from scanner.wire.http_connect import HttpProxy, parse_proxy
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_OUTPUT = 0, 1, 2, 3, 4
 EXIT_SIGNALLED = 128  # plus the signal's number, as shells report a process a signal stopped
 
 SCAN_EXIT_CODES_HELP = """\
 Exit codes: 0 every target was scanned and every expectation met; 1 an expectation failed or
 could not be evaluated (unless --allow-unevaluated), or a finding is at or above --fail-on;
 2 usage, inventory or policy-file error (nothing was scanned); 3 some targets could not be
-scanned (DNS, refused, timeout, not TLS...) unless --allow-unreachable is given. When 1 and 3
-both apply, 1 wins. 130 / 143: stopped by SIGINT / SIGTERM (finished records are kept: run
-again with --resume).
+scanned (DNS, refused, timeout, not TLS...) or only partly (status partial: some probes
+failed) unless --allow-unreachable (or, for partial ones, --allow-partial) is given; 4 the
+output or the --keylog file could not be written (checked before the first connection; a
+failure mid-sweep keeps every record already written and names the file). With --resume, the
+code speaks for every record of the sweep's targets in the file, not only the new ones. When
+several apply: 4, then 1, then 3. 130 / 143: stopped by SIGINT / SIGTERM (finished records
+are kept: run again with --resume).
 """
 
 _SCAN_EXIT_CODES = {SweepOutcome.clean: EXIT_OK, SweepOutcome.failed: EXIT_FAILED,
@@ -56,13 +61,23 @@ _SCAN_EXIT_CODES = {SweepOutcome.clean: EXIT_OK, SweepOutcome.failed: EXIT_FAILE
 
 
 def scan_exit_code(summary: SweepSummary, *, fail_on: Severity | None,
-                   allow_unreachable: bool, allow_unevaluated: bool = False) -> int:
+                   allow_unreachable: bool, allow_partial: bool = False,
+                   allow_unevaluated: bool = False) -> int:
     """The exit code of ``mtlsweep scan`` (SCAN_EXIT_CODES_HELP): an interrupted sweep says
-    so whatever its records hold."""
+    so whatever its records hold, and lost output outranks what the records say."""
     if summary.interrupted_by is not None:
         return EXIT_SIGNALLED + summary.interrupted_by.value
+    if summary.io_error is not None:
+        return EXIT_OUTPUT
     return _SCAN_EXIT_CODES[summary.outcome(fail_on=fail_on, allow_unreachable=allow_unreachable,
+                                            allow_partial=allow_partial,
                                             allow_unevaluated=allow_unevaluated)]
+
+
+def fail_output(message: str) -> typer.Exit:
+    """The output or key log cannot be written: one line, exit 4."""
+    typer.echo(f"mtlsweep: error: {message}", err=True)
+    return typer.Exit(EXIT_OUTPUT)
 
 
 def fail_usage(message: str) -> typer.Exit:
@@ -222,7 +237,8 @@ def parse_sni_names(text: str | None) -> tuple[str, ...]:
 def collect_targets(arguments: list[str], catalog: Catalog | None = None,
                     adhoc: AdHocSettings | None = None, *, starttls: str | None = None
                     ) -> tuple[list[Target], Catalog | None]:
-    """YAML inventories and ``host[:port]`` arguments, in the order given, and the catalog
+    """YAML inventories, plain host lists (``.txt``: one ``host[:port]`` per line) and
+    ``host[:port]`` arguments, in the order given, and the catalog
     extended with the inventories' own policies (None while nothing needed it). ``adhoc``
     and ``starttls`` (the protocol, ``--starttls``) apply to the ``host[:port]`` arguments
     only."""
@@ -236,6 +252,12 @@ def collect_targets(arguments: list[str], catalog: Catalog | None = None,
     targets: list[Target] = []
     for argument in arguments:
         path = Path(argument)
+        if path.suffix.lower() in HOST_LIST_SUFFIXES:
+            try:
+                targets.extend(read_host_list(path))
+            except HostListError as exc:
+                raise fail_usage(str(exc)) from None
+            continue
         if path.suffix.lower() in (".yaml", ".yml") or path.is_file():
             try:
                 inventory = load_inventory(path, known_probes=PROBES, catalog=catalog)

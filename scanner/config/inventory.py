@@ -25,6 +25,7 @@ from scanner.config.targets import (
     resolve_protocol,
     validate_alpn_extra,
     validate_host,
+    validate_sni,
     validate_sni_names,
 )
 from scanner.offers.credential import ClientCredential
@@ -207,6 +208,14 @@ class TargetEntry(_Settings):
     def _valid_host(cls, value: str) -> str:
         try:
             return validate_host(value)
+        except TargetSyntaxError as exc:
+            raise ValueError(str(exc)) from None
+
+    @field_validator("sni")
+    @classmethod
+    def _valid_sni(cls, value: str | None) -> str | None:
+        try:
+            return validate_sni(value) if value is not None else None
         except TargetSyntaxError as exc:
             raise ValueError(str(exc)) from None
 

@@ -68,7 +68,12 @@ def _read(path: Path, field: str) -> bytes:
         if size > MAX_FILE_BYTES:
             raise KeyFileError(field, f"{field} {path} is {size} bytes; a certificate or key "
                                f"file is at most {MAX_FILE_BYTES} bytes")
-        return path.read_bytes()
+        with path.open("rb") as handle:  # bounded: a device or FIFO reports no size
+            data = handle.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
+            raise KeyFileError(field, f"{field} {path} holds more than {MAX_FILE_BYTES} bytes; "
+                               "a certificate or key file is not that large")
+        return data
     except FileNotFoundError:
         raise KeyFileError(field, f"{field} {path}: {_MISSING}") from None
     except IsADirectoryError:

@@ -42,7 +42,7 @@ class HttpCheck:
     paths: tuple[str, ...] = ("/",)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a million targets fit in memory
 class Target:
     """One endpoint to scan, after defaults and overrides are applied."""
 
@@ -164,6 +164,35 @@ def validate_host(host: str) -> str:
     if len(name) > 253 or not all(_LABEL.match(label) for label in name.split(".")):
         raise TargetSyntaxError(f"{host!r} is not a valid host name or IP address")
     return ascii_host.lower()
+
+
+MAX_SNI_LENGTH = 253  # RFC 1035 section 2.3.4: a name in text form, without the final dot
+
+
+def validate_sni(sni: str) -> str:
+    """The server name to send, as the DNS name it must be (RFC 6066 section 3): non-ASCII
+    labels become their IDNA A-labels, a final dot is dropped; anything else (spaces, control
+    characters, empty or over-long labels, over 253 characters) raises TargetSyntaxError."""
+    if not sni:
+        raise TargetSyntaxError("sni is empty; leave it out to send none for an IP address")
+    unprintable = next((c for c in sni if not c.isprintable() or c.isspace()), None)
+    if unprintable is not None:
+        raise TargetSyntaxError(f"sni {sni[:80]!r} contains {unprintable!r}; a server name is "
+                                "letters, digits, '-' and dots")
+    try:
+        ascii_name = sni.encode("idna").decode("ascii") if not sni.isascii() else sni
+    except UnicodeError as exc:
+        raise TargetSyntaxError(f"sni {sni[:80]!r} is not a valid internationalised name "
+                                f"({exc})") from None
+    name = ascii_name[:-1] if ascii_name.endswith(".") else ascii_name
+    if len(name) > MAX_SNI_LENGTH:
+        raise TargetSyntaxError(f"sni is {len(name)} characters; a DNS name is at most "
+                                f"{MAX_SNI_LENGTH}")
+    bad = next((label for label in name.split(".") if not _LABEL.match(label)), None)
+    if bad is not None:
+        raise TargetSyntaxError(f"sni {sni[:80]!r} is not a DNS name (label {bad[:70]!r}: "
+                                "1-63 letters, digits or '-', not starting or ending with '-')")
+    return name
 
 
 def validate_port(port: int) -> int:

@@ -74,37 +74,3 @@ def preamble_failure(error: starttls.PreambleError) -> ScanFailure:
 #: Preamble failures that hold for every later connection: the server will not start TLS
 #: (or speaks another protocol), so repeating the preamble only repeats the refusal.
 TARGET_FATAL = frozenset({ErrorKind.starttls_refused, ErrorKind.starttls_unexpected})
-
-
-class FirstPreamble:
-    """Holds a target's connections behind its first one until that one's pre-TLS steps
-    have run. If they failed with a ``TARGET_FATAL`` kind, ``fatal`` is that failure and
-    the other connections are never opened; otherwise (success, or a failure that may be
-    transient: a timeout, a close, a TCP error) they all go ahead as usual.
-
-    The first connection costs its preamble's round trips before the others start; a
-    target whose preamble is refused costs one connection instead of one per probe step.
-    """
-
-    def __init__(self) -> None:
-        self._claimed = False
-        self._settled = trio.Event()
-        self.fatal: ScanFailure | None = None
-
-    async def wait_turn(self) -> bool:
-        """True for the first caller, which must call ``settle`` (exactly once, also when
-        it fails early); the others return once it has."""
-        if not self._claimed:
-            self._claimed = True
-            return True
-        await self._settled.wait()
-        return False
-
-    def settle(self, failure: ScanFailure | None) -> None:
-        """The first connection's pre-TLS outcome: None when it got to TLS (or never
-        reached the preamble)."""
-        if self._settled.is_set():
-            return
-        if failure is not None and failure.kind in TARGET_FATAL:
-            self.fatal = failure
-        self._settled.set()

@@ -6,8 +6,11 @@ per-address connection bounds and the deadlines, and counts what it did for the 
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import contextvars
+import ipaddress
+import math
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -20,7 +23,7 @@ from scanner.engine.connect import Address, kernel_rtt, open_tcp
 from scanner.engine.contexts import ContextFactory
 from scanner.engine.errors import ScanFailure
 from scanner.engine.handshake import HandshakeResult, TLSConnection
-from scanner.engine.preamble import BeforeTls, FirstPreamble
+from scanner.engine.preamble import TARGET_FATAL, BeforeTls
 from scanner.offers.offer import ClientOffer
 from scanner.results import ErrorKind
 from scanner.wire import TLSVersion
@@ -37,53 +40,105 @@ current_probe: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "mtlsweep_current_probe", default=None)
 
 
+def limit_key(ip: str) -> str:
+    """The address limits and duplicate checks count by: an IPv4-mapped IPv6 address
+    (``::ffff:127.0.0.1``) is the IPv4 address it maps, so both spellings share one bound."""
+    try:
+        parsed = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip.lower()
+    if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped is not None:
+        return str(parsed.ipv4_mapped)
+    return str(parsed)
+
+
 class RateLimit:
-    """At most ``per_second`` connection starts per second across the whole sweep.
+    """At most ``per_second`` connection starts in any one-second window of the sweep.
 
     Starts are spaced evenly (no bursts): each caller reserves the next free instant and
-    sleeps until it, so the limit holds however many tasks are waiting.
+    sleeps until it. Timers wake late, and a late wake-up could bunch starts, so a start is
+    also recorded as it happens and refused while the ``per_second`` starts before it all lie
+    within the last second: the bound holds for every window, not only on average.
     """
 
     def __init__(self, per_second: float) -> None:
         if per_second <= 0:
             raise ValueError("rate must be positive")
         self.interval = 1.0 / per_second
+        self.per_window = max(1, math.floor(per_second))
         self._next = 0.0
+        self._starts: collections.deque[float] = collections.deque(maxlen=self.per_window)
+        self._lock = trio.Lock()
 
     async def wait(self) -> None:
         now = trio.current_time()
         start = max(now, self._next)
         self._next = start + self.interval
         await trio.sleep_until(start)
+        async with self._lock:  # one start is decided at a time: the window check is exact
+            while len(self._starts) == self.per_window:
+                opens = self._starts[0] + _RATE_WINDOW_S
+                if trio.current_time() > opens:
+                    break
+                await trio.sleep_until(opens + _RATE_SLACK_S)
+            self._starts.append(trio.current_time())
+
+
+_RATE_WINDOW_S = 1.0
+_RATE_SLACK_S = 1e-4  # strictly after the window closes: a closed 1-s window holds N starts
 
 
 class ConnectionLimits:
-    """Bounds shared by a whole sweep: connections in flight, overall and per IP address,
-    and optionally how many connections may start per second."""
+    """Bounds shared by a whole sweep: connections in flight overall, per listener (IP
+    address and port) and per IP address, and optionally how many may start per second.
 
-    def __init__(self, total: int, per_address: int, rate: float | None = None) -> None:
+    A listener's bound keeps one server gentle; the address bound keeps a host with many
+    listeners (a load balancer with many names and ports) from seeing the whole sweep at
+    once, yet lets its listeners run side by side. Waiting is first come, first served at
+    every bound (trio's limiters are fair), so one target cannot jump others' queue.
+    """
+
+    def __init__(self, total: int, per_address: int, rate: float | None = None, *,
+                 per_listener: int | None = None) -> None:
         self.total = trio.CapacityLimiter(total)
         self.per_address = per_address
+        self.per_listener = min(per_listener or per_address, per_address)
         self.rate = RateLimit(rate) if rate else None
-        self._by_address: dict[str, trio.CapacityLimiter] = {}
-        self._users: dict[str, int] = {}
+        self._limiters: dict[tuple[str, int | None], trio.CapacityLimiter] = {}
+        self._users: dict[tuple[str, int | None], int] = {}
+
+    def _limiter(self, key: tuple[str, int | None], capacity: int) -> trio.CapacityLimiter:
+        limiter = self._limiters.get(key)
+        if limiter is None:
+            limiter = self._limiters[key] = trio.CapacityLimiter(capacity)
+        self._users[key] = self._users.get(key, 0) + 1
+        return limiter
+
+    def _release(self, key: tuple[str, int | None]) -> None:
+        self._users[key] -= 1
+        if not self._users[key]:  # forget idle addresses so a long sweep stays small
+            del self._users[key]
+            del self._limiters[key]
 
     @contextlib.asynccontextmanager
-    async def slot(self, ip: str) -> AsyncIterator[None]:
-        limiter = self._by_address.get(ip)
-        if limiter is None:
-            limiter = self._by_address[ip] = trio.CapacityLimiter(self.per_address)
-        self._users[ip] = self._users.get(ip, 0) + 1
+    async def slot(self, ip: str, port: int | None = None) -> AsyncIterator[None]:
+        address = limit_key(ip)
+        keys: list[tuple[str, int | None]] = [(address, None)]
+        if port is not None:
+            keys.insert(0, (address, port))
+        limiters = [self._limiter(key, self.per_listener if key[1] is not None
+                                  else self.per_address) for key in keys]
         try:
-            async with limiter, self.total:
+            async with contextlib.AsyncExitStack() as stack:
+                for limiter in limiters:  # narrowest first: a queued target holds nothing wider
+                    await stack.enter_async_context(limiter)
+                await stack.enter_async_context(self.total)
                 if self.rate is not None:
                     await self.rate.wait()
                 yield
         finally:
-            self._users[ip] -= 1
-            if not self._users[ip]:  # forget idle addresses so a long sweep stays small
-                del self._users[ip]
-                del self._by_address[ip]
+            for key in keys:
+                self._release(key)
 
 
 @dataclass(frozen=True)
@@ -105,6 +160,69 @@ class SessionStats:
     failures: list[AttemptFailure] = field(default_factory=list)
 
 
+# A connection that ends like this, with no ServerHello, met nobody speaking TLS: refused,
+# unreachable, silent (a tarpit) or something else entirely.
+_NO_TLS_HERE = frozenset({ErrorKind.connection_refused, ErrorKind.network_unreachable,
+                          ErrorKind.connect_timeout, ErrorKind.not_tls, ErrorKind.timeout})
+_CONTACT_ATTEMPTS = 2  # such connections in a row before a target is given up
+
+
+class FirstContact:
+    """At most two connections at a time until the target has shown it speaks TLS.
+
+    A target's probes start together, and each of them used to pay for a closed port or a
+    tarpit separately (15-18 connections, each waiting the full timeout). Until a connection
+    gets past the ``_NO_TLS_HERE`` failures, at most ``_CONTACT_ATTEMPTS`` trial connections
+    run (side by side, so a silent peer costs one timeout, not two); when they all fail that
+    way the target is ``lost`` and no more connections are made: a refused port costs two
+    connections, a tarpit about one ``--timeout``. A trial cancelled before its outcome hands
+    its turn to the next connection.
+    """
+
+    def __init__(self) -> None:
+        self.established = False
+        self.lost: ScanFailure | None = None
+        self.misses = 0
+        self._trials = 0  # started and not abandoned
+        self._changed = trio.Event()
+
+    @property
+    def settled(self) -> bool:
+        return self.established or self.lost is not None
+
+    async def enter(self) -> bool:
+        """Wait for this connection's turn; True when it is a trial whose outcome counts
+        (the caller then calls ``settle`` or ``abandon``)."""
+        while not self.settled:
+            if self._trials < _CONTACT_ATTEMPTS:
+                self._trials += 1
+                return True
+            await self._changed.wait()
+        return False
+
+    def settle(self, failure: ScanFailure | None, server_hello: bool) -> None:
+        if failure is not None and failure.kind in TARGET_FATAL:
+            # The server spoke and will not start TLS (a refused STARTTLS, another protocol):
+            # every later connection would hear the same.
+            self.lost = failure
+        elif failure is None or server_hello or failure.kind not in _NO_TLS_HERE:
+            self.established = True
+        else:
+            self.misses += 1
+            if self.misses >= _CONTACT_ATTEMPTS and not self.established:
+                self.lost = failure
+        self._wake()
+
+    def abandon(self) -> None:
+        """The trial ended without an outcome (cancelled, skipped): another may take it."""
+        self._trials -= 1
+        self._wake()
+
+    def _wake(self) -> None:
+        self._changed.set()
+        self._changed = trio.Event()
+
+
 class EndpointSession:
     def __init__(
         self,
@@ -115,18 +233,21 @@ class EndpointSession:
         limits: ConnectionLimits,
         timeout: float,
         before_tls: Sequence[BeforeTls] = (),
+        on_first_connection: Callable[[], None] | None = None,
     ) -> None:
         self.address = address
-        #: Steps run on every new TCP stream before TLS (e.g. a STARTTLS preamble).
+        #: Steps run on every new TCP stream before TLS (a proxy tunnel is made in open_tcp;
+        #: a STARTTLS preamble is a step).
         self.before_tls = tuple(before_tls)
-        #: Gates every connection on the first one's pre-TLS steps (when there are any).
-        self.first_preamble = FirstPreamble()
         self.sni = sni
         self.contexts = contexts
         self.limits = limits
         self.timeout = timeout
         self.stats = SessionStats()
         self.last_rtt = 0.0
+        self.contact = FirstContact()
+        self.first_connection_at: float | None = None  # trio clock: the target's budget starts
+        self._on_first_connection = on_first_connection
         #: Held while a probe asks its HTTP question: one HTTP exchange at a time per target.
         self.http_turn = trio.Lock()
 
@@ -137,6 +258,12 @@ class EndpointSession:
             fields["min_version"] = fields["max_version"] = version
         return ClientOffer(**fields)  # type: ignore[arg-type]
 
+    def _connection_starts(self) -> None:
+        if self.first_connection_at is None:
+            self.first_connection_at = trio.current_time()
+            if self._on_first_connection is not None:
+                self._on_first_connection()
+
     @contextlib.asynccontextmanager
     async def connect(
         self, offer: ClientOffer, *, session: SSL.Session | None = None
@@ -144,53 +271,54 @@ class EndpointSession:
         """A TLS connection (not yet handshaken) within the sweep's limits and deadlines.
 
         A failed TCP connect still yields a connection, whose ``handshake()`` returns the
-        failure: probes handle one kind of outcome.
+        failure: probes handle one kind of outcome. So does a target given up on
+        (``FirstContact``): its connection fails at once, without a packet sent.
         """
-        first = await self._wait_for_first_preamble()
+        trial = await self.contact.enter()
         try:
-            async with self.limits.slot(self.address.ip), contextlib.AsyncExitStack() as stack:
+            if self.contact.lost is not None:
+                yield TLSConnection(None, self.contexts, offer, deadline=trio.current_time(),
+                                    failure=self.contact.lost)
+                return
+            async with self.limits.slot(self.address.ip, self.address.port), \
+                    contextlib.AsyncExitStack() as stack:
+                self._connection_starts()
+                self.stats.connections += 1
                 started = trio.current_time()
                 stream: trio.SocketStream | None = None
-                failure = self.first_preamble.fatal
-                if failure is None:
-                    self.stats.connections += 1
+                failure: ScanFailure | None = None
+                try:
+                    stream = await open_tcp(self.address, timeout=self.timeout)
+                except ScanFailure as error:
+                    failure = error
+                else:
+                    # The kernel's smoothed RTT: under load, timing connect() from the event
+                    # loop measures our own scheduling delay, not the network.
+                    rtt = kernel_rtt(stream)
+                    self.last_rtt = rtt if rtt is not None else trio.current_time() - started
+                    await stack.enter_async_context(stream)
                     try:
-                        stream = await open_tcp(self.address, timeout=self.timeout)
+                        await self._before_tls(stream, started + self.timeout)
                     except ScanFailure as error:
-                        failure = error
-                    else:
-                        # The kernel's smoothed RTT: under load, timing connect() from the
-                        # event loop measures our own scheduling delay, not the network.
-                        rtt = kernel_rtt(stream)
-                        self.last_rtt = rtt if rtt is not None else trio.current_time() - started
-                        await stack.enter_async_context(stream)
-                        try:
-                            await self._before_tls(stream, started + self.timeout)
-                        except ScanFailure as error:
-                            failure, stream = error, None
-                            if first:
-                                self.first_preamble.settle(error)
-                if first:
-                    self.first_preamble.settle(None)
+                        failure, stream = error, None
                 connection = TLSConnection(stream, self.contexts, offer,
                                            deadline=started + self.timeout, session=session,
                                            failure=failure)
                 try:
                     yield connection
                 finally:
-                    self._count(connection.close())
+                    result = connection.close()
+                    self._count(result)
+                    if trial:
+                        trial = False
+                        self.contact.settle(result.failure, result.server_hello is not None)
         finally:
-            if first:
-                self.first_preamble.settle(None)
+            if trial:
+                self.contact.abandon()
 
     async def _before_tls(self, stream: trio.SocketStream, deadline: float) -> None:
         for step in self.before_tls:
             await step(stream, deadline)
-
-    async def _wait_for_first_preamble(self) -> bool:
-        """With pre-TLS steps, the first connection goes alone (True: it settles the gate);
-        the others wait for its outcome. Without any, every connection goes at once."""
-        return bool(self.before_tls) and await self.first_preamble.wait_turn()
 
     def wait_after_handshake(self) -> float:
         """Seconds to read after the handshake: a few round trips, within a floor and ceiling."""
@@ -222,45 +350,19 @@ class EndpointSession:
         connection slot is free, may give a reason not to connect after all. ``then``, given
         the answer, may return one more message to send on the same connection; what comes
         back within ``then_window`` seconds (at most 64 KiB) is ``reply.followup``."""
-        first = await self._wait_for_first_preamble()
+        trial = await self.contact.enter()
         try:
-            async with self.limits.slot(self.address.ip):
-                reason = skip() if skip is not None else None
-                if reason is not None:
-                    return raw.skipped(reason)
-                fatal = self.first_preamble.fatal
-                if fatal is not None:
-                    self.stats.failures.append(AttemptFailure(current_probe.get(), fatal, False))
-                    return raw.connect_failed(fatal)
-                self.stats.connections += 1
-                self.stats.raw_connections += 1
-                deadline = trio.current_time() + self.timeout
-                try:
-                    stream = await open_tcp(self.address, timeout=self.timeout)
-                except ScanFailure as failure:
-                    self.stats.failures.append(
-                        AttemptFailure(current_probe.get(), failure, False))
-                    return raw.connect_failed(failure)
-                async with stream:
-                    try:
-                        await self._before_tls(stream, deadline)
-                    except ScanFailure as failure:
-                        if first:
-                            self.first_preamble.settle(failure)
-                        self.stats.failures.append(
-                            AttemptFailure(current_probe.get(), failure, False))
-                        return raw.connect_failed(failure)
-                    if first:
-                        self.first_preamble.settle(None)
-                    reply = await raw.exchange(stream, payload, deadline=deadline,
-                                               stop_at=stop_at)
-                    more = then(reply) if then is not None else None
-                    if more is not None:
-                        reply.followup = await raw.follow_up(stream, more, deadline=deadline,
-                                                             window=then_window, cap=65536)
+            if self.contact.lost is not None:
+                return raw.connect_failed(self.contact.lost)
+            reply = await self._raw_exchange(payload, stop_at=stop_at, skip=skip, then=then,
+                                             then_window=then_window)
+            if trial and reply.outcome is not raw.RawOutcome.skipped:
+                trial = False
+                answered = bool(reply.hello) or reply.outcome in _RAW_ANSWERS
+                self.contact.settle(reply.failure, answered)
         finally:
-            if first:
-                self.first_preamble.settle(None)
+            if trial:
+                self.contact.abandon()
         if reply.hello or reply.outcome is raw.RawOutcome.sslv2_server_hello:
             self.stats.server_hellos += 1
             self.stats.answered += 1
@@ -268,6 +370,35 @@ class EndpointSession:
             self.stats.failures.append(AttemptFailure(
                 current_probe.get(), reply.failure, reply.outcome in _RAW_REFUSALS))
         return reply
+
+    async def _raw_exchange(
+        self, payload: bytes, *, stop_at: wire.StopAt,
+        skip: Callable[[], str | None] | None,
+        then: Callable[[raw.RawReply], bytes | None] | None, then_window: float,
+    ) -> raw.RawReply:
+        async with self.limits.slot(self.address.ip, self.address.port):
+            reason = skip() if skip is not None else None
+            if reason is not None:
+                return raw.skipped(reason)
+            self._connection_starts()
+            self.stats.connections += 1
+            self.stats.raw_connections += 1
+            deadline = trio.current_time() + self.timeout
+            try:
+                stream = await open_tcp(self.address, timeout=self.timeout)
+            except ScanFailure as failure:
+                return raw.connect_failed(failure)
+            async with stream:
+                try:
+                    await self._before_tls(stream, deadline)
+                except ScanFailure as failure:
+                    return raw.connect_failed(failure)
+                reply = await raw.exchange(stream, payload, deadline=deadline, stop_at=stop_at)
+                more = then(reply) if then is not None else None
+                if more is not None:
+                    reply.followup = await raw.follow_up(stream, more, deadline=deadline,
+                                                         window=then_window, cap=65536)
+                return reply
 
     def _count(self, result: HandshakeResult) -> None:
         if result.completed:
@@ -299,6 +430,9 @@ class EndpointSession:
 # A raw hello turned down before any ServerHello: normal while enumerating versions and suites.
 _RAW_REFUSALS = frozenset({raw.RawOutcome.alert, raw.RawOutcome.closed, raw.RawOutcome.reset,
                            raw.RawOutcome.sslv2_error})
+# A raw answer that shows a TLS (or SSLv2) server is there, whatever it chose.
+_RAW_ANSWERS = frozenset({raw.RawOutcome.sslv2_server_hello, raw.RawOutcome.sslv2_error,
+                          raw.RawOutcome.alert})
 
 
 def most_telling(failures: Iterable[ScanFailure]) -> ScanFailure:

@@ -57,7 +57,11 @@ def _load_bundle(path: Path) -> TrustStore:
         size = path.stat().st_size
         if size > MAX_BUNDLE_BYTES:
             raise TrustStoreError(f"{path}: {size / 1e6:.1f} MB is too large for a CA bundle")
-        data = path.read_bytes()
+        with path.open("rb") as handle:  # bounded: a device or FIFO reports no size
+            data = handle.read(MAX_BUNDLE_BYTES + 1)
+        if len(data) > MAX_BUNDLE_BYTES:
+            raise TrustStoreError(f"{path}: more than {MAX_BUNDLE_BYTES // 2**20} MiB, too "
+                                  "large for a CA bundle")
     except FileNotFoundError:
         raise TrustStoreError(f"{path}: no such file") from None
     except IsADirectoryError:

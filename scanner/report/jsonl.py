@@ -116,7 +116,7 @@ class JsonlReader:
 def _decode(body: bytes) -> dict[str, Any] | None:
     try:
         value = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # nested too deeply is not a record mtlsweep wrote
         return None
     return value if isinstance(value, dict) else None
 

@@ -20,12 +20,17 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Protocol
 
-from scanner.report.jsonl import JsonlAppender, TailRepair
+from scanner.report.jsonl import JsonlAppender, JsonlError, TailRepair
 from scanner.report.render import OutputFormat, RenderContext, render
 from scanner.report.spool import RecordSpool
 from scanner.results import Record
 
-__all__ = ["OutputFormat", "OutputSink", "RecordSink", "replacing", "write_document"]
+__all__ = ["OutputError", "OutputFormat", "OutputSink", "RecordSink", "replacing",
+           "write_document"]
+
+
+class OutputError(Exception):
+    """Results (or the key log) cannot be written: one line naming the file and what is kept."""
 
 
 class RecordSink(Protocol):
@@ -40,10 +45,20 @@ class OutputSink:
 
     def __init__(self, fmt: OutputFormat, output: Path | None, *,
                  context: RenderContext | None = None) -> None:
+        """Opens (JSON Lines) or probes (documents) ``output`` now, before any connection:
+        an unwritable path raises OutputError instead of losing a finished sweep."""
         self.format = fmt
         self.output = output
         self.context = context or RenderContext()
-        self._appender = JsonlAppender(output) if fmt is OutputFormat.jsonl else None
+        self.written = 0
+        if fmt is OutputFormat.jsonl:
+            try:
+                self._appender: JsonlAppender | None = JsonlAppender(output)
+            except JsonlError as exc:
+                raise OutputError(str(exc)) from None
+        else:
+            self._appender = None
+            probe_writable(output)
         self._spool = RecordSpool() if fmt is not OutputFormat.jsonl else None
 
     @property
@@ -52,20 +67,59 @@ class OutputSink:
         return self._appender.repair if self._appender else TailRepair()
 
     def write(self, index: int, record: Record) -> None:
-        if self._appender is not None:
-            self._appender.append(record.to_json())
-        elif self._spool is not None:
-            self._spool.add(index, record)
+        try:
+            if self._appender is not None:
+                self._appender.append(record.to_json())
+            elif self._spool is not None:
+                self._spool.add(index, record)
+        except OSError as exc:
+            where = self.output or "standard output"
+            if self._appender is None:
+                where = "the temporary spool"
+            raise OutputError(f"{where}: cannot write a record ({exc.strerror or exc}); the "
+                              f"{self.written} record(s) written before it are kept") from None
+        self.written += 1
 
     def close(self) -> None:
+        """Write the document (formats other than JSON Lines); raises OutputError."""
         if self._spool is not None:
             try:
                 write_document(self.format, self._spool, self.output, self.context)
+            except OSError as exc:
+                kept = f"{self.output} is left as it was" if self.output else "nothing written"
+                raise OutputError(f"{self.output or 'standard output'}: cannot write the "
+                                  f"{self.format.value} document ({exc.strerror or exc}); "
+                                  f"{kept}") from None
             finally:
                 self._spool.close()
                 self._spool = None
         if self._appender is not None:
             self._appender.close()
+
+
+def probe_writable(output: Path | None) -> None:
+    """Raise OutputError now if a document could not be written to ``output`` at the end:
+    its directory must take the hidden file that is renamed over it (or, for a device or
+    pipe, the path must open for writing)."""
+    if output is None:
+        return
+    try:
+        if output.exists() and not output.is_file():
+            if output.is_dir():
+                raise IsADirectoryError(21, "is a directory")
+            with output.open("a", encoding="utf-8"):
+                return
+        output.parent.mkdir(parents=True, exist_ok=True)
+        trial = _partial_path(output)
+        with trial.open("w", encoding="utf-8"):
+            pass
+        trial.unlink()
+    except OSError as exc:
+        raise OutputError(f"{output}: cannot write ({exc.strerror or exc})") from None
+
+
+def _partial_path(output: Path) -> Path:
+    return output.with_name(f".{output.name}.{os.getpid()}.partial")
 
 
 def write_document(fmt: OutputFormat, records: Iterable[Record], output: Path | None,
@@ -93,10 +147,12 @@ def replacing(output: Path | None) -> Iterator[IO[str]]:
             yield handle
         return
     output.parent.mkdir(parents=True, exist_ok=True)
-    partial = output.with_name(f".{output.name}.{os.getpid()}.partial")
+    partial = _partial_path(output)
     try:
         with partial.open("w", encoding="utf-8") as handle:
             yield handle
+            handle.flush()
+            os.fsync(handle.fileno())  # on disk before it replaces the old document
         os.replace(partial, output)
     finally:
         with contextlib.suppress(FileNotFoundError):

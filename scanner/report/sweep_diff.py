@@ -3,8 +3,13 @@
 Records are matched by target (host, port, SNI). Every facet is compared generically, so a
 facet a later probe adds (versions, suites, policy match, OCSP, tickets...) is diffed without
 code here: dicts key by key, lists of names as sets, lists of objects by their identity field
-(``id``, ``rfc4514``, ``code``, ``name``...). Fields that differ on every run (timings, the
-transcript, what we offered) are left out.
+(``id``, ``rfc4514``, ``code``, ``name``...). The diff of two sweeps of unchanged servers is
+empty: what differs on every run is left out, field by field, as ``IGNORED_FIELDS`` says
+(timings, connection counts, transcripts, what we offered), the throwaway certificates the
+enforcement probe generates are compared by what they stand for, not their serial and dates
+(``GENERATED_VOLATILE``), lists are sets unless their order is the server's answer
+(``ORDERED_LISTS``), and ``probe_errors`` is compared by what failed, not by which probe a
+shared handshake's failure was filed under.
 """
 
 from __future__ import annotations
@@ -18,10 +23,30 @@ from typing import Any, Literal, Protocol
 
 from scanner.results.identity import TargetKey, format_endpoint, target_key
 
-# Fields that change on every run or repeat another field; never reported.
-IGNORED_FIELDS = frozenset({
-    "schema", "started_at", "duration_ms", "stats", "transcript", "offer", "der_b64", "target",
-})
+# Fields never compared, wherever they occur, and why: each differs between two runs against
+# an unchanged server, or repeats another field.
+IGNORED_FIELDS: dict[str, str] = {
+    "schema": "the record format version, not the endpoint",
+    "target": "the key records are matched by",
+    "started_at": "when the scan ran",
+    "duration_ms": "timing (the target's, or one handshake's)",
+    "wait_ms": "how long we waited for tickets (a timing)",
+    "stats": "connection counts: they follow scheduling, first-contact trials and shared work",
+    "connections": "connections one enumeration used",
+    "offered": "how much we offered, not what the server chose",
+    "offer": "what we offered",
+    "transcript": "transcript details: message sizes, ticket counts, read timing",
+    "transcript_truncated": "a transcript detail",
+    "der_b64": "repeats the certificate's parsed fields",
+}
+
+# In an object marked ``"generated": true`` (a certificate the enforcement probe made for this
+# run), the fields that differ on every run; its subject, issuer and kind are compared.
+GENERATED_VOLATILE = frozenset({"sha256", "serial", "not_before", "not_after", "spki_sha256"})
+
+# Lists whose order is the server's answer (its preference, the chain as sent): a new order is
+# a ``reordered`` change. Every other list is a set: only items added or removed count.
+ORDERED_LISTS = frozenset({"suites", "groups", "supported", "certificates", "observed"})
 
 ChangeKind = Literal["changed", "added", "removed", "reordered"]
 
@@ -103,6 +128,9 @@ def read_sweep(path: Path) -> SweepFile:
 def _json_document(path: Path, text: str) -> list[tuple[str, dict[str, Any]]]:
     try:
         data = json.loads(text)
+    except RecursionError:
+        raise SweepFileError(f"{path}: JSON nested too deeply; not an mtlsweep results "
+                             "file") from None
     except json.JSONDecodeError as exc:
         raise SweepFileError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
     if not isinstance(data, list):
@@ -118,6 +146,9 @@ def _json_lines(path: Path, lines: Sequence[str],
             continue
         try:
             record = json.loads(line)
+        except RecursionError:
+            raise SweepFileError(f"{path}:{index + 1}: JSON nested too deeply; not an "
+                                 "mtlsweep record") from None
         except json.JSONDecodeError as exc:
             if index == last:
                 warnings.append(f"{path}:{index + 1}: the last line is not a complete JSON "
@@ -175,8 +206,12 @@ def diff_values(old: Any, new: Any, path: str) -> Iterator[Change]:
     if old == new:
         return
     if isinstance(old, dict) and isinstance(new, dict):
+        if path == "probe_errors":
+            yield from _diff_lists(_failures(old), _failures(new), path)
+            return
+        generated = old.get("generated") is True and new.get("generated") is True
         for key in dict.fromkeys([*old, *new]):
-            if key in IGNORED_FIELDS:
+            if key in IGNORED_FIELDS or (generated and key in GENERATED_VOLATILE):
                 continue
             child = f"{path}.{key}" if path else str(key)
             if key not in new:
@@ -199,9 +234,31 @@ def diff_values(old: Any, new: Any, path: str) -> Iterator[Change]:
         yield Change(path, "changed", old=old, new=new)
 
 
+def _failures(errors: Mapping[str, Any]) -> list[str]:
+    """``probe_errors`` as the set of what failed (kind and alert), whichever probe holds it."""
+    return [f"{e.get('kind')}" + (f" ({e['alert']})" if e.get("alert") else "")
+            for e in errors.values() if isinstance(e, dict)]
+
+
 def _diff_lists(old: list[Any], new: list[Any], path: str) -> Iterator[Change]:
     matcher = next(m for m in _LIST_MATCHERS if m.fits(old, new))
-    yield from matcher.diff(old, new, path)
+    yield from matcher.diff(old, new, path, ordered=_list_name(path) in ORDERED_LISTS)
+
+
+def _list_name(path: str) -> str:
+    """The field a list is held in: ``cipher_suites.TLSv1.2.suites`` -> ``suites``."""
+    return path.rsplit(".", 1)[-1].split("[", 1)[0]
+
+
+def _canonical(value: Any) -> Any:
+    """``value`` without what ``diff_values`` ignores, for comparing whole items."""
+    if isinstance(value, dict):
+        generated = value.get("generated") is True
+        return {k: _canonical(v) for k, v in value.items() if k not in IGNORED_FIELDS
+                and not (generated and k in GENERATED_VOLATILE)}
+    if isinstance(value, list):
+        return [_canonical(item) for item in value]
+    return value
 
 
 class _ListMatcher(Protocol):
@@ -210,8 +267,10 @@ class _ListMatcher(Protocol):
     def fits(self, old: list[Any], new: list[Any]) -> bool:
         """Whether this way applies to these two lists."""
 
-    def diff(self, old: list[Any], new: list[Any], path: str) -> Iterator[Change]:
-        """The changes from ``old`` to ``new``, at ``path``."""
+    def diff(self, old: list[Any], new: list[Any], path: str, *,
+             ordered: bool) -> Iterator[Change]:
+        """The changes from ``old`` to ``new``, at ``path`` (``ordered``: a new order of the
+        same items is a change)."""
 
 
 class _ByIdentity(ABC):
@@ -237,7 +296,8 @@ class _ByIdentity(ABC):
         names = [self.name(x) for x in items]
         return len(set(names)) == len(names)
 
-    def diff(self, old: list[Any], new: list[Any], path: str) -> Iterator[Change]:
+    def diff(self, old: list[Any], new: list[Any], path: str, *,
+             ordered: bool) -> Iterator[Change]:
         by_old = {self.name(x): x for x in old}
         by_new = {self.name(x): x for x in new}
         yield from (Change(f"{path}[{key}]", "removed", old=item)
@@ -247,7 +307,8 @@ class _ByIdentity(ABC):
                 yield Change(f"{path}[{key}]", "added", new=item)
             else:
                 yield from diff_values(by_old[key], item, f"{path}[{key}]")
-        yield from _reordering(list(by_old), list(by_new), path)
+        if ordered:
+            yield from _reordering(list(by_old), list(by_new), path)
 
 
 def _reordering(old_names: list[str], new_names: list[str], path: str) -> Iterator[Change]:
@@ -288,10 +349,12 @@ class _AsSetOfValues:
     def fits(self, old: list[Any], new: list[Any]) -> bool:
         return all(not isinstance(x, dict | list) for x in old + new)
 
-    def diff(self, old: list[Any], new: list[Any], path: str) -> Iterator[Change]:
+    def diff(self, old: list[Any], new: list[Any], path: str, *,
+             ordered: bool) -> Iterator[Change]:
         keys_old, keys_new = [json.dumps(x) for x in old], [json.dumps(x) for x in new]
-        if sorted(keys_old) == sorted(keys_new):
-            yield Change(path, "reordered", old=old, new=new)
+        if set(keys_old) == set(keys_new):
+            if ordered and keys_old != keys_new:
+                yield Change(path, "reordered", old=old, new=new)
             return
         for item, key in zip(old, keys_old, strict=True):
             if key not in keys_new:
@@ -302,20 +365,28 @@ class _AsSetOfValues:
 
 
 class _AsAWhole:
-    """Anything else (objects with no unique name, nested lists, a mix): the list changed."""
+    """Anything else (objects with no unique name, nested lists, a mix): the list changed,
+    unless it holds the same items (in any order when it is a set) once ignored fields are
+    left out."""
 
     def fits(self, old: list[Any], new: list[Any]) -> bool:
         return True
 
-    def diff(self, old: list[Any], new: list[Any], path: str) -> Iterator[Change]:
-        yield Change(path, "changed", old=old, new=new)
+    def diff(self, old: list[Any], new: list[Any], path: str, *,
+             ordered: bool) -> Iterator[Change]:
+        keys_old = [json.dumps(_canonical(x), sort_keys=True) for x in old]
+        keys_new = [json.dumps(_canonical(x), sort_keys=True) for x in new]
+        same = keys_old == keys_new if ordered else sorted(keys_old) == sorted(keys_new)
+        if not same:
+            yield Change(path, "changed", old=old, new=new)
 
 
 # How to pair list items, first that fits wins: objects by their most specific unique name,
 # then scalars as a set, else the whole list.
 _LIST_MATCHERS: tuple[_ListMatcher, ...] = (
     _ByIdAndVersion(),
-    *(_ByField(name) for name in ("id", "rfc4514", "code", "name", "version", "oid", "path")),
+    *(_ByField(name) for name in ("id", "rfc4514", "code", "name", "version", "oid", "path",
+                                  "certificate")),
     _AsSetOfValues(),
     _AsAWhole(),
 )

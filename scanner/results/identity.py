@@ -4,16 +4,29 @@ from __future__ import annotations
 
 import ipaddress
 
-#: (host lower-cased, port, SNI): two records with equal keys describe the same target. A
-#: target scanned once per resolved address (--all-addresses) adds that address, so each of
-#: its records has its own identity; other keys keep three parts (and their shard digests).
+#: (host, port, SNI), host and SNI compared as DNS compares them (case-insensitively) and an
+#: IP address in one spelling (``::ffff:192.0.2.1`` is ``192.0.2.1``): two records with equal
+#: keys describe the same target. A target scanned once per resolved address
+#: (--all-addresses) adds that address, so each of its records has its own identity; other
+#: keys keep three parts (and their shard digests).
 TargetKey = tuple[str, int, str | None] | tuple[str, int, str | None, str]
 
 
 def target_key(host: str, port: int, sni: str | None, address: str | None = None) -> TargetKey:
+    key = (_host_key(host), port, sni.lower() if sni is not None else None)
     if address is not None:
-        return (host.lower(), port, sni, address)
-    return (host.lower(), port, sni)
+        return (*key, _host_key(address))
+    return key
+
+
+def _host_key(host: str) -> str:
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host.lower()
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return str(address.ipv4_mapped)
+    return str(address)
 
 
 def endpoint_key(key: TargetKey) -> TargetKey:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -49,27 +49,35 @@ class Scanner:
                                self.neighbours.get((target.host, target.port), ()))
 
     async def scan(self, target: Target) -> Record:
+        """The target's record. Its budget (``--target-timeout``) and ``duration_ms`` start
+        with its first connection: time spent waiting for a free slot is not the target's."""
         started_at = datetime.now(UTC)
-        started = time.perf_counter()
         options = self.options_for(target)
         record = _Builder(target, started_at, options.probes)
+        budget = self.settings.target_timeout
         try:
-            with trio.move_on_after(self.settings.target_timeout) as scope:
-                await self._scan(target, options, record)
+            with trio.CancelScope() as scope:
+                def start_budget() -> None:
+                    scope.deadline = trio.current_time() + budget
+                    record.started = time.perf_counter()
+                    record.started_at = datetime.now(UTC)
+
+                await self._scan(target, options, record, start_budget)
             if scope.cancelled_caught:
                 record.fail(ErrorInfo(
                     kind=ErrorKind.timeout,
-                    detail=f"the target did not finish within its {self.settings.target_timeout:g}"
-                    "s budget (--target-timeout)",
+                    detail=f"the target did not finish within its {budget:g}s budget "
+                    "(--target-timeout)",
                 ))
         except ScanFailure as failure:
             record.fail(failure.info())
         except Exception as exc:  # a bug must cost one record's detail, never the record
             log.exception("internal error scanning %s", target.label)
             record.fail(internal_error(exc))
-        return record.build(time.perf_counter() - started)
+        return record.build(time.perf_counter() - record.started)
 
-    async def _scan(self, target: Target, options: TargetOptions, record: _Builder) -> None:
+    async def _scan(self, target: Target, options: TargetOptions, record: _Builder,
+                    on_first_connection: Callable[[], None]) -> None:
         proxy = options.https_proxy
         if proxy is not None:  # the proxy resolves the name; we resolve only the proxy
             hop = (await resolve(proxy.host, proxy.port, timeout=options.timeout))[0]
@@ -85,7 +93,8 @@ class Scanner:
         preamble = starttls_step(options.protocol, target.sni or target.host)
         session = EndpointSession(address, target.sni, contexts=self.contexts,
                                   limits=self.limits, timeout=options.timeout,
-                                  before_tls=[preamble] if preamble else [])
+                                  before_tls=[preamble] if preamble else [],
+                                  on_first_connection=on_first_connection)
         record.session = session
         context = options.probe_context(
             target.host, SharedWork(session, credential=options.client_credential))
@@ -115,6 +124,7 @@ class _Builder:
     def __init__(self, target: Target, started_at: datetime, probes: Sequence[str]) -> None:
         self.target = target
         self.started_at = started_at
+        self.started = time.perf_counter()  # moved to the first connection when there is one
         self.probes = list(probes)
         self.address: str | None = None
         self.session: EndpointSession | None = None

@@ -17,26 +17,27 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 from functools import partial
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import trio
 
 from scanner.config.options import VHOSTS_PROBE
 from scanner.config.targets import DEFAULT_MAX_SNI_NAMES, Target, colocated_names
 from scanner.engine.connect import resolve
-from scanner.engine.contexts import ContextFactory, KeylogWriter
+from scanner.engine.contexts import ContextFactory
 from scanner.engine.errors import ScanFailure
-from scanner.engine.session import ConnectionLimits
+from scanner.engine.session import ConnectionLimits, limit_key
 from scanner.policy.apply import annotate
 from scanner.policy.catalog import Catalog, builtin_catalog
 from scanner.probes import DEFAULT_PROBES, PROBES, ProbeOptions
-from scanner.report.jsonl import recorded_targets
+from scanner.report.jsonl import JsonlReader
 from scanner.report.render import RenderContext
-from scanner.report.sinks import OutputFormat, OutputSink, RecordSink
+from scanner.report.sinks import OutputError, OutputFormat, OutputSink, RecordSink
 from scanner.results import ExpectationStatus, Record, Severity
-from scanner.results.identity import is_ip_literal
+from scanner.results.identity import TargetKey, is_ip_literal
 from scanner.run.addresses import expand_addresses
 from scanner.run.fdlimit import fit_concurrency
+from scanner.run.keylog import KeylogFile
 from scanner.run.runner import run_all
 from scanner.run.scan import Scanner, ScanSettings, error_record, internal_error
 from scanner.run.shard import Shard, select_shard
@@ -50,7 +51,8 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 class SweepOptions:
     probes: tuple[str, ...]
     concurrency: int = 64
-    per_address: int = 4
+    per_address: int = 64
+    per_listener: int = 4
     timeout: float = 10.0
     target_timeout: float = 120.0
     keylog: Path | None = None
@@ -91,20 +93,38 @@ class SweepSummary:
     interrupted_by: signal.Signals | None = None
     shard: str | None = None  # e.g. "2/4 (2500 of 10000 targets)"
     notes: list[str] = field(default_factory=list)
+    earlier: int = 0  # records of this sweep's targets an earlier run left (--resume): counted
+    io_error: str | None = None  # the output or key log could not be written (exit 4)
+    not_written: int = 0  # finished records lost to that error
 
     def add(self, record: Record) -> None:
         self.targets += 1
-        self.statuses[record.status] += 1
-        if record.error is not None:
-            self.errors[record.error.kind.value] += 1
-        if record.client_auth is not None and record.client_auth.classification is not None:
-            self.classifications[record.client_auth.classification.value] += 1
-        for finding in record.findings:
-            self.findings[finding.severity.value] += 1
-        for expectation in record.expectations:
-            self.expectations[expectation.status.value] += 1
-            if expectation.status is ExpectationStatus.not_evaluated and record.error is None:
-                self.unevaluated += 1
+        self.count(record.model_dump(mode="json", include=_VERDICT_FIELDS))
+
+    def count(self, data: dict[str, Any]) -> None:
+        """Count one record read as JSON data: this run's, or an earlier run's (--resume),
+        so that the exit code speaks for every record in the file."""
+        self.statuses[str(data.get("status"))] += 1
+        error = data.get("error")
+        if isinstance(error, dict):
+            self.errors[str(error.get("kind"))] += 1
+        client_auth = data.get("client_auth")
+        if isinstance(client_auth, dict) and client_auth.get("classification") is not None:
+            self.classifications[str(client_auth["classification"])] += 1
+        for finding in data.get("findings") or ():
+            if isinstance(finding, dict) and finding.get("severity") in _SEVERITIES:
+                self.findings[finding["severity"]] += 1
+        for expectation in data.get("expectations") or ():
+            if isinstance(expectation, dict):
+                self.expectations[str(expectation.get("status"))] += 1
+                # Not evaluated on a target that was scanned: a gap the user must see.
+                if expectation.get("status") == ExpectationStatus.not_evaluated.value \
+                        and not isinstance(error, dict):
+                    self.unevaluated += 1
+
+    @property
+    def partial(self) -> int:
+        return self.statuses["partial"]
 
     @property
     def expectations_failed(self) -> int:
@@ -115,15 +135,18 @@ class SweepSummary:
                    if Severity(name) >= severity)
 
     def outcome(self, *, fail_on: Severity | None, allow_unreachable: bool,
-                allow_unevaluated: bool = False) -> SweepOutcome:
+                allow_partial: bool = False, allow_unevaluated: bool = False) -> SweepOutcome:
         """An unmet expectation (or, unless ``allow_unevaluated``, one that could not be
         evaluated) or a finding at or above ``fail_on`` outranks targets that could not be
-        scanned (which count unless ``allow_unreachable``)."""
+        scanned (which count unless ``allow_unreachable``) or only partly (``partial``: some
+        probes failed; they count unless ``allow_partial`` or ``allow_unreachable``)."""
         unevaluated = 0 if allow_unevaluated else self.unevaluated
         if self.expectations_failed or unevaluated or (
                 fail_on is not None and self.findings_at_or_above(fail_on)):
             return SweepOutcome.failed
         if self.errors and not allow_unreachable:
+            return SweepOutcome.unreachable
+        if self.partial and not (allow_partial or allow_unreachable):
             return SweepOutcome.unreachable
         return SweepOutcome.clean
 
@@ -135,6 +158,8 @@ class SweepSummary:
         """The closing report on stderr: first line counts, then one line per aspect."""
         rate = f" ({self.targets / self.duration_s:.1f}/s)" if self.duration_s > 0 else ""
         head = [f"{self.targets} target(s) in {self.duration_s:.1f}s{rate}"]
+        if self.earlier:
+            head[0] += f" (counts include {self.earlier} record(s) of an earlier run)"
         head += [f"{count} {status}" for status, count in sorted(self.statuses.items())]
         lines = ["mtlsweep: " + "; ".join(head)]
         if self.shard:
@@ -159,6 +184,14 @@ class SweepSummary:
         return "\n".join(lines)
 
 
+# What the exit code and the summary read of a record.
+_VERDICT_FIELDS: dict[str, Any] = {
+    "status": True, "error": {"kind"}, "client_auth": {"classification"},
+    "findings": {"__all__": {"severity"}}, "expectations": {"__all__": {"status"}},
+}
+_SEVERITIES = frozenset(severity.value for severity in Severity)
+
+
 def _counts(counter: Counter[str]) -> str:
     ranked = sorted(counter.items(), key=lambda item: (-item[1], item[0]))
     return ", ".join(f"{key} {count}" for key, count in ranked)
@@ -174,16 +207,6 @@ class SweepObserver(Protocol):
     def stopped(self) -> None: ...
 
 
-def _keylog_writer(path: Path) -> KeylogWriter:
-    handle = path.open("ab")
-
-    def write(line: bytes) -> None:
-        handle.write(line)
-        handle.flush()
-
-    return write
-
-
 async def sweep(targets: list[Target], options: SweepOptions, sink: RecordSink, *,
                 summary: SweepSummary | None = None, observer: SweepObserver | None = None,
                 stop_on_signals: bool = False) -> SweepSummary:
@@ -196,13 +219,15 @@ async def sweep(targets: list[Target], options: SweepOptions, sink: RecordSink, 
     summary = summary or SweepSummary()
     summary.planned = len(targets)
     started = time.perf_counter()
-    contexts = ContextFactory(keylog=_keylog_writer(options.keylog) if options.keylog else None)
+    keylog = KeylogFile(options.keylog) if options.keylog else None
+    contexts = ContextFactory(keylog=keylog.write if keylog else None)
     scanner = Scanner(
         ScanSettings(probes=options.probes, timeout=options.timeout,
                      target_timeout=options.target_timeout, alpn_extra=options.alpn_extra,
                      probe_options=options.probe_options, https_proxy=options.https_proxy,
                      sni_names=options.sni_names, max_sni_names=options.max_sni_names),
-        limits=ConnectionLimits(options.concurrency, options.per_address, options.rate),
+        limits=ConnectionLimits(options.concurrency, options.per_address, options.rate,
+                                per_listener=options.per_listener),
         contexts=contexts,
     )
     scanner.neighbours = (options.neighbours if options.neighbours is not None
@@ -224,7 +249,14 @@ async def sweep(targets: list[Target], options: SweepOptions, sink: RecordSink, 
         return finish(await scanner.scan(item[1]), item[1])
 
     def deliver(item: tuple[int, Target], record: Record) -> None:
-        sink.write(item[0], record)
+        try:
+            sink.write(item[0], record)
+        except OutputError as exc:  # nowhere to put records: stop, keep what is written
+            if summary.io_error is None:
+                summary.io_error = str(exc)
+                summary.not_written += 1
+                sweep_scope.cancel()
+            return
         summary.add(record)
         if observer is not None:
             observer.finished(record)
@@ -237,18 +269,32 @@ async def sweep(targets: list[Target], options: SweepOptions, sink: RecordSink, 
     if observer is not None:
         observer.started(summary.skipped + len(targets), summary.skipped)
     try:
-        with trio.CancelScope() as scope:
+        with trio.CancelScope() as sweep_scope:
             async with trio.open_nursery() as nursery:
                 if stop_on_signals:
-                    await nursery.start(_cancel_on_signal, scope, summary)
+                    await nursery.start(_cancel_on_signal, sweep_scope, summary)
                 await run_all(enumerate(targets), scan_one, workers=options.concurrency,
-                              sink=deliver, fallback=fallback)
+                              sink=deliver, fallback=fallback,
+                              admission=partial(_admission, options))
                 nursery.cancel_scope.cancel()  # the sweep is done: stop listening for signals
     finally:
         summary.duration_s = time.perf_counter() - started
+        if keylog is not None:
+            keylog.close()
+            summary.io_error = summary.io_error or keylog.failure()
         if observer is not None:
             observer.stopped()
     return summary
+
+
+def _admission(options: SweepOptions, item: tuple[int, Target]
+               ) -> tuple[tuple[tuple[str, int | None], int], ...]:
+    """A target occupies one of its listener's and one of its address's slots while it runs,
+    so the runner starts no more targets than those slots can serve (names count by name:
+    they are resolved only once the target starts; connections still count by IP)."""
+    host = limit_key(item[1].host)
+    per_listener = min(options.per_listener, options.per_address)
+    return ((host, item[1].port), per_listener), ((host, None), options.per_address)
 
 
 async def _cancel_on_signal(scope: trio.CancelScope, summary: SweepSummary, *,
@@ -299,10 +345,17 @@ def run_sweep(targets: list[Target], options: SweepOptions, *, fmt: OutputFormat
         summary.notes.append(f"removed the torn last line {output}:{sink.repair.torn.line_number} "
                              "left by a killed sweep (it held no complete record)")
     try:
-        return trio.run(partial(sweep, targets, options, sink, summary=summary,
-                                observer=observer, stop_on_signals=stop_on_signals))
-    finally:
+        trio.run(partial(sweep, targets, options, sink, summary=summary,
+                         observer=observer, stop_on_signals=stop_on_signals))
+    except BaseException:
+        with contextlib.suppress(OutputError):
+            sink.close()
+        raise
+    try:
         sink.close()
+    except OutputError as exc:
+        summary.io_error = summary.io_error or str(exc)
+    return summary
 
 
 async def neighbours(targets: list[Target], options: SweepOptions,
@@ -348,14 +401,45 @@ def _select_shard(targets: list[Target], shard: Shard, summary: SweepSummary) ->
 
 
 def _skip_recorded(targets: list[Target], output: Path, summary: SweepSummary) -> list[Target]:
-    recorded = recorded_targets(output)
-    remaining = [target for target in targets if target.key not in recorded.keys]
+    """The targets ``output`` holds no record of; the records it holds of this sweep's
+    targets (the last one of each) are counted in ``summary``, so a resumed sweep exits as
+    the whole file says, not only as the targets it scanned itself."""
+    wanted = {target.key for target in targets}
+    last: dict[TargetKey, dict[str, Any]] = {}
+    keys: set[TargetKey] = set()
+    lines = 0
+    if output.exists():
+        for line in JsonlReader(output):
+            key = line.key
+            keys.add(key)
+            lines += 1
+            if key in wanted:
+                last[key] = _verdict_of(line.data)
+    remaining = [target for target in targets if target.key not in keys]
     summary.skipped = len(targets) - len(remaining)
-    foreign = len(recorded.keys - {target.key for target in targets})
+    summary.earlier = len(last)
+    for data in last.values():
+        summary.count(data)
+    foreign = len(keys - wanted)
     if foreign:
         summary.notes.append(f"{output} also holds {foreign} record(s) of targets outside this "
-                             "sweep (kept as they are)")
-    if recorded.records > len(recorded.keys):
-        summary.notes.append(f"{output} holds {recorded.records - len(recorded.keys)} duplicate "
+                             "sweep (kept as they are; they do not count toward the exit code)")
+    if lines > len(keys):
+        summary.notes.append(f"{output} holds {lines - len(keys)} duplicate "
                              "record(s) from earlier runs; `mtlsweep merge` keeps the newest")
     return remaining
+
+
+def _verdict_of(data: dict[str, Any]) -> dict[str, Any]:
+    """Only what ``SweepSummary.count`` reads, so a million earlier records stay small."""
+    client_auth = data.get("client_auth")
+    return {
+        "status": data.get("status"),
+        "error": data.get("error"),
+        "client_auth": {"classification": client_auth.get("classification")}
+        if isinstance(client_auth, dict) else None,
+        "findings": [{"severity": f.get("severity")} for f in data.get("findings") or ()
+                     if isinstance(f, dict)],
+        "expectations": [{"status": e.get("status")} for e in data.get("expectations") or ()
+                         if isinstance(e, dict)],
+    }

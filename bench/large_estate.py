@@ -1,0 +1,129 @@
+"""Benchmark: large estates (issue: nightly sweeps) - loading and sweeping 10k..1M targets.
+
+Targets are closed ports on 127.0.0.0/8 addresses (connection refused: the scanner's own cost
+is what is measured, and nothing leaves the machine), written as a plain ``host:port`` list
+(``.txt``) and, up to the inventory size limit, as a YAML inventory. For each size it prints:
+the peak RSS and time of loading the targets alone, then of the whole sweep (peak RSS of the
+scanning process, records written, every target exactly once), and with ``--shards N`` that
+the N shard outputs together hold every target exactly once.
+
+    python -m bench.large_estate                       # 10k and 100k swept, 1M loaded
+    python -m bench.large_estate --sizes 10000 --sweep-up-to 10000 --shards 4
+
+Not a test: the numbers depend on the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+from bench.sweep_10k import free_port
+
+
+def address(index: int) -> str:
+    return f"127.{1 + index // 62_500}.{(index // 250) % 250}.{1 + index % 250}"
+
+
+def write_list(path: Path, count: int, port: int) -> None:
+    with path.open("w") as handle:
+        for index in range(count):
+            handle.write(f"{address(index)}:{port}\n")
+
+
+def write_yaml(path: Path, count: int, port: int) -> None:
+    with path.open("w") as handle:
+        handle.write(f"defaults:\n  port: {port}\ntargets:\n")
+        for index in range(count):
+            handle.write(f"  - host: {address(index)}\n")
+
+
+def measure(argv: list[str]) -> tuple[float, float, int, str]:
+    """Wall seconds, peak RSS (MiB), exit code and stderr of one child process."""
+    started = time.perf_counter()
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    assert process.stderr is not None
+    stderr = process.stderr.read().decode()
+    _pid, status, usage = os.wait4(process.pid, 0)
+    return (time.perf_counter() - started, usage.ru_maxrss / 1024,
+            os.waitstatus_to_exitcode(status), stderr)
+
+
+LOAD_ONLY = ("from scanner.cli.usage import collect_targets; import sys; "
+             "targets, _ = collect_targets([sys.argv[1]]); print(len(targets))")
+
+
+def load(path: Path) -> str:
+    wall, rss, code, stderr = measure([sys.executable, "-c", LOAD_ONLY, str(path)])
+    if code != 0:
+        return f"refused: {stderr.strip().splitlines()[-1][:120]}"
+    return f"loaded in {wall:6.1f}s, peak RSS {rss:6.0f} MiB"
+
+
+def count_records(*outputs: Path) -> tuple[int, int, Counter[str]]:
+    keys: Counter[tuple[str, int]] = Counter()
+    statuses: Counter[str] = Counter()
+    for output in outputs:
+        with output.open() as handle:
+            for line in handle:
+                record = json.loads(line)
+                keys[(record["target"]["host"], record["target"]["port"])] += 1
+                statuses[record["status"]] += 1
+    return sum(keys.values()), len(keys), statuses
+
+
+def sweep(targets: Path, output: Path, *extra: str) -> tuple[float, float, int]:
+    wall, rss, code, stderr = measure([
+        sys.executable, "-m", "scanner", "scan", str(targets), "-o", str(output), "--quiet",
+        "--allow-unreachable", "--probes", "client_auth", "--concurrency", "512",
+        "--timeout", "5", *extra])
+    if code != 0:
+        raise SystemExit(f"sweep failed ({code}): {stderr[-500:]}")
+    return wall, rss, code
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--sweep-up-to", type=int, default=100_000,
+                        help="sweep only sizes up to this (larger ones are only loaded)")
+    parser.add_argument("--shards", type=int, default=0, help="also check N shards cover all")
+    options = parser.parse_args()
+    port = free_port()  # closed: nothing listens there
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs; targets are closed ports")
+    with tempfile.TemporaryDirectory(prefix="mtlsweep-estate-") as tmp:
+        directory = Path(tmp)
+        for size in options.sizes:
+            plain, inventory = directory / f"{size}.txt", directory / f"{size}.yaml"
+            write_list(plain, size, port)
+            write_yaml(inventory, size, port)
+            print(f"{size:>9} targets  list ({plain.stat().st_size / 1e6:5.1f} MB): {load(plain)}")
+            print(f"{size:>9} targets  YAML ({inventory.stat().st_size / 1e6:5.1f} MB): "
+                  f"{load(inventory)}")
+            if size > options.sweep_up_to:
+                continue
+            output = directory / f"{size}.jsonl"
+            wall, rss, _ = sweep(plain, output)
+            records, distinct, statuses = count_records(output)
+            print(f"{size:>9} targets  swept in {wall:7.1f}s ({size / wall:6.0f}/s), peak RSS "
+                  f"{rss:6.0f} MiB, {records} records, {distinct} distinct, {dict(statuses)}")
+            if options.shards:
+                outputs = []
+                for index in range(1, options.shards + 1):
+                    shard_output = directory / f"{size}-shard{index}.jsonl"
+                    sweep(plain, shard_output, "--shard", f"{index}/{options.shards}")
+                    outputs.append(shard_output)
+                records, distinct, _ = count_records(*outputs)
+                print(f"{size:>9} targets  {options.shards} shards: {records} records, "
+                      f"{distinct} distinct (every target once: {records == distinct == size})")
+
+
+if __name__ == "__main__":
+    main()
