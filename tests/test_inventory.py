@@ -94,7 +94,7 @@ targets:
          ":3:5: unknown probe 'nope'; known probes: alpn, alpn_support, certificate, "
          "cipher_suites, client_auth, dh_parameters, enforcement, engine_agreement, "
          "extensions, groups, npn, ocsp, protocols, renegotiation, resumption, robot, "
-         "vulnerabilities"),
+         "vhosts, vulnerabilities"),
         ("targets:\n  - host: a.example\n  - host: A.example\n",
          ":3:5: duplicate target a.example:443"),
         ("targets:\n  - host: a.example\n    port: 1\n    port: 2\n",
