@@ -23,7 +23,7 @@ from scanner.engine.http import HttpAnswer, ask_http
 from scanner.engine.session import ConnectionLimits, EndpointSession
 from scanner.lab.server import ClientAuth, LabServer, ListenerConfig
 from scanner.offers.credential import ClientCredential
-from scanner.results import HttpOutcomeKind
+from scanner.results import ErrorKind, HttpOutcomeKind
 from scanner.wire import HttpRequest, TLSVersion
 from tests.conftest import scan_targets
 from tests.support import servers
@@ -155,3 +155,30 @@ def test_single_threaded_s_server_www_is_not_starved_by_http(
     oracle = s_client(server.port, tls_version="1.3", client=pki.client_one_files)
     assert user.http is not None and user.http.status == oracle.http_status == 200
     assert record.enforcement.verdict == "required_at_tls"
+
+
+def test_a_flood_after_the_request_is_not_an_answer(pki: TestPKI, tmp_path: Path) -> None:
+    """``s_server -num_tickets 1000000`` floods TLS 1.3 NewSessionTickets after the handshake:
+    no HTTP byte comes before the transcript budget runs out. The exchange ends as a close,
+    and the connection records the flood so the session does not count it as answered."""
+    require_binary("openssl")
+    with servers.openssl_s_server(pki, tmp_path / "tickets", verify=None,
+                                  extra_args=["-num_tickets", "1000000"]) as server:
+        async def main() -> tuple[HttpAnswer, ErrorKind | None, int]:
+            session = EndpointSession(Address(socket.AF_INET, LOOPBACK, server.port),
+                                      "localhost", contexts=ContextFactory(),
+                                      limits=ConnectionLimits(8, 4), timeout=10.0)
+            offer = session.offer(TLSVersion.TLSv1_3, alpn=("http/1.1",))
+            async with session.connect(offer) as tls:
+                assert (await tls.handshake()).completed
+                answer = await ask_http(tls, HttpRequest(path="/", host="localhost"))
+            failure = tls.result.failure
+            return answer, failure.kind if failure else None, session.stats.answered
+
+        answer, kind, answered = trio.run(main)
+        # The oracle: s_client sees far more tickets than a server sends in earnest.
+        oracle = s_client(server.port, tls_version="1.3", timeout=2.0)
+    assert answer.outcome is HttpOutcomeKind.closed and answer.alert is None, answer
+    assert kind is ErrorKind.message_flood and answered == 0
+    tickets = sum(1 for m in oracle.messages if m.detail == "NewSessionTicket")
+    assert tickets > 256, oracle.summary()

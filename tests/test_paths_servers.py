@@ -9,12 +9,17 @@ reading of each is checked against ``openssl s_client`` on the same server.
 from __future__ import annotations
 
 import contextlib
+import socket
 from collections.abc import Iterator
 
 import pytest
 import trio
 
 from scanner.config.targets import HttpCheck, Target
+from scanner.engine.connect import Address
+from scanner.engine.contexts import ContextFactory
+from scanner.engine.http import HttpAnswer, ask_http
+from scanner.engine.session import ConnectionLimits, EndpointSession
 from scanner.offers.credential import ClientCredential
 from scanner.results import (
     AttemptResult,
@@ -22,9 +27,11 @@ from scanner.results import (
     CertificateKind,
     ClientAuthClass,
     EnforcementVerdict,
+    HttpOutcomeKind,
     Record,
 )
 from scanner.run.sweep import SweepOptions, sweep
+from scanner.wire import HttpRequest, TLSVersion
 from tests.support import servers
 from tests.support.oracle import s_client
 from tests.support.pki import TestPKI
@@ -120,3 +127,32 @@ def test_tls12_only_listener(records) -> None:
     secure = facet.paths[1]
     assert secure.tls1_3 is not None and secure.tls1_3.supported is False
     assert secure.classification is ClientAuthClass.required
+
+
+@pytest.mark.parametrize(("version", "alert"), [
+    (TLSVersion.TLSv1_3, "certificate_required"), (TLSVersion.TLSv1_2, "handshake_failure")])
+def test_an_alert_after_the_request_ends_the_http_exchange(
+        apache_servers, version: TLSVersion, alert: str) -> None:
+    """GET /secure without a certificate: Apache asks (post-handshake auth, renegotiation),
+    gets an empty Certificate and sends an alert instead of a status line. The HTTP layer
+    reports a close with that alert, and the session counts an answer (an alert is one)."""
+    port = apache_servers["both"].port
+
+    async def main() -> tuple[HttpAnswer, bool, int]:
+        session = EndpointSession(Address(socket.AF_INET, LOOPBACK, port), "localhost",
+                                  contexts=ContextFactory(), limits=ConnectionLimits(8, 4),
+                                  timeout=10.0)
+        offer = session.offer(version, post_handshake_auth=True, alpn=("http/1.1",))
+        async with session.connect(offer) as tls:
+            assert (await tls.handshake()).completed
+            answer = await ask_http(tls, HttpRequest(path="/secure", host="localhost"))
+        return answer, tls.result.answered, session.stats.answered
+
+    answer, answered, counted = trio.run(main)
+    assert answer.outcome is HttpOutcomeKind.closed and answer.response is None, answer
+    assert answer.alert == alert
+    assert answered and counted == 1
+    # The oracle: s_client, asked the same, reads the same alert and no status line.
+    oracle = s_client(port, tls_version=version.label.removeprefix("TLSv"), send=SECURE_GET,
+                      extra_args=["-enable_pha"] if version is TLSVersion.TLSv1_3 else [])
+    assert oracle.fatal_alert == alert and oracle.http_status is None, oracle.summary()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from functools import partial
 from pathlib import Path
 
@@ -60,12 +61,16 @@ def test_a_later_certificate_request_and_its_mechanism(messages, version, expect
 
 
 def exchange(outcome: PathOutcome, *, status: int | None = None, alert: str | None = None,
-             kind: CertificateKind = CertificateKind.none, asked: bool = True) -> PathExchange:
+             kind: CertificateKind = CertificateKind.none, asked: bool = True,
+             body: bytes = b"", location: str | None = None) -> PathExchange:
     later = (wire.LaterCertificateRequest(
         "post_handshake_auth", received(HandshakeType.certificate_request, after=True), False)
         if asked else None)
+    response = (wire.HttpResponse("1.1", status, server="srv", location=location,
+                                  body_sha256=hashlib.sha256(body).hexdigest(),
+                                  body_bytes=len(body)) if status is not None else None)
     return PathExchange("/secure", kind, HandshakeResult(offer=ClientOffer()), later, outcome,
-                        status, alert)
+                        status, alert, response=response)
 
 
 def test_path_classification() -> None:
@@ -102,6 +107,27 @@ def test_path_verdicts() -> None:
 def test_fronting_statuses(status: int, result: FrontingResult) -> None:
     answer = exchange(PathOutcome.response, status=status, asked=False)
     assert judge("a.test", "b.test", answer).result is result
+
+
+def test_fronting_compares_with_the_names_own_answers() -> None:
+    def answer(body: bytes, location: str | None = None) -> PathExchange:
+        return exchange(PathOutcome.response, status=200, asked=False, body=body,
+                        location=location)
+
+    a_page, b_page = answer(b"a public"), answer(b"b secret")
+    # Routed by SNI: the answer is A's own, Host ignored.
+    assert judge("a.test", "b.test", answer(b"a public"), a_page
+                 ).result is FrontingResult.served_sni_vhost
+    # A redirect that echoes the Host sent is still A's own answer.
+    assert judge("a.test", "b.test", answer(b"", "https://b.test/x/"),
+                 answer(b"", "https://a.test/x/")).result is FrontingResult.served_sni_vhost
+    # Other content than A's, or B's own content: a bypass.
+    assert judge("a.test", "b.test", answer(b"b secret"), a_page).result is FrontingResult.bypass
+    check = judge("a.test", "b.test", answer(b"b secret"), a_page, b_page)
+    assert check.result is FrontingResult.bypass and "the same answer as b.test's" in check.detail
+    assert check.answer == check.host_name_answer != check.sni_name_answer
+    # Without A's own answer, the status decides (as before).
+    assert judge("a.test", "b.test", answer(b"a public")).result is FrontingResult.bypass
 
 
 def test_fronting_alert_protects_and_silence_is_inconclusive() -> None:

@@ -2,7 +2,8 @@
 
 nginx with two server blocks on one port, the default one without client auth and the named
 one with it, and the reverse; haproxy with per-SNI ``verify required`` from a crt-list and
-routing on Host (fronting goes through), beside nginx (421 Misdirected Request). Each
+routing on Host (fronting goes through), beside nginx (421 Misdirected Request), and haproxy
+routing by SNI alone in TCP mode (Host changes nothing: not a bypass). Each
 verdict is checked against ``openssl s_client`` on the same server in the same test.
 """
 
@@ -14,6 +15,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from hashlib import sha256
 from pathlib import Path
 
 import pytest
@@ -54,6 +56,8 @@ def vhost_servers(pki: TestPKI, tmp_path_factory: pytest.TempPathFactory
                 pki, tmp_path_factory.mktemp("haproxy-fronting"))),
             "haproxy_two_cas": stack.enter_context(servers.haproxy_fronting(
                 pki, tmp_path_factory.mktemp("haproxy-two-cas"), two_cas=True)),
+            "haproxy_sni_router": stack.enter_context(servers.haproxy_sni_router(
+                pki, tmp_path_factory.mktemp("haproxy-sni-router"))),
         }
 
 
@@ -150,6 +154,37 @@ def test_haproxy_routing_on_host_is_a_critical_bypass(records, vhost_servers) ->
     assert fronted.http_status == 200 and f"{MTLS_NAME} secret" in fronted.stdout
     direct = s_client(port, tls_version="1.3", servername=MTLS_NAME)
     assert direct.fatal_alert == "certificate_required", direct.summary()
+    # The evidence: an answer other than open.test's own (its body differs).
+    for check in record.vhosts.fronting:
+        assert check.answer is not None and check.sni_name_answer is not None
+        assert check.answer.status == check.sni_name_answer.status == 200
+        assert check.answer.body_sha256 != check.sni_name_answer.body_sha256
+        assert check.answer.body_sha256 == sha256(f"{MTLS_NAME} secret".encode()).hexdigest()
+
+
+def test_a_server_routing_by_sni_alone_is_not_a_bypass(records, vhost_servers) -> None:
+    record = records["haproxy_sni_router", MTLS_NAME]
+    assert views(record)[MTLS_NAME] == ("required", None)
+    assert views(record)[OPEN_NAME] == ("none", 200)
+    assert record.vhosts is not None
+    checks = {(c.protocol, c.status, c.result) for c in record.vhosts.fronting}
+    assert checks == {("HTTP/2", 200, FrontingResult.served_sni_vhost),
+                      ("HTTP/1.1", 200, FrontingResult.served_sni_vhost)}
+    assert BYPASS not in ids(record)
+    public = sha256(f"{OPEN_NAME} public".encode()).hexdigest()
+    for check in record.vhosts.fronting:
+        assert check.answer == check.sni_name_answer
+        assert check.answer is not None and check.answer.body_sha256 == public
+    # The oracle: the same SNI and Host get open.test's page; mtls.test itself wants a
+    # certificate.
+    port = vhost_servers["haproxy_sni_router"].port
+    fronted = s_client(port, tls_version="1.3", servername=OPEN_NAME,
+                       send=f"GET / HTTP/1.1\r\nHost: {MTLS_NAME}\r\nConnection: close\r\n\r\n"
+                       .encode())
+    assert fronted.http_status == 200 and f"{OPEN_NAME} public" in fronted.stdout
+    assert f"{MTLS_NAME} secret" not in fronted.stdout
+    direct = s_client(port, tls_version="1.3", servername=MTLS_NAME)
+    assert direct.fatal_alert == "certificate_required", direct.summary()
 
 
 def test_your_certificate_for_one_name_reaches_another_that_refuses_it(
@@ -179,6 +214,8 @@ def test_the_bypass_reaches_every_format(records) -> None:
         text = rendered(fmt, [record])
         if fmt is OutputFormat.table:  # the findings column folds long ids
             text = re.sub(r"[\s│┃]+", "", text)
+        if fmt is OutputFormat.prometheus:  # the count by severity, and the id by itself
+            assert re.search(r'mtlsweep_findings\{[^}]*severity="critical"\} [1-9]', text), text
         assert BYPASS in text, (fmt, text[-1500:])
 
 

@@ -17,8 +17,8 @@ import trio
 
 from scanner import wire
 from scanner.engine.errors import ScanFailure
-from scanner.engine.handshake import TLSConnection
-from scanner.results import HttpOutcomeKind
+from scanner.engine.handshake import AfterHandshake, TLSConnection
+from scanner.results import ErrorKind, HttpOutcomeKind
 
 __all__ = ["HTTP_TIMEOUT_S", "HttpAnswer", "ask_http", "exchange_for"]
 
@@ -34,6 +34,7 @@ class HttpAnswer:
     protocol: str  # "HTTP/1.1" or "HTTP/2": what was spoken
     response: wire.HttpResponse | None = None
     received: str | None = None  # the first bytes of a non-HTTP answer, described
+    alert: str | None = None  # a TLS alert that ended the exchange (e.g. certificate_required)
 
 
 def exchange_for(request: wire.HttpRequest, alpn: str | None) -> wire.HttpExchange:
@@ -54,11 +55,14 @@ async def ask_http(tls: TLSConnection, request: wire.HttpRequest, *,
         # A server that rejected us after the handshake may have closed already; what it
         # sent (its alert) is still read below.
         await tls.send(exchange.start())
+    broke: ScanFailure | None = None
     while not exchange.finished:
         try:
             data = await tls.receive(until=until)
-        except ScanFailure:
-            data = b""  # an alert or reset: the answer, if any, is what came before it
+        except ScanFailure as failure:
+            # An alert, a reset or a flood ends the exchange: the answer, if any, is what came
+            # before it, and the reason is kept instead of passing for a plain close.
+            broke, data = failure, b""
         if data is None:
             break
         try:
@@ -71,9 +75,24 @@ async def ask_http(tls: TLSConnection, request: wire.HttpRequest, *,
         if reply:
             with contextlib.suppress(ScanFailure):
                 await tls.send(reply)
+    alert = broke.alert if broke is not None else None
+    if broke is not None and not exchange.received:
+        _record_break(tls, broke)
     if exchange.response is not None:
-        return HttpAnswer(HttpOutcomeKind.response, protocol, response=exchange.response)
-    if exchange.closed:
-        return HttpAnswer(HttpOutcomeKind.closed, protocol)
+        return HttpAnswer(HttpOutcomeKind.response, protocol, response=exchange.response,
+                          alert=alert)
+    if exchange.closed or broke is not None:
+        return HttpAnswer(HttpOutcomeKind.closed, protocol, alert=alert)
     return HttpAnswer(HttpOutcomeKind.no_response, protocol)
 
+
+def _record_break(tls: TLSConnection, failure: ScanFailure) -> None:
+    """No HTTP byte came before the connection broke: a flood or a protocol violation goes
+    into the connection's result, so the session does not count it as an answer. An alert
+    (in the transcript, which keeps ``HandshakeResult.answered``), a close or a reset is an
+    answer of the server's and changes nothing there."""
+    if failure.alert or failure.kind in (ErrorKind.connection_closed,
+                                         ErrorKind.connection_reset):
+        return
+    tls.result.after_handshake = AfterHandshake.failed
+    tls.result.failure = failure

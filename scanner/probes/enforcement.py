@@ -308,12 +308,12 @@ def _outcome(label: str, answer: HttpAnswer) -> HttpOutcome:
     response = answer.response
     if response is None:
         return HttpOutcome(request=label, outcome=answer.outcome, received=answer.received,
-                           protocol=answer.protocol)
+                           protocol=answer.protocol, alert=answer.alert)
     return HttpOutcome(request=label, outcome=answer.outcome, status=response.status,
                        reason=response.reason or None, protocol=answer.protocol,
                        server=response.server,
                        strict_transport_security=response.strict_transport_security,
-                       location=response.location)
+                       location=response.location, alert=answer.alert)
 
 
 def _post_handshake_alert(result: HandshakeResult) -> str | None:

@@ -136,17 +136,23 @@ async def _view(session: EndpointSession, context: ProbeContext, kind: VhostKind
     clean = top is not None and results[TLSVersion.from_label(top.version)].answered
     if context.http.enabled and clean:  # a peer that broke the handshake gets no request
         host = fronting.host_header(sni or session.address.ip, session.address.port)
-        answer = await exchange(session, session.offer(sni=sni, post_handshake_auth=True,
-                                                       alpn=("http/1.1",)),
-                                context.http.path, host, CertificateKind.none)
+        # Kept in the memo: fronting compares a request naming another Host with these.
+        answer = await context.shared.memo.get(
+            fronting.own_answer_key(sni, yours=False),
+            lambda: exchange(session, session.offer(sni=sni, post_handshake_auth=True,
+                                                    alpn=("http/1.1",)),
+                             context.http.path, host, CertificateKind.none))
         if answer.outcome is PathOutcome.response:
             view.http_status = answer.status
         if context.client_credential is not None and kind is VhostKind.name:
             # Which names your certificate opens: a name it opens is a way in to the others.
-            yours = await exchange(session, session.offer(
-                sni=sni, post_handshake_auth=True, alpn=("http/1.1",),
-                client_credential=context.client_credential), context.http.path, host,
-                CertificateKind.user_certificate)
+            credential = context.client_credential
+            yours = await context.shared.memo.get(
+                fronting.own_answer_key(sni, yours=True),
+                lambda: exchange(session, session.offer(
+                    sni=sni, post_handshake_auth=True, alpn=("http/1.1",),
+                    client_credential=credential), context.http.path, host,
+                    CertificateKind.user_certificate))
             view.your_certificate_status = yours.status
             view.your_certificate_accepted = (yours.outcome is PathOutcome.response
                                               and yours.status is not None

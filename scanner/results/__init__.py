@@ -133,6 +133,7 @@ from scanner.results.versions import (
     version_field,
 )
 from scanner.results.vhosts import (
+    AnswerDigest,
     FrontingCheck,
     FrontingResult,
     ServedCertificate,
@@ -162,6 +163,7 @@ __all__ = [
     "AlpnNoOverlapBehaviour",
     "AlpnOutcome",
     "AlpnSupportFacet",
+    "AnswerDigest",
     "ApplicationOutcome",
     "ApplicationOutcomeKind",
     "AttemptResult",

@@ -83,6 +83,10 @@ class HttpOutcome(Model):
     strict_transport_security: str | None = Field(
         default=None, description="The response's Strict-Transport-Security header.")
     location: str | None = Field(default=None, description="The response's Location header.")
+    alert: str | None = Field(
+        default=None, description="A TLS alert that ended the exchange after the request (e.g. "
+        "certificate_required after a post-handshake CertificateRequest); outcome is then "
+        "closed unless a status line came first.")
 
 
 class ApplicationOutcomeKind(StrEnum):

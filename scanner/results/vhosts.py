@@ -55,7 +55,20 @@ class VhostView(Model):
 class FrontingResult(StrEnum):
     bypass = "bypass"
     protected = "protected"
+    served_sni_vhost = "served_sni_vhost"  # routed by SNI: A's own answer, Host ignored
     inconclusive = "inconclusive"
+
+
+class AnswerDigest(Model):
+    """What tells two HTTP answers apart without keeping either body."""
+
+    status: int
+    server: str | None = None
+    location: str | None = None
+    body_sha256: str | None = Field(
+        default=None, description="sha256 (hex) of the first body_bytes bytes of the body "
+        "(at most 16 KiB are read).")
+    body_bytes: int = 0
 
 
 class FrontingCheck(Model):
@@ -70,6 +83,14 @@ class FrontingCheck(Model):
     alert: str | None = None
     result: FrontingResult
     detail: str
+    answer: AnswerDigest | None = Field(
+        default=None, description="What the SNI A / Host B request got.")
+    sni_name_answer: AnswerDigest | None = Field(
+        default=None, description="What A's own request got (SNI A, Host A, the same "
+        "certificate): an answer equal to it is A's content (served_sni_vhost), not B's.")
+    host_name_answer: AnswerDigest | None = Field(
+        default=None, description="What B's own request got (SNI B, Host B) with your "
+        "client_cert, when B accepts it: an answer equal to it is B's content.")
 
 
 class VhostsFacet(Model):

@@ -12,8 +12,9 @@ send back (h2 acknowledges settings and data), ``feed(b"")`` says the peer close
 
 from __future__ import annotations
 
+import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal, Protocol
 
 import h11
@@ -83,6 +84,10 @@ class HttpResponse:
     server: str | None = None
     strict_transport_security: str | None = None
     location: str | None = None
+    #: sha256 (hex) of the body bytes read, at most :data:`MAX_BODY_BYTES`: enough to tell two
+    #: answers apart without keeping either body.
+    body_sha256: str | None = None
+    body_bytes: int = 0  # how many body bytes the digest covers
 
 
 class HttpExchange(Protocol):
@@ -115,13 +120,29 @@ class HttpExchange(Protocol):
 
 @dataclass
 class ResponseReader:
-    """Bookkeeping both HTTP versions share: the head, the body count, the end."""
+    """Bookkeeping both HTTP versions share: the head, the body count and digest, the end."""
 
-    response: HttpResponse | None = None
+    head_only: HttpResponse | None = None
     body_bytes: int = 0
     ended: bool = False
     closed: bool = False
     received: bytearray = field(default_factory=bytearray)  # the first bytes, for reports
+    _digest: hashlib._Hash = field(default_factory=hashlib.sha256)
+
+    @property
+    def response(self) -> HttpResponse | None:
+        """The head, with the digest of the body read so far."""
+        if self.head_only is None:
+            return None
+        return replace(self.head_only, body_sha256=self._digest.hexdigest(),
+                       body_bytes=min(self.body_bytes, MAX_BODY_BYTES))
+
+    def body(self, data: bytes) -> None:
+        """Count body bytes and hash those under the cap; the bytes themselves are dropped."""
+        room = MAX_BODY_BYTES - self.body_bytes
+        if room > 0:
+            self._digest.update(data[:room])
+        self.body_bytes += len(data)
 
     @property
     def finished(self) -> bool:
@@ -138,9 +159,12 @@ class ResponseReader:
             key = _KEPT_HEADERS.get(name.lower())
             if key is not None and key not in kept:
                 kept[key] = value.decode("latin-1")[:_MAX_HEADER_VALUE]
-        self.response = HttpResponse(
+        self.head_only = HttpResponse(
             http_version=http_version, status=status,
-            reason=reason.decode("latin-1").strip()[:_MAX_HEADER_VALUE], **kept)
+            reason=reason.decode("latin-1").strip()[:_MAX_HEADER_VALUE],
+            server=kept.get("server"),
+            strict_transport_security=kept.get("strict_transport_security"),
+            location=kept.get("location"))
 
 
 class Http1Exchange:
@@ -181,18 +205,18 @@ class Http1Exchange:
         # Say "not HTTP" from the first bytes, instead of waiting for a header block that a
         # banner-speaking service will never send.
         start = (bytes(reader.received) + data)[:len(_PREFIX)]
-        if reader.response is None and start != _PREFIX[:len(start)]:
+        if reader.head_only is None and start != _PREFIX[:len(start)]:
             reader.keep(data)
             raise WireError("not an HTTP/1.x response")
         reader.keep(data)
-        if not data and reader.response is None:
+        if not data and reader.head_only is None:
             reader.closed = True  # closed before a whole head: a close, whatever came first
             return b""
         try:
             self._h11.receive_data(data)
             self._read_events()
         except h11.RemoteProtocolError as exc:
-            if reader.response is not None:  # a broken body after a good head: keep the head
+            if reader.head_only is not None:  # a broken body after a good head: keep the head
                 reader.ended = True
                 return b""
             raise WireError(f"malformed HTTP/1.x response: {exc}") from None
@@ -208,7 +232,7 @@ class Http1Exchange:
                 reader.head(event.http_version.decode("ascii"), event.status_code,
                             event.reason, list(event.headers))
             elif isinstance(event, h11.Data):
-                reader.body_bytes += len(event.data)
+                reader.body(bytes(event.data))
             elif isinstance(event, h11.EndOfMessage):
                 reader.ended = True
             elif isinstance(event, h11.ConnectionClosed):

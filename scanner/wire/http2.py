@@ -78,7 +78,7 @@ class Http2Exchange:
         try:
             events = self._h2.receive_data(data)
         except h2.exceptions.ProtocolError as exc:
-            if reader.response is not None:
+            if reader.head_only is not None:
                 reader.ended = True
                 return b""
             raise WireError(f"not an HTTP/2 answer: {exc}") from None
@@ -95,7 +95,7 @@ class Http2Exchange:
                 raise WireError(f"HTTP/2 response without a valid :status ({status!r})")
             reader.head("2", int(status), b"", headers)
         elif isinstance(event, h2.events.DataReceived) and event.stream_id == _STREAM:
-            reader.body_bytes += len(event.data or b"")
+            reader.body(event.data or b"")
             self._h2.acknowledge_received_data(event.flow_controlled_length, _STREAM)
         elif isinstance(event, h2.events.StreamEnded) and event.stream_id == _STREAM:
             reader.ended = True

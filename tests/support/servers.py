@@ -729,3 +729,63 @@ def haproxy_fronting(pki: TestPKI, workdir: Path, *, two_cas: bool = False
         return [exe, "-db", "-f", str(conf_path(port))]
 
     return _serve("haproxy", workdir, argv, config=conf_path, details={"two_cas": two_cas})
+
+
+# An SNI router (HAProxy 2.6): a TCP frontend reads the SNI from the ClientHello
+# (req.ssl_sni) and passes the TLS connection through to one TLS frontend per name, each
+# answering one fixed text whatever the Host says. open.test requires nothing, mtls.test
+# "verify required": a request with SNI open.test and Host mtls.test gets open.test's answer.
+_HAPROXY_SNI_ROUTER_CONF = """\
+global
+    maxconn 64
+defaults
+    timeout connect 5s
+    timeout client 5s
+    timeout server 5s
+frontend router
+    mode tcp
+    bind {host}:{port}
+    tcp-request inspect-delay 5s
+    tcp-request content accept if {{ req.ssl_hello_type 1 }}
+    use_backend to_mtls if {{ req.ssl_sni -i {mtls} }}
+    default_backend to_open
+backend to_open
+    mode tcp
+    server open abns@mtlsweep-{port}-open
+backend to_mtls
+    mode tcp
+    server mtls abns@mtlsweep-{port}-mtls
+frontend open_site
+    mode http
+    bind abns@mtlsweep-{port}-open ssl crt {crt} alpn h2,http/1.1
+    http-request return status 200 content-type text/plain string "{open} public"
+frontend mtls_site
+    mode http
+    bind abns@mtlsweep-{port}-mtls ssl crt {crt} verify required ca-file {ca} alpn h2,http/1.1
+    http-request return status 200 content-type text/plain string "{mtls} secret"
+"""
+
+
+def haproxy_sni_router(pki: TestPKI, workdir: Path
+                       ) -> contextlib.AbstractContextManager[RunningServer]:
+    """haproxy in TCP mode routing by SNI alone to one TLS site per name (``open.test``: no
+    client auth, ``mtls.test``: ``verify required``): Host never changes the site, so SNI
+    ``open.test`` with Host ``mtls.test`` is open.test's own answer, not a bypass."""
+    exe = binary("haproxy")
+    d = workdir.resolve()
+    d.mkdir(parents=True, exist_ok=True)
+    crt = d / "server-with-key.pem"
+    crt.write_bytes(pki.server_files.chain.read_bytes() + pki.server_files.key.read_bytes())
+    crt.chmod(0o600)
+
+    def conf_path(port: int) -> Path:
+        return d / f"haproxy-sni-{port}.cfg"
+
+    def argv(port: int) -> list[str]:
+        conf_path(port).write_text(_HAPROXY_SNI_ROUTER_CONF.format(
+            host=LOOPBACK, port=port, crt=crt, ca=pki.client_ca_bundle, open=OPEN_NAME,
+            mtls=MTLS_NAME))
+        return [exe, "-db", "-f", str(conf_path(port))]
+
+    return _serve("haproxy", workdir, argv, config=conf_path)
+

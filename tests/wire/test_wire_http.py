@@ -3,6 +3,8 @@ look-alike CA copy."""
 
 from __future__ import annotations
 
+import hashlib
+
 import h2.config
 import h2.connection
 import h2.events
@@ -61,7 +63,8 @@ def test_response_head_keeps_status_and_the_telling_headers() -> None:
                        b"Content-Length: 5\r\n\r\nab")
     assert exchange.response == HttpResponse(
         http_version="1.1", status=301, reason="Moved", server="nginx",
-        strict_transport_security="max-age=63072000", location="https://x/")
+        strict_transport_security="max-age=63072000", location="https://x/",
+        body_sha256=hashlib.sha256(b"ab").hexdigest(), body_bytes=2)
     assert not exchange.finished  # the rest of the body may still come
     exchange.feed(b"cde")
     assert exchange.finished and not exchange.closed
@@ -78,8 +81,11 @@ def test_partial_head_waits_and_a_close_ends_an_http10_body() -> None:
 
 def test_body_is_read_only_up_to_the_cap() -> None:
     exchange = _answer(b"HTTP/1.1 200 OK\r\nContent-Length: 999999\r\n\r\n")
-    exchange.feed(b"x" * MAX_BODY_BYTES)
+    exchange.feed(b"x" * MAX_BODY_BYTES + b"past the cap")
     assert exchange.finished and exchange.response is not None
+    # The digest covers the bytes up to the cap, and nothing past it.
+    assert exchange.response.body_bytes == MAX_BODY_BYTES
+    assert exchange.response.body_sha256 == hashlib.sha256(b"x" * MAX_BODY_BYTES).hexdigest()
 
 
 def test_a_close_before_any_answer_is_a_close() -> None:
@@ -134,7 +140,8 @@ def test_http2_exchange_sends_authority_and_reads_the_status() -> None:
     server.send_headers(request.stream_id, [(":status", "403"), ("server", "envoy")])
     ack = exchange.feed(server.data_to_send())
     assert ack  # settings acknowledged
-    assert exchange.response == HttpResponse(http_version="2", status=403, server="envoy")
+    assert exchange.response == HttpResponse(http_version="2", status=403, server="envoy",
+                                             body_sha256=hashlib.sha256(b"").hexdigest())
     server.send_data(request.stream_id, b"denied", end_stream=True)
     exchange.feed(server.data_to_send())
     assert exchange.finished and not exchange.closed

@@ -48,6 +48,7 @@ class PathExchange:
     status: int | None = None
     alert: str | None = None
     protocol: str | None = None  # "HTTP/1.1" or "HTTP/2", when a request was sent
+    response: wire.HttpResponse | None = None  # the answer's head and body digest
 
     @property
     def supported(self) -> bool:
@@ -176,7 +177,8 @@ async def exchange(session: EndpointSession, offer: ClientOffer, path: str, host
                 answer = await ask_http(tls, request)
     result = tls.result
     alert = _rejecting_alert(result)
-    status = answer.response.status if answer and answer.response else None
+    response = answer.response if answer else None
+    status = response.status if response else None
     if status is not None:
         outcome = PathOutcome.response
     elif alert is not None:
@@ -187,7 +189,7 @@ async def exchange(session: EndpointSession, offer: ClientOffer, path: str, host
         outcome = _OUTCOMES[answer.outcome]
     later = wire.later_certificate_request(result.transcript, version=result.version)
     return PathExchange(path, kind, result, later, outcome, status, alert,
-                        protocol=answer.protocol if answer else None)
+                        protocol=answer.protocol if answer else None, response=response)
 
 
 _OUTCOMES = {HttpOutcomeKind.closed: PathOutcome.closed,
