@@ -31,6 +31,7 @@ from scanner.report.jsonl import recorded_targets
 from scanner.report.render import RenderContext
 from scanner.report.sinks import OutputFormat, OutputSink, RecordSink
 from scanner.results import ExpectationStatus, Record, Severity
+from scanner.run import gc_tuning
 from scanner.run.fdlimit import fit_concurrency
 from scanner.run.runner import run_all
 from scanner.run.scan import Scanner, ScanSettings, error_record, internal_error
@@ -270,10 +271,12 @@ def run_sweep(targets: list[Target], options: SweepOptions, *, fmt: OutputFormat
     if sink.repair.torn is not None:
         summary.notes.append(f"removed the torn last line {output}:{sink.repair.torn.line_number} "
                              "left by a killed sweep (it held no complete record)")
+    thresholds = gc_tuning.tune_for_sweep()
     try:
         return trio.run(partial(sweep, targets, options, sink, summary=summary,
                                 observer=observer, stop_on_signals=stop_on_signals))
     finally:
+        gc_tuning.restore(thresholds)
         sink.close()
 
 
