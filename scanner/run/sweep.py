@@ -53,6 +53,7 @@ class SweepOptions:
     probe_options: ProbeOptions = field(default_factory=ProbeOptions)
     catalog: Catalog | None = None  # policies for identification and expect.policy
     rate: float | None = None
+    workers: int = 1  # processes, each scanning its share of the addresses (run/workers.py)
 
 
 class SweepOutcome(Enum):
@@ -273,6 +274,11 @@ def run_sweep(targets: list[Target], options: SweepOptions, *, fmt: OutputFormat
                              "left by a killed sweep (it held no complete record)")
     thresholds = gc_tuning.tune_for_sweep()
     try:
+        if options.workers > 1:
+            from scanner.run.workers import run_in_workers  # it imports this module
+
+            return run_in_workers(targets, options, sink, summary=summary, observer=observer,
+                                  stop_on_signals=stop_on_signals)
         return trio.run(partial(sweep, targets, options, sink, summary=summary,
                                 observer=observer, stop_on_signals=stop_on_signals))
     finally:
