@@ -272,7 +272,7 @@ def run_sweep(targets: list[Target], options: SweepOptions, *, fmt: OutputFormat
     if sink.repair.torn is not None:
         summary.notes.append(f"removed the torn last line {output}:{sink.repair.torn.line_number} "
                              "left by a killed sweep (it held no complete record)")
-    thresholds = gc_tuning.tune_for_sweep()
+    gc_tuning.tune_for_sweep()
     try:
         if options.workers > 1:
             from scanner.run.workers import run_in_workers  # it imports this module
@@ -282,7 +282,7 @@ def run_sweep(targets: list[Target], options: SweepOptions, *, fmt: OutputFormat
         return trio.run(partial(sweep, targets, options, sink, summary=summary,
                                 observer=observer, stop_on_signals=stop_on_signals))
     finally:
-        gc_tuning.restore(thresholds)
+        gc_tuning.restore()
         sink.close()
 
 
