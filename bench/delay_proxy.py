@@ -72,9 +72,10 @@ async def _relay(client_reader: asyncio.StreamReader, client_writer: asyncio.Str
 async def serve(listen: int, upstream: int, count: int, delay: float) -> None:
     servers = []
     for offset in range(count):
-        def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                    port: int = upstream + offset) -> asyncio.Task[None]:
-            return asyncio.ensure_future(_relay(reader, writer, port, delay))
+        async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                          port: int = upstream + offset) -> None:
+            # a coroutine, so the server keeps its task referenced until the relay ends
+            await _relay(reader, writer, port, delay)
         servers.append(await asyncio.start_server(handler, "127.0.0.1", listen + offset,
                                                   backlog=512))
     print("ready", flush=True)
