@@ -122,12 +122,14 @@ def _run_worker(share: list[Indexed], options: SweepOptions, fd: int) -> None:
 
 def sweep_in_workers(shares: list[list[Indexed]], options: SweepOptions, sink: RecordSink, *,
                      on_record: Callable[[Record], None],
-                     fallback: Callable[[Target, str], Record]) -> signal.Signals | None:
+                     fallback: Callable[[Target, str], Record],
+                     on_started: Callable[[], None] = lambda: None) -> signal.Signals | None:
     """Run each share in its own forked worker; hand every record to ``sink`` (with its
     input position) and ``on_record`` as it arrives. Returns the stop signal, if any.
 
     ``options`` is given to each worker with the connection budget and rate divided
-    between them.
+    between them. ``on_started`` runs once every worker is forked (so that a progress
+    bar's refresh thread is never forked with them).
     """
     count = len(shares)
     share_options = replace(options, concurrency=max(1, options.concurrency // count),
@@ -154,6 +156,7 @@ def sweep_in_workers(shares: list[list[Indexed]], options: SweepOptions, sink: R
     previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
     reported: set[int] = set()
     try:
+        on_started()
         _collect(workers, sink, on_record, reported)
     finally:
         for process, _fd, _share in workers:
@@ -211,8 +214,10 @@ def run_in_workers(targets: list[Target], options: SweepOptions, sink: RecordSin
                                 observer=observer, stop_on_signals=stop_on_signals))
     started = time.perf_counter()
     summary.planned = len(targets)
-    if observer is not None:
-        observer.started(summary.skipped + len(targets), summary.skipped)
+
+    def on_started() -> None:
+        if observer is not None:
+            observer.started(summary.skipped + len(targets), summary.skipped)
 
     def on_record(record: Record) -> None:
         summary.add(record)
@@ -226,7 +231,7 @@ def run_in_workers(targets: list[Target], options: SweepOptions, sink: RecordSin
 
     try:
         summary.interrupted_by = sweep_in_workers(shares, options, sink, on_record=on_record,
-                                                  fallback=fallback)
+                                                  fallback=fallback, on_started=on_started)
     finally:
         summary.duration_s = time.perf_counter() - started
         if observer is not None:
