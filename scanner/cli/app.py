@@ -36,7 +36,7 @@ from scanner.report.sinks import OutputFormat
 from scanner.results import Severity, record_json_schema
 from scanner.run.shard import SHARD_ENV, SHARDS_ENV
 from scanner.run.sweep import SweepObserver, SweepOptions, SweepSummary, run_sweep
-from scanner.run.workers import default_workers
+from scanner.run.workers import default_workers, run_in_workers
 
 app = typer.Typer(
     name="mtlsweep",
@@ -158,7 +158,8 @@ def scan(
         rate=rate, probe_options=probe_options, workers=workers or default_workers())
     try:
         summary = run_sweep(target_list, options, fmt=fmt, output=output, resume=resume,
-                            shard=chosen_shard, observer=_progress_bar(quiet))
+                            shard=chosen_shard, observer=_progress_bar(quiet),
+                            parallel=run_in_workers)
     except JsonlError as exc:
         raise fail_usage(str(exc)) from None
     _print_summary(summary, quiet=quiet)

@@ -241,6 +241,14 @@ async def _cancel_on_signal(scope: trio.CancelScope, summary: SweepSummary, *,
             return
 
 
+class ParallelSweep(Protocol):
+    """Runs a prepared sweep in several processes (``run.workers.run_in_workers``)."""
+
+    def __call__(self, targets: list[Target], options: SweepOptions, sink: RecordSink, *,
+                 summary: SweepSummary, observer: SweepObserver | None,
+                 stop_on_signals: bool) -> SweepSummary: ...
+
+
 def can_resume(fmt: OutputFormat, output: Path | None) -> bool:
     """Resuming reads back what an earlier run wrote: JSON Lines in a file."""
     return fmt is OutputFormat.jsonl and output is not None
@@ -249,8 +257,12 @@ def can_resume(fmt: OutputFormat, output: Path | None) -> bool:
 def run_sweep(targets: list[Target], options: SweepOptions, *, fmt: OutputFormat,
               output: Path | None, resume: bool = False, shard: Shard | None = None,
               observer: SweepObserver | None = None, context: RenderContext | None = None,
-              stop_on_signals: bool = True) -> SweepSummary:
+              stop_on_signals: bool = True,
+              parallel: ParallelSweep | None = None) -> SweepSummary:
     """Run a sweep from synchronous code: shard, limits, resume, sink, signals.
+
+    With ``options.workers`` > 1, ``parallel`` (``run.workers.run_in_workers``) runs it
+    instead of this process, once the targets, sink and summary are ready.
 
     ``shard`` keeps that shard's share of the targets. ``resume`` needs JSON Lines written to
     ``output`` (``can_resume``): targets already recorded there are skipped (raises
@@ -274,11 +286,9 @@ def run_sweep(targets: list[Target], options: SweepOptions, *, fmt: OutputFormat
                              "left by a killed sweep (it held no complete record)")
     gc_tuning.tune_for_sweep()
     try:
-        if options.workers > 1:
-            from scanner.run.workers import run_in_workers  # it imports this module
-
-            return run_in_workers(targets, options, sink, summary=summary, observer=observer,
-                                  stop_on_signals=stop_on_signals)
+        if options.workers > 1 and parallel is not None:
+            return parallel(targets, options, sink, summary=summary, observer=observer,
+                            stop_on_signals=stop_on_signals)
         return trio.run(partial(sweep, targets, options, sink, summary=summary,
                                 observer=observer, stop_on_signals=stop_on_signals))
     finally:
