@@ -127,14 +127,14 @@ def write_inventory(path: Path, count: int, addresses: list[str], ports: list[in
 
 
 def run_sweep(inventory: Path, output: Path, *, concurrency: int,
-              soft_limit: int) -> dict[str, object]:
+              soft_limit: int, workers: int | None) -> dict[str, object]:
     def lower_soft_limit() -> None:
         _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(soft_limit, hard), hard))
 
     argv = [sys.executable, "-m", "scanner", "scan", str(inventory), "-o", str(output),
             "--concurrency", str(concurrency), "--per-address", "4", "--timeout", "10",
-            "--allow-unreachable"]
+            "--allow-unreachable", *(["--workers", str(workers)] if workers else [])]
     started = time.perf_counter()
     process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                preexec_fn=lower_soft_limit)
@@ -168,6 +168,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=512)
     parser.add_argument("--soft-limit", type=int, default=256,
                         help="the scanner starts with this open-file soft limit")
+    parser.add_argument("--workers", type=int,
+                        help="the scanner's --workers (default: its own, one per core); "
+                        "peak RSS is then that of the largest process")
     parser.add_argument("--keep", type=Path, help="copy the result files here")
     options = parser.parse_args()
     nginx = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
@@ -195,7 +198,8 @@ def main() -> None:
                                 options.sni_names)
                 result = run_sweep(inventory, directory / f"results-{count}.jsonl",
                                    concurrency=options.concurrency,
-                                   soft_limit=options.soft_limit)
+                                   soft_limit=options.soft_limit,
+                                   workers=options.workers)
                 if options.keep:
                     options.keep.mkdir(parents=True, exist_ok=True)
                     shutil.copy(directory / f"results-{count}.jsonl", options.keep)
