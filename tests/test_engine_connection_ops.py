@@ -145,3 +145,43 @@ def test_a_parser_bug_in_the_capture_callback_is_raised_not_lost(
 
     with pytest.raises(IndexError, match="a parser bug"):
         trio.run(main)
+
+
+@pytest.mark.parametrize(("verify", "ending"), [(None, "quiet"), ("require", "alert")])
+def test_read_after_handshake_ends_when_the_servers_flight_arrived(
+        openssl_server, verify: str | None, ending: str) -> None:
+    """The long wait applies only while nothing arrives: after the TLS 1.3 tickets (or the
+    certificate_required alert) the read ends, with every ticket ``openssl s_client`` sees
+    (the oracle), long before a 30 s wait would."""
+    from tests.support.oracle import s_client
+
+    server = openssl_server(verify=verify)
+    oracle = s_client(server.port, tls_version="1.3")
+    assert oracle.fatal_alert_after_handshake == (ending == "alert")
+
+    async def main() -> None:
+        session = session_for(server.port, timeout=60.0)
+        async with session.connect(session.offer(TLSVersion.TLSv1_3)) as tls:
+            result = await tls.handshake()
+            assert result.completed, result.failure
+            started = trio.current_time()
+            assert (await tls.read_after_handshake(30.0)).value == ending
+            assert trio.current_time() - started < 15.0
+        tickets = [m for m in result.transcript if m.name == "new_session_ticket"]
+        assert len(tickets) == len(oracle.new_session_tickets)
+
+    trio.run(main)
+
+
+def test_read_after_handshake_waits_the_whole_time_while_nothing_arrives(nginx_server) -> None:
+    server = nginx_server(mode="none")
+
+    async def main() -> None:
+        session = session_for(server.port)
+        async with session.connect(session.offer(TLSVersion.TLSv1_2)) as tls:
+            assert (await tls.handshake()).completed
+            started = trio.current_time()
+            assert (await tls.read_after_handshake(0.5)).value == "quiet"
+            assert trio.current_time() - started >= 0.5
+
+    trio.run(main)

@@ -46,6 +46,7 @@ from scanner.report.sinks import OutputError, OutputFormat
 from scanner.results import Severity, record_json_schema
 from scanner.run.shard import SHARD_ENV, SHARDS_ENV
 from scanner.run.sweep import SweepObserver, SweepOptions, SweepSummary, run_sweep
+from scanner.run.workers import default_workers, run_in_workers
 
 app = CommandApp(
     name="mtlsweep",
@@ -205,6 +206,10 @@ def scan(
         "probe: Heartbleed, CCS injection, TLS_FALLBACK_SCSV, compression, Ticketbleed, 0-RTT; "
         "up to 7 connections).")]
     = False,
+    workers: Annotated[int | None, typer.Option(
+        min=1, max=256, show_default=False, help="Processes to scan in, each owning a share of "
+        "the IP addresses (so --per-address holds across them; --concurrency and --rate are "
+        "divided). Default: one per CPU core.")] = None,
 ) -> None:
     """Scan endpoints and report, per target, one JSON record.
 
@@ -232,12 +237,14 @@ def scan(
         per_listener=per_listener, timeout=timeout,
         target_timeout=target_timeout, keylog=keylog, alpn_extra=extra_alpn, catalog=catalog,
         rate=rate, probe_options=probe_options, https_proxy=parse_https_proxy(https_proxy),
-        sni_names=parse_sni_names(sni_names), max_sni_names=max_sni_names)
+        sni_names=parse_sni_names(sni_names), max_sni_names=max_sni_names,
+        workers=workers or default_workers())
     try:
         summary = run_sweep(target_list, options, fmt=fmt, output=output, resume=resume,
                             shard=chosen_shard, observer=_progress_bar(quiet),
                             context=RenderContext(origins={t.key: t.origin for t in target_list},
-                                                  table_detail=detail))
+                                                  table_detail=detail),
+                            parallel=run_in_workers)
     except OutputError as exc:
         raise fail_output(str(exc)) from None
     except JsonlError as exc:

@@ -32,6 +32,9 @@ from scanner.results import ErrorKind
 _RECEIVE_CHUNK = 2**14 + 2048 + 5
 _SNIFF_BYTES = 3  # content type and version: enough to tell TLS from a banner
 _DESCRIBE_BYTES = 64
+# After the server's first message following the handshake (a ticket, usually), how long a
+# silence ends the read: the rest of that flight (a second ticket) comes right behind it.
+SETTLE_AFTER_MESSAGE_S = 0.05
 _T = TypeVar("_T")
 
 
@@ -221,18 +224,22 @@ class TLSConnection:
             self.result.failure = failure
         return self.result
 
-    async def read_after_handshake(self, seconds: float) -> AfterHandshake:
+    async def read_after_handshake(self, seconds: float, *,
+                                   settle: float = SETTLE_AFTER_MESSAGE_S) -> AfterHandshake:
         """Read for a bounded time after the handshake, to see what the server does unasked.
 
         TLS 1.3 servers reject a missing client certificate only after the client's Finished,
-        and send NewSessionTicket messages at that time too.
+        and send NewSessionTicket messages at that time too. The full ``seconds`` are waited
+        only while nothing arrives: once a message came, a ``settle`` silence ends the read
+        (an alert, a close or application data end it at once), so a slot is not held idle.
         """
         result = self.result
         if not result.completed or self._pump is None:
             return result.after_handshake
         result.after_handshake = AfterHandshake.quiet
         try:
-            data = await self.receive(until=min(self.deadline, trio.current_time() + seconds))
+            data = await self._receive_until_settled(
+                min(self.deadline, trio.current_time() + seconds), settle)
         except ScanFailure as failure:
             if failure.kind in (ErrorKind.connection_reset, ErrorKind.connection_closed):
                 result.after_handshake = AfterHandshake.closed
@@ -252,6 +259,30 @@ class TLSConnection:
         # only the latest session can resume.
         result.session = self.ssl.get_session()
         return result.after_handshake
+
+    async def _receive_until_settled(self, until: float, settle: float) -> bytes | None:
+        """``receive(until=...)``, cut short once messages arrived and then ``settle``
+        seconds passed without another."""
+        assert self._pump is not None, "no connection"
+        seen = self._capture.received
+
+        with trio.CancelScope(deadline=until) as scope:
+            def on_received() -> None:
+                nonlocal seen
+                if self._capture.received != seen:
+                    seen = self._capture.received
+                    scope.deadline = min(until, trio.current_time() + settle)
+
+            try:
+                return await self._drive(lambda: self.ssl.recv(_RECEIVE_CHUNK), closed_detail="",
+                                         on_received=on_received)
+            except SSL.ZeroReturnError:
+                return b""
+            except ScanFailure as failure:
+                if failure.kind is ErrorKind.connection_closed:
+                    return b""
+                raise
+        return None
 
     async def renegotiate(self) -> None:
         """Start a client-initiated renegotiation (TLS 1.2 and below) and run it to the end.
@@ -345,8 +376,10 @@ class TLSConnection:
             return await self._drive(operation, closed_detail=closed_detail)
         raise self._timeout_failure()
 
-    async def _drive(self, operation: Callable[[], _T], *, closed_detail: str | None) -> _T:
-        """``drive`` without the deadline; ``closed_detail=None`` describes a handshake close."""
+    async def _drive(self, operation: Callable[[], _T], *, closed_detail: str | None,
+                     on_received: Callable[[], None] | None = None) -> _T:
+        """``drive`` without the deadline; ``closed_detail=None`` describes a handshake close;
+        ``on_received`` is called whenever OpenSSL has digested all it got and waits for more."""
         assert self._pump is not None, "no connection"
         while True:
             try:
@@ -354,6 +387,8 @@ class TLSConnection:
             except SSL.WantReadError:
                 self._check_capture()
                 await self._send()
+                if on_received is not None:
+                    on_received()
                 if not await self._receive():
                     raise self._closed_failure(closed_detail) from None
                 continue

@@ -35,6 +35,7 @@ from scanner.report.render import RenderContext
 from scanner.report.sinks import OutputError, OutputFormat, OutputSink, RecordSink
 from scanner.results import ExpectationStatus, Record, Severity
 from scanner.results.identity import TargetKey, is_ip_literal
+from scanner.run import gc_tuning
 from scanner.run.addresses import expand_addresses
 from scanner.run.fdlimit import fit_concurrency
 from scanner.run.keylog import KeylogFile
@@ -66,6 +67,7 @@ class SweepOptions:
     #: Server names by (host, port) over the whole target list (before shard and resume
     #: pick from it); None: taken from the targets the sweep is given.
     neighbours: dict[tuple[str, int], tuple[str, ...]] | None = None
+    workers: int = 1  # processes, each scanning its share of the addresses (run/workers.py)
 
 
 class SweepOutcome(Enum):
@@ -308,6 +310,14 @@ async def _cancel_on_signal(scope: trio.CancelScope, summary: SweepSummary, *,
             return
 
 
+class ParallelSweep(Protocol):
+    """Runs a prepared sweep in several processes (``run.workers.run_in_workers``)."""
+
+    def __call__(self, targets: list[Target], options: SweepOptions, sink: RecordSink, *,
+                 summary: SweepSummary, observer: SweepObserver | None,
+                 stop_on_signals: bool) -> SweepSummary: ...
+
+
 def can_resume(fmt: OutputFormat, output: Path | None) -> bool:
     """Resuming reads back what an earlier run wrote: JSON Lines in a file."""
     return fmt is OutputFormat.jsonl and output is not None
@@ -316,8 +326,12 @@ def can_resume(fmt: OutputFormat, output: Path | None) -> bool:
 def run_sweep(targets: list[Target], options: SweepOptions, *, fmt: OutputFormat,
               output: Path | None, resume: bool = False, shard: Shard | None = None,
               observer: SweepObserver | None = None, context: RenderContext | None = None,
-              stop_on_signals: bool = True) -> SweepSummary:
+              stop_on_signals: bool = True,
+              parallel: ParallelSweep | None = None) -> SweepSummary:
     """Run a sweep from synchronous code: shard, limits, resume, sink, signals.
+
+    With ``options.workers`` > 1, ``parallel`` (``run.workers.run_in_workers``) runs it
+    instead of this process, once the targets, sink and summary are ready.
 
     ``shard`` keeps that shard's share of the targets. ``resume`` needs JSON Lines written to
     ``output`` (``can_resume``): targets already recorded there are skipped (raises
@@ -344,13 +358,20 @@ def run_sweep(targets: list[Target], options: SweepOptions, *, fmt: OutputFormat
     if sink.repair.torn is not None:
         summary.notes.append(f"removed the torn last line {output}:{sink.repair.torn.line_number} "
                              "left by a killed sweep (it held no complete record)")
+    gc_tuning.tune_for_sweep()
     try:
-        trio.run(partial(sweep, targets, options, sink, summary=summary,
-                         observer=observer, stop_on_signals=stop_on_signals))
+        if options.workers > 1 and parallel is not None:
+            summary = parallel(targets, options, sink, summary=summary, observer=observer,
+                               stop_on_signals=stop_on_signals)
+        else:
+            trio.run(partial(sweep, targets, options, sink, summary=summary,
+                             observer=observer, stop_on_signals=stop_on_signals))
     except BaseException:
         with contextlib.suppress(OutputError):
             sink.close()
         raise
+    finally:
+        gc_tuning.restore()
     try:
         sink.close()
     except OutputError as exc:

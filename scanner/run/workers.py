@@ -1,0 +1,239 @@
+"""A sweep on several cores: worker processes, each owning a share of the addresses.
+
+One interpreter runs one core, and a sweep is CPU-bound on its side of each handshake. The
+targets are split by the IP address they resolve to, so every address is scanned by one
+worker only and the per-address limit still holds for the whole sweep; the overall
+connection budget (and ``--rate``) is divided between the workers. Each worker is a forked
+copy of this process (nothing is pickled: private keys of inventory credentials cannot be),
+runs an ordinary in-process sweep of its share, and streams each record to the parent over
+a pipe as it finishes. The parent writes them to the one output in the order they arrive,
+so resume, shards and every output format work as in a single process.
+
+A worker that dies leaves error records (``internal_error``) for the targets it did not
+report; SIGINT/SIGTERM reach every worker, which stop as a single-process sweep does (the
+targets they were scanning get no record, so ``--resume`` picks them up).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import ctypes
+import hashlib
+import ipaddress
+import multiprocessing
+import os
+import selectors
+import signal
+import socket
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from functools import partial
+from types import FrameType
+
+import trio
+
+from scanner.config.options import resolve_options
+from scanner.config.targets import Target
+from scanner.report.sinks import RecordSink
+from scanner.results import ErrorInfo, ErrorKind, Record
+from scanner.run.scan import ScanSettings, error_record
+from scanner.run.sweep import SweepObserver, SweepOptions, SweepSummary, sweep
+
+_RESOLVERS = 32  # parallel name look-ups while partitioning
+_READ_CHUNK = 1 << 16
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+Indexed = tuple[int, Target]
+
+
+def default_workers() -> int:
+    """One worker per core this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def address_key(host: str, port: int) -> str:
+    """The address a target will be scanned at (the first one its name resolves to, as
+    the scan takes), or the name itself when it does not resolve now."""
+    try:
+        return str(ipaddress.ip_address(host.strip("[]")))
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        return host.lower()
+    return str(infos[0][4][0]) if infos else host.lower()
+
+
+def partition(targets: Sequence[Target], workers: int,
+              key: Callable[[str, int], str] = address_key) -> list[list[Indexed]]:
+    """``targets`` (with their input positions) in at most ``workers`` non-empty shares, all
+    targets of one address in the same share, shares balanced by number of targets."""
+    endpoints = sorted({(t.host, t.port) for t in targets})
+    with concurrent.futures.ThreadPoolExecutor(_RESOLVERS) as pool:
+        keys = dict(zip(endpoints, pool.map(lambda e: key(*e), endpoints), strict=True))
+    groups: dict[str, list[Indexed]] = {}
+    for index, target in enumerate(targets):
+        groups.setdefault(keys[(target.host, target.port)], []).append((index, target))
+    shares: list[list[Indexed]] = [[] for _ in range(max(1, workers))]
+    # Largest first onto the smallest share; ties broken by a stable hash, not input order.
+    ordered = sorted(groups.items(), key=lambda item: (
+        -len(item[1]), hashlib.sha256(item[0].encode()).hexdigest()))
+    for _key, members in ordered:
+        min(shares, key=len).extend(members)
+    return [sorted(share, key=lambda item: item[0]) for share in shares if share]
+
+
+class _PipeSink:
+    """A worker's sink: ``index<TAB>record JSON`` lines to the parent."""
+
+    def __init__(self, fd: int, share: list[Indexed]) -> None:
+        self._fd = fd
+        self._share = share
+
+    def write(self, index: int, record: Record) -> None:
+        line = f"{self._share[index][0]}\t{record.to_json()}\n".encode()
+        view = memoryview(line)
+        while view:
+            view = view[os.write(self._fd, view):]
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to SIGTERM this worker when the parent dies (a SIGKILLed sweep must not
+    leave workers scanning on); elsewhere a worker stops at its next write to the pipe."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _run_worker(share: list[Indexed], options: SweepOptions, fd: int) -> None:
+    _die_with_parent()
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    trio.run(partial(sweep, [target for _, target in share], options, _PipeSink(fd, share),
+                     stop_on_signals=True))
+    os.close(fd)
+
+
+def sweep_in_workers(shares: list[list[Indexed]], options: SweepOptions, sink: RecordSink, *,
+                     on_record: Callable[[Record], None],
+                     fallback: Callable[[Target, str], Record],
+                     on_started: Callable[[], None] = lambda: None) -> signal.Signals | None:
+    """Run each share in its own forked worker; hand every record to ``sink`` (with its
+    input position) and ``on_record`` as it arrives. Returns the stop signal, if any.
+
+    ``options`` is given to each worker with the connection budget and rate divided
+    between them. ``on_started`` runs once every worker is forked (so that a progress
+    bar's refresh thread is never forked with them).
+    """
+    count = len(shares)
+    share_options = replace(options, concurrency=max(1, options.concurrency // count),
+                            rate=options.rate / count if options.rate else None)
+    context = multiprocessing.get_context("fork")
+    workers: list[tuple[multiprocessing.process.BaseProcess, int, list[Indexed]]] = []
+    for share in shares:
+        read_fd, write_fd = os.pipe()
+        child = context.Process(target=_run_worker, args=(share, share_options, write_fd),
+                                daemon=True)
+        child.start()
+        os.close(write_fd)
+        workers.append((child, read_fd, share))
+
+    stopped: list[signal.Signals] = []
+
+    def forward(signum: int, _frame: FrameType | None) -> None:
+        if not stopped:
+            stopped.append(signal.Signals(signum))
+        for process, _fd, _share in workers:
+            if process.pid is not None and process.is_alive():
+                os.kill(process.pid, signal.SIGTERM)
+
+    previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
+    reported: set[int] = set()
+    try:
+        on_started()
+        _collect(workers, sink, on_record, reported)
+    finally:
+        for process, _fd, _share in workers:
+            process.join()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    if not stopped:  # a worker that died without a signal: its targets still get a record
+        for process, _fd, share in workers:
+            for index, target in share:
+                if index not in reported:
+                    record = fallback(target, f"the worker process scanning it exited with "
+                                              f"code {process.exitcode}")
+                    sink.write(index, record)
+                    on_record(record)
+    return stopped[0] if stopped else None
+
+
+def _collect(workers: list[tuple[multiprocessing.process.BaseProcess, int, list[Indexed]]],
+             sink: RecordSink, on_record: Callable[[Record], None], reported: set[int]) -> None:
+    selector = selectors.DefaultSelector()
+    pending: dict[int, bytes] = {}
+    for _process, fd, _share in workers:
+        selector.register(fd, selectors.EVENT_READ)
+        pending[fd] = b""
+    while pending:
+        for key, _events in selector.select():
+            fd = int(key.fd)
+            try:
+                data = os.read(fd, _READ_CHUNK)
+            except InterruptedError:
+                continue
+            if not data:
+                selector.unregister(fd)
+                os.close(fd)
+                del pending[fd]
+                continue
+            *lines, pending[fd] = (pending[fd] + data).split(b"\n")
+            for line in lines:
+                index_text, _, payload = line.partition(b"\t")
+                record = Record.model_validate_json(payload)
+                reported.add(int(index_text))
+                sink.write(int(index_text), record)
+                on_record(record)
+    selector.close()
+
+
+def run_in_workers(targets: list[Target], options: SweepOptions, sink: RecordSink, *,
+                   summary: SweepSummary, observer: SweepObserver | None,
+                   stop_on_signals: bool) -> SweepSummary:
+    """``run_sweep``'s multi-process path: the same summary, observer calls and records
+    (in this process when the targets are all on one address)."""
+    shares = partition(targets, options.workers)
+    if len(shares) < 2:
+        return trio.run(partial(sweep, targets, options, sink, summary=summary,
+                                observer=observer, stop_on_signals=stop_on_signals))
+    started = time.perf_counter()
+    summary.planned = len(targets)
+
+    def on_started() -> None:
+        if observer is not None:
+            observer.started(summary.skipped + len(targets), summary.skipped)
+
+    def on_record(record: Record) -> None:
+        summary.add(record)
+        if observer is not None:
+            observer.finished(record)
+
+    def fallback(target: Target, detail: str) -> Record:
+        probes = resolve_options(target, ScanSettings(probes=options.probes)).probes
+        return error_record(target, ErrorInfo(kind=ErrorKind.internal_error, detail=detail),
+                            probes)
+
+    try:
+        summary.interrupted_by = sweep_in_workers(shares, options, sink, on_record=on_record,
+                                                  fallback=fallback, on_started=on_started)
+    finally:
+        summary.duration_s = time.perf_counter() - started
+        if observer is not None:
+            observer.stopped()
+    return summary
