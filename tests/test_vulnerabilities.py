@@ -57,6 +57,18 @@ def test_heartbleed_both_ways(scan: Scan, leaks: bool) -> None:
         assert not [f for f in record.findings if f.id.startswith("vulnerabilities.")]
 
 
+def test_heartbleed_sends_nothing_when_the_extension_is_not_acknowledged(scan: Scan) -> None:
+    """Vulnerable OpenSSL 1.0.1 builds acknowledged the heartbeat extension; a server that
+    does not is answered at once, without a heartbeat (so without waiting for its silence)."""
+    with tcp_server(heartbeat_peer(leaks=False, acknowledges=False), name="vuln-peer") as peer:
+        record = scan(peer.port, probes=PROBES)
+        log = peer.log()
+    heartbleed = checks(record).heartbleed
+    assert heartbleed is not None and heartbleed.result == "not_vulnerable"
+    assert heartbleed.detail.startswith("the server does not acknowledge the heartbeat")
+    assert "heartbeat received" not in log
+
+
 @pytest.mark.parametrize("accepts", [True, False], ids=["accepts", "refuses"])
 def test_ccs_injection_both_ways(scan: Scan, accepts: bool) -> None:
     record = scan_peer(scan, early_ccs_peer(accepts=accepts))
@@ -68,6 +80,15 @@ def test_ccs_injection_both_ways(scan: Scan, accepts: bool) -> None:
     else:
         assert (ccs.result, ccs.detail) == ("not_vulnerable", "the early ChangeCipherSpec got "
                                             "unexpected_message")
+
+
+def test_ccs_injection_reads_silence_as_not_taken(scan: Scan) -> None:
+    """A server that took the early CCS fails the next record's MAC at once; one that stays
+    silent is read as not vulnerable after the short window, not held to the deadline."""
+    record = scan_peer(scan, early_ccs_peer(accepts=False, silent=True))
+    ccs = checks(record).ccs_injection
+    assert ccs is not None and ccs.result == "not_vulnerable"
+    assert ccs.detail.startswith("no answer within 1 s to an early ChangeCipherSpec")
 
 
 @pytest.mark.parametrize("deflate", [True, False], ids=["deflate", "null"])
@@ -105,7 +126,14 @@ def test_nginx_haproxy_and_caddy_are_not_vulnerable(nginx_server, haproxy_server
     assert results(scan(caddy_server(client_auth=None).port, probes=PROBES)) == CLEAN
     nginx = nginx_server(mode="none")
     haproxy = haproxy_server(verify="none", tls_versions=("1.2", "1.3"))
-    assert results(scan(nginx.port, probes=PROBES)) == CLEAN
+    record = scan(nginx.port, probes=PROBES)
+    assert results(record) == CLEAN
+    # OpenSSL 3 has no heartbeat support: s_client -tlsextdebug shows no heartbeat extension
+    heartbleed = checks(record).heartbleed
+    assert heartbleed is not None and "does not acknowledge" in heartbleed.detail
+    oracle = s_client(nginx.port, tls_version="1.2", extra_args=("-tlsextdebug",))
+    assert "TLS server extension" in oracle.stdout, oracle.summary()
+    assert "heartbeat" not in oracle.stdout.lower(), oracle.summary()
     record = scan(haproxy.port, probes=PROBES)
     assert results(record) == CLEAN
     # five raw checks, the four version tests they read, and the two baseline handshakes

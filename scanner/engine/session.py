@@ -199,12 +199,14 @@ class EndpointSession:
         skip: Callable[[], str | None] | None = None,
         then: Callable[[raw.RawReply], bytes | None] | None = None,
         then_window: float = 2.0,
+        then_enough: Callable[[wire.FollowUpRecords], bool] | None = None,
     ) -> raw.RawReply:
         """One connection, one raw ClientHello (``payload``), the server's answer; within
         the same limits, deadline and counters as a full handshake. ``skip``, asked once a
         connection slot is free, may give a reason not to connect after all. ``then``, given
         the answer, may return one more message to send on the same connection; what comes
-        back within ``then_window`` seconds (at most 64 KiB) is ``reply.followup``."""
+        back within ``then_window`` seconds (at most 64 KiB, and no more once ``then_enough``
+        says the records read so far settle the question) is ``reply.followup``."""
         async with self.limits.slot(self.address.ip):
             reason = skip() if skip is not None else None
             if reason is not None:
@@ -228,7 +230,8 @@ class EndpointSession:
                 more = then(reply) if then is not None else None
                 if more is not None:
                     reply.followup = await raw.follow_up(stream, more, deadline=deadline,
-                                                         window=then_window, cap=65536)
+                                                         window=then_window, cap=65536,
+                                                         enough=then_enough)
         if reply.hello or reply.outcome is raw.RawOutcome.sslv2_server_hello:
             self.stats.server_hellos += 1
             self.stats.answered += 1

@@ -2,9 +2,13 @@
 than it carries, with its own memory?
 
 RFC 6520 4 says such a request MUST be discarded silently; OpenSSL 1.0.1-1.0.1f copied the
-claimed length from its memory instead. We offer the heartbeat extension, read the server's
-flight to ServerHelloDone, send one heartbeat request claiming 16384 bytes and carrying
-none, and count (never keep) the heartbeat bytes that come back, reading at most 64 KiB.
+claimed length from its memory instead. Those builds always acknowledged the heartbeat
+extension in their ServerHello (heartbeat support was compiled in and on by default), so a
+server that does not acknowledge it is read as not vulnerable at once, with no heartbeat
+sent. Otherwise we send, after ServerHelloDone, one heartbeat request claiming 16384 bytes
+and carrying none, and count (never keep) the heartbeat bytes that come back, reading at
+most 64 KiB. A leaking server answers at once; a correct one stays silent, which costs the
+window below.
 """
 
 from __future__ import annotations
@@ -25,8 +29,8 @@ from scanner.probes.vulns.common import (
 from scanner.results import VulnerabilityCheck
 
 CLAIMED_PAYLOAD = 0x4000
-#: How long to wait for a heartbeat answer: a correct server drops the request silently, so
-#: every scan of one waits this long (a leaking server answers at once).
+#: How long to wait for a heartbeat answer from a server that acknowledged the extension: a
+#: correct one drops the request silently and costs this wait (a leaking one answers at once).
 HEARTBEAT_WINDOW_S = 2.0
 HEARTBEAT_REQUEST = 1
 # type, payload_length: no payload, no padding (an honest request needs 16 bytes of padding)
@@ -42,25 +46,41 @@ async def check(session: EndpointSession, enum: Enumerator) -> VulnerabilityChec
     version = test.version
 
     def heartbeat(reply: RawReply) -> bytes | None:
-        if not accepted_hello(reply, version):
+        if not accepted_hello(reply, version) or not acknowledged(reply):
             return None
         return record(wire.ContentType.heartbeat, version, MALFORMED_REQUEST)
 
     reply = await session.raw_exchange(legacy_hello(enum, test, extensions=(HEARTBEAT_EXTENSION,)),
                                        stop_at=wire.StopAt.SERVER_HELLO_DONE, then=heartbeat,
-                                       then_window=HEARTBEAT_WINDOW_S)
+                                       then_window=HEARTBEAT_WINDOW_S, then_enough=leaked)
+    if not accepted_hello(reply, version):
+        return no_hello(reply, version)
+    if not acknowledged(reply):
+        return verdict("not_vulnerable", "the server does not acknowledge the heartbeat "
+                       "extension (vulnerable OpenSSL 1.0.1 builds did): no heartbeat sent",
+                       version=version)
     if reply.followup is None:
         return no_hello(reply, version)
     return judge(reply, version)
+
+
+def leaked(records: wire.FollowUpRecords) -> bool:
+    """Pure: a whole heartbeat record longer than the request came back (no need to read
+    on: that is the leak)."""
+    return any(content_type == wire.ContentType.heartbeat and length > len(MALFORMED_REQUEST)
+               for content_type, length in records.records)
+
+
+def acknowledged(reply: RawReply) -> bool:
+    """Pure: the ServerHello carries the heartbeat extension."""
+    hello = reply.server_hello
+    return hello is not None and hello.has_extension(wire.ExtensionType.heartbeat)
 
 
 def judge(reply: RawReply, version: int) -> VulnerabilityCheck:
     """Pure: the verdict on what came back after the malformed heartbeat."""
     assert reply.followup is not None
     received = reply.followup.records.body_bytes.get(wire.ContentType.heartbeat, 0)
-    hello = reply.server_hello
-    echoed = hello is not None and hello.has_extension(wire.ExtensionType.heartbeat)
-    offered = "with" if echoed else "without"
     if received > len(MALFORMED_REQUEST):
         return verdict("vulnerable", f"a heartbeat claiming {CLAIMED_PAYLOAD} bytes and carrying "
                        f"none got {received} bytes of heartbeat back", version=version)
@@ -68,5 +88,5 @@ def judge(reply: RawReply, version: int) -> VulnerabilityCheck:
     answer = (f"an alert, {records.alert.name}" if records.alert is not None else
               {"closed": "a close", "reset": "a reset", "done": "junk"}.get(
                   reply.followup.ending, "nothing"))
-    return verdict("not_vulnerable", f"the server ({offered} the heartbeat extension) answered "
-                   f"the overlong heartbeat with {answer}", version=version)
+    return verdict("not_vulnerable", f"the server (acknowledging the heartbeat extension) "
+                   f"answered the overlong heartbeat with {answer}", version=version)
