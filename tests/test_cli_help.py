@@ -45,8 +45,8 @@ def test_scan_help_names_the_real_default_probes() -> None:
     default_part = flat.split("(default: ", 1)[1].split(";", 1)[0]
     assert [name.strip() for name in default_part.split(",")] == list(DEFAULT_PROBES)
     opt_in = sorted(set(PROBES) - set(DEFAULT_PROBES))
-    assert opt_in == ["alpn_support"]
-    assert "also available: alpn_support" in flat
+    assert opt_in == ["alpn_support", "robot", "vhosts"]
+    assert "also available: alpn_support, robot, vhosts" in flat
 
 
 def test_command_line_probes_win_over_the_inventory_with_a_warning(tmp_path: Path) -> None:
