@@ -7,6 +7,9 @@ from collections.abc import Callable
 
 import pytest
 
+from scanner import wire
+from scanner.engine.raw import FollowUp, RawOutcome, RawReply
+from scanner.probes.vulns import heartbleed
 from scanner.results import Record, VulnerabilitiesFacet
 from tests.support.oracle import s_client
 from tests.support.pki import PemPaths, TestPKI, issue_server_cert
@@ -53,7 +56,8 @@ def test_heartbleed_both_ways(scan: Scan, leaks: bool) -> None:
         assert finding.severity == "critical" and "CVE-2014-0160" in finding.references
     else:
         assert heartbleed.result == "not_vulnerable"
-        assert heartbleed.detail.endswith("answered the overlong heartbeat with nothing")
+        assert heartbleed.detail == ("the server dropped the overlong heartbeat and answered "
+                                     "the well-formed one after it (RFC 6520 4)")
         assert not [f for f in record.findings if f.id.startswith("vulnerabilities.")]
 
 
@@ -234,3 +238,21 @@ def test_robot_on_real_servers(nginx_server, gnutls_server, rsa_files: PemPaths,
     ecdsa_only = nginx_server(mode="none")
     robot = scan(ecdsa_only.port, probes=("robot",)).robot
     assert robot is not None and robot.result == "not_applicable"
+
+
+@pytest.mark.parametrize(("chunks", "result", "said"), [
+    # the leak (split at the 16384-byte record limit), then the well-formed request's answer,
+    # read in one piece or stopped once the whole leak was in
+    ([(16384, 19, 35)], "vulnerable", "got 16403 bytes"),
+    ([(16384, 19)], "vulnerable", "got 16403 bytes"),
+    ([(35,)], "not_vulnerable", "answered the well-formed one"),
+    ([], "not_vulnerable", "with nothing"),
+])
+def test_heartbleed_judge(chunks: list[tuple[int, ...]], result: str, said: str) -> None:
+    records = wire.FollowUpRecords()
+    for lengths in chunks:
+        records.feed(b"".join(bytes([24, 3, 3]) + n.to_bytes(2, "big") + bytes(n)
+                              for n in lengths))
+    reply = RawReply(RawOutcome.server_hello, followup=FollowUp(b"", records))
+    check = heartbleed.judge(reply, 0x0303)
+    assert check.result == result and said in check.detail, check
