@@ -93,7 +93,7 @@ targets:
         ("targets:\n  - host: a.example\n    probes: [client_auth, nope]\n",
          ":3:5: unknown probe 'nope'; known probes: alpn, alpn_support, certificate, "
          "cipher_suites, client_auth, dh_parameters, enforcement, engine_agreement, "
-         "extensions, groups, npn, ocsp, protocols, renegotiation, resumption, robot, "
+         "extensions, groups, npn, ocsp, protocols, renegotiation, resumption, robot, vhosts, "
          "vulnerabilities"),
         ("targets:\n  - host: a.example\n  - host: A.example\n",
          ":3:5: duplicate target a.example:443"),
