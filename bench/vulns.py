@@ -19,11 +19,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import subprocess
 import tempfile
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -39,8 +38,7 @@ from scanner.results import Record
 from scanner.run.sweep import SweepOptions, sweep
 from scanner.wire.dh_groups import well_known_dh_primes
 from tests.support import servers
-from tests.support.pki import PemPaths, TestPKI, build_test_pki, issue_server_cert
-from tests.support.processes import free_port, wait_for_listen
+from tests.support.pki import TestPKI, build_test_pki, issue_server_cert
 from tests.support.sinks import RecordList
 
 PROBES = (*DEFAULT_PROBES, "robot")
@@ -117,27 +115,6 @@ def dh1024(workdir: Path) -> Path:
     return path
 
 
-@contextlib.contextmanager
-def caddy(workdir: Path, files: PemPaths) -> Iterator[int]:
-    port = free_port()
-    workdir.mkdir(parents=True, exist_ok=True)
-    config = workdir / "Caddyfile"
-    config.write_text("{\n\tadmin off\n\tauto_https off\n}\n"
-                      f"https://localhost:{port} {{\n\tbind 127.0.0.1\n"
-                      f"\ttls {files.cert} {files.key}\n\trespond \"ok\"\n}}\n")
-    env = {**os.environ, "XDG_DATA_HOME": str(workdir), "XDG_CONFIG_HOME": str(workdir),
-           "HOME": str(workdir)}
-    with open(workdir / "caddy.log", "wb") as log:
-        process = subprocess.Popen(["caddy", "run", "--config", str(config), "--adapter",
-                                    "caddyfile"], stdout=log, stderr=log, env=env)
-    try:
-        wait_for_listen("127.0.0.1", port, 15, None, tls=True)
-        yield port
-    finally:
-        process.terminate()
-        process.wait(10)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--no-sslyze", action="store_true", help="skip the sslyze runs")
@@ -168,11 +145,12 @@ def main() -> None:
                 extra_args=("-early_data", "-quiet"))),
         ]
         if subprocess.run(["which", "caddy"], capture_output=True, check=False).returncode == 0:
-            starters.append(("caddy", lambda d: caddy(d, pki.server_files)))
+            starters.append(("caddy", lambda d: servers.caddy(pki, d, client_auth=None,
+                                                              tls_versions=None)))
         findings_rows, verdict_rows = [], []
         for index, (label, start) in enumerate(starters):
             with start(workdir / f"server-{index}") as server:
-                port = server if isinstance(server, int) else server.port
+                port = server.port
                 record = scan(port, pki)
                 findings_rows.append([label, str(record.stats.connections), ", ".join(
                     f"{f.id} ({f.severity.value})" for f in record.findings) or "none"])

@@ -7,6 +7,9 @@ from collections.abc import Callable
 
 import pytest
 
+from scanner import wire
+from scanner.engine.raw import FollowUp, RawOutcome, RawReply
+from scanner.probes.vulns import heartbleed
 from scanner.results import Record, VulnerabilitiesFacet
 from tests.support.oracle import s_client
 from tests.support.pki import PemPaths, TestPKI, issue_server_cert
@@ -53,8 +56,21 @@ def test_heartbleed_both_ways(scan: Scan, leaks: bool) -> None:
         assert finding.severity == "critical" and "CVE-2014-0160" in finding.references
     else:
         assert heartbleed.result == "not_vulnerable"
-        assert heartbleed.detail.endswith("answered the overlong heartbeat with nothing")
+        assert heartbleed.detail == ("the server dropped the overlong heartbeat and answered "
+                                     "the well-formed one after it (RFC 6520 4)")
         assert not [f for f in record.findings if f.id.startswith("vulnerabilities.")]
+
+
+def test_heartbleed_sends_nothing_when_the_extension_is_not_acknowledged(scan: Scan) -> None:
+    """Vulnerable OpenSSL 1.0.1 builds acknowledged the heartbeat extension; a server that
+    does not is answered at once, without a heartbeat (so without waiting for its silence)."""
+    with tcp_server(heartbeat_peer(leaks=False, acknowledges=False), name="vuln-peer") as peer:
+        record = scan(peer.port, probes=PROBES)
+        log = peer.log()
+    heartbleed = checks(record).heartbleed
+    assert heartbleed is not None and heartbleed.result == "not_vulnerable"
+    assert heartbleed.detail.startswith("the server does not acknowledge the heartbeat")
+    assert "heartbeat received" not in log
 
 
 @pytest.mark.parametrize("accepts", [True, False], ids=["accepts", "refuses"])
@@ -68,6 +84,15 @@ def test_ccs_injection_both_ways(scan: Scan, accepts: bool) -> None:
     else:
         assert (ccs.result, ccs.detail) == ("not_vulnerable", "the early ChangeCipherSpec got "
                                             "unexpected_message")
+
+
+def test_ccs_injection_reads_silence_as_not_taken(scan: Scan) -> None:
+    """A server that took the early CCS fails the next record's MAC at once; one that stays
+    silent is read as not vulnerable after the short window, not held to the deadline."""
+    record = scan_peer(scan, early_ccs_peer(accepts=False, silent=True))
+    ccs = checks(record).ccs_injection
+    assert ccs is not None and ccs.result == "not_vulnerable"
+    assert ccs.detail.startswith("no answer within 1 s to an early ChangeCipherSpec")
 
 
 @pytest.mark.parametrize("deflate", [True, False], ids=["deflate", "null"])
@@ -105,7 +130,14 @@ def test_nginx_haproxy_and_caddy_are_not_vulnerable(nginx_server, haproxy_server
     assert results(scan(caddy_server(client_auth=None).port, probes=PROBES)) == CLEAN
     nginx = nginx_server(mode="none")
     haproxy = haproxy_server(verify="none", tls_versions=("1.2", "1.3"))
-    assert results(scan(nginx.port, probes=PROBES)) == CLEAN
+    record = scan(nginx.port, probes=PROBES)
+    assert results(record) == CLEAN
+    # OpenSSL 3 has no heartbeat support: s_client -tlsextdebug shows no heartbeat extension
+    heartbleed = checks(record).heartbleed
+    assert heartbleed is not None and "does not acknowledge" in heartbleed.detail
+    oracle = s_client(nginx.port, tls_version="1.2", extra_args=("-tlsextdebug",))
+    assert "TLS server extension" in oracle.stdout, oracle.summary()
+    assert "heartbeat" not in oracle.stdout.lower(), oracle.summary()
     record = scan(haproxy.port, probes=PROBES)
     assert results(record) == CLEAN
     # five raw checks, the four version tests they read, and the two baseline handshakes
@@ -206,3 +238,21 @@ def test_robot_on_real_servers(nginx_server, gnutls_server, rsa_files: PemPaths,
     ecdsa_only = nginx_server(mode="none")
     robot = scan(ecdsa_only.port, probes=("robot",)).robot
     assert robot is not None and robot.result == "not_applicable"
+
+
+@pytest.mark.parametrize(("chunks", "result", "said"), [
+    # the leak (split at the 16384-byte record limit), then the well-formed request's answer,
+    # read in one piece or stopped once the whole leak was in
+    ([(16384, 19, 35)], "vulnerable", "got 16403 bytes"),
+    ([(16384, 19)], "vulnerable", "got 16403 bytes"),
+    ([(35,)], "not_vulnerable", "answered the well-formed one"),
+    ([], "not_vulnerable", "with nothing"),
+])
+def test_heartbleed_judge(chunks: list[tuple[int, ...]], result: str, said: str) -> None:
+    records = wire.FollowUpRecords()
+    for lengths in chunks:
+        records.feed(b"".join(bytes([24, 3, 3]) + n.to_bytes(2, "big") + bytes(n)
+                              for n in lengths))
+    reply = RawReply(RawOutcome.server_hello, followup=FollowUp(b"", records))
+    check = heartbleed.judge(reply, 0x0303)
+    assert check.result == result and said in check.detail, check

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -293,14 +294,17 @@ class FollowUp:
 
 
 async def follow_up(stream: trio.abc.Stream, data: bytes, *, deadline: float, window: float,
-                    cap: int) -> FollowUp:
+                    cap: int,
+                    enough: Callable[[wire.FollowUpRecords], bool] | None = None) -> FollowUp:
     """Send ``data`` on a raw connection and read records for at most ``window`` seconds
-    (within ``deadline``) and ``cap`` bytes; never raises on I/O."""
+    (within ``deadline``) and ``cap`` bytes, or until ``enough`` is true of what was read;
+    never raises on I/O."""
     result = FollowUp(data, wire.FollowUpRecords(cap=cap))
     try:
         with trio.move_on_at(min(deadline, trio.current_time() + window)):
             await stream.send_all(data)
-            while not result.records.done:
+            while not result.records.done and not (enough is not None
+                                                   and enough(result.records)):
                 chunk = await stream.receive_some(_RECEIVE_CHUNK)
                 if not chunk:
                     result.ending = "closed"

@@ -109,10 +109,31 @@ def _suite_check(version: int, enumeration: SuiteEnumeration,
     if not in_set:
         detail = "OpenSSL negotiated a suite the raw enumeration did not find"
     elif not agree:
-        detail = (f"the raw enumeration ({enumeration.order} order) predicts another pick "
-                  "from OpenSSL's offer")
+        detail = _ORDER_MISS
     return AgreementCheck(fact="cipher_suite", version=LABELS[version], raw=raw_view,
                           openssl=_suite_name(chosen), agree=agree, detail=detail)
+
+
+_ORDER_MISS = "the raw enumeration predicts another pick from OpenSSL's offer"
+
+
+def replayed_suite_check(check: AgreementCheck, enumeration: SuiteEnumeration,
+                         replayed: int | None) -> AgreementCheck:
+    """Pure: the suite check again, once the raw engine has sent OpenSSL's own suite list in
+    OpenSSL's order (``replayed``: what it picked). The same pick means the two engines see
+    the same server and the enumerated order, not the engine, missed: the server's choice
+    depends on the offer beyond one preference list (Go's crypto/tls ranks AES-GCM first
+    only when the client's first suite is AES-GCM, else ChaCha20-Poly1305 first)."""
+    predicted = check.raw
+    seen = _suite_name(replayed) or "no ServerHello"
+    if replayed is not None and seen == check.openssl:
+        return check.model_copy(update={"raw": seen, "agree": True, "detail": (
+            f"same pick when the raw engine sends OpenSSL's suite list; the enumerated "
+            f"{enumeration.order} order predicted {predicted}: the server's preference "
+            "depends on the order of the offer")})
+    return check.model_copy(update={"detail": (
+        f"the raw enumeration ({enumeration.order} order) predicts {predicted}; sending "
+        f"OpenSSL's suite list, the raw engine saw {seen}")})
 
 
 def _openssl_alpn(result: HandshakeResult) -> str | None:
@@ -178,6 +199,15 @@ class EngineAgreementProbe(Probe[EngineAgreementFacet]):
                 nursery.start_soon(raw_alpn, alpn_version)
 
         checks = self._checks(tests, suites, handshakes, legacy, alpn_raw)
+        for index, check in enumerate(checks):
+            if check.fact == "cipher_suite" and not check.agree and check.detail == _ORDER_MISS:
+                version = next(v for v in _OPENSSL_VERSIONS if LABELS[v] == check.version)
+                offer = _openssl_offer(handshakes[version])
+                enumeration = suites[version]
+                assert offer is not None and enumeration is not None  # as _suite_check saw
+                reply = await enum.hellos.send(enum.hellos.offer(version, offer.cipher_suites))
+                picked = reply.cipher_suite if reply.hello and reply.version == version else None
+                checks[index] = replayed_suite_check(check, enumeration, picked)
         findings = [
             Finding(id="engine_agreement.disagreement", severity=Severity.low, probe=self.name,
                     version=check.version,

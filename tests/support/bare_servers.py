@@ -13,6 +13,7 @@ import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from . import servers
 from .pki import PemPaths
 from .processes import LOOPBACK
 from .servers import RunningServer, _serve, binary
@@ -71,20 +72,6 @@ frontend fe
     http-request return status 200
 """
 
-_CADDY = """\
-{{
-    admin off
-    auto_https off
-    storage file_system {d}/data
-}}
-https://localhost:{port} {{
-    bind {host}
-    tls {cert} {key}
-    respond "ok"
-}}
-"""
-
-
 def nginx(files: PemPaths, workdir: Path) -> contextlib.AbstractContextManager[RunningServer]:
     exe = binary("nginx")
     d = workdir.resolve()
@@ -130,18 +117,8 @@ def haproxy(files: PemPaths, workdir: Path) -> contextlib.AbstractContextManager
 
 
 def caddy(files: PemPaths, workdir: Path) -> contextlib.AbstractContextManager[RunningServer]:
-    """Caddy (Go crypto/tls) with a Caddyfile naming only the certificate and key."""
-    exe = binary("caddy")
-    d = workdir.resolve()
-
-    def argv(port: int) -> list[str]:
-        conf = d / f"Caddyfile-{port}"
-        conf.write_text(_CADDY.format(d=d, host=LOOPBACK, port=port, cert=files.chain,
-                                      key=files.key))
-        return [binary("env"), f"HOME={d}", f"XDG_DATA_HOME={d}", f"XDG_CONFIG_HOME={d}",
-                exe, "run", "--config", str(conf), "--adapter", "caddyfile"]
-
-    return _serve("caddy", workdir, argv)
+    """Caddy (Go crypto/tls): the shared starter with no protocol range and no client auth."""
+    return servers.caddy(None, workdir, client_auth=None, tls_versions=None, server_files=files)
 
 
 def openssl_s_server(files: PemPaths,

@@ -467,33 +467,37 @@ _CADDY_VERS = {"1.2": "tls1.2", "1.3": "tls1.3"}
 
 
 def caddy(
-    pki: TestPKI,
+    pki: TestPKI | None,
     workdir: Path,
     *,
     client_auth: CaddyClientAuth | None = "require_and_verify",
     ca_file: Path | None = None,
-    tls_versions: Sequence[TlsVersion] = DEFAULT_TLS_VERSIONS,
+    tls_versions: Sequence[TlsVersion] | None = DEFAULT_TLS_VERSIONS,
     server_files: PemPaths | None = None,
 ) -> contextlib.AbstractContextManager[RunningServer]:
     """``caddy run`` with a JSON config: one HTTPS server answering 200 "ok", the admin API and
     automatic HTTPS off, state under ``workdir``. ``client_auth`` is the connection policy's
     ``client_authentication.mode``, trusting ``ca_file`` (default: the client CA bundle); None
-    asks for no client certificate.
+    asks for no client certificate. ``tls_versions`` None sets no protocol range (Caddy's
+    default); with ``pki`` None, ``server_files`` (and ``ca_file`` for client auth) are needed.
     Caddy (Go crypto/tls) supports TLS 1.2 and 1.3 only.
     """
     exe = binary("caddy")
-    lo, hi = _check_versions(tls_versions)
-    files = server_files or pki.server_files
-    ca = ca_file or pki.client_ca_bundle
+    versions = _check_versions(tls_versions) if tls_versions is not None else None
+    files = server_files or (pki.server_files if pki is not None else None)
+    ca = ca_file or (pki.client_ca_bundle if pki is not None else None)
+    if files is None or (client_auth is not None and ca is None):
+        raise ValueError("caddy without a test PKI needs server_files (and ca_file)")
     d = workdir.resolve()
 
     def conf_path(port: int) -> Path:
         return d / f"caddy-{port}.json"
 
     def argv(port: int) -> list[str]:
-        policy: dict[str, object] = {
-            "certificate_selection": {"any_tag": ["test"]},
-            "protocol_min": _CADDY_VERS[lo], "protocol_max": _CADDY_VERS[hi]}
+        policy: dict[str, object] = {"certificate_selection": {"any_tag": ["test"]}}
+        if versions is not None:
+            policy.update(protocol_min=_CADDY_VERS[versions[0]],
+                          protocol_max=_CADDY_VERS[versions[1]])
         if client_auth is not None:  # None: no client authentication at all
             policy["client_authentication"] = {
                 "trusted_ca_certs_pem_files": [str(ca)], "mode": client_auth}
@@ -518,7 +522,8 @@ def caddy(
         return ["env", f"HOME={d}", f"XDG_DATA_HOME={d}/data", f"XDG_CONFIG_HOME={d}/config",
                 exe, "run", "--config", str(conf_path(port))]
 
-    details: dict[str, object] = {"client_auth": client_auth, "tls_versions": tuple(tls_versions)}
+    details: dict[str, object] = {"client_auth": client_auth,
+                                  "tls_versions": tuple(tls_versions or ("default",))}
     return _serve("caddy", workdir, argv, config=conf_path, details=details)
 
 

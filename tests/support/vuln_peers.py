@@ -65,35 +65,41 @@ def _flight_then(after: Callable[[socket.socket, TcpServer], None], *,
     return tls12_script(respond)
 
 
-def heartbeat_peer(*, leaks: bool) -> Handler:
+def heartbeat_peer(*, leaks: bool, acknowledges: bool = True) -> Handler:
     """Answers a heartbeat request: with ``payload_length`` bytes of "memory" whatever the
-    request carried (``leaks``), or as RFC 6520 4 requires (an overlong one is dropped)."""
+    request carried (``leaks``), or as RFC 6520 4 requires (an overlong one is dropped, a
+    well-formed one answered).
+    It acknowledges the heartbeat extension in its ServerHello, as the vulnerable OpenSSL
+    1.0.1 builds did, unless ``acknowledges`` is False."""
 
     def after(conn: socket.socket, server: TcpServer) -> None:
-        received = read_record(conn, server)
-        if received is None or received[0] != CONTENT_HEARTBEAT or len(received[1]) < 3:
-            return
-        body = received[1]
-        claimed, carried = int.from_bytes(body[1:3], "big"), len(body) - 3
-        if claimed + 16 > carried and not leaks:
-            server.note("overlong heartbeat dropped")
-            hold(conn, server)
-            return
-        response = b"\x02" + claimed.to_bytes(2, "big") + (body[3:] + MEMORY * claimed)[
-            :claimed] + b"\x00" * 16
-        conn.sendall(tb.records(CONTENT_HEARTBEAT, response))
-        hold(conn, server)
+        while (received := read_record(conn, server)) is not None:
+            if received[0] != CONTENT_HEARTBEAT or len(received[1]) < 3:
+                return
+            server.note("heartbeat received")
+            body = received[1]
+            claimed, carried = int.from_bytes(body[1:3], "big"), len(body) - 3
+            if claimed + 16 > carried and not leaks:
+                server.note("overlong heartbeat dropped")
+                continue
+            response = b"\x02" + claimed.to_bytes(2, "big") + (body[3:] + MEMORY * claimed)[
+                :claimed] + b"\x00" * 16
+            conn.sendall(tb.records(CONTENT_HEARTBEAT, response))
 
-    return _flight_then(after, heartbeat=True)
+    return _flight_then(after, heartbeat=acknowledges)
 
 
-def early_ccs_peer(*, accepts: bool) -> Handler:
+def early_ccs_peer(*, accepts: bool, silent: bool = False) -> Handler:
     """Takes a ChangeCipherSpec before ClientKeyExchange and fails the next record's MAC
-    (``accepts``), or refuses it with unexpected_message."""
+    (``accepts``), or refuses it with unexpected_message; ``silent`` (not accepting) says
+    nothing at all and keeps the connection open."""
 
     def after(conn: socket.socket, server: TcpServer) -> None:
         received = read_record(conn, server)
         if received is None or received[0] != CONTENT_CHANGE_CIPHER_SPEC:
+            return
+        if silent:
+            hold(conn, server)
             return
         if not accepts:
             conn.sendall(tb.alert(ALERT_UNEXPECTED_MESSAGE))
