@@ -12,10 +12,13 @@ from typer.testing import CliRunner
 from scanner.cli.app import app
 from scanner.cli.usage import collect_targets
 from scanner.config.hostlist import HostListError
+from scanner.config.options import VHOSTS_PROBE
+from scanner.config.targets import Target
 from scanner.report.sinks import OutputFormat
 from scanner.run import streamed
 from scanner.run.shard import Shard, select_shard
 from scanner.run.streamed import HostListIndex, digest64, sorted_digests, streamable
+from scanner.run.sweep import SweepOptions, SweepSummary
 from tests.support.processes import free_port, tarpit
 
 
@@ -117,3 +120,19 @@ def test_streamed_shards_and_resume_cover_every_target_once(tmp_path: Path) -> N
                                       "-o", str(first), "--resume"])
     assert result.exit_code == 3, result.stderr
     assert _keys(first) == resumed
+
+
+def test_names_that_the_vhosts_probe_compares_are_loaded_not_streamed(tmp_path: Path) -> None:
+    """The vhosts probe needs every name on an address: with host names and that probe the
+    list goes to the loaded path (``fallback``); IP literals alone have no such neighbours."""
+    listing = tmp_path / "names.txt"
+    listing.write_text("www.example.org:8443\napi.example.org:8443\n")
+    handed: list[list[str]] = []
+
+    def fallback(targets: list[Target]) -> SweepSummary:
+        handed.append([t.host for t in targets])
+        return SweepSummary()
+
+    options = SweepOptions(probes=(VHOSTS_PROBE, "client_auth"))
+    streamed.sweep_host_list(listing, options, output=None, fallback=fallback)
+    assert handed == [["www.example.org", "api.example.org"]]
