@@ -30,7 +30,7 @@ from scanner.config.targets import Target, TargetSyntaxError, parse_endpoint, va
 from scanner.pkix.trust import TrustStoreError, load_ca_bundle
 from scanner.policy.catalog import Catalog, PolicyFileError, load_catalog
 from scanner.probes import DEFAULT_PROBES, PROBES, ProbeOptions
-from scanner.probes.base import DEFAULT_CERT_EXPIRY_WARNING_DAYS, DEFAULT_OCSP_EXPIRY_WARNING_HOURS
+from scanner.probes.names import DEFAULT_CERT_EXPIRY_WARNING_DAYS, DEFAULT_OCSP_EXPIRY_WARNING_HOURS
 from scanner.results import Finding, Record, Severity
 from scanner.results.identity import default_sni
 from scanner.run.addresses import expand_addresses

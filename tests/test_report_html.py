@@ -8,6 +8,7 @@ import io
 import json
 import re
 from collections.abc import Iterator
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +70,8 @@ def test_report_in_a_browser(records: list[Record], browser: Any, tmp_path: Path
     assert {"chart-client-auth", "chart-verdicts", "chart-versions", "chart-policies",
             "chart-expiry", "chart-findings"} <= set(charts)
     for chart_id in ("chart-client-auth", "chart-verdicts", "chart-versions",
-                     "chart-findings"):
+                     "chart-findings", "chart-policy-match-kind", "chart-software-defaults",
+                     "chart-clients"):
         bars = charts[chart_id].find_elements("css selector", "rect")
         assert bars and all(bar.size["width"] > 0 and bar.size["height"] > 0 for bar in bars)
     strict, nameless, _ = records
@@ -108,8 +110,36 @@ def test_report_in_a_browser(records: list[Record], browser: Any, tmp_path: Path
     detail = browser.find_element("id", "target-0")
     detail.find_element("tag name", "summary").click()
     assert "CA names" in detail.text
+    failing = detail.find_elements("css selector", "table.clients-failing tbody tr")
+    assert strict.clients is not None
+    assert [row.find_elements("tag name", "td")[0].text for row in failing] == [
+        c.name for c in strict.clients.clients if not c.connects]
     browser.save_screenshot(str(tmp_path / "report-filtered-sorted.png"))
     assert console_errors(browser) == []
+
+
+def test_identification_and_clients_in_the_report(records: list[Record]) -> None:
+    """The summary counts match kinds, software defaults and failing clients; the targets
+    table has connect/total; each detail lists the failing clients with their reasons."""
+    strict, nameless, _ = records
+    assert strict.clients is not None and strict.policy is not None
+    assert nameless.policy is not None
+    text = html_of(records)
+    kinds = re.search(r'<figure id="chart-policy-match-kind">(.*?)</figure>', text, re.S)
+    assert kinds and f"{strict.policy.matches[0].match}: 1" in kinds[1]
+    software = re.search(r'<figure id="chart-software-defaults">(.*?)</figure>', text, re.S)
+    assert software and all(d.id.rsplit(":", 1)[-1] + ": 1" in software[1]
+                            for d in nameless.policy.software_defaults)
+    clients = re.search(r'<figure id="chart-clients">(.*?)</figure>', text, re.S)
+    failing = [c for c in strict.clients.clients if not c.connects]
+    assert clients and failing and all(escape(c.name) + ": 1" in clients[1] for c in failing)
+    assert "all connect: 1" in clients[1]
+    total = strict.clients.connect + strict.clients.fail
+    assert f">{strict.clients.connect}/{total}</td>" in text
+    detail = text[text.index('id="target-0"'):text.index('id="target-1"')]
+    assert all(f"<td>{escape(c.name)}</td><td class=\"bad\">{c.reason}</td>" in detail
+               for c in failing)
+    assert "groups: " in detail  # the first match's per-facet explanation
 
 
 def test_sweep_diff_as_html(records: list[Record], browser: Any, tmp_path: Path) -> None:

@@ -140,3 +140,32 @@ def test_label_values_are_escaped(records: list[Record], tmp_path: Path) -> None
     result = subprocess.run([promtool(), "check", "metrics"], input=text, text=True,
                             capture_output=True, timeout=60, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_identification_and_client_compatibility_series(records: list[Record]) -> None:
+    """The strict nginx serves an ELB policy's suites with X25519 only: it matches the policy
+    and the profiled clients without X25519 fail; openssl s_server matches software defaults."""
+    strict, nameless, closed = records
+    found = samples(exposition(records))
+    s = {"target": f"127.0.0.1:{strict.target.port}", "name": "strict-nginx"}
+    n = {"target": f"127.0.0.1:{nameless.target.port}"}
+    c = {"target": f"127.0.0.1:{closed.target.port}"}
+    assert strict.policy is not None and strict.policy.matches and strict.clients is not None
+    first = strict.policy.matches[0]
+    assert first.match in ("exact", "suites")
+    assert value(found, "mtlsweep_policy_match", **s, policy=first.id, match=first.match) == 1
+    assert nameless.policy is not None and nameless.policy.software_defaults
+    for software in nameless.policy.software_defaults:
+        assert value(found, "mtlsweep_software_default", **n, software=software.id) == 1
+    assert value(found, "mtlsweep_software_default", **s) is None
+    assert value(found, "mtlsweep_clients", **s, outcome="connect") == strict.clients.connect
+    assert value(found, "mtlsweep_clients", **s, outcome="fail") == strict.clients.fail > 0
+    for client in strict.clients.clients:
+        assert value(found, "mtlsweep_client_connects", **s, client=client.id) == (
+            1 if client.connects else 0)
+    assert value(found, "mtlsweep_client_connects", **s, client="windows-7") == 0
+    assert value(found, "mtlsweep_client_connects", **s, client="openssl-3.0") == 1
+    # bounded: one series per profile per target, none for a target that was not scanned
+    assert len({ls for (name, ls), _ in found.items()
+                if name == "mtlsweep_client_connects"}) == 2 * len(strict.clients.clients)
+    assert value(found, "mtlsweep_clients", **c, outcome="fail") is None

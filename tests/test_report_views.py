@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import subprocess
 from collections.abc import Iterator
 
 import pytest
@@ -83,3 +84,53 @@ def test_detail_keeps_the_per_version_view(records: list[Record]) -> None:
     text = rendered(OutputFormat.table, records, table_detail=True)
     assert "CA names advertised" in text and "TLSv1.3" not in text.split("CA names")[0]
     assert "1.3" in text and "1.2" in text
+
+
+def test_identification_and_clients_columns_agree_with_openssl(records: list[Record]) -> None:
+    """CSV's policy/clients columns say what the record says; openssl s_client confirms the
+    reason the failing clients give: the strict nginx completes a handshake when X25519 is
+    offered and none with only P-256/P-384, the groups Windows 7 and Java 8 offer."""
+    strict, nameless, _closed = records
+    rows = list(csv.DictReader(io.StringIO(rendered(OutputFormat.csv, records))))
+    assert strict.policy is not None and strict.clients is not None
+    assert rows[0]["policy_match_kind"] == strict.policy.matches[0].match == "exact"
+    assert rows[0]["software_default"] == ""
+    assert nameless.policy is not None
+    assert rows[1]["software_default"].split(" | ") == [
+        d.id for d in nameless.policy.software_defaults] != [""]
+    assert (rows[0]["clients_connect"], rows[0]["clients_fail"]) == (
+        str(strict.clients.connect), str(strict.clients.fail))
+    failing = dict(item.split(": ", 1) for item in rows[0]["clients_failing"].split(" | "))
+    assert failing == {c.id: c.reason for c in strict.clients.clients if not c.connects}
+    assert failing["windows-7"] == failing["java-8"] == "no common group"
+    assert rows[1]["clients_fail"] == "0" and rows[1]["clients_failing"] == ""
+    assert rows[2]["clients_connect"] == rows[2]["policy_match_kind"] == ""
+
+    def handshake(groups: str) -> bool:
+        done = subprocess.run(
+            ["openssl", "s_client", "-connect", f"127.0.0.1:{strict.target.port}",
+             "-servername", "localhost", "-tls1_2", "-groups", groups],
+            input="", capture_output=True, text=True, timeout=30, check=False)
+        return "Cipher is ECDHE-" in done.stdout
+    # (P-256 stays in the working list: at TLS 1.2 it also names the ECDSA certificate's curve)
+    assert handshake("X25519:P-256") and not handshake("P-256:P-384")
+
+
+def test_compact_policy_cell_shows_match_kind_software_and_clients(
+        records: list[Record]) -> None:
+    strict, _nameless, _closed = records
+    assert strict.clients is not None
+    text = rendered(OutputFormat.table, records, table_width=120)
+    assert max(len(line) for line in text.splitlines()) <= 120
+    total = strict.clients.connect + strict.clients.fail
+    assert "exact" in text and f"clients {strict.clients.connect}/{total}" in text
+    assert "default apache-httpd +2" in text
+    narrow = rendered(OutputFormat.table, records, table_width=80)
+    assert max(len(line) for line in narrow.splitlines()) <= 80
+    assert {"exact", "clients", "default"} <= set(re.findall(r"[a-z]+", narrow))
+
+
+def test_detail_table_names_the_failing_clients(records: list[Record]) -> None:
+    text = rendered(OutputFormat.table, records, table_detail=True, table_width=200)
+    assert "match exact" in text or "(exact" in text
+    assert "no common group" in text

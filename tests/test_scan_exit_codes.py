@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from scanner.cli.usage import SCAN_EXIT_CODES_HELP, scan_exit_code
+from scanner.cli.exit_codes import SCAN_EXIT_CODES_HELP
+from scanner.cli.usage import scan_exit_code
 from scanner.report.sinks import OutputFormat
 from scanner.results import Severity
 from scanner.run.sweep import SweepOutcome, SweepSummary, can_resume

@@ -10,7 +10,7 @@ import sys
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -20,36 +20,23 @@ from scanner.cli import policies as policies_command
 from scanner.cli import serve as serve_command
 from scanner.cli import sweep_diff as sweep_diff_command
 from scanner.cli.command import CommandApp
-from scanner.cli.usage import (
-    SCAN_EXIT_CODES_HELP,
-    adhoc_settings,
-    check_resume,
-    checked_ca_bundle,
-    collect_targets,
-    command_line_probes_win,
-    fail_output,
-    fail_usage,
-    load_policy_files,
-    parse_alpn_extra,
-    parse_https_proxy,
-    parse_probe_list,
-    parse_sni_names,
-    resolve_shard,
-    scan_exit_code,
-    without_vuln_checks,
+from scanner.cli.exit_codes import SCAN_EXIT_CODES_HELP
+from scanner.probes.names import (
+    DEFAULT_CERT_EXPIRY_WARNING_DAYS,
+    DEFAULT_OCSP_EXPIRY_WARNING_HOURS,
+    DEFAULT_PROBES,
+    PROBE_NAMES,
 )
-from scanner.config.hostlist import HostListError
-from scanner.probes import DEFAULT_PROBES, PROBES, ProbeOptions
-from scanner.probes.base import DEFAULT_CERT_EXPIRY_WARNING_DAYS, DEFAULT_OCSP_EXPIRY_WARNING_HOURS
-from scanner.report.jsonl import JsonlError
-from scanner.report.progress import SweepProgress
-from scanner.report.render import RenderContext
-from scanner.report.sinks import OutputError, OutputFormat
-from scanner.results import Severity, record_json_schema
+from scanner.report.formats import OutputFormat
+from scanner.results.severity import Severity
 from scanner.run.shard import SHARD_ENV, SHARDS_ENV
-from scanner.run.streamed import streamable, sweep_host_list
-from scanner.run.sweep import SweepObserver, SweepOptions, SweepSummary, run_sweep
-from scanner.run.workers import default_workers, run_in_workers
+
+if TYPE_CHECKING:
+    from scanner.run.sweep import SweepObserver, SweepSummary
+
+# Only what the options are declared with is imported above: building the help (and every
+# command's options) must not load pydantic, OpenSSL or trio. Each command imports what it
+# runs (tests/test_cli_startup.py holds this).
 
 app = CommandApp(
     name="mtlsweep",
@@ -94,7 +81,7 @@ def scan(
     probes: Annotated[str | None, typer.Option(
         metavar="NAMES", show_default=False,
         help=f"Comma-separated probes to run (default: {', '.join(DEFAULT_PROBES)}; also "
-        f"available: {', '.join(sorted(set(PROBES) - set(DEFAULT_PROBES)))}). Given here, it "
+        f"available: {', '.join(sorted(set(PROBE_NAMES) - set(DEFAULT_PROBES)))}). Given here, it "
         "wins over an inventory's probes: setting (with a warning saying so).")] = None,
     concurrency: Annotated[int, typer.Option(
         min=1, max=10000, help="Connections in flight across the whole sweep.")] = 64,
@@ -219,6 +206,32 @@ def scan(
     Inventory expectations (expect:) are checked after each target's scan; each unmet one is
     a finding expect.<name> and makes the exit code 1.
     """
+    from scanner.cli.usage import (
+        adhoc_settings,
+        check_resume,
+        checked_ca_bundle,
+        collect_targets,
+        command_line_probes_win,
+        fail_output,
+        fail_usage,
+        load_policy_files,
+        parse_alpn_extra,
+        parse_https_proxy,
+        parse_probe_list,
+        parse_sni_names,
+        resolve_shard,
+        scan_exit_code,
+        without_vuln_checks,
+    )
+    from scanner.config.hostlist import HostListError
+    from scanner.probes import ProbeOptions
+    from scanner.report.jsonl import JsonlError
+    from scanner.report.render import RenderContext
+    from scanner.report.sinks import OutputError
+    from scanner.run.streamed import streamable, sweep_host_list
+    from scanner.run.sweep import SweepOptions, run_sweep
+    from scanner.run.workers import default_workers, run_in_workers
+
     probe_names = without_vuln_checks(parse_probe_list(probes), no_vuln_checks)
     probe_options = ProbeOptions(ca_bundle=checked_ca_bundle(ca_bundle),
                                  cert_expiry_warning_days=cert_expiry_warning_days,
@@ -269,6 +282,8 @@ def scan(
 
 def _progress_bar(quiet: bool) -> SweepObserver | None:
     """A progress bar on stderr, only where someone watches it."""
+    from scanner.report.progress import SweepProgress
+
     return SweepProgress() if not quiet and sys.stderr.isatty() else None
 
 
@@ -284,12 +299,16 @@ def _print_summary(summary: SweepSummary, *, quiet: bool) -> None:
 @app.command()
 def schema() -> None:
     """Print the JSON Schema of one result record (generated from the result model)."""
+    from scanner.results import record_json_schema
+
     typer.echo(json.dumps(record_json_schema(), indent=2))
 
 
 @app.command("probes")
 def list_probes() -> None:
     """List the available probes."""
+    from scanner.probes import PROBES
+
     for name, probe in PROBES.items():
         typer.echo(f"{name:14} {probe.description}")
 

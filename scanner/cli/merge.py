@@ -7,11 +7,7 @@ from typing import Annotated
 
 import typer
 
-from scanner.cli.usage import collect_targets, fail_usage
-from scanner.report.jsonl import JsonlError
-from scanner.report.merge import ChosenRecords, chosen_raw, describe_plan, plan_merge
-from scanner.report.render import OutputFormat, RenderContext
-from scanner.report.sinks import replacing, write_document
+from scanner.report.formats import OutputFormat
 
 EXIT_INCOMPLETE = 4  # merged, but an inventory target has no record or a line was torn
 
@@ -46,6 +42,12 @@ def merge(
     Reports targets recorded more than once, inventory targets with no record, records of
     targets outside the inventory, and torn last lines left by killed sweeps.
     """
+    from scanner.cli.usage import collect_targets, fail_usage
+    from scanner.report.jsonl import JsonlError
+    from scanner.report.merge import ChosenRecords, chosen_raw, describe_plan, plan_merge
+    from scanner.report.render import RenderContext
+    from scanner.report.sinks import replacing, write_document
+
     targets = collect_targets(inventory)[0] if inventory else None
     if output is not None and any(_same_file(output, path) for path in files):
         raise fail_usage(f"--output {output} is one of the input files; write elsewhere")

@@ -5,25 +5,18 @@ from __future__ import annotations
 import json
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from scanner.cli.command import CommandApp
-from scanner.cli.usage import fail_usage
-from scanner.policy.catalog import Catalog, PolicyFileError, PolicyLookupError, load_catalog
-from scanner.policy.clients import client_profiles, clients_diff_as_json, diff_clients
-from scanner.policy.compare import diff_as_json, diff_policies
-from scanner.report.policies import (
-    client_profile_as_json,
-    client_profiles_table,
-    clients_diff_view,
-    policy_as_json,
-    policy_detail,
-    policy_diff_view,
-    policy_list_table,
-)
+
+if TYPE_CHECKING:
+    from scanner.policy.catalog import Catalog
+
+# The catalog, the client profiles and their views load inside each command: `mtlsweep --help`
+# builds these commands' options too.
 
 
 class ViewFormat(StrEnum):
@@ -54,6 +47,9 @@ FormatOption = Annotated[ViewFormat, typer.Option(
 
 
 def catalog_or_exit(policy_files: list[Path] | None) -> Catalog:
+    from scanner.cli.usage import fail_usage
+    from scanner.policy.catalog import PolicyFileError, load_catalog
+
     try:
         return load_catalog(policy_files or ())
     except PolicyFileError as exc:
@@ -77,6 +73,9 @@ def list_policies(
     policy_file: PolicyFiles = None,
 ) -> None:
     """List the catalog's policies (one row each)."""
+    from scanner.cli.usage import fail_usage
+    from scanner.report.policies import policy_list_table
+
     catalog = catalog_or_exit(policy_file)
     policies = list(catalog)
     if provider is not None:
@@ -105,6 +104,9 @@ def show_policy(
     A name shared by several policies (e.g. ELBSecurityPolicy-2016-08 on ALB/NLB and on
     Classic Load Balancers) shows each of them.
     """
+    from scanner.cli.usage import fail_usage
+    from scanner.report.policies import policy_as_json, policy_detail
+
     catalog = catalog_or_exit(policy_file)
     found = catalog.find(name)
     if not found:
@@ -137,6 +139,12 @@ def diff_command(
 ) -> None:
     """Compare two policies: protocols and suites only in A, only in B, in both; order
     differences where both providers document a server order; key-exchange differences."""
+    from scanner.cli.usage import fail_usage
+    from scanner.policy.catalog import PolicyLookupError
+    from scanner.policy.clients import clients_diff_as_json, diff_clients
+    from scanner.policy.compare import diff_as_json, diff_policies
+    from scanner.report.policies import clients_diff_view, policy_diff_view
+
     catalog = catalog_or_exit(policy_file)
     try:
         first, second = catalog.one(a), catalog.one(b)
@@ -163,6 +171,9 @@ def diff_command(
 def list_clients(fmt: FormatOption = ViewFormat.table) -> None:
     """List the client profiles `diff --clients` and a record's `clients` view use: what
     each client offers by default, and where that comes from."""
+    from scanner.policy.clients import client_profiles
+    from scanner.report.policies import client_profile_as_json, client_profiles_table
+
     profiles = client_profiles()
     if fmt is ViewFormat.json:
         _print_json([client_profile_as_json(p) for p in profiles])

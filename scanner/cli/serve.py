@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import trio
 import typer
 
-from scanner.cli.usage import (
-    checked_ca_bundle,
-    collect_targets,
-    fail_usage,
-    load_policy_files,
-    parse_probe_list,
-)
-from scanner.config.targets import TargetSyntaxError, parse_endpoint
-from scanner.probes import DEFAULT_PROBES, ProbeOptions
-from scanner.run.exporter import ExporterSettings, run_exporter
+from scanner.probes.names import DEFAULT_PROBES
+
+if TYPE_CHECKING:
+    import trio
 
 DEFAULT_LISTEN = "127.0.0.1:9219"
 
@@ -52,6 +45,17 @@ def serve(
 
     Blackbox-style job: metrics_path /probe, targets relabelled into ?target= (README).
     """
+    from scanner.cli.usage import (
+        checked_ca_bundle,
+        collect_targets,
+        fail_usage,
+        load_policy_files,
+        parse_probe_list,
+    )
+    from scanner.config.targets import TargetSyntaxError, parse_endpoint
+    from scanner.probes import ProbeOptions
+    from scanner.run.exporter import ExporterSettings, run_exporter
+
     probe_names = parse_probe_list(probes) if probes else tuple(
         name for name in DEFAULT_PROBES
         if name in ("client_auth", "enforcement", "certificate", "ocsp", "protocols"))

@@ -6,22 +6,15 @@ import json
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from scanner.cli.usage import fail_usage
-from scanner.report.html_report import write_html_diff
-from scanner.report.sweep_diff import (
-    SweepDiff,
-    SweepFileError,
-    diff_as_json,
-    diff_sweeps,
-    read_sweep,
-)
+if TYPE_CHECKING:
+    from scanner.report.sweep_diff import SweepDiff
 
 EXIT_CODES_HELP = """\
 Exit codes: 0 no differences; 1 some endpoint changed, appeared or disappeared; 2 a file could
@@ -53,6 +46,10 @@ def diff(
     facet the records carry. Timings and transcripts are ignored. A torn last line (a sweep
     killed while writing) is skipped with a warning.
     """
+    from scanner.cli.usage import fail_usage
+    from scanner.report.html_report import write_html_diff
+    from scanner.report.sweep_diff import SweepFileError, diff_as_json, diff_sweeps, read_sweep
+
     try:
         result = diff_sweeps(read_sweep(old), read_sweep(new))
     except SweepFileError as exc:

@@ -14,6 +14,14 @@ from pathlib import Path
 import typer
 
 from scanner import wire
+from scanner.cli.exit_codes import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_OUTPUT,
+    EXIT_SIGNALLED,
+    EXIT_UNREACHABLE,
+    EXIT_USAGE,
+)
 from scanner.config.hostlist import HOST_LIST_SUFFIXES, HostListError, read_host_list
 from scanner.config.inventory import InventoryError, load_inventory
 from scanner.config.keyfiles import ENV_NAME, KeyFileError, load_credential
@@ -39,22 +47,6 @@ from scanner.run.shard import Shard, ShardError, output_for_shard, shard_from_se
 from scanner.run.sweep import SweepOutcome, SweepSummary, can_resume
 from scanner.wire.errors import WireError
 from scanner.wire.http_connect import HttpProxy, parse_proxy
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_OUTPUT = 0, 1, 2, 3, 4
-EXIT_SIGNALLED = 128  # plus the signal's number, as shells report a process a signal stopped
-
-SCAN_EXIT_CODES_HELP = """\
-Exit codes: 0 every target was scanned and every expectation met; 1 an expectation failed or
-could not be evaluated (unless --allow-unevaluated), or a finding is at or above --fail-on;
-2 usage, inventory or policy-file error (nothing was scanned); 3 some targets could not be
-scanned (DNS, refused, timeout, not TLS...) or only partly (status partial: some probes
-failed) unless --allow-unreachable (or, for partial ones, --allow-partial) is given; 4 the
-output or the --keylog file could not be written (checked before the first connection; a
-failure mid-sweep keeps every record already written and names the file). With --resume, the
-code speaks for every record of the sweep's targets in the file, not only the new ones. When
-several apply: 4, then 1, then 3. 130 / 143: stopped by SIGINT / SIGTERM (finished records
-are kept: run again with --resume).
-"""
 
 _SCAN_EXIT_CODES = {SweepOutcome.clean: EXIT_OK, SweepOutcome.failed: EXIT_FAILED,
                     SweepOutcome.unreachable: EXIT_UNREACHABLE}

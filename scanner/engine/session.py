@@ -9,7 +9,6 @@ from __future__ import annotations
 import collections
 import contextlib
 import contextvars
-import ipaddress
 import math
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from scanner.engine.handshake import HandshakeResult, TLSConnection
 from scanner.engine.preamble import TARGET_FATAL, BeforeTls
 from scanner.offers.offer import ClientOffer
 from scanner.results import ErrorKind
+from scanner.results.identity import host_key
 from scanner.wire import TLSVersion
 
 # How long to keep reading after our Finished when a probe wants post-handshake messages:
@@ -41,15 +41,9 @@ current_probe: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 
 
 def limit_key(ip: str) -> str:
-    """The address limits and duplicate checks count by: an IPv4-mapped IPv6 address
-    (``::ffff:127.0.0.1``) is the IPv4 address it maps, so both spellings share one bound."""
-    try:
-        parsed = ipaddress.ip_address(ip)
-    except ValueError:
-        return ip.lower()
-    if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped is not None:
-        return str(parsed.ipv4_mapped)
-    return str(parsed)
+    """The address limits count by: both spellings of an IPv4-mapped address share one
+    bound (``results.identity.host_key``, which duplicate checks use too)."""
+    return host_key(ip)
 
 
 class RateLimit:

@@ -12,11 +12,9 @@ from pydantic import BaseModel
 from scanner.engine.session import EndpointSession
 from scanner.offers.credential import ClientCredential
 from scanner.pkix.trust import TrustStore, trust_store_for
+from scanner.probes.names import DEFAULT_CERT_EXPIRY_WARNING_DAYS, DEFAULT_OCSP_EXPIRY_WARNING_HOURS
 from scanner.probes.shared.work import SharedWork
 from scanner.results import Finding
-
-DEFAULT_CERT_EXPIRY_WARNING_DAYS = 30
-DEFAULT_OCSP_EXPIRY_WARNING_HOURS = 24.0
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """The default table: one row per target with the answers people sort a sweep by.
 
 Columns: target, accepted TLS versions, client certificate (per version when they differ),
-CA names sent, enforcement verdict, named policy, worst finding. Values are short words
+CA names sent, enforcement verdict, named policy (match kind, matching software default,
+profiled clients that connect), worst finding. Values are short words
 separated by spaces, so at 80 columns cells wrap between words instead of splitting them;
 ``--detail`` gives the full view (``table.py``).
 """
@@ -89,15 +90,28 @@ def _verdict(facts: Digest) -> Text:
 
 
 def _policy(facts: Digest) -> Text:
-    """Exact matches only: the nearest policy is a guess that needs its differences (in the
-    record and in ``--detail``) to be read right."""
-    if not facts.policy_matches:
-        return Text("")
-    # The policy's own name (the id's last part: aws-elb:ELBSecurityPolicy-...); the full ids
-    # are in --detail, CSV and HTML. Several matches: the first and how many more.
-    text = Text(facts.policy_matches[0].rsplit(":", 1)[-1], style="cyan")
-    if len(facts.policy_matches) > 1:
-        text.append(f" +{len(facts.policy_matches) - 1}", style="dim")
+    """Matches only (the nearest policy is a guess that needs its differences, in the record
+    and in ``--detail``, to be read right), each line a short phrase: the policy and its match
+    kind, the server software whose defaults match, and how many profiled clients connect."""
+    text = Text()
+    if facts.policy_matches:
+        # The policy's own name (the id's last part: aws-elb:ELBSecurityPolicy-...); the full
+        # ids are in --detail, CSV and HTML. Several matches: the first and how many more.
+        text.append(facts.policy_matches[0].rsplit(":", 1)[-1], style="cyan")
+        if len(facts.policy_matches) > 1:
+            text.append(f" +{len(facts.policy_matches) - 1}", style="dim")
+        if facts.policy_match_kind:
+            text.append(f"\n{facts.policy_match_kind}",
+                        style="green" if facts.policy_match_kind == "exact" else "yellow")
+    if facts.software_defaults:
+        text.append(("\n" if text else "") + "default "
+                    + facts.software_defaults[0].rsplit(":", 1)[-1], style="dim")
+        if len(facts.software_defaults) > 1:
+            text.append(f" +{len(facts.software_defaults) - 1}", style="dim")
+    if facts.clients_connect is not None and facts.clients_fail is not None:
+        total = facts.clients_connect + facts.clients_fail
+        text.append(("\n" if text else "") + f"clients {facts.clients_connect}/{total}",
+                    style="yellow" if facts.clients_fail else "dim")
     return text
 
 

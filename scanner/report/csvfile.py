@@ -111,6 +111,12 @@ _VERDICT_COLUMNS: list[Column] = [
     ("enforcement_verdict", lambda r: _facts(r).verdict),
     ("aws_alb_mode", lambda r: _facts(r).alb_mode),
     ("policy_match", lambda r: _joined(_facts(r).policy_matches)),
+    ("policy_match_kind", lambda r: _facts(r).policy_match_kind),
+    ("software_default", lambda r: _joined(_facts(r).software_defaults)),
+    ("clients_connect", lambda r: _facts(r).clients_connect),
+    ("clients_fail", lambda r: _facts(r).clients_fail),
+    ("clients_failing", lambda r: _joined(f"{client}: {reason}"
+                                          for client, _, reason in _facts(r).clients_failing)),
     ("certificate_days_left", lambda r: _facts(r).certificate_days_left),
     ("min_version", lambda r: _facts(r).min_version),
     ("max_version", lambda r: _facts(r).max_version),

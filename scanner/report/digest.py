@@ -1,5 +1,6 @@
 """The headline facts of one record, read once: what metrics, CSV verdict columns, the compact
-table and the HTML report all show.
+table and the HTML report all show, including which policy (and how exactly) and which
+profiled clients would connect.
 
 Each view sorts and alerts on the same handful of answers (client certificate required?, CA
 names sent?, verdict, policy, days left, worst finding); deriving them here keeps the four
@@ -57,6 +58,17 @@ class Digest:
     ocsp_next_update: datetime | None = None
     policy_matches: tuple[str, ...] = ()
     policy_nearest: str | None = None
+    #: The first match's kind: exact (groups agree too) or suites (groups differ).
+    policy_match_kind: str | None = None
+    #: Server-software defaults matching on protocols and suites (ids: software:nginx ...).
+    software_defaults: tuple[str, ...] = ()
+    #: Profiled clients that would connect / fail; None when no clients view was made.
+    clients_connect: int | None = None
+    clients_fail: int | None = None
+    #: Every profiled client as (id, connects), in profile order.
+    client_outcomes: tuple[tuple[str, bool], ...] = ()
+    #: The failing clients as (id, name, reason), in profile order.
+    clients_failing: tuple[tuple[str, str, str], ...] = ()
     expectations: dict[str, str] = field(default_factory=dict)  # name -> status
     findings_by_severity: Counter[str] = field(default_factory=Counter)
     worst_finding: str | None = None  # severity
@@ -124,6 +136,17 @@ def digest(record: Record) -> Digest:
         policy_matches=tuple(m.id for m in record.policy.matches) if record.policy else (),
         policy_nearest=(record.policy.nearest[0].id
                         if record.policy and record.policy.nearest else None),
+        policy_match_kind=(record.policy.matches[0].match
+                           if record.policy and record.policy.matches else None),
+        software_defaults=(tuple(d.id for d in record.policy.software_defaults)
+                           if record.policy else ()),
+        clients_connect=record.clients.connect if record.clients else None,
+        clients_fail=record.clients.fail if record.clients else None,
+        client_outcomes=(tuple((c.id, c.connects) for c in record.clients.clients)
+                         if record.clients else ()),
+        clients_failing=(tuple((c.id, c.name, c.reason or c.detail or "fails")
+                               for c in record.clients.clients if not c.connects)
+                         if record.clients else ()),
         expectations={e.name: e.status.value for e in record.expectations},
         findings_by_severity=findings,
         worst_finding=worst.severity.value if worst else None,

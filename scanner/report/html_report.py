@@ -1,7 +1,8 @@
 """``--format html``: one self-contained page for a sweep, and ``diff --format html`` for two.
 
 The sweep page: summary charts (client-certificate classes, enforcement verdicts, accepted
-protocol versions, policy matches, certificate expiry timeline, findings by severity), a
+protocol versions, policy matches and their kind, matching server-software defaults, profiled
+clients that would fail, certificate expiry timeline, findings by severity), a
 sortable, filterable table with one row per target, and each target's detail. Records are
 read twice (digests for the summary, then the details), so memory holds digests, not records.
 """
@@ -54,6 +55,10 @@ def _charts(facts: list[Digest]) -> str:
     versions = Counter(v for f in facts for v in f.versions)
     policies = Counter(p for f in facts for p in f.policy_matches)
     unmatched = sum(1 for f in facts if f.status != "error" and not f.policy_matches)
+    match_kinds = Counter(f.policy_match_kind for f in facts if f.policy_match_kind)
+    software = Counter(s.rsplit(":", 1)[-1] for f in facts for s in f.software_defaults)
+    failing = Counter(name for f in facts for _, name, _ in f.clients_failing)
+    all_connect = sum(1 for f in facts if f.clients_connect is not None and not f.clients_fail)
     findings: Counter[str] = Counter()
     for f in facts:
         findings.update(f.findings_by_severity)
@@ -76,7 +81,15 @@ def _charts(facts: list[Digest]) -> str:
                    for label in reversed(PROTOCOL_LABELS) if versions[label]]),
         bar_chart("chart-policies", "Named policy matches",
                   [(name, count, "info") for name, count in policies.most_common(8)]
-                  + ([("no exact match", unmatched, "dim")] if unmatched else [])),
+                  + ([("no match", unmatched, "dim")] if unmatched else [])),
+        bar_chart("chart-policy-match-kind", "Policy match kind",
+                  [(kind, match_kinds[kind], "ok" if kind == "exact" else "warn")
+                   for kind in ("exact", "suites") if match_kinds[kind]]),
+        bar_chart("chart-software-defaults", "Server software defaults matched",
+                  [(name, count, "info") for name, count in software.most_common(8)]),
+        bar_chart("chart-clients", "Profiled clients that fail (targets)",
+                  [(name, count, "bad") for name, count in failing.most_common(8)]
+                  + ([("all connect", all_connect, "ok")] if all_connect else [])),
         timeline_chart("chart-expiry", "Certificate expiry",
                        [(f.label, f.certificate_days_left) for f in facts
                         if f.certificate_days_left is not None]),
@@ -88,7 +101,8 @@ def _charts(facts: list[Digest]) -> str:
 
 _HEADERS = [("target", "text"), ("status", "text"), ("TLS", "text"), ("client cert", "text"),
             ("CA names", "text"), ("verdict", "text"), ("ALB", "text"), ("policy", "text"),
-            ("days left", "number"), ("worst finding", "number"), ("findings", "number")]
+            ("clients", "number"), ("days left", "number"), ("worst finding", "number"),
+            ("findings", "number")]
 
 
 def _targets_table(facts: list[Digest]) -> str:
@@ -111,7 +125,9 @@ def _targets_table(facts: list[Digest]) -> str:
             + cell(ca, tone="ok" if ca == "yes" else "warn" if ca == "none" else None)
             + cell(f.verdict, tone=_VERDICT_TONE.get(f.verdict or ""))
             + cell(f.alb_mode)
-            + cell(", ".join(f.policy_matches))
+            + cell(", ".join(f.policy_matches)
+                   + (f" ({f.policy_match_kind})" if f.policy_match_kind else ""))
+            + _clients_cell(f)
             + cell(f.certificate_days_left, sort=_number(f.certificate_days_left),
                    tone="bad" if (f.certificate_days_left or 0) < 0 else None)
             + cell(worst, sort=-severity_rank(f.worst_finding),
@@ -120,6 +136,14 @@ def _targets_table(facts: list[Digest]) -> str:
             + "</tr>")
     return sortable_table("targets", _HEADERS, rows,
                           placeholder="filter: words that must all appear in a row")
+
+
+def _clients_cell(f: Digest) -> str:
+    """``connect/total`` profiled clients, sorted by how many fail."""
+    if f.clients_connect is None or f.clients_fail is None:
+        return cell("", sort="")
+    return cell(f"{f.clients_connect}/{f.clients_connect + f.clients_fail}",
+                sort=str(f.clients_fail), tone="warn" if f.clients_fail else "ok")
 
 
 def _client_auth_text(f: Digest) -> str:
@@ -146,7 +170,12 @@ def _detail(index: int, record: Record) -> str:
         ("leaf not after", f.leaf_not_after), ("trusted", f.certificate_trusted),
         ("host name matches", f.hostname_matches), ("OCSP staple", f.ocsp_status
                                                     or f.ocsp_stapled),
-        ("policy", f.policy), ("connections", record.stats.connections),
+        ("policy", f.policy), ("policy match", f.policy_match_kind),
+        ("software defaults matched", ", ".join(
+            d.name for d in record.policy.software_defaults) if record.policy else None),
+        ("profiled clients", None if f.clients_connect is None else
+         f"{f.clients_connect} connect, {f.clients_fail} fail"),
+        ("connections", record.stats.connections),
     ]
     parts = [f'<details id="target-{index}"><summary>{escape(f.label)}'
              f'{"" if f.label == f.endpoint else " (" + escape(f.endpoint) + ")"}</summary><dl>']
@@ -165,6 +194,7 @@ def _detail(index: int, record: Record) -> str:
             if request is not None and request.sent:
                 names = ", ".join(n.rfc4514 for n in request.ca_names) or "(none)"
                 parts.append(f"<p>{escape(label)} CA names: <code>{escape(names)}</code></p>")
+    parts += _policy_detail(record)
     if record.enforcement is not None:
         parts.append("<p>enforcement: " + escape(record.enforcement.reason) + "</p><ul>")
         parts += [f"<li>{escape(a.certificate.value)}: {escape(a.result.value)} "
@@ -186,6 +216,25 @@ def _detail(index: int, record: Record) -> str:
                      f'{escape(expectation.detail)}</p>')
     parts.append("</details>")
     return "".join(parts)
+
+
+def _policy_detail(record: Record) -> list[str]:
+    """The first match's per-facet explanation, and each failing client with its reason."""
+    parts: list[str] = []
+    if record.policy is not None and record.policy.matches:
+        first = record.policy.matches[0]
+        parts.append(f"<p>policy {escape(first.id)} ({escape(first.match or 'match')}): "
+                     + escape("; ".join(f"{facet}: {text}"
+                                        for facet, text in first.explanation.items()))
+                     + "</p>")
+    failing = [c for c in record.clients.clients if not c.connects] if record.clients else []
+    if failing:
+        parts.append('<table class="clients-failing"><thead><tr><th>client</th>'
+                     "<th>reason</th><th>detail</th></tr></thead><tbody>")
+        parts += ["<tr>" + cell(c.name) + cell(c.reason, tone="bad") + cell(c.detail)
+                  + "</tr>" for c in failing]
+        parts.append("</tbody></table>")
+    return parts
 
 
 def write_html_diff(result: SweepDiff, out: IO[str]) -> None:

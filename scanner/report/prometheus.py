@@ -119,8 +119,16 @@ _FAMILIES: tuple[tuple[str, str], ...] = (
      "revoked, unknown)."),
     ("mtlsweep_ocsp_next_update_timestamp_seconds", "Earliest next_update of the stapled OCSP "
      "responses, Unix time."),
-    ("mtlsweep_policy_match", "1 for each named security policy the endpoint matches exactly."),
+    ("mtlsweep_policy_match", "1 for each named security policy the endpoint matches on "
+     "protocols and suites; match=\"exact\" when the groups agree too, \"suites\" when they "
+     "differ."),
     ("mtlsweep_policy_matches", "How many named security policies the endpoint matches."),
+    ("mtlsweep_software_default", "1 for each server software's default configuration the "
+     "endpoint matches on protocols and suites (reported next to any policy match)."),
+    ("mtlsweep_clients", "Profiled clients (mtlsweep policies clients) that would connect or "
+     "fail, negotiated on paper from the enumerated suites."),
+    ("mtlsweep_client_connects", "1 when the profiled client would connect, 0 when it would "
+     "fail (one series per profile: a fixed list of about 20)."),
     ("mtlsweep_expectation_met", "1 when the inventory expectation was met, 0 when it failed; "
      "absent when it could not be evaluated."),
     ("mtlsweep_expectations", "Inventory expectations of the target by status."),
@@ -200,8 +208,16 @@ def add_record(families: MetricFamilies, record: Record) -> None:
     if record.policy is not None:
         for match in record.policy.matches:
             add("mtlsweep_policy_match", {**labels, "policy": match.id,
-                                          "provider": match.provider}, 1)
+                                          "provider": match.provider,
+                                          "match": match.match or "unknown"}, 1)
         add("mtlsweep_policy_matches", labels, len(record.policy.matches))
+        for software in record.policy.software_defaults:
+            add("mtlsweep_software_default", {**labels, "software": software.id}, 1)
+    if facts.clients_connect is not None and facts.clients_fail is not None:
+        add("mtlsweep_clients", {**labels, "outcome": "connect"}, facts.clients_connect)
+        add("mtlsweep_clients", {**labels, "outcome": "fail"}, facts.clients_fail)
+    for client, connects in facts.client_outcomes:
+        add("mtlsweep_client_connects", {**labels, "client": client}, connects)
     for name, status in facts.expectations.items():
         if status != ExpectationStatus.not_evaluated.value:
             add("mtlsweep_expectation_met", {**labels, "expectation": name},

@@ -12,28 +12,17 @@ import json
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import IO
 
 from rich.console import Console
 
 from scanner import __version__
+from scanner.report.formats import OutputFormat
 from scanner.results import Record, Severity
 from scanner.results.identity import TargetKey
 
 # Rows per rich table: keeps the table format's memory flat on a 10,000-target sweep.
 TABLE_BATCH = 200
-
-
-class OutputFormat(StrEnum):
-    jsonl = "jsonl"
-    json = "json"
-    table = "table"
-    csv = "csv"
-    junit = "junit"
-    sarif = "sarif"
-    prometheus = "prometheus"
-    html = "html"
 
 
 @dataclass(frozen=True)

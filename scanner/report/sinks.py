@@ -20,8 +20,9 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Protocol
 
+from scanner.report.formats import OutputFormat
 from scanner.report.jsonl import JsonlAppender, JsonlError, TailRepair
-from scanner.report.render import OutputFormat, RenderContext, render
+from scanner.report.render import RenderContext, render
 from scanner.report.spool import RecordSpool
 from scanner.results import Record
 

@@ -4,152 +4,287 @@ One module per facet family; ``mtlsweep schema`` is generated from these models 
 ``record.record_json_schema``), so the published contract cannot drift from what the scanner
 writes, and docs/schema/ holds the committed snapshot a test compares it with. Everything is
 re-exported here: import from ``scanner.results``.
+
+The models load on first use (PEP 562 ``__getattr__``): ``mtlsweep --help`` and other commands
+that only need ``Severity`` do not pay for pydantic.
 """
 
 from __future__ import annotations
 
-from scanner.results.alpn import (
-    AlpnAttempt,
-    AlpnAtVersion,
-    AlpnFacet,
-    AlpnNoOverlap,
-    AlpnNoOverlapBehaviour,
-    AlpnOutcome,
-)
-from scanner.results.certificate import (
-    CertificateChain,
-    CertificateFacet,
-    CertificateInfo,
-    CertificateLookup,
-    ChainOrder,
-    PathValidation,
-    UnparsedCertificate,
-    ValidationErrorKind,
-)
-from scanner.results.client_auth import (
-    CertificateRequestInfo,
-    ClientAuthAtPath,
-    ClientAuthAtVersion,
-    ClientAuthClass,
-    ClientAuthFacet,
-    DistinguishedNameInfo,
-    OidFilterInfo,
-    PathAtVersion,
-    WithoutCertificate,
-    WithoutCertificateOutcome,
-)
-from scanner.results.common import (
-    ErrorInfo,
-    ErrorKind,
-    Finding,
-    Model,
-    NotMeasured,
-    Severity,
-    Stats,
-    TargetInfo,
-    not_measured_field,
-    presented_field,
-)
-from scanner.results.enforcement import (
-    ApplicationOutcome,
-    ApplicationOutcomeKind,
-    AttemptResult,
-    AttemptStage,
-    AwsAlbInference,
-    CertificateAsked,
-    CertificateKind,
-    EnforcementAttempt,
-    EnforcementFacet,
-    EnforcementVerdict,
-    HttpOutcome,
-    HttpOutcomeKind,
-    PathAnswer,
-    PathEnforcement,
-    PathOutcome,
-    PresentedCertificate,
-)
-from scanner.results.enumeration import (
-    AgreementCheck,
-    AlpnSupportFacet,
-    CipherSuiteInfo,
-    CipherSuitesAtVersion,
-    CipherSuitesFacet,
-    EngineAgreementFacet,
-    ExtensionsFacet,
-    GroupInfo,
-    GroupsAtVersion,
-    GroupsFacet,
-    NpnFacet,
-    ProtocolsAtVersion,
-    ProtocolsFacet,
-    SuiteOrder,
-)
-from scanner.results.handshake import (
-    HandshakeReport,
-    Offer,
-    TranscriptEntry,
-)
-from scanner.results.ocsp import (
-    OcspAtVersion,
-    OcspCertStatus,
-    OcspFacet,
-    OcspResponseInfo,
-    OcspSignature,
-)
-from scanner.results.policy import (
-    ClientOutcome,
-    ClientsView,
-    ExpectationOutcome,
-    ExpectationStatus,
-    OrderDifference,
-    PolicyCandidate,
-    PolicyDifferences,
-    PolicyIdentification,
-    PolicySuite,
-)
-from scanner.results.record import (
-    SCHEMA_VERSION,
-    Record,
-    record_json_schema,
-    schema_file_name,
-)
-from scanner.results.session import (
-    ClientRenegotiation,
-    RenegotiationFacet,
-    RenegotiationOutcome,
-    RenegotiationStatus,
-    ResumptionAtTls12,
-    ResumptionAtTls13,
-    ResumptionFacet,
-    Ticket,
-)
-from scanner.results.versions import (
-    NEWEST_FIRST,
-    PROTOCOL_LABELS,
-    FieldPerVersion,
-    KeyedByVersion,
-    PerVersion,
-    ProtocolLabel,
-    version_field,
-)
-from scanner.results.vhosts import (
-    AnswerDigest,
-    FrontingCheck,
-    FrontingResult,
-    ServedCertificate,
-    VhostAtVersion,
-    VhostKind,
-    VhostsFacet,
-    VhostView,
-)
-from scanner.results.vulnerabilities import (
-    DhGroupInfo,
-    DhParametersAtVersion,
-    DhParametersFacet,
-    VulnerabilitiesFacet,
-    VulnerabilityCheck,
-    VulnerabilityResult,
-)
+import importlib
+from typing import TYPE_CHECKING
+
+from scanner.results.severity import Severity
+
+if TYPE_CHECKING:
+    from scanner.results.alpn import (
+        AlpnAttempt,
+        AlpnAtVersion,
+        AlpnFacet,
+        AlpnNoOverlap,
+        AlpnNoOverlapBehaviour,
+        AlpnOutcome,
+    )
+    from scanner.results.certificate import (
+        CertificateChain,
+        CertificateFacet,
+        CertificateInfo,
+        CertificateLookup,
+        ChainOrder,
+        PathValidation,
+        UnparsedCertificate,
+        ValidationErrorKind,
+    )
+    from scanner.results.client_auth import (
+        CertificateRequestInfo,
+        ClientAuthAtPath,
+        ClientAuthAtVersion,
+        ClientAuthClass,
+        ClientAuthFacet,
+        DistinguishedNameInfo,
+        OidFilterInfo,
+        PathAtVersion,
+        WithoutCertificate,
+        WithoutCertificateOutcome,
+    )
+    from scanner.results.common import (
+        ErrorInfo,
+        ErrorKind,
+        Finding,
+        Model,
+        NotMeasured,
+        Stats,
+        TargetInfo,
+        not_measured_field,
+        presented_field,
+    )
+    from scanner.results.enforcement import (
+        ApplicationOutcome,
+        ApplicationOutcomeKind,
+        AttemptResult,
+        AttemptStage,
+        AwsAlbInference,
+        CertificateAsked,
+        CertificateKind,
+        EnforcementAttempt,
+        EnforcementFacet,
+        EnforcementVerdict,
+        HttpOutcome,
+        HttpOutcomeKind,
+        PathAnswer,
+        PathEnforcement,
+        PathOutcome,
+        PresentedCertificate,
+    )
+    from scanner.results.enumeration import (
+        AgreementCheck,
+        AlpnSupportFacet,
+        CipherSuiteInfo,
+        CipherSuitesAtVersion,
+        CipherSuitesFacet,
+        EngineAgreementFacet,
+        ExtensionsFacet,
+        GroupInfo,
+        GroupsAtVersion,
+        GroupsFacet,
+        NpnFacet,
+        ProtocolsAtVersion,
+        ProtocolsFacet,
+        SuiteOrder,
+    )
+    from scanner.results.handshake import (
+        HandshakeReport,
+        Offer,
+        TranscriptEntry,
+    )
+    from scanner.results.ocsp import (
+        OcspAtVersion,
+        OcspCertStatus,
+        OcspFacet,
+        OcspResponseInfo,
+        OcspSignature,
+    )
+    from scanner.results.policy import (
+        ClientOutcome,
+        ClientsView,
+        ExpectationOutcome,
+        ExpectationStatus,
+        OrderDifference,
+        PolicyCandidate,
+        PolicyDifferences,
+        PolicyIdentification,
+        PolicySuite,
+    )
+    from scanner.results.record import (
+        SCHEMA_VERSION,
+        Record,
+        record_json_schema,
+        schema_file_name,
+    )
+    from scanner.results.session import (
+        ClientRenegotiation,
+        RenegotiationFacet,
+        RenegotiationOutcome,
+        RenegotiationStatus,
+        ResumptionAtTls12,
+        ResumptionAtTls13,
+        ResumptionFacet,
+        Ticket,
+    )
+    from scanner.results.versions import (
+        NEWEST_FIRST,
+        PROTOCOL_LABELS,
+        FieldPerVersion,
+        KeyedByVersion,
+        PerVersion,
+        ProtocolLabel,
+        version_field,
+    )
+    from scanner.results.vhosts import (
+        AnswerDigest,
+        FrontingCheck,
+        FrontingResult,
+        ServedCertificate,
+        VhostAtVersion,
+        VhostKind,
+        VhostsFacet,
+        VhostView,
+    )
+    from scanner.results.vulnerabilities import (
+        DhGroupInfo,
+        DhParametersAtVersion,
+        DhParametersFacet,
+        VulnerabilitiesFacet,
+        VulnerabilityCheck,
+        VulnerabilityResult,
+    )
+
+_EXPORTED_BY: dict[str, str] = {
+    "AlpnAttempt": "scanner.results.alpn",
+    "AlpnAtVersion": "scanner.results.alpn",
+    "AlpnFacet": "scanner.results.alpn",
+    "AlpnNoOverlap": "scanner.results.alpn",
+    "AlpnNoOverlapBehaviour": "scanner.results.alpn",
+    "AlpnOutcome": "scanner.results.alpn",
+    "CertificateChain": "scanner.results.certificate",
+    "CertificateFacet": "scanner.results.certificate",
+    "CertificateInfo": "scanner.results.certificate",
+    "CertificateLookup": "scanner.results.certificate",
+    "ChainOrder": "scanner.results.certificate",
+    "PathValidation": "scanner.results.certificate",
+    "UnparsedCertificate": "scanner.results.certificate",
+    "ValidationErrorKind": "scanner.results.certificate",
+    "CertificateRequestInfo": "scanner.results.client_auth",
+    "ClientAuthAtPath": "scanner.results.client_auth",
+    "ClientAuthAtVersion": "scanner.results.client_auth",
+    "ClientAuthClass": "scanner.results.client_auth",
+    "ClientAuthFacet": "scanner.results.client_auth",
+    "DistinguishedNameInfo": "scanner.results.client_auth",
+    "OidFilterInfo": "scanner.results.client_auth",
+    "PathAtVersion": "scanner.results.client_auth",
+    "WithoutCertificate": "scanner.results.client_auth",
+    "WithoutCertificateOutcome": "scanner.results.client_auth",
+    "ErrorInfo": "scanner.results.common",
+    "ErrorKind": "scanner.results.common",
+    "Finding": "scanner.results.common",
+    "Model": "scanner.results.common",
+    "NotMeasured": "scanner.results.common",
+    "Stats": "scanner.results.common",
+    "TargetInfo": "scanner.results.common",
+    "not_measured_field": "scanner.results.common",
+    "presented_field": "scanner.results.common",
+    "ApplicationOutcome": "scanner.results.enforcement",
+    "ApplicationOutcomeKind": "scanner.results.enforcement",
+    "AttemptResult": "scanner.results.enforcement",
+    "AttemptStage": "scanner.results.enforcement",
+    "AwsAlbInference": "scanner.results.enforcement",
+    "CertificateAsked": "scanner.results.enforcement",
+    "CertificateKind": "scanner.results.enforcement",
+    "EnforcementAttempt": "scanner.results.enforcement",
+    "EnforcementFacet": "scanner.results.enforcement",
+    "EnforcementVerdict": "scanner.results.enforcement",
+    "HttpOutcome": "scanner.results.enforcement",
+    "HttpOutcomeKind": "scanner.results.enforcement",
+    "PathAnswer": "scanner.results.enforcement",
+    "PathEnforcement": "scanner.results.enforcement",
+    "PathOutcome": "scanner.results.enforcement",
+    "PresentedCertificate": "scanner.results.enforcement",
+    "AgreementCheck": "scanner.results.enumeration",
+    "AlpnSupportFacet": "scanner.results.enumeration",
+    "CipherSuiteInfo": "scanner.results.enumeration",
+    "CipherSuitesAtVersion": "scanner.results.enumeration",
+    "CipherSuitesFacet": "scanner.results.enumeration",
+    "EngineAgreementFacet": "scanner.results.enumeration",
+    "ExtensionsFacet": "scanner.results.enumeration",
+    "GroupInfo": "scanner.results.enumeration",
+    "GroupsAtVersion": "scanner.results.enumeration",
+    "GroupsFacet": "scanner.results.enumeration",
+    "NpnFacet": "scanner.results.enumeration",
+    "ProtocolsAtVersion": "scanner.results.enumeration",
+    "ProtocolsFacet": "scanner.results.enumeration",
+    "SuiteOrder": "scanner.results.enumeration",
+    "HandshakeReport": "scanner.results.handshake",
+    "Offer": "scanner.results.handshake",
+    "TranscriptEntry": "scanner.results.handshake",
+    "OcspAtVersion": "scanner.results.ocsp",
+    "OcspCertStatus": "scanner.results.ocsp",
+    "OcspFacet": "scanner.results.ocsp",
+    "OcspResponseInfo": "scanner.results.ocsp",
+    "OcspSignature": "scanner.results.ocsp",
+    "ClientOutcome": "scanner.results.policy",
+    "ClientsView": "scanner.results.policy",
+    "ExpectationOutcome": "scanner.results.policy",
+    "ExpectationStatus": "scanner.results.policy",
+    "OrderDifference": "scanner.results.policy",
+    "PolicyCandidate": "scanner.results.policy",
+    "PolicyDifferences": "scanner.results.policy",
+    "PolicyIdentification": "scanner.results.policy",
+    "PolicySuite": "scanner.results.policy",
+    "SCHEMA_VERSION": "scanner.results.record",
+    "Record": "scanner.results.record",
+    "record_json_schema": "scanner.results.record",
+    "schema_file_name": "scanner.results.record",
+    "ClientRenegotiation": "scanner.results.session",
+    "RenegotiationFacet": "scanner.results.session",
+    "RenegotiationOutcome": "scanner.results.session",
+    "RenegotiationStatus": "scanner.results.session",
+    "ResumptionAtTls12": "scanner.results.session",
+    "ResumptionAtTls13": "scanner.results.session",
+    "ResumptionFacet": "scanner.results.session",
+    "Ticket": "scanner.results.session",
+    "NEWEST_FIRST": "scanner.results.versions",
+    "PROTOCOL_LABELS": "scanner.results.versions",
+    "FieldPerVersion": "scanner.results.versions",
+    "KeyedByVersion": "scanner.results.versions",
+    "PerVersion": "scanner.results.versions",
+    "ProtocolLabel": "scanner.results.versions",
+    "version_field": "scanner.results.versions",
+    "AnswerDigest": "scanner.results.vhosts",
+    "FrontingCheck": "scanner.results.vhosts",
+    "FrontingResult": "scanner.results.vhosts",
+    "ServedCertificate": "scanner.results.vhosts",
+    "VhostAtVersion": "scanner.results.vhosts",
+    "VhostKind": "scanner.results.vhosts",
+    "VhostsFacet": "scanner.results.vhosts",
+    "VhostView": "scanner.results.vhosts",
+    "DhGroupInfo": "scanner.results.vulnerabilities",
+    "DhParametersAtVersion": "scanner.results.vulnerabilities",
+    "DhParametersFacet": "scanner.results.vulnerabilities",
+    "VulnerabilitiesFacet": "scanner.results.vulnerabilities",
+    "VulnerabilityCheck": "scanner.results.vulnerabilities",
+    "VulnerabilityResult": "scanner.results.vulnerabilities",
+}
+
+
+def __getattr__(name: str) -> object:
+    """Import the submodule that defines ``name`` when it is first asked for."""
+    module = _EXPORTED_BY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "NEWEST_FIRST",

@@ -13,13 +13,15 @@ TargetKey = tuple[str, int, str | None] | tuple[str, int, str | None, str]
 
 
 def target_key(host: str, port: int, sni: str | None, address: str | None = None) -> TargetKey:
-    key = (_host_key(host), port, sni.lower() if sni is not None else None)
+    key = (host_key(host), port, sni.lower() if sni is not None else None)
     if address is not None:
-        return (*key, _host_key(address))
+        return (*key, host_key(address))
     return key
 
 
-def _host_key(host: str) -> str:
+def host_key(host: str) -> str:
+    """A host as DNS and the address limits compare it: a name lower-cased, an IP address in
+    one spelling, an IPv4-mapped IPv6 address (``::ffff:127.0.0.1``) as the IPv4 it maps."""
     try:
         address = ipaddress.ip_address(host)
     except ValueError:

@@ -8,7 +8,8 @@ from typing import Literal
 
 from pydantic import Field, JsonValue
 
-from scanner.results.common import Model, Severity
+from scanner.results.common import Model
+from scanner.results.severity import Severity
 
 
 class PolicySuite(Model):

@@ -167,13 +167,11 @@ class ResponseReader:
             location=kept.get("location"))
 
 
-class Http1Exchange:
-    """HTTP/1.x over ``h11``; the request asks the server to close after answering."""
+class ReadsResponse:
+    """What an exchange tells its driver, read off its ``ResponseReader`` (HTTP/1.x and
+    HTTP/2 differ only in how bytes become the answer)."""
 
-    def __init__(self, request: HttpRequest) -> None:
-        self.request = request
-        self._h11 = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_HEAD_BYTES)
-        self._reader = ResponseReader()
+    _reader: ResponseReader
 
     @property
     def response(self) -> HttpResponse | None:
@@ -190,6 +188,15 @@ class Http1Exchange:
     @property
     def received(self) -> bytes:
         return bytes(self._reader.received)
+
+
+class Http1Exchange(ReadsResponse):
+    """HTTP/1.x over ``h11``; the request asks the server to close after answering."""
+
+    def __init__(self, request: HttpRequest) -> None:
+        self.request = request
+        self._h11 = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_HEAD_BYTES)
+        self._reader = ResponseReader()
 
     def start(self) -> bytes:
         request = self.request

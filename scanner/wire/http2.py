@@ -15,7 +15,7 @@ import h2.exceptions
 import h2.settings
 
 from .errors import WireError
-from .http import HttpRequest, HttpResponse, ResponseReader
+from .http import HttpRequest, ReadsResponse, ResponseReader
 
 __all__ = ["Http2Exchange"]
 
@@ -27,7 +27,7 @@ _SETTINGS = 0x04
 _MAX_SETTINGS_LENGTH = 2**14
 
 
-class Http2Exchange:
+class Http2Exchange(ReadsResponse):
     """HTTP/2 over ``h2``: the client preface, one request on stream 1, its answer."""
 
     def __init__(self, request: HttpRequest) -> None:
@@ -35,22 +35,6 @@ class Http2Exchange:
         self._h2 = h2.connection.H2Connection(config=h2.config.H2Configuration(
             client_side=True, header_encoding=None))
         self._reader = ResponseReader()
-
-    @property
-    def response(self) -> HttpResponse | None:
-        return self._reader.response
-
-    @property
-    def finished(self) -> bool:
-        return self._reader.finished
-
-    @property
-    def closed(self) -> bool:
-        return self._reader.closed
-
-    @property
-    def received(self) -> bytes:
-        return bytes(self._reader.received)
 
     def start(self) -> bytes:
         request = self.request

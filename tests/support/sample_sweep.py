@@ -1,5 +1,6 @@
 """One real sweep that the report-view tests share (module-scoped in each test module): an
-nginx that requires a certificate and names its CA, an openssl s_server that requires one
+nginx that requires a certificate and names its CA (TLS 1.2 suites of an ELB policy,
+X25519 only), an openssl s_server that requires one
 without names, and a closed port; every default probe, expectations from an inventory (one met
 and one failed on the nginx), the test CA as trust store."""
 
@@ -21,6 +22,13 @@ from .processes import free_port
 from .servers import nginx, openssl_s_server, require_binary
 from .sinks import RecordList
 
+#: The TLS 1.2 suites of ELBSecurityPolicy-TLS13-1-2-Res-2021-06 in its order, so the strict
+#: nginx is identified as that policy, and X25519 as its only group, so the profiled clients
+#: without X25519 (Windows 7, Java 8, ...) cannot connect.
+RESTRICTED_TLS12 = ("ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+                    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384; "
+                    "ssl_prefer_server_ciphers on; ssl_ecdh_curve X25519;")
+
 
 @contextlib.contextmanager
 def sample_sweep(workdir: Path) -> Iterator[list[Record]]:
@@ -28,7 +36,8 @@ def sample_sweep(workdir: Path) -> Iterator[list[Record]]:
     require_binary("nginx")
     require_binary("openssl")
     pki: TestPKI = build_test_pki(workdir / "pki")
-    with nginx(pki, workdir / "nginx", mode="ca_names") as strict, \
+    with nginx(pki, workdir / "nginx", mode="ca_names",
+               extra_directives=RESTRICTED_TLS12) as strict, \
             openssl_s_server(pki, workdir / "openssl", verify="require",
                              no_ca_names=True) as nameless:
         inventory = workdir / "targets.yaml"

@@ -1,0 +1,118 @@
+"""Start-up: ``mtlsweep --help`` and a one-host scan, next to sslscan and ``openssl s_client``.
+
+Starts one nginx TLS listener on 127.0.0.1 (nginx's default protocols and ciphers, no client
+certificate asked) and runs each command several times, interleaved, under ``/usr/bin/time``;
+prints the median wall time and client CPU of each. The rows:
+
+- ``python -c pass``: the interpreter alone, the floor under every mtlsweep row;
+- ``mtlsweep --help`` and ``mtlsweep scan --help``: building the command line;
+- ``mtlsweep scan imports``: everything a scan loads, without connecting;
+- ``mtlsweep scan`` of the one listener at the defaults (``--workers 1``: one address);
+- ``sslscan`` of the same listener (its default scan) and ``sslscan --version``;
+- ``openssl s_client``: one handshake, the least a TLS client can do.
+
+    python -m bench.startup                 # 5 rounds
+    python -m bench.startup --rounds 9
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from bench.peers import consecutive_free_ports, run_measured, stop, wait_listening
+from bench.sweep_10k import write_pki
+
+SCAN_IMPORTS = ("import scanner.cli.app, scanner.cli.usage, scanner.probes.registry, "
+                "scanner.run.sweep, scanner.run.workers, scanner.results.record")
+
+
+def start_nginx(directory: Path) -> tuple[int, subprocess.Popen[bytes]]:
+    nginx = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
+    if nginx is None:
+        raise SystemExit("nginx is needed (apt-get install nginx-light)")
+    pki = write_pki(directory)
+    port = consecutive_free_ports(1, 18600)
+    config = directory / "nginx.conf"
+    config.write_text(f"""master_process off;
+worker_processes 1;
+pid {directory}/nginx.pid;
+error_log {directory}/error.log crit;
+events {{ worker_connections 1024; }}
+http {{
+  access_log off;
+  client_body_temp_path {directory}/body; proxy_temp_path {directory}/proxy;
+  fastcgi_temp_path {directory}/fastcgi; uwsgi_temp_path {directory}/uwsgi;
+  scgi_temp_path {directory}/scgi;
+  server {{
+    listen 127.0.0.1:{port} ssl;
+    ssl_certificate {pki['cert']}; ssl_certificate_key {pki['key']};
+    location / {{ return 200 "ok\\n"; }}
+  }}
+}}
+""")
+    server = subprocess.Popen([nginx, "-p", f"{directory}/", "-c", str(config),
+                               "-g", "daemon off;"], stderr=subprocess.DEVNULL)
+    wait_listening(port, server)
+    return port, server
+
+
+def commands(port: int) -> dict[str, list[str]]:
+    endpoint = f"127.0.0.1:{port}"
+    mtlsweep = [sys.executable, "-m", "scanner"]
+    rows = {
+        "python -c pass": [sys.executable, "-c", "pass"],
+        "mtlsweep --help": [*mtlsweep, "--help"],
+        "mtlsweep scan --help": [*mtlsweep, "scan", "--help"],
+        "mtlsweep scan imports": [sys.executable, "-c", SCAN_IMPORTS],
+        "mtlsweep scan (one host)": [*mtlsweep, "scan", endpoint, "--quiet", "--workers", "1"],
+    }
+    if shutil.which("sslscan"):
+        rows["sslscan --version"] = ["sslscan", "--version"]
+        rows["sslscan (one host)"] = ["sslscan", "--no-colour", endpoint]
+    if shutil.which("openssl"):
+        rows["openssl s_client (one handshake)"] = [
+            "sh", "-c", f"openssl s_client -connect {endpoint} </dev/null"]
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    options = parser.parse_args()
+    repository = Path(__file__).resolve().parent.parent
+    with tempfile.TemporaryDirectory(prefix="mtlsweep-startup-") as tmp:
+        port, server = start_nginx(Path(tmp))
+        try:
+            print(f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC; {platform.node()}: "
+                  f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start; "
+                  f"one nginx listener on 127.0.0.1; medians of {options.rounds} "
+                  "interleaved rounds")
+            rows = commands(port)
+            walls: dict[str, list[float]] = {name: [] for name in rows}
+            cpus: dict[str, list[float]] = {name: [] for name in rows}
+            for _round in range(options.rounds):
+                for name, argv in rows.items():
+                    wall, cpu, _rss = run_measured([argv], cwd=repository)
+                    walls[name].append(wall)
+                    cpus[name].append(cpu)
+        finally:
+            stop([server])
+    print(f"load average {os.getloadavg()[0]:.2f} at the end")
+    print("| command | wall | client CPU |")
+    print("| --- | --- | --- |")
+    for name in rows:
+        print(f"| {name} | {statistics.median(walls[name]):.2f} s "
+              f"| {statistics.median(cpus[name]):.2f} s |")
+
+
+if __name__ == "__main__":
+    main()
