@@ -18,9 +18,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -45,13 +47,20 @@ def write_yaml(path: Path, count: int, port: int) -> None:
             handle.write(f"  - host: {address(index)}\n")
 
 
-def measure(argv: list[str]) -> tuple[float, float, int, str]:
-    """Wall seconds, peak RSS (MiB), exit code and stderr of one child process."""
+def measure(argv: list[str], time_limit: float | None = None) -> tuple[float, float, int, str]:
+    """Wall seconds, peak RSS (MiB), exit code and stderr of one child process (sent SIGTERM
+    after ``time_limit`` seconds: a sweep stops cleanly and keeps what it wrote)."""
     started = time.perf_counter()
     process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     assert process.stderr is not None
+    timer = None
+    if time_limit is not None:
+        timer = threading.Timer(time_limit, process.send_signal, (signal.SIGTERM,))
+        timer.start()
     stderr = process.stderr.read().decode()
     _pid, status, usage = os.wait4(process.pid, 0)
+    if timer is not None:
+        timer.cancel()
     return (time.perf_counter() - started, usage.ru_maxrss / 1024,
             os.waitstatus_to_exitcode(status), stderr)
 
@@ -79,14 +88,22 @@ def count_records(*outputs: Path) -> tuple[int, int, Counter[str]]:
     return sum(keys.values()), len(keys), statuses
 
 
-def sweep(targets: Path, output: Path, *extra: str) -> tuple[float, float, int]:
+def sweep(targets: Path, output: Path, *extra: str, workers: int = 1,
+          time_limit: float | None = None) -> tuple[float, float, bool]:
+    """Wall seconds, peak RSS and whether the sweep finished (False: stopped at the limit).
+    One worker: a plain list is then streamed (run/streamed.py); more load it whole."""
     wall, rss, code, stderr = measure([
         sys.executable, "-m", "scanner", "scan", str(targets), "-o", str(output), "--quiet",
-        "--allow-unreachable", "--probes", "client_auth", "--concurrency", "512",
-        "--timeout", "5", *extra])
+        "--allow-unreachable", "--probes", PROBES, "--concurrency", "512",
+        "--timeout", "5", "--workers", str(workers), *extra], time_limit)
+    if code == 128 + signal.SIGTERM or code == -signal.SIGTERM:
+        return wall, rss, False
     if code != 0:
         raise SystemExit(f"sweep failed ({code}): {stderr[-500:]}")
-    return wall, rss, code
+    return wall, rss, True
+
+
+PROBES = "client_auth"  # the cheapest: a closed port costs it 2 refused connections
 
 
 def main() -> None:
@@ -95,6 +112,12 @@ def main() -> None:
     parser.add_argument("--sweep-up-to", type=int, default=100_000,
                         help="sweep only sizes up to this (larger ones are only loaded)")
     parser.add_argument("--shards", type=int, default=0, help="also check N shards cover all")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="scanner processes (1: the plain list is streamed; more: loaded)")
+    parser.add_argument("--time-limit", type=float, default=None,
+                        help="stop each sweep (SIGTERM) after this many seconds and report "
+                        "what it wrote by then")
+    parser.add_argument("--no-load", action="store_true", help="skip the load-only runs")
     options = parser.parse_args()
     port = free_port()  # closed: nothing listens there
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs; targets are closed ports")
@@ -104,21 +127,27 @@ def main() -> None:
             plain, inventory = directory / f"{size}.txt", directory / f"{size}.yaml"
             write_list(plain, size, port)
             write_yaml(inventory, size, port)
-            print(f"{size:>9} targets  list ({plain.stat().st_size / 1e6:5.1f} MB): {load(plain)}")
-            print(f"{size:>9} targets  YAML ({inventory.stat().st_size / 1e6:5.1f} MB): "
-                  f"{load(inventory)}")
+            if not options.no_load:
+                print(f"{size:>9} targets  list ({plain.stat().st_size / 1e6:5.1f} MB): "
+                      f"{load(plain)}")
+                print(f"{size:>9} targets  YAML ({inventory.stat().st_size / 1e6:5.1f} MB): "
+                      f"{load(inventory)}", flush=True)
             if size > options.sweep_up_to:
                 continue
             output = directory / f"{size}.jsonl"
-            wall, rss, _ = sweep(plain, output)
+            wall, rss, finished = sweep(plain, output, workers=options.workers,
+                                        time_limit=options.time_limit)
             records, distinct, statuses = count_records(output)
-            print(f"{size:>9} targets  swept in {wall:7.1f}s ({size / wall:6.0f}/s), peak RSS "
-                  f"{rss:6.0f} MiB, {records} records, {distinct} distinct, {dict(statuses)}")
+            how = "swept in" if finished else "stopped after"
+            print(f"{size:>9} targets  {how} {wall:7.1f}s ({records / wall:6.0f}/s), workers "
+                  f"{options.workers}, probes {PROBES}, peak RSS {rss:6.0f} MiB, {records} "
+                  f"records, {distinct} distinct, {dict(statuses)}", flush=True)
             if options.shards:
                 outputs = []
                 for index in range(1, options.shards + 1):
                     shard_output = directory / f"{size}-shard{index}.jsonl"
-                    sweep(plain, shard_output, "--shard", f"{index}/{options.shards}")
+                    sweep(plain, shard_output, "--shard", f"{index}/{options.shards}",
+                          workers=options.workers)
                     outputs.append(shard_output)
                 records, distinct, _ = count_records(*outputs)
                 print(f"{size:>9} targets  {options.shards} shards: {records} records, "

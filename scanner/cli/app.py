@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -222,10 +223,12 @@ def scan(
         scan_exit_code,
         without_vuln_checks,
     )
+    from scanner.config.hostlist import HostListError
     from scanner.probes import ProbeOptions
     from scanner.report.jsonl import JsonlError
     from scanner.report.render import RenderContext
     from scanner.report.sinks import OutputError
+    from scanner.run.streamed import streamable, sweep_host_list
     from scanner.run.sweep import SweepOptions, run_sweep
     from scanner.run.workers import default_workers, run_in_workers
 
@@ -237,8 +240,10 @@ def scan(
     adhoc = adhoc_settings(client_cert=client_cert, client_key=client_key,
                            client_key_pass_env=client_key_pass_env, sni=sni,
                            http_host=http_host, http_path=http_path)
-    target_list, catalog = collect_targets(targets, load_policy_files(policy_file), adhoc,
-                                           starttls=starttls)
+    host_list = streamable(targets, fmt=fmt, all_addresses=all_addresses,
+                           adhoc_given=bool(adhoc.given), workers=workers or 1)
+    target_list, catalog = ([], load_policy_files(policy_file)) if host_list else collect_targets(
+        targets, load_policy_files(policy_file), adhoc, starttls=starttls)
     if probes is not None:
         target_list = command_line_probes_win(target_list)
     if all_addresses:
@@ -253,11 +258,16 @@ def scan(
         sni_names=parse_sni_names(sni_names), max_sni_names=max_sni_names,
         workers=workers or default_workers())
     try:
-        summary = run_sweep(target_list, options, fmt=fmt, output=output, resume=resume,
-                            shard=chosen_shard, observer=_progress_bar(quiet),
-                            context=RenderContext(origins={t.key: t.origin for t in target_list},
-                                                  table_detail=detail),
-                            parallel=run_in_workers)
+        sweep_list = partial(run_sweep, options=options, fmt=fmt, output=output, resume=resume,
+                             shard=chosen_shard, observer=_progress_bar(quiet),
+                             context=RenderContext(origins={t.key: t.origin for t in target_list},
+                                                   table_detail=detail),
+                             parallel=run_in_workers)
+        summary = sweep_list(target_list) if host_list is None else sweep_host_list(
+            host_list, options, output=output, resume=resume, shard=chosen_shard,
+            observer=_progress_bar(quiet), fallback=sweep_list)
+    except HostListError as exc:
+        raise fail_usage(str(exc)) from None
     except OutputError as exc:
         raise fail_output(str(exc)) from None
     except JsonlError as exc:

@@ -13,6 +13,7 @@ import logging
 import signal
 import time
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from functools import partial
@@ -209,17 +210,23 @@ class SweepObserver(Protocol):
     def stopped(self) -> None: ...
 
 
-async def sweep(targets: list[Target], options: SweepOptions, sink: RecordSink, *,
+async def sweep(targets: Iterable[Target], options: SweepOptions, sink: RecordSink, *,
                 summary: SweepSummary | None = None, observer: SweepObserver | None = None,
-                stop_on_signals: bool = False) -> SweepSummary:
+                stop_on_signals: bool = False, planned: int | None = None) -> SweepSummary:
     """Scan every target, handing each record to the sink as soon as it is ready.
 
     With ``stop_on_signals``, SIGINT or SIGTERM cancels the scans in flight (they produce no
     record) and the sweep returns normally with ``interrupted_by`` set. A second signal gets
     the default treatment.
+
+    ``targets`` may be an iterator (``run.streamed``) when ``planned`` gives their number and
+    ``options.neighbours`` is set: it is then read only as far as the runner looks ahead.
     """
     summary = summary or SweepSummary()
-    summary.planned = len(targets)
+    if planned is None:
+        targets = targets if isinstance(targets, list) else list(targets)
+        planned = len(targets)
+    summary.planned = planned
     started = time.perf_counter()
     keylog = KeylogFile(options.keylog) if options.keylog else None
     contexts = ContextFactory(keylog=keylog.write if keylog else None)
@@ -233,7 +240,8 @@ async def sweep(targets: list[Target], options: SweepOptions, sink: RecordSink, 
         contexts=contexts,
     )
     scanner.neighbours = (options.neighbours if options.neighbours is not None
-                          else await neighbours(targets, options))
+                          else await neighbours(
+                              targets if isinstance(targets, list) else list(targets), options))
 
     def finish(record: Record, target: Target) -> Record:
         """Identify the policy and check expectations; a bug here costs only that step."""
@@ -269,7 +277,7 @@ async def sweep(targets: list[Target], options: SweepOptions, sink: RecordSink, 
         return finish(record, item[1])
 
     if observer is not None:
-        observer.started(summary.skipped + len(targets), summary.skipped)
+        observer.started(summary.skipped + planned, summary.skipped)
     try:
         with trio.CancelScope() as sweep_scope:
             async with trio.open_nursery() as nursery:
@@ -435,7 +443,7 @@ def _skip_recorded(targets: list[Target], output: Path, summary: SweepSummary) -
             keys.add(key)
             lines += 1
             if key in wanted:
-                last[key] = _verdict_of(line.data)
+                last[key] = verdict_of(line.data)
     remaining = [target for target in targets if target.key not in keys]
     summary.skipped = len(targets) - len(remaining)
     summary.earlier = len(last)
@@ -451,7 +459,7 @@ def _skip_recorded(targets: list[Target], output: Path, summary: SweepSummary) -
     return remaining
 
 
-def _verdict_of(data: dict[str, Any]) -> dict[str, Any]:
+def verdict_of(data: dict[str, Any]) -> dict[str, Any]:
     """Only what ``SweepSummary.count`` reads, so a million earlier records stay small."""
     client_auth = data.get("client_auth")
     return {

@@ -1,0 +1,255 @@
+"""A sweep of a plain host list that never holds the list in memory.
+
+A million-line list as ``Target`` objects costs ~600 MB. Here the file is read twice instead:
+a first pass keeps only a 64-bit digest of each target's identity (the first 8 bytes of
+``shard.key_digest``), sorted in an ``array`` (8 bytes per target), which is enough for
+
+* duplicate detection: equal neighbours in the sorted digests (the file is then read again to
+  name both lines, with the same message as the list path);
+* sharding: the shard's [start, end) run of the digest-sorted targets (``shard_bounds``) is a
+  digest range, the same partition ``select_shard`` makes (distinct 64-bit prefixes order as
+  the full digests do);
+* resume: the recorded keys of the output, as another sorted digest array.
+
+The second pass parses each line again and feeds the targets one by one to ``sweep``, whose
+runner reads its input only a bounded look-ahead ahead. What grows with the list is therefore
+8 bytes per target (16 while sorting), not the targets themselves.
+
+Streamed only where that changes nothing the list path would do: JSON Lines output (documents
+hold every record anyway), no ``--all-addresses``, one process (``--workers`` splits a list it
+holds), and either IP-literal hosts only or no vhosts probe (its neighbours need the names
+grouped by resolved address over the whole list). Otherwise ``streamable`` says no and the
+caller loads the list.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import heapq
+from array import array
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, replace
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import trio
+
+from scanner.config.hostlist import HOST_LIST_SUFFIXES, HostListError, read_host_list
+from scanner.config.options import VHOSTS_PROBE
+from scanner.config.targets import Target
+from scanner.probes import DEFAULT_PROBES
+from scanner.report.jsonl import JsonlReader
+from scanner.report.render import RenderContext
+from scanner.report.sinks import OutputError, OutputFormat, OutputSink
+from scanner.results.identity import TargetKey, is_ip_literal
+from scanner.run import gc_tuning
+from scanner.run.fdlimit import fit_concurrency
+from scanner.run.shard import Shard, key_digest, shard_bounds
+from scanner.run.sweep import SweepObserver, SweepOptions, SweepSummary, sweep, verdict_of
+
+_CHUNK = 1 << 16  # digests sorted at a time before the merge: bounds the sort's overhead
+_END = 1 << 64  # above every digest
+
+
+def digest64(key: TargetKey) -> int:
+    """The first 8 bytes of the target's stable identity digest, as an integer."""
+    return int.from_bytes(key_digest(key)[:8], "big")
+
+
+def sorted_digests(values: Iterable[int]) -> array[int]:
+    """``values`` sorted into an unsigned 64-bit array, sorted in chunks and merged so the
+    sort never holds more than one chunk as Python integers."""
+    chunks: list[array[int]] = []
+    pending = array("Q")
+    for value in values:
+        pending.append(value)
+        if len(pending) >= _CHUNK:
+            chunks.append(array("Q", sorted(pending)))
+            pending = array("Q")
+    chunks.append(array("Q", sorted(pending)))
+    if len(chunks) == 1:
+        return chunks[0]
+    merged = array("Q", heapq.merge(*chunks))
+    chunks.clear()
+    return merged
+
+
+def contains(digests: array[int], value: int, lo: int = 0, hi: int | None = None) -> bool:
+    position = bisect_left(digests, value, lo, len(digests) if hi is None else hi)
+    return position < (len(digests) if hi is None else hi) and digests[position] == value
+
+
+def repeated(digests: array[int]) -> set[int]:
+    """The digests that occur more than once in a sorted array."""
+    return {digests[i] for i in range(1, len(digests)) if digests[i] == digests[i - 1]}
+
+
+def streamable(arguments: list[str], *, fmt: OutputFormat, all_addresses: bool,
+               adhoc_given: bool, workers: int) -> Path | None:
+    """The host list to stream, when the targets are exactly one plain list and the sweep
+    can take it line by line (see the module docstring); else None."""
+    if len(arguments) != 1 or fmt is not OutputFormat.jsonl or all_addresses or adhoc_given \
+            or workers > 1:
+        return None
+    path = Path(arguments[0])
+    return path if path.suffix.lower() in HOST_LIST_SUFFIXES else None
+
+
+@dataclass
+class HostListIndex:
+    """What the first pass keeps of a host list: its sorted digests, and whether it names
+    hosts (not only IP literals)."""
+
+    path: Path
+    digests: array[int]
+    names_hosts: bool
+
+    @classmethod
+    def read(cls, path: Path) -> HostListIndex:
+        """Validate every line (HostListError at the first bad one or duplicate)."""
+        names_hosts = False
+
+        def digests() -> Iterator[int]:
+            nonlocal names_hosts
+            for target in read_host_list(path):
+                names_hosts = names_hosts or not is_ip_literal(target.host)
+                yield digest64(target.key)
+
+        index = cls(path, sorted_digests(digests()), False)
+        index.names_hosts = names_hosts
+        twins = repeated(index.digests)
+        if twins:
+            index._refuse_duplicate(twins)
+        return index
+
+    def _refuse_duplicate(self, twins: set[int]) -> None:
+        first: dict[int, Target] = {}
+        for target in read_host_list(self.path):
+            digest = digest64(target.key)
+            if digest not in twins:
+                continue
+            if digest in first and first[digest].key == target.key:
+                raise HostListError(f"duplicate target {target.label} ({target.origin}; "
+                                    f"first from {first[digest].origin})")
+            first.setdefault(digest, target)
+        # Two different targets with one 64-bit digest: never seen; refuse rather than drop one.
+        raise HostListError(f"{self.path}: two targets share a 64-bit digest; split the list")
+
+    def shard_range(self, shard: Shard | None) -> tuple[int, int]:
+        """The [start, end) positions of ``shard``'s run in the sorted digests."""
+        if shard is None:
+            return 0, len(self.digests)
+        return shard_bounds(len(self.digests), shard)
+
+
+@dataclass
+class _Selection:
+    low: int  # digests in [low, high) are this shard's
+    high: int
+    recorded: array[int]  # digests recorded in the output (resume), sorted
+
+    def wants(self, digest: int) -> bool:
+        return self.low <= digest < self.high and not contains(self.recorded, digest)
+
+
+def _selection(index: HostListIndex, start: int, end: int) -> tuple[int, int]:
+    if start >= end:
+        return 0, 0
+    low = index.digests[start]
+    high = index.digests[end] if end < len(index.digests) else _END
+    return low, high
+
+
+def _read_recorded(output: Path, index: HostListIndex, start: int, end: int,
+                   summary: SweepSummary) -> array[int]:
+    """The digests of the keys ``output`` records; the last record of each of this sweep's
+    targets is counted in ``summary`` (as ``sweep._skip_recorded`` does for a list)."""
+    if not output.exists():
+        return array("Q")
+
+    def wanted(digest: int) -> bool:
+        return contains(index.digests, digest, start, end)
+
+    recorded = sorted_digests(digest64(line.key) for line in JsonlReader(output))
+    twice = repeated(recorded)
+    latest: dict[int, dict[str, Any]] = {}  # only keys recorded more than once
+    for line in JsonlReader(output):
+        digest = digest64(line.key)
+        if not wanted(digest):
+            continue
+        if digest in twice:
+            latest[digest] = verdict_of(line.data)
+        else:
+            summary.count(verdict_of(line.data))
+            summary.earlier += 1
+    for data in latest.values():
+        summary.count(data)
+        summary.earlier += 1
+    distinct = len(recorded) - sum(1 for i in range(1, len(recorded))
+                                   if recorded[i] == recorded[i - 1])
+    foreign = distinct - summary.earlier
+    if foreign:
+        summary.notes.append(f"{output} also holds {foreign} record(s) of targets outside this "
+                             "sweep (kept as they are; they do not count toward the exit code)")
+    if len(recorded) > distinct:
+        summary.notes.append(f"{output} holds {len(recorded) - distinct} duplicate "
+                             "record(s) from earlier runs; `mtlsweep merge` keeps the newest")
+    return recorded
+
+
+def sweep_host_list(path: Path, options: SweepOptions, *, output: Path | None,
+                    resume: bool = False, shard: Shard | None = None,
+                    observer: SweepObserver | None = None, stop_on_signals: bool = True,
+                    fallback: Callable[[list[Target]], SweepSummary] | None = None,
+                    ) -> SweepSummary:
+    """``run_sweep`` for one plain host list, in memory that does not hold the list.
+
+    ``fallback`` (``run_sweep`` with everything but the targets bound) runs instead, on the
+    loaded list, when the hosts are names and the vhosts probe may compare them.
+    """
+    index = HostListIndex.read(path)
+    compares_names = VHOSTS_PROBE in options.probes or options.probes == DEFAULT_PROBES
+    if fallback is not None and index.names_hosts and compares_names:
+        del index
+        return fallback(list(read_host_list(path)))
+    summary = SweepSummary()
+    start, end = index.shard_range(shard)
+    if shard is not None:
+        summary.shard = f"{shard} ({end - start} of {len(index.digests)} targets)"
+    low, high = _selection(index, start, end)
+    recorded: array[int] = array("Q")
+    if resume:
+        if output is None:
+            raise ValueError("resume needs JSON Lines written to a file")
+        recorded = _read_recorded(output, index, start, end, summary)
+        summary.skipped = sum(1 for i in range(start, end) if contains(recorded, index.digests[i]))
+    del index  # only the shard's digest range and the recorded digests are needed now
+    selection = _Selection(low, high, recorded)
+    plan = fit_concurrency(options.concurrency)
+    if plan.describe(options.concurrency):
+        summary.notes.append(str(plan.describe(options.concurrency)))
+    options = replace(options, concurrency=plan.concurrency, neighbours={})
+    targets = (target for target in read_host_list(path)
+               if selection.wants(digest64(target.key)))
+    sink = OutputSink(OutputFormat.jsonl, output, context=RenderContext())
+    if sink.repair.torn is not None:
+        summary.notes.append(f"removed the torn last line {output}:{sink.repair.torn.line_number} "
+                             "left by a killed sweep (it held no complete record)")
+    gc_tuning.tune_for_sweep()
+    try:
+        trio.run(partial(sweep, targets, options, sink, summary=summary, observer=observer,
+                         stop_on_signals=stop_on_signals,
+                         planned=end - start - summary.skipped))
+    except BaseException:
+        with contextlib.suppress(OutputError):
+            sink.close()
+        raise
+    finally:
+        gc_tuning.restore()
+    try:
+        sink.close()
+    except OutputError as exc:
+        summary.io_error = summary.io_error or str(exc)
+    return summary

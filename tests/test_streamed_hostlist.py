@@ -1,0 +1,138 @@
+"""A plain host list swept without holding it (run/streamed.py): duplicates, shards and
+resume work from sorted 64-bit digests, with the same results as the loaded list."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from scanner.cli.app import app
+from scanner.cli.usage import collect_targets
+from scanner.config.hostlist import HostListError
+from scanner.config.options import VHOSTS_PROBE
+from scanner.config.targets import Target
+from scanner.report.sinks import OutputFormat
+from scanner.run import streamed
+from scanner.run.shard import Shard, select_shard
+from scanner.run.streamed import HostListIndex, digest64, sorted_digests, streamable
+from scanner.run.sweep import SweepOptions, SweepSummary
+from tests.support.processes import free_port, tarpit
+
+
+def _write_list(path: Path, count: int, port: int) -> Path:
+    path.write_text("".join(f"127.0.{i // 250}.{1 + i % 250}:{port}\n" for i in range(count)))
+    return path
+
+
+def _keys(output: Path) -> list[tuple[str, int]]:
+    return [(r["target"]["host"], r["target"]["port"])
+            for r in map(json.loads, output.read_text().splitlines())]
+
+
+def test_digests_sorted_in_chunks_equal_one_sort(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(streamed, "_CHUNK", 7)
+    values = [digest64(("127.0.0.1", port, None)) for port in range(1, 200)]
+    assert list(sorted_digests(values)) == sorted(values)
+
+
+def test_only_one_jsonl_host_list_in_one_process_is_streamed() -> None:
+    def decide(arguments: list[str], **changes: object) -> Path | None:
+        settings: dict[str, object] = {"fmt": OutputFormat.jsonl, "all_addresses": False,
+                                       "adhoc_given": False, "workers": 1, **changes}
+        return streamable(arguments, **settings)  # type: ignore[arg-type]
+
+    assert decide(["estate.txt"]) == Path("estate.txt")
+    assert decide(["estate.yaml"]) is None
+    assert decide(["estate.txt", "other.txt"]) is None
+    assert decide(["estate.txt"], fmt=OutputFormat.json) is None
+    assert decide(["estate.txt"], all_addresses=True) is None
+    assert decide(["estate.txt"], workers=2) is None
+
+
+def test_a_duplicate_names_both_lines(tmp_path: Path) -> None:
+    listing = tmp_path / "dup.txt"
+    listing.write_text("127.0.0.1:1\nexample.org\n[::ffff:127.0.0.1]:1\n")
+    with pytest.raises(HostListError, match=r"duplicate target .*dup.txt:3; first from "
+                                            r".*dup.txt:1\)"):
+        HostListIndex.read(listing)
+
+
+def test_a_streamed_duplicate_stops_before_any_connection(tmp_path: Path) -> None:
+    with tarpit() as listener:
+        listing = tmp_path / "dup.txt"
+        listing.write_text(f"127.0.0.1:{listener.port}\n127.0.0.2:{listener.port}\n"
+                           f"[::ffff:127.0.0.1]:{listener.port}\n")
+        result = CliRunner().invoke(app, ["scan", str(listing), "--workers", "1",
+                                          "-o", str(tmp_path / "out.jsonl")])
+        assert result.exit_code == 2, result.stderr
+        assert len(result.stderr.splitlines()) == 1 and "duplicate target" in result.stderr
+        assert listener.connections == 0
+
+
+@pytest.mark.parametrize("count", [5, 7])
+def test_shards_by_digest_range_equal_the_loaded_lists_shards(tmp_path: Path,
+                                                              count: int) -> None:
+    listing = _write_list(tmp_path / "estate.txt", 1000, 9)
+    targets, _ = collect_targets([str(listing)])
+    index = HostListIndex.read(listing)
+    seen: list[tuple[object, ...]] = []
+    for number in range(1, count + 1):
+        shard = Shard(number, count)
+        start, end = index.shard_range(shard)
+        low, high = streamed._selection(index, start, end)
+        chosen = [t.key for t in targets if low <= digest64(t.key) < high]
+        assert chosen == [t.key for t in select_shard(targets, shard, key=lambda t: t.key)]
+        seen += chosen
+    assert sorted(seen) == sorted(t.key for t in targets)  # every target exactly once
+
+
+def test_streamed_shards_and_resume_cover_every_target_once(tmp_path: Path) -> None:
+    port = free_port()  # closed: every target is refused, nothing leaves loopback
+    listing = _write_list(tmp_path / "estate.txt", 60, port)
+    base = ["scan", str(listing), "--probes", "client_auth", "--allow-unreachable",
+            "--workers", "1", "--timeout", "5"]
+    outputs = []
+    for number in (1, 2, 3):
+        output = tmp_path / f"shard-{number}.jsonl"
+        result = CliRunner().invoke(app, [*base, "--shard", f"{number}/3", "-o", str(output)])
+        assert result.exit_code == 0, result.stderr
+        outputs.append(output)
+    everything = [key for output in outputs for key in _keys(output)]
+    assert len(everything) == len(set(everything)) == 60
+
+    # Resume: keep a third of shard 1's records (and a torn tail), finish it.
+    first = outputs[0]
+    shard_one = _keys(first)
+    kept = first.read_text().splitlines()[: len(shard_one) // 3]
+    first.write_text("".join(line + "\n" for line in kept) + '{"schema": "torn')
+    result = CliRunner().invoke(app, [*base, "--shard", "1/3", "-o", str(first), "--resume"])
+    assert result.exit_code == 0, result.stderr
+    resumed = _keys(first)
+    assert len(resumed) == len(set(resumed)) and set(resumed) == set(shard_one)
+    assert f"resumed: {len(kept)} target(s)" in result.stderr
+
+    # Nothing left: the exit code still speaks for the earlier (unreachable) records.
+    result = CliRunner().invoke(app, ["scan", str(listing), "--probes", "client_auth",
+                                      "--workers", "1", "--quiet", "--shard", "1/3",
+                                      "-o", str(first), "--resume"])
+    assert result.exit_code == 3, result.stderr
+    assert _keys(first) == resumed
+
+
+def test_names_that_the_vhosts_probe_compares_are_loaded_not_streamed(tmp_path: Path) -> None:
+    """The vhosts probe needs every name on an address: with host names and that probe the
+    list goes to the loaded path (``fallback``); IP literals alone have no such neighbours."""
+    listing = tmp_path / "names.txt"
+    listing.write_text("www.example.org:8443\napi.example.org:8443\n")
+    handed: list[list[str]] = []
+
+    def fallback(targets: list[Target]) -> SweepSummary:
+        handed.append([t.host for t in targets])
+        return SweepSummary()
+
+    options = SweepOptions(probes=(VHOSTS_PROBE, "client_auth"))
+    streamed.sweep_host_list(listing, options, output=None, fallback=fallback)
+    assert handed == [["www.example.org", "api.example.org"]]
