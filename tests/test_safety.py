@@ -145,14 +145,19 @@ class ConcurrencyMeter:
                                              self.active[server.port])
                 self.total_active += 1
                 self.total_peak = max(self.total_peak, self.total_active)
+            answered = False
             try:
-                if h.read_client_hello(conn, server) is not None:
+                answered = h.read_client_hello(conn, server) is not None
+                if answered:
                     server.stopping.wait(hold_s)
-                    conn.sendall(tb.alert(h.ALERT_HANDSHAKE_FAILURE))
             finally:
-                with self.lock:  # counted closed before the client can see the alert
+                # Counted closed *before* the alert goes out: once the client sees it, it may
+                # free its slot and connect again, and that connection must not overlap this one.
+                with self.lock:
                     self.active[server.port] -= 1
                     self.total_active -= 1
+            if answered:
+                conn.sendall(tb.alert(h.ALERT_HANDSHAKE_FAILURE))
 
         return handle
 
