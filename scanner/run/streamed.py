@@ -24,7 +24,6 @@ caller loads the list.
 
 from __future__ import annotations
 
-import contextlib
 import heapq
 from array import array
 from bisect import bisect_left
@@ -42,12 +41,19 @@ from scanner.config.targets import Target
 from scanner.probes import DEFAULT_PROBES
 from scanner.report.jsonl import JsonlReader
 from scanner.report.render import RenderContext
-from scanner.report.sinks import OutputError, OutputFormat, OutputSink
+from scanner.report.sinks import OutputFormat
 from scanner.results.identity import TargetKey, is_ip_literal
-from scanner.run import gc_tuning
 from scanner.run.fdlimit import fit_concurrency
 from scanner.run.shard import Shard, key_digest, shard_bounds
-from scanner.run.sweep import SweepObserver, SweepOptions, SweepSummary, sweep, verdict_of
+from scanner.run.sweep import (
+    SweepObserver,
+    SweepOptions,
+    SweepSummary,
+    open_sink,
+    run_into,
+    sweep,
+    verdict_of,
+)
 
 _CHUNK = 1 << 16  # digests sorted at a time before the merge: bounds the sort's overhead
 _END = 1 << 64  # above every digest
@@ -233,23 +239,12 @@ def sweep_host_list(path: Path, options: SweepOptions, *, output: Path | None,
     options = replace(options, concurrency=plan.concurrency, neighbours={})
     targets = (target for target in read_host_list(path)
                if selection.wants(digest64(target.key)))
-    sink = OutputSink(OutputFormat.jsonl, output, context=RenderContext())
-    if sink.repair.torn is not None:
-        summary.notes.append(f"removed the torn last line {output}:{sink.repair.torn.line_number} "
-                             "left by a killed sweep (it held no complete record)")
-    gc_tuning.tune_for_sweep()
-    try:
+    sink = open_sink(OutputFormat.jsonl, output, RenderContext(), summary)
+
+    def run() -> SweepSummary:
         trio.run(partial(sweep, targets, options, sink, summary=summary, observer=observer,
                          stop_on_signals=stop_on_signals,
                          planned=end - start - summary.skipped))
-    except BaseException:
-        with contextlib.suppress(OutputError):
-            sink.close()
-        raise
-    finally:
-        gc_tuning.restore()
-    try:
-        sink.close()
-    except OutputError as exc:
-        summary.io_error = summary.io_error or str(exc)
-    return summary
+        return summary
+
+    return run_into(sink, summary, run)

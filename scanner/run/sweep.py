@@ -13,7 +13,7 @@ import logging
 import signal
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from functools import partial
@@ -362,18 +362,36 @@ def run_sweep(targets: list[Target], options: SweepOptions, *, fmt: OutputFormat
             raise ValueError("resume needs JSON Lines written to a file")
         targets = _skip_recorded(targets, output, summary)
     context = context or RenderContext(origins={t.key: t.origin for t in targets})
+    sink = open_sink(fmt, output, context, summary)
+
+    def run() -> SweepSummary:
+        if options.workers > 1 and parallel is not None:
+            return parallel(targets, options, sink, summary=summary, observer=observer,
+                            stop_on_signals=stop_on_signals)
+        trio.run(partial(sweep, targets, options, sink, summary=summary,
+                         observer=observer, stop_on_signals=stop_on_signals))
+        return summary
+
+    return run_into(sink, summary, run)
+
+
+def open_sink(fmt: OutputFormat, output: Path | None, context: RenderContext,
+              summary: SweepSummary) -> OutputSink:
+    """The sweep's output, noting a torn last line that a killed sweep left and it removed."""
     sink = OutputSink(fmt, output, context=context)
     if sink.repair.torn is not None:
         summary.notes.append(f"removed the torn last line {output}:{sink.repair.torn.line_number} "
                              "left by a killed sweep (it held no complete record)")
+    return sink
+
+
+def run_into(sink: OutputSink, summary: SweepSummary,
+             run: Callable[[], SweepSummary]) -> SweepSummary:
+    """Run a prepared sweep with the collector tuned for it, then close ``sink``: a failure
+    to write the end of the output is the summary's ``io_error`` (exit 4), never a lost run."""
     gc_tuning.tune_for_sweep()
     try:
-        if options.workers > 1 and parallel is not None:
-            summary = parallel(targets, options, sink, summary=summary, observer=observer,
-                               stop_on_signals=stop_on_signals)
-        else:
-            trio.run(partial(sweep, targets, options, sink, summary=summary,
-                             observer=observer, stop_on_signals=stop_on_signals))
+        summary = run()
     except BaseException:
         with contextlib.suppress(OutputError):
             sink.close()
