@@ -130,6 +130,18 @@ def test_managed_process_kills_term_ignoring_group(tmp_path: Path) -> None:
     assert "exit=-9" in proc.log()
 
 
+def test_managed_process_starts_once(tmp_path: Path) -> None:
+    # ``with proc.start():`` must not start a second process (the first would be orphaned).
+    proc = ManagedProcess(["sleep", "60"], tmp_path, name="once")
+    with proc.start() as entered:
+        first = proc.pid
+        assert entered.pid == first
+        with pytest.raises(RuntimeError, match="already started"):
+            proc.start()
+        assert pid_alive(first)
+    assert_gone(first)
+
+
 def test_tarpit_never_answers() -> None:
     with tarpit() as srv:
         with socket.create_connection((srv.host, srv.port), timeout=0.3) as s:

@@ -120,6 +120,9 @@ class ManagedProcess:
         return self.proc.pid
 
     def start(self) -> Self:
+        """Start the process; once only, since a second Popen would orphan the first."""
+        if self.proc is not None:
+            raise RuntimeError(f"{self.name} already started (pid {self.proc.pid})")
         self.workdir.mkdir(parents=True, exist_ok=True)
         with open(self.stdout_path, "ab") as out, open(self.stderr_path, "ab") as err:
             self.proc = subprocess.Popen(
@@ -175,7 +178,8 @@ class ManagedProcess:
             time.sleep(0.01)
 
     def __enter__(self) -> Self:
-        return self.start()
+        # ``with ManagedProcess(...).start() as p`` is a common spelling: do not start twice.
+        return self if self.proc is not None else self.start()
 
     def __exit__(
         self,
