@@ -37,7 +37,8 @@ async def _pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
 
     delivery = asyncio.create_task(deliver())
     try:
-        while True:
+        # Stop reading once the far side can no longer be written to.
+        while not delivery.done():
             try:
                 data = await reader.read(_CHUNK)
             except OSError:
@@ -47,6 +48,10 @@ async def _pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                 break
         await delivery
     except OSError:
+        pass
+    finally:
+        # Also when this pump is cancelled (the relay ends): a delivery task left pending
+        # would be garbage-collected mid-wait ("Task was destroyed but it is pending").
         delivery.cancel()
 
 
