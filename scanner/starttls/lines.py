@@ -74,19 +74,33 @@ class SmtpReply:
         return quote(" / ".join(self.lines).encode())
 
 
-class SmtpPreamble(_LinePreamble):
-    """Greeting 220, EHLO, STARTTLS among the extensions, STARTTLS, 220."""
-
-    protocol = "smtp"
+class _ReplyPreamble(_LinePreamble):
+    """A protocol of numbered replies (SMTP, FTP): each step acts on one whole reply."""
 
     def __init__(self) -> None:
         super().__init__()
         self.reply = SmtpReply(self.protocol)
 
     def line(self, line: str) -> bytes:
-        if not self.reply.add(line):
-            return b""
-        reply, self.reply = self.reply, SmtpReply(self.protocol)
+        if not self.continues_reply(line) and self.reply.add(line):
+            reply, self.reply = self.reply, SmtpReply(self.protocol)
+            return self.on_reply(reply)
+        return b""
+
+    def continues_reply(self, line: str) -> bool:
+        """True if ``line`` was taken as free text inside the reply being read."""
+        return False
+
+    @abstractmethod
+    def on_reply(self, reply: SmtpReply) -> bytes: ...
+
+
+class SmtpPreamble(_ReplyPreamble):
+    """Greeting 220, EHLO, STARTTLS among the extensions, STARTTLS, 220."""
+
+    protocol = "smtp"
+
+    def on_reply(self, reply: SmtpReply) -> bytes:
         if self.step == 0:
             self.step = 1
             if reply.code != 220:
@@ -107,23 +121,19 @@ class SmtpPreamble(_LinePreamble):
         return b""
 
 
-class FtpPreamble(_LinePreamble):
+class FtpPreamble(_ReplyPreamble):
     """Greeting 220, AUTH TLS, 234."""
 
     protocol = "ftp"
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.reply = SmtpReply(self.protocol)
-
-    def line(self, line: str) -> bytes:
+    def continues_reply(self, line: str) -> bool:
         # RFC 959 4.2: continuation lines of a multi-line reply need not start with the code.
         if self.reply.lines and line[:4] != f"{self.reply.lines[0][:3]} ":
             self.reply.lines.append(line)
-            return b""
-        if not self.reply.add(line):
-            return b""
-        reply, self.reply = self.reply, SmtpReply(self.protocol)
+            return True
+        return False
+
+    def on_reply(self, reply: SmtpReply) -> bytes:
         if self.step == 0:
             self.step = 1
             if reply.code != 220:
