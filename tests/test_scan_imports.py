@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import Any
 
 # Loaded only when the command line asks for them: a YAML inventory, --policy-file compare
-# views, a non-jsonl --format, ``demo``, ``serve``, ``merge``/``diff``.
+# views, a non-jsonl --format, ``demo``, ``serve``, ``merge``/``diff``, a progress bar.
 OPTIONAL_MODULES = (
     "scanner.config.inventory", "scanner.lab", "scanner.run.exporter",
     "scanner.run.http_server", "scanner.report.html_report", "scanner.report.prometheus",
     "scanner.report.sarif", "scanner.report.junit", "scanner.report.csvfile",
     "scanner.report.table", "scanner.report.merge", "scanner.report.sweep_diff",
     "scanner.policy.compare",
+    "rich",  # tables, policy views and the progress bar (on a terminal only)
 )
 
 _SCAN_THEN_LIST = """
