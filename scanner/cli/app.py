@@ -281,10 +281,12 @@ def scan(
 
 
 def _progress_bar(quiet: bool) -> SweepObserver | None:
-    """A progress bar on stderr, only where someone watches it."""
+    """A progress bar on stderr, only where someone watches it (rich loads only then)."""
+    if quiet or not sys.stderr.isatty():
+        return None
     from scanner.report.progress import SweepProgress
 
-    return SweepProgress() if not quiet and sys.stderr.isatty() else None
+    return SweepProgress()
 
 
 def _print_summary(summary: SweepSummary, *, quiet: bool) -> None:

@@ -8,11 +8,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
 from scanner.cli.command import CommandApp
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from scanner.policy.catalog import Catalog
 
 # The catalog, the client profiles and their views load inside each command: `mtlsweep --help`
@@ -61,6 +62,8 @@ def _print_json(data: object) -> None:
 
 
 def _console() -> Console:
+    from rich.console import Console
+
     return Console(width=None, soft_wrap=False)
 
 

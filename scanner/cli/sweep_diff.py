@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
 if TYPE_CHECKING:
+    from rich.table import Table
+    from rich.text import Text
+
     from scanner.report.sweep_diff import SweepDiff
 
 EXIT_CODES_HELP = """\
@@ -61,11 +61,15 @@ def diff(
     elif fmt is DiffFormat.html:
         write_html_diff(result, sys.stdout)
     else:
+        from rich.console import Console
+
         Console().print(diff_table(result))
     raise typer.Exit(1 if result.differs else 0)
 
 
 def _cell(value: object) -> Text:
+    from rich.text import Text
+
     if value is None:
         return Text("-", style="dim")
     text = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
@@ -75,6 +79,9 @@ def _cell(value: object) -> Text:
 
 
 def diff_table(result: SweepDiff) -> Table:
+    from rich.table import Table
+    from rich.text import Text
+
     table = Table(
         title=f"mtlsweep diff: {len(result.changed)} changed, {len(result.only_in_old)} only in "
         f"old, {len(result.only_in_new)} only in new, {result.unchanged} unchanged",

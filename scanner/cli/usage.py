@@ -10,6 +10,7 @@ import dataclasses
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -23,7 +24,6 @@ from scanner.cli.exit_codes import (
     EXIT_USAGE,
 )
 from scanner.config.hostlist import HOST_LIST_SUFFIXES, HostListError, read_host_list
-from scanner.config.inventory import InventoryError, load_inventory
 from scanner.config.keyfiles import ENV_NAME, KeyFileError, load_credential
 from scanner.config.targets import (
     HttpCheck,
@@ -36,7 +36,6 @@ from scanner.config.targets import (
 )
 from scanner.offers.credential import ClientCredential
 from scanner.pkix.trust import TrustStoreError, load_ca_bundle
-from scanner.policy.catalog import Catalog, PolicyFileError, load_catalog
 from scanner.probes import DEFAULT_PROBES, PROBES
 from scanner.probes.vulns import VulnerabilitiesProbe
 from scanner.probes.vulns.robot import RobotProbe
@@ -47,6 +46,13 @@ from scanner.run.shard import Shard, ShardError, output_for_shard, shard_from_se
 from scanner.run.sweep import SweepOutcome, SweepSummary, can_resume
 from scanner.wire.errors import WireError
 from scanner.wire.http_connect import HttpProxy, parse_proxy
+
+if TYPE_CHECKING:
+    from scanner.policy.catalog import Catalog
+
+# The inventory and the policy catalog (YAML, JSON schemas, expectation tables) load only when
+# a YAML file or --policy-file is given: a scan of host:port arguments never needs them
+# (tests/test_scan_imports.py holds this).
 
 _SCAN_EXIT_CODES = {SweepOutcome.clean: EXIT_OK, SweepOutcome.failed: EXIT_FAILED,
                     SweepOutcome.unreachable: EXIT_UNREACHABLE}
@@ -120,6 +126,8 @@ def load_policy_files(paths: list[Path] | None) -> Catalog | None:
     """The catalog with ``--policy-file``'s policies added; None while none was given."""
     if not paths:
         return None
+    from scanner.policy.catalog import PolicyFileError, load_catalog
+
     try:
         return load_catalog(paths)
     except PolicyFileError as exc:
@@ -251,6 +259,8 @@ def collect_targets(arguments: list[str], catalog: Catalog | None = None,
                 raise fail_usage(str(exc)) from None
             continue
         if path.suffix.lower() in (".yaml", ".yml") or path.is_file():
+            from scanner.config.inventory import InventoryError, load_inventory
+
             try:
                 inventory = load_inventory(path, known_probes=PROBES, catalog=catalog)
             except InventoryError as exc:

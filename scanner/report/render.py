@@ -14,8 +14,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import IO
 
-from rich.console import Console
-
 from scanner import __version__
 from scanner.report.formats import OutputFormat
 from scanner.results import Record, Severity
@@ -95,6 +93,8 @@ def write_json_document(records: Iterable[Record], out: IO[str]) -> None:
 
 def write_tables(records: Iterable[Record], out: IO[str], *, width: int | None,
                  detail: bool = True) -> None:
+    from rich.console import Console
+
     from scanner.report.compact_table import compact_table
     from scanner.report.enumeration_table import enumeration_table, has_enumeration
     from scanner.report.table import records_table
