@@ -16,6 +16,7 @@ install sslyze``); nmap, sslscan and openssl from Debian. A missing tool is skip
 
     python -m bench.peers                           # direct, 3 rounds, every tool found
     python -m bench.peers --delay --rounds 1 --tools mtlsweep,nmap
+    python -m bench.peers --rounds 2 --tools mtlsweep-w1,mtlsweep,nmap   # --workers 1 vs default
 """
 
 from __future__ import annotations
@@ -165,14 +166,15 @@ def run_measured(argvs: Sequence[list[str]], parallel: int = 1,
 
 # --- the tools: how each is run, and what counts as complete facts ------------------------
 
-def tool_mtlsweep(lab: Lab, out: Path) -> tuple[list[list[str]], int, Callable[[], int]]:
+def tool_mtlsweep(lab: Lab, out: Path, *extra: str
+                  ) -> tuple[list[list[str]], int, Callable[[], int]]:
     inventory = out / "targets.yaml"
     inventory.write_text("targets:\n" + "".join(
         f"  - {{host: 127.0.0.1, port: {port}, sni: localhost}}\n" for port in lab.ports))
     results = out / "mtlsweep.jsonl"
     results.unlink(missing_ok=True)
     argv = [sys.executable, "-m", "scanner", "scan", str(inventory), "-o", str(results), "-q",
-            "--allow-unreachable"]
+            "--allow-unreachable", *extra]
 
     def complete() -> int:
         records = [json.loads(line) for line in results.read_text().splitlines()]
@@ -181,6 +183,13 @@ def tool_mtlsweep(lab: Lab, out: Path) -> tuple[list[list[str]], int, Callable[[
                    and bool(r.get("client_auth")) for r in records)
 
     return [argv], 1, complete
+
+
+def tool_mtlsweep_one_worker(lab: Lab, out: Path
+                             ) -> tuple[list[list[str]], int, Callable[[], int]]:
+    """mtlsweep in one process (``--workers 1``): how a sweep of one address ran before
+    --workers split an address by listener; the reference for the default's second core."""
+    return tool_mtlsweep(lab, out, "--workers", "1")
 
 
 def tool_sslyze(sslyze: Path) -> Callable[[Lab, Path], tuple[list[list[str]], int,
@@ -343,12 +352,13 @@ def main() -> None:
                         help="skip the CPU-per-handshake comparison with openssl s_time")
     options = parser.parse_args()
     repository = Path(__file__).resolve().parent.parent
-    tools: dict[str, Tool] = {"mtlsweep": tool_mtlsweep, "nmap": tool_nmap,
+    tools: dict[str, Tool] = {"mtlsweep": tool_mtlsweep,
+                              "mtlsweep-w1": tool_mtlsweep_one_worker, "nmap": tool_nmap,
                               "sslscan": tool_sslscan, "sslyze": tool_sslyze(options.sslyze)}
     chosen = []
     for name in options.tools.split(","):
         found = options.sslyze.exists() if name == "sslyze" else (
-            name == "mtlsweep" or shutil.which(name) is not None)
+            name.startswith("mtlsweep") or shutil.which(name) is not None)
         if name not in tools:
             raise SystemExit(f"unknown tool {name!r}; choose from {', '.join(tools)}")
         if found:

@@ -1,8 +1,10 @@
-"""``--workers``: a sweep split over processes by address, every target recorded once, the
-same facts as in one process, and a clean stop on SIGTERM that --resume finishes."""
+"""``--workers``: a sweep split over processes by address (by listener when addresses are
+fewer than workers, the per-address bound divided), every target recorded once, the same
+facts as in one process, and a clean stop on SIGTERM that --resume finishes."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 from pathlib import Path
@@ -11,7 +13,7 @@ import pytest
 
 from scanner.config.targets import Target
 from scanner.report.jsonl import read_records
-from scanner.run.workers import partition
+from scanner.run.workers import partition, plan
 from tests.test_cli import run as run_cli
 from tests.test_resume import recorded_keys, resume, start_sweep, wait_for_records
 
@@ -29,6 +31,62 @@ def test_partition_keeps_each_address_in_one_balanced_share() -> None:
         assert all(owners[names[t.host]] == n for _, t in share), "an address in two shares"
     assert sorted(len(share) for share in shares) == [6, 9]  # 10.0.0.1 (6) + one more (3)
     assert partition([], 4) == [] and len(partition(targets, 1)) == 1
+
+
+def test_plan_splits_one_address_by_listener_and_divides_its_bound() -> None:
+    targets = [Target(host="10.0.0.1", port=port, sni=f"n{i}.test")
+               for port in range(1000, 1010) for i in range(port % 3 + 1)]
+    shares = plan(targets, 2, per_address=5, key=lambda host, _port: host)
+    assert len(shares) == 2
+    assert sorted(i for share in shares for i, _ in share.members) == list(range(len(targets)))
+    owners = {t.port: n for n, share in enumerate(shares) for _, t in share.members}
+    for n, share in enumerate(shares):  # a listener is never split: one server, one share
+        assert all(owners[t.port] == n for _, t in share.members)
+    assert sorted(share.budgets["10.0.0.1"] for share in shares) == [2, 3]
+    sizes = sorted(len(share.members) for share in shares)
+    assert sizes[1] - sizes[0] <= 3, sizes  # balanced to within one listener
+
+
+def test_plan_never_splits_an_address_below_one_slot_per_worker() -> None:
+    targets = [Target(host="10.0.0.1", port=port) for port in range(1000, 1008)]
+    assert [len(s.members) for s in plan(targets, 4, per_address=1, key=lambda h, _p: h)] == [8]
+    shares = plan(targets, 4, per_address=3, key=lambda h, _p: h)
+    assert sorted(s.budgets["10.0.0.1"] for s in shares) == [1, 1, 1]
+
+
+def test_plan_keeps_addresses_whole_when_they_are_enough_and_names_by_address() -> None:
+    names = {"a.test": "10.0.0.1", "b.test": "10.0.0.1", "10.0.0.2": "10.0.0.2"}
+    targets = [Target(host=host, port=443 + i) for i in range(4) for host in names]
+    whole = plan(targets, 2, per_address=8, key=lambda host, _port: names[host])
+    assert all(not share.budgets for share in whole)
+    # One address, two workers: names on one address and port stay together (vhosts compares
+    # them), and a name's targets count against its address's share.
+    one = [t for t in targets if names[t.host] == "10.0.0.1"]
+    shares = plan(one, 2, per_address=8, key=lambda host, _port: names[host])
+    assert len(shares) == 2
+    for share in shares:
+        ports = {t.port for _, t in share.members}
+        assert all(t.port in ports for t in one if t.port in ports)
+        assert len(share.members) == 2 * len(ports)
+        assert share.budgets == {"10.0.0.1": 4, "a.test": 4, "b.test": 4}
+
+
+def test_workers_share_one_address_within_its_per_address_bound(tmp_path: Path) -> None:
+    """Two workers scan listeners of one address; together they keep to --per-address."""
+    from tests.test_safety import ConcurrencyMeter, inventory_for, listener, records
+    from tests.test_safety import run as run_scan
+
+    meter = ConcurrencyMeter()
+    with contextlib.ExitStack() as stack:
+        servers = [stack.enter_context(listener(meter, "127.0.0.1", 0.3)) for _ in range(4)]
+        inventory = inventory_for(tmp_path, servers, per_server=4)
+        result = run_scan("scan", str(inventory), "--probes", "client_auth",
+                          "--per-address", "3", "--per-listener", "3", "--concurrency", "64",
+                          "--workers", "2", "--timeout", "10", "--quiet")
+    assert result.returncode == 3, result.stderr  # every listener refuses: all records error
+    assert len(records(result.stdout)) == 16
+    assert len(meter.accepted_at) == 32  # 16 targets, 2 handshakes each
+    assert meter.total_peak <= 3, f"per-address bound exceeded: {meter.total_peak} at once"
 
 
 @pytest.fixture(scope="module")

@@ -198,8 +198,9 @@ def scan(
     = False,
     workers: Annotated[int | None, typer.Option(
         min=1, max=256, show_default=False, help="Processes to scan in, each owning a share of "
-        "the IP addresses (so --per-address holds across them; --concurrency and --rate are "
-        "divided). Default: one per CPU core.")] = None,
+        "the IP addresses (so --per-address holds across them; with fewer addresses than "
+        "workers, a share of an address's listeners and of its --per-address slots; "
+        "--concurrency and --rate are divided). Default: one per CPU core.")] = None,
 ) -> None:
     """Scan endpoints and report, per target, one JSON record.
 

@@ -69,6 +69,9 @@ class SweepOptions:
     #: pick from it); None: taken from the targets the sweep is given.
     neighbours: dict[tuple[str, int], tuple[str, ...]] | None = None
     workers: int = 1  # processes, each scanning its share of the addresses (run/workers.py)
+    #: Per-address bounds lower than ``per_address`` (by address or host name, as limits
+    #: count): this process's share of an address other worker processes scan too.
+    address_budgets: dict[str, int] = field(default_factory=dict)
 
 
 class SweepOutcome(Enum):
@@ -236,7 +239,8 @@ async def sweep(targets: Iterable[Target], options: SweepOptions, sink: RecordSi
                      probe_options=options.probe_options, https_proxy=options.https_proxy,
                      sni_names=options.sni_names, max_sni_names=options.max_sni_names),
         limits=ConnectionLimits(options.concurrency, options.per_address, options.rate,
-                                per_listener=options.per_listener),
+                                per_listener=options.per_listener,
+                                address_budgets=options.address_budgets),
         contexts=contexts,
     )
     scanner.neighbours = (options.neighbours if options.neighbours is not None
@@ -303,8 +307,9 @@ def _admission(options: SweepOptions, item: tuple[int, Target]
     so the runner starts no more targets than those slots can serve (names count by name:
     they are resolved only once the target starts; connections still count by IP)."""
     host = limit_key(item[1].host)
-    per_listener = min(options.per_listener, options.per_address)
-    return ((host, item[1].port), per_listener), ((host, None), options.per_address)
+    per_address = options.address_budgets.get(host, options.per_address)
+    per_listener = min(options.per_listener, per_address)
+    return ((host, item[1].port), per_listener), ((host, None), per_address)
 
 
 async def _cancel_on_signal(scope: trio.CancelScope, summary: SweepSummary, *,

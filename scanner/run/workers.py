@@ -2,8 +2,11 @@
 
 One interpreter runs one core, and a sweep is CPU-bound on its side of each handshake. The
 targets are split by the IP address they resolve to, so every address is scanned by one
-worker only and the per-address limit still holds for the whole sweep; the overall
-connection budget (and ``--rate``) is divided between the workers. Each worker is a forked
+worker only and the per-address limit still holds for the whole sweep. When there are
+fewer addresses than workers (one load balancer, many listeners) an address is split by
+listener instead and its per-address slots are divided between the workers that share it,
+so the bound still holds in sum. The overall connection budget (and ``--rate``) is divided
+between the workers. Each worker is a forked
 copy of this process (nothing is pickled: private keys of inventory credentials cannot be),
 runs an ordinary in-process sweep of its share, and streams each record to the parent over
 a pipe as it finishes. The parent writes them to the one output in the order they arrive,
@@ -28,7 +31,7 @@ import signal
 import socket
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from functools import partial
 from types import FrameType
 
@@ -36,6 +39,7 @@ import trio
 
 from scanner.config.options import resolve_options
 from scanner.config.targets import Target
+from scanner.engine.session import limit_key
 from scanner.report.sinks import RecordSink
 from scanner.results import ErrorInfo, ErrorKind, Record
 from scanner.run.scan import ScanSettings, error_record
@@ -70,23 +74,68 @@ def address_key(host: str, port: int) -> str:
     return str(infos[0][4][0]) if infos else host.lower()
 
 
+@dataclass
+class Share:
+    """One worker's targets (with their input positions) and its share of the per-address
+    bound of each address it scans together with other workers (``address -> slots``;
+    addresses it scans alone keep the whole bound)."""
+
+    members: list[Indexed] = field(default_factory=list)
+    budgets: dict[str, int] = field(default_factory=dict)
+
+
+def plan(targets: Sequence[Target], workers: int, *, per_address: int = 1,
+         key: Callable[[str, int], str] = address_key) -> list[Share]:
+    """``targets`` in at most ``workers`` non-empty shares, balanced by number of targets.
+
+    With at least as many addresses as workers every address stays whole in one share.
+    With fewer (many listeners behind one address: the cores would idle) an address is
+    split by listener over up to ``per_address`` shares, each share taking part of its
+    ``per_address`` slots so that together they never exceed the bound.
+    """
+    endpoints = sorted({(t.host, t.port) for t in targets})
+    with concurrent.futures.ThreadPoolExecutor(_RESOLVERS) as pool:
+        keys = dict(zip(endpoints, pool.map(lambda e: key(*e), endpoints), strict=True))
+    # Listeners by resolved address and port: names served together stay together (the
+    # vhosts probe compares them).
+    groups: dict[str, dict[int, list[Indexed]]] = {}
+    for index, target in enumerate(targets):
+        address = keys[(target.host, target.port)]
+        groups.setdefault(address, {}).setdefault(target.port, []).append((index, target))
+    count = max(1, workers)
+    # Units placed whole: (address, its slots or None for the whole bound, targets).
+    units: list[tuple[str, int | None, list[Indexed]]] = []
+    for address, listeners in groups.items():
+        spread = min(count, per_address, len(listeners)) if len(groups) < count else 1
+        if spread < 2:
+            units.append((address, None, [m for ms in listeners.values() for m in ms]))
+            continue
+        parts: list[list[Indexed]] = [[] for _ in range(spread)]
+        for _port, members in sorted(listeners.items(), key=lambda item: -len(item[1])):
+            min(parts, key=len).extend(members)
+        slots = [per_address // spread + (n < per_address % spread) for n in range(spread)]
+        units += [(address, n, part) for n, part in zip(slots, parts, strict=True)]
+    shares = [Share() for _ in range(count)]
+    # Largest first onto the smallest share; ties broken by a stable hash, not input order.
+    units.sort(key=lambda unit: (-len(unit[2]), hashlib.sha256(unit[0].encode()).hexdigest(),
+                                 min(i for i, _ in unit[2])))
+    for address, part_slots, members in units:
+        share = min(shares, key=lambda s: len(s.members))
+        share.members.extend(members)
+        if part_slots is not None:
+            names = {address} | {target.host for _, target in members}
+            for name in map(limit_key, names):
+                share.budgets[name] = share.budgets.get(name, 0) + part_slots
+    for share in shares:
+        share.members.sort(key=lambda item: item[0])
+    return [share for share in shares if share.members]
+
+
 def partition(targets: Sequence[Target], workers: int,
               key: Callable[[str, int], str] = address_key) -> list[list[Indexed]]:
     """``targets`` (with their input positions) in at most ``workers`` non-empty shares, all
     targets of one address in the same share, shares balanced by number of targets."""
-    endpoints = sorted({(t.host, t.port) for t in targets})
-    with concurrent.futures.ThreadPoolExecutor(_RESOLVERS) as pool:
-        keys = dict(zip(endpoints, pool.map(lambda e: key(*e), endpoints), strict=True))
-    groups: dict[str, list[Indexed]] = {}
-    for index, target in enumerate(targets):
-        groups.setdefault(keys[(target.host, target.port)], []).append((index, target))
-    shares: list[list[Indexed]] = [[] for _ in range(max(1, workers))]
-    # Largest first onto the smallest share; ties broken by a stable hash, not input order.
-    ordered = sorted(groups.items(), key=lambda item: (
-        -len(item[1]), hashlib.sha256(item[0].encode()).hexdigest()))
-    for _key, members in ordered:
-        min(shares, key=len).extend(members)
-    return [sorted(share, key=lambda item: item[0]) for share in shares if share]
+    return [share.members for share in plan(targets, workers, key=key)]
 
 
 class _PipeSink:
@@ -120,7 +169,7 @@ def _run_worker(share: list[Indexed], options: SweepOptions, fd: int) -> None:
     os.close(fd)
 
 
-def sweep_in_workers(shares: list[list[Indexed]], options: SweepOptions, sink: RecordSink, *,
+def sweep_in_workers(shares: list[Share], options: SweepOptions, sink: RecordSink, *,
                      on_record: Callable[[Record], None],
                      fallback: Callable[[Target, str], Record],
                      on_started: Callable[[], None] = lambda: None) -> signal.Signals | None:
@@ -128,8 +177,9 @@ def sweep_in_workers(shares: list[list[Indexed]], options: SweepOptions, sink: R
     input position) and ``on_record`` as it arrives. Returns the stop signal, if any.
 
     ``options`` is given to each worker with the connection budget and rate divided
-    between them. ``on_started`` runs once every worker is forked (so that a progress
-    bar's refresh thread is never forked with them).
+    between them, and the share's slots of the addresses it scans with others.
+    ``on_started`` runs once every worker is forked (so that a progress bar's refresh
+    thread is never forked with them).
     """
     count = len(shares)
     share_options = replace(options, concurrency=max(1, options.concurrency // count),
@@ -138,11 +188,11 @@ def sweep_in_workers(shares: list[list[Indexed]], options: SweepOptions, sink: R
     workers: list[tuple[multiprocessing.process.BaseProcess, int, list[Indexed]]] = []
     for share in shares:
         read_fd, write_fd = os.pipe()
-        child = context.Process(target=_run_worker, args=(share, share_options, write_fd),
-                                daemon=True)
+        child = context.Process(target=_run_worker, daemon=True, args=(
+            share.members, replace(share_options, address_budgets=share.budgets), write_fd))
         child.start()
         os.close(write_fd)
-        workers.append((child, read_fd, share))
+        workers.append((child, read_fd, share.members))
 
     stopped: list[signal.Signals] = []
 
@@ -164,8 +214,8 @@ def sweep_in_workers(shares: list[list[Indexed]], options: SweepOptions, sink: R
         for signum, handler in previous.items():
             signal.signal(signum, handler)
     if not stopped:  # a worker that died without a signal: its targets still get a record
-        for process, _fd, share in workers:
-            for index, target in share:
+        for process, _fd, members in workers:
+            for index, target in members:
                 if index not in reported:
                     record = fallback(target, f"the worker process scanning it exited with "
                                               f"code {process.exitcode}")
@@ -208,7 +258,7 @@ def run_in_workers(targets: list[Target], options: SweepOptions, sink: RecordSin
                    stop_on_signals: bool) -> SweepSummary:
     """``run_sweep``'s multi-process path: the same summary, observer calls and records
     (in this process when the targets are all on one address)."""
-    shares = partition(targets, options.workers)
+    shares = plan(targets, options.workers, per_address=options.per_address)
     if len(shares) < 2:
         return trio.run(partial(sweep, targets, options, sink, summary=summary,
                                 observer=observer, stop_on_signals=stop_on_signals))
