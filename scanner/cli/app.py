@@ -257,6 +257,10 @@ def scan(
         rate=rate, probe_options=probe_options, https_proxy=parse_https_proxy(https_proxy),
         sni_names=parse_sni_names(sni_names), max_sni_names=max_sni_names,
         workers=workers or default_workers())
+    if host_list is not None and workers is None and options.workers > 1:
+        typer.echo(f"mtlsweep: note: {host_list} is streamed through one process (the "
+                   f"{options.workers} default workers need the list in memory; --workers "
+                   f"{options.workers} loads it whole and splits it)", err=True)
     try:
         sweep_list = partial(run_sweep, options=options, fmt=fmt, output=output, resume=resume,
                              shard=chosen_shard, observer=_progress_bar(quiet),
