@@ -24,6 +24,7 @@ import yaml
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
+from scanner.cli.exit_codes import EXIT_OUTPUT, EXIT_USAGE
 from scanner.run.shard import K8S_INDEX_ENV, SHARD_PLACEHOLDER
 from tests.support.processes import free_port
 
@@ -187,7 +188,8 @@ def test_cronjob_runs_an_indexed_job_whose_shards_match_the_cli() -> None:
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
     exit_codes = [rule["onExitCodes"]["values"] for rule in job["podFailurePolicy"]["rules"]
                   if "onExitCodes" in rule]
-    assert exit_codes == [[2]], "usage errors fail the Job at once; others are retried"
+    assert exit_codes == [[EXIT_USAGE, EXIT_OUTPUT]], \
+        "usage errors and output I/O errors (a full disk) fail the Job at once; others retry"
 
 
 def test_manifests_use_the_image_user_and_an_inventory_the_cli_accepts(tmp_path: Path) -> None:

@@ -136,3 +136,19 @@ def test_names_that_the_vhosts_probe_compares_are_loaded_not_streamed(tmp_path: 
     options = SweepOptions(probes=(VHOSTS_PROBE, "client_auth"))
     streamed.sweep_host_list(listing, options, output=None, fallback=fallback)
     assert handed == [["www.example.org", "api.example.org"]]
+
+
+@pytest.mark.parametrize("given", [None, "1"])
+def test_a_streamed_list_says_it_runs_in_one_process_unless_asked_to(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, given: str | None) -> None:
+    monkeypatch.setattr("scanner.run.workers.default_workers", lambda: 4)
+    listing = _write_list(tmp_path / "estate.txt", 3, free_port())
+    output = tmp_path / "out.jsonl"
+    workers = ["--workers", given] if given else []
+    result = CliRunner().invoke(app, ["scan", str(listing), "--probes", "client_auth",
+                                      "--allow-unreachable", "--quiet", "--timeout", "5",
+                                      "-o", str(output), *workers])
+    assert result.exit_code == 0, result.stderr
+    assert len(_keys(output)) == 3
+    note = f"{listing} is streamed through one process"
+    assert (note in result.stderr) is (given is None), result.stderr

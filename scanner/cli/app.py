@@ -258,6 +258,11 @@ def scan(
         rate=rate, probe_options=probe_options, https_proxy=parse_https_proxy(https_proxy),
         sni_names=parse_sni_names(sni_names), max_sni_names=max_sni_names,
         workers=workers or default_workers())
+    one_process = None
+    if host_list is not None and workers is None and options.workers > 1:
+        one_process = (f"{host_list} is streamed through one process (the {options.workers} "
+                       f"default workers need the list in memory; --workers "
+                       f"{options.workers} loads it whole and splits it)")
     try:
         sweep_list = partial(run_sweep, options=options, fmt=fmt, output=output, resume=resume,
                              shard=chosen_shard, observer=_progress_bar(quiet),
@@ -266,7 +271,7 @@ def scan(
                              parallel=run_in_workers)
         summary = sweep_list(target_list) if host_list is None else sweep_host_list(
             host_list, options, output=output, resume=resume, shard=chosen_shard,
-            observer=_progress_bar(quiet), fallback=sweep_list)
+            observer=_progress_bar(quiet), fallback=sweep_list, note=one_process)
     except HostListError as exc:
         raise fail_usage(str(exc)) from None
     except OutputError as exc:

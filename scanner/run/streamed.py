@@ -209,11 +209,12 @@ def sweep_host_list(path: Path, options: SweepOptions, *, output: Path | None,
                     resume: bool = False, shard: Shard | None = None,
                     observer: SweepObserver | None = None, stop_on_signals: bool = True,
                     fallback: Callable[[list[Target]], SweepSummary] | None = None,
-                    ) -> SweepSummary:
+                    note: str | None = None) -> SweepSummary:
     """``run_sweep`` for one plain host list, in memory that does not hold the list.
 
     ``fallback`` (``run_sweep`` with everything but the targets bound) runs instead, on the
-    loaded list, when the hosts are names and the vhosts probe may compare them.
+    loaded list, when the hosts are names and the vhosts probe may compare them. ``note``
+    joins the summary's notes once the list is valid and streamed (not when it falls back).
     """
     index = HostListIndex.read(path)
     compares_names = VHOSTS_PROBE in options.probes or options.probes == DEFAULT_PROBES
@@ -221,6 +222,8 @@ def sweep_host_list(path: Path, options: SweepOptions, *, output: Path | None,
         del index
         return fallback(list(read_host_list(path)))
     summary = SweepSummary()
+    if note is not None:
+        summary.notes.append(note)
     start, end = index.shard_range(shard)
     if shard is not None:
         summary.shard = f"{shard} ({end - start} of {len(index.digests)} targets)"
