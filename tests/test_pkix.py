@@ -32,9 +32,13 @@ NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 @pytest.fixture(scope="module")
 def pki() -> dict:
-    root = make_ca("Root CA", org="Example")
-    inter = make_ca("Issuing CA", parent=root, org="Example")
-    leaf = issue_server_cert(inter, ["api.example.com", "*.svc.example.com", "192.0.2.7"])
+    # Valid from a day before NOW: NOW is taken when the module is collected, and on a
+    # loaded machine this fixture may run more than the default 5-minute back-dating later.
+    since = NOW - dt.timedelta(days=1)
+    root = make_ca("Root CA", org="Example", not_before=since)
+    inter = make_ca("Issuing CA", parent=root, org="Example", not_before=since)
+    leaf = issue_server_cert(inter, ["api.example.com", "*.svc.example.com", "192.0.2.7"],
+                             not_before=since)
     return {"root": root, "inter": inter, "leaf": leaf,
             "trust": TrustStore(description="test roots", anchors=(root.cert,))}
 
