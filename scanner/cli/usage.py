@@ -23,7 +23,7 @@ from scanner.cli.exit_codes import (
     EXIT_USAGE,
 )
 from scanner.config.hostlist import HOST_LIST_SUFFIXES, HostListError, read_host_list
-from scanner.config.inventory import InventoryError, load_inventory
+from scanner.config.inventory import MAX_INVENTORY_BYTES, InventoryError, load_inventory
 from scanner.config.keyfiles import ENV_NAME, KeyFileError, load_credential
 from scanner.config.targets import (
     HttpCheck,
@@ -294,6 +294,23 @@ def parse_https_proxy(text: str | None) -> HttpProxy | None:
         return parse_proxy(value)
     except WireError as exc:
         raise fail_usage(f"--https-proxy: {exc}") from None
+
+
+def check_large_inventory(path: Path, *, fmt: OutputFormat, all_addresses: bool,
+                          adhoc_given: bool) -> None:
+    """A YAML inventory over the whole-file limit is swept entry by entry, which streams
+    JSON Lines only and takes every setting from the file; anything else is refused (exit 2)
+    before any connection."""
+    limit = f"{path} is over {MAX_INVENTORY_BYTES // 2**20} MiB and is read entry by entry"
+    if fmt is not OutputFormat.jsonl:
+        raise fail_usage(f"{limit}, which writes JSON Lines only; use --format jsonl "
+                         "(and `mtlsweep report` afterwards)")
+    if all_addresses:
+        raise fail_usage(f"{limit}; set all_addresses: true in its defaults: instead of "
+                         "--all-addresses")
+    if adhoc_given:
+        raise fail_usage(f"{limit}; put client certificates, sni and http settings in the "
+                         "file, not on the command line")
 
 
 def command_line_probes_win(targets: list[Target]) -> list[Target]:
