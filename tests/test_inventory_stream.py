@@ -84,12 +84,12 @@ def test_an_alias_bomb_in_defaults_is_refused(tmp_path: Path) -> None:
 
 
 def test_an_error_in_entry_n_names_line_n(tmp_path: Path) -> None:
-    path = _write(tmp_path / "estate.yaml", 200_000, bad=199_000)
+    path = _write(tmp_path / "estate.yaml", 100_000, bad=99_000)
     with pytest.raises(InventoryError) as caught:
         _streamed(path)
     # Four header lines, then entry i on line 5 + i.
-    assert str(caught.value).startswith(f"{path}:{5 + 199_000}:")
-    assert ": unknown key 'targets[199000].colour'" in str(caught.value)
+    assert str(caught.value).startswith(f"{path}:{5 + 99_000}:")
+    assert ": unknown key 'targets[99000].colour'" in str(caught.value)
 
 
 def test_memory_does_not_grow_with_the_file(tmp_path: Path) -> None:
