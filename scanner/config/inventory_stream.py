@@ -70,13 +70,21 @@ def _loader_class() -> Any:
 _EventLoader: Any = _loader_class()
 
 
+#: Read entry by entry up to this size (about 2.7 million one-line targets); a larger file,
+#: or one whose size the system does not report (a FIFO), takes the whole-document path and
+#: its bounded read refuses it.
+MAX_STREAMED_INVENTORY_BYTES = 64 * 2**20
+
+
 def is_large_inventory(path: Path) -> bool:
-    """A YAML file over the whole-document limit: read with ``stream_inventory``."""
+    """A YAML file over the whole-document limit (and within the streamed one): read with
+    ``stream_inventory``."""
     try:
-        return path.suffix.lower() in (".yaml", ".yml") \
-            and path.stat().st_size > MAX_INVENTORY_BYTES
+        size = path.stat().st_size
     except OSError:
         return False
+    return path.suffix.lower() in (".yaml", ".yml") \
+        and MAX_INVENTORY_BYTES < size <= MAX_STREAMED_INVENTORY_BYTES
 
 
 @dataclass
