@@ -69,6 +69,19 @@ LOAD_ONLY = ("from scanner.cli.usage import collect_targets; import sys; "
              "targets, _ = collect_targets([sys.argv[1]]); print(len(targets))")
 
 
+STREAM_ONLY = ("from scanner.config.inventory_stream import stream_inventory; "
+               "from scanner.probes import PROBES; import sys; from pathlib import Path; "
+               "print(sum(1 for _ in stream_inventory(Path(sys.argv[1]), known_probes=PROBES)))")
+
+
+def stream(path: Path) -> str:
+    """The YAML read entry by entry, as a sweep of an inventory over 16 MiB reads it."""
+    wall, rss, code, stderr = measure([sys.executable, "-c", STREAM_ONLY, str(path)])
+    if code != 0:
+        return f"failed: {stderr.strip().splitlines()[-1][:120]}"
+    return f"read entry by entry in {wall:6.1f}s, peak RSS {rss:6.0f} MiB"
+
+
 def load(path: Path) -> str:
     wall, rss, code, stderr = measure([sys.executable, "-c", LOAD_ONLY, str(path)])
     if code != 0:
@@ -132,6 +145,8 @@ def main() -> None:
                       f"{load(plain)}")
                 print(f"{size:>9} targets  YAML ({inventory.stat().st_size / 1e6:5.1f} MB): "
                       f"{load(inventory)}", flush=True)
+                print(f"{size:>9} targets  YAML ({inventory.stat().st_size / 1e6:5.1f} MB): "
+                      f"{stream(inventory)}", flush=True)
             if size > options.sweep_up_to:
                 continue
             output = directory / f"{size}.jsonl"

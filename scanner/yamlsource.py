@@ -89,20 +89,20 @@ def load_yaml(path: Path, text: str, *, empty_hint: str,
         if root is None:
             raise error(f"{path}:1: the file is empty; {empty_hint}")
         marks: dict[YamlPath, str] = {}
-        data = _Converter(loader, marks, path, error).convert(root, ())
+        data = NodeConverter(loader, marks, path, error).convert(root, ())
         return data, Positions(path, marks)
     except RecursionError:
         raise error(f"{path}: nested too deeply to read (over {MAX_YAML_DEPTH} levels); "
                     "write it flatter") from None
     except yaml.MarkedYAMLError as exc:
-        raise error(_describe_yaml_error(path, exc, text)) from None
+        raise error(describe_yaml_error(path, exc, text)) from None
     except yaml.YAMLError as exc:
         raise error(f"{path}: invalid YAML: {' '.join(str(exc).split())}") from None
     finally:
         loader.dispose()
 
 
-def _describe_yaml_error(path: Path, exc: yaml.MarkedYAMLError, text: str) -> str:
+def describe_yaml_error(path: Path, exc: yaml.MarkedYAMLError, text: str) -> str:
     """One line: where the parser gave up, what it expected, where the construct began."""
     mark = exc.problem_mark or exc.context_mark
     where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
@@ -119,7 +119,7 @@ def _describe_yaml_error(path: Path, exc: yaml.MarkedYAMLError, text: str) -> st
     return f"{path}{where}: invalid YAML: {problem}{began}; {hint}"
 
 
-class _Converter:
+class NodeConverter:
     """Plain Python data from a composed YAML node tree, with positions, within the bounds
     above: depth, what aliases expand to, and no node inside itself (``&a [*a]``)."""
 

@@ -32,6 +32,10 @@ from scanner.results.severity import Severity
 from scanner.run.shard import SHARD_ENV, SHARDS_ENV
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from scanner.config.targets import Target
+    from scanner.policy.catalog import Catalog
     from scanner.run.sweep import SweepObserver, SweepSummary
 
 # Only what the options are declared with is imported above: building the help (and every
@@ -209,6 +213,7 @@ def scan(
     """
     from scanner.cli.usage import (
         adhoc_settings,
+        check_large_inventory,
         check_resume,
         checked_ca_bundle,
         collect_targets,
@@ -225,11 +230,12 @@ def scan(
         without_vuln_checks,
     )
     from scanner.config.hostlist import HostListError
+    from scanner.config.inventory import InventoryError
     from scanner.probes import ProbeOptions
     from scanner.report.jsonl import JsonlError
     from scanner.report.render import RenderContext
     from scanner.report.sinks import OutputError
-    from scanner.run.streamed import streamable, sweep_host_list
+    from scanner.run.streamed import large_inventory, streamable, sweep_host_list
     from scanner.run.sweep import SweepOptions, run_sweep
     from scanner.run.workers import default_workers, run_in_workers
 
@@ -243,8 +249,15 @@ def scan(
                            http_host=http_host, http_path=http_path)
     host_list = streamable(targets, fmt=fmt, all_addresses=all_addresses,
                            adhoc_given=bool(adhoc.given), workers=workers or 1)
+    big_inventory = large_inventory(targets)
+    if big_inventory is not None:
+        check_large_inventory(big_inventory, fmt=fmt, all_addresses=all_addresses,
+                              adhoc_given=bool(adhoc.given))
+        host_list = big_inventory
     target_list, catalog = ([], load_policy_files(policy_file)) if host_list else collect_targets(
         targets, load_policy_files(policy_file), adhoc, starttls=starttls)
+    source = (_inventory_source(big_inventory, catalog, override_probes=probes is not None)
+              if big_inventory is not None else None)
     if probes is not None:
         target_list = command_line_probes_win(target_list)
     if all_addresses:
@@ -259,7 +272,10 @@ def scan(
         sni_names=parse_sni_names(sni_names), max_sni_names=max_sni_names,
         workers=workers or default_workers())
     one_process = None
-    if host_list is not None and workers is None and options.workers > 1:
+    if big_inventory is not None and options.workers > 1:
+        one_process = (f"{big_inventory} is read entry by entry through one process "
+                       f"(--workers needs the targets in memory)")
+    elif host_list is not None and workers is None and options.workers > 1:
         one_process = (f"{host_list} is streamed through one process (the {options.workers} "
                        f"default workers need the list in memory; --workers "
                        f"{options.workers} loads it whole and splits it)")
@@ -271,8 +287,9 @@ def scan(
                              parallel=run_in_workers)
         summary = sweep_list(target_list) if host_list is None else sweep_host_list(
             host_list, options, output=output, resume=resume, shard=chosen_shard,
-            observer=_progress_bar(quiet), fallback=sweep_list, note=one_process)
-    except HostListError as exc:
+            observer=_progress_bar(quiet), fallback=sweep_list, note=one_process,
+            source=source, error=InventoryError if source is not None else HostListError)
+    except (HostListError, InventoryError) as exc:
         raise fail_usage(str(exc)) from None
     except OutputError as exc:
         raise fail_output(str(exc)) from None
@@ -284,6 +301,24 @@ def scan(
     raise typer.Exit(scan_exit_code(summary, fail_on=fail_on, allow_unreachable=allow_unreachable,
                                     allow_partial=allow_partial,
                                     allow_unevaluated=allow_unevaluated))
+
+
+def _inventory_source(path: Path, catalog: Catalog | None, *, override_probes: bool
+                      ) -> Callable[[], Iterator[Target]]:
+    """Reads the large inventory's targets again on each call; ``--probes`` wins over the
+    file's ``probes:`` as it does for a loaded inventory."""
+    from scanner.config.inventory_stream import stream_inventory
+    from scanner.probes import PROBES
+
+    if override_probes:
+        typer.echo(f"mtlsweep: warning: --probes overrides any probes: setting of the "
+                   f"targets in {path}", err=True)
+
+    def read() -> Iterator[Target]:
+        for target in stream_inventory(path, known_probes=PROBES, catalog=catalog):
+            yield replace(target, probes=None) if override_probes else target
+
+    return read
 
 
 def _progress_bar(quiet: bool) -> SweepObserver | None:

@@ -306,6 +306,25 @@ def parse_https_proxy(text: str | None) -> HttpProxy | None:
         raise fail_usage(f"--https-proxy: {exc}") from None
 
 
+def check_large_inventory(path: Path, *, fmt: OutputFormat, all_addresses: bool,
+                          adhoc_given: bool) -> None:
+    """A YAML inventory over the whole-file limit is swept entry by entry, which streams
+    JSON Lines only and takes every setting from the file; anything else is refused (exit 2)
+    before any connection."""
+    from scanner.config.inventory import MAX_INVENTORY_BYTES
+
+    limit = f"{path} is over {MAX_INVENTORY_BYTES // 2**20} MiB and is read entry by entry"
+    if fmt is not OutputFormat.jsonl:
+        raise fail_usage(f"{limit}, which writes JSON Lines only; use --format jsonl "
+                         "(and `mtlsweep report` afterwards)")
+    if all_addresses:
+        raise fail_usage(f"{limit}; set all_addresses: true in its defaults: instead of "
+                         "--all-addresses")
+    if adhoc_given:
+        raise fail_usage(f"{limit}; put client certificates, sni and http settings in the "
+                         "file, not on the command line")
+
+
 def command_line_probes_win(targets: list[Target]) -> list[Target]:
     """``--probes`` given on the command line replaces the inventory's ``probes:`` settings;
     a warning names how many targets that changed, so the override is never silent."""

@@ -258,14 +258,14 @@ def load_inventory(path: Path, *, known_probes: Collection[str],
         parsed = InventoryFile.model_validate(data)
     except ValidationError as exc:
         raise InventoryError(first_validation_error(exc, positions, InventoryFile)) from None
-    default_bundle = _ca_bundle(path, positions, parsed.defaults.ca_bundle,
+    default_bundle = ca_bundle_of(path, positions, parsed.defaults.ca_bundle,
                                 ("defaults", "ca_bundle"))
     targets = []
-    credentials = _Credentials(path, positions)
+    credentials = Credentials(path, positions)
     for index, entry in enumerate(parsed.targets):
         where = positions.at(("targets", index))
-        bundle = _ca_bundle(path, positions, entry.ca_bundle, ("targets", index, "ca_bundle"))
-        targets.append(_resolve(entry, parsed.defaults, where, bundle or default_bundle,
+        bundle = ca_bundle_of(path, positions, entry.ca_bundle, ("targets", index, "ca_bundle"))
+        targets.append(resolve_entry(entry, parsed.defaults, where, bundle or default_bundle,
                                 credentials, index))
         for probe in targets[-1].probes or ():
             if probe not in known_probes:
@@ -308,7 +308,7 @@ def _check_policies(parsed: InventoryFile, positions: Positions, catalog: Catalo
     return own, full
 
 
-def _ca_bundle(path: Path, positions: Positions, value: str | None,
+def ca_bundle_of(path: Path, positions: Positions, value: str | None,
                at: YamlPath) -> Path | None:
     """The bundle's path (relative to the inventory's directory), checked to hold certificates."""
     if value is None:
@@ -323,8 +323,8 @@ def _ca_bundle(path: Path, positions: Positions, value: str | None,
     return bundle
 
 
-def _resolve(entry: TargetEntry, defaults: _Settings, origin: str, ca_bundle: Path | None,
-             credentials: _Credentials, index: int) -> Target:
+def resolve_entry(entry: TargetEntry, defaults: _Settings, origin: str,
+                  ca_bundle: Path | None, credentials: Credentials, index: int) -> Target:
     """Apply defaults; a target's own value wins, tags are merged."""
     sni = entry.sni if "sni" in entry.model_fields_set else default_sni(entry.host)
     port = entry.port or defaults.port or DEFAULT_PORT
@@ -372,7 +372,7 @@ _CLIENT_CA = _CredentialFields("client_ca_cert", "client_ca_key", "client_ca_key
                                True)
 
 
-class _Credentials:
+class Credentials:
     """Loads each certificate/key pair once per inventory, however many targets share it.
 
     A target that sets any field of a pair takes the whole pair from its own entry, never

@@ -1,6 +1,8 @@
-"""A sweep of a plain host list that never holds the list in memory.
+"""A sweep of a target file that never holds the targets in memory.
 
-A million-line list as ``Target`` objects costs ~600 MB. Here the file is read twice instead:
+A million-line list as ``Target`` objects costs ~600 MB. Here the file is read twice instead
+(a plain host list, or a YAML inventory over the whole-document limit, read entry by entry by
+``scanner.config.inventory_stream``; both are a ``TargetSource``):
 a first pass keeps only a 64-bit digest of each target's identity (the first 8 bytes of
 ``shard.key_digest``), sorted in an ``array`` (8 bytes per target), which is enough for
 
@@ -15,11 +17,13 @@ The second pass parses each line again and feeds the targets one by one to ``swe
 runner reads its input only a bounded look-ahead ahead. What grows with the list is therefore
 8 bytes per target (16 while sorting), not the targets themselves.
 
-Streamed only where that changes nothing the list path would do: JSON Lines output (documents
-hold every record anyway), no ``--all-addresses``, one process (``--workers`` splits a list it
-holds), and either IP-literal hosts only or no vhosts probe (its neighbours need the names
-grouped by resolved address over the whole list). Otherwise ``streamable`` says no and the
-caller loads the list.
+A plain host list is streamed only where that changes nothing the list path would do: JSON
+Lines output (documents hold every record anyway), no ``--all-addresses``, one process
+(``--workers`` splits a list it holds), and either IP-literal hosts only or no vhosts probe
+(its neighbours need the names grouped by resolved address over the whole list). Otherwise
+``streamable`` says no and the caller loads the list. A large YAML inventory is always
+streamed (it cannot be loaded whole); what the streamed sweep cannot do for it is refused up
+front by the CLI.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from typing import Any
 import trio
 
 from scanner.config.hostlist import HOST_LIST_SUFFIXES, HostListError, read_host_list
+from scanner.config.inventory_stream import is_large_inventory
 from scanner.config.options import VHOSTS_PROBE
 from scanner.config.targets import Target
 from scanner.probes import DEFAULT_PROBES
@@ -57,6 +62,9 @@ from scanner.run.sweep import (
 
 _CHUNK = 1 << 16  # digests sorted at a time before the merge: bounds the sort's overhead
 _END = 1 << 64  # above every digest
+
+#: Reads the targets again from the start each time it is called.
+TargetSource = Callable[[], Iterable[Target]]
 
 
 def digest64(key: TargetKey) -> int:
@@ -103,23 +111,34 @@ def streamable(arguments: list[str], *, fmt: OutputFormat, all_addresses: bool,
     return path if path.suffix.lower() in HOST_LIST_SUFFIXES else None
 
 
+def large_inventory(arguments: list[str]) -> Path | None:
+    """The one YAML inventory named, when it is too large to load whole; else None."""
+    if len(arguments) != 1:
+        return None
+    path = Path(arguments[0])
+    return path if is_large_inventory(path) else None
+
+
 @dataclass
 class HostListIndex:
-    """What the first pass keeps of a host list: its sorted digests, and whether it names
-    hosts (not only IP literals)."""
+    """What the first pass keeps of a target source: its sorted digests, and whether it
+    names hosts (not only IP literals)."""
 
     path: Path
     digests: array[int]
     names_hosts: bool
 
     @classmethod
-    def read(cls, path: Path) -> HostListIndex:
-        """Validate every line (HostListError at the first bad one or duplicate)."""
+    def read(cls, path: Path, source: TargetSource | None = None,
+             error: type[Exception] = HostListError) -> HostListIndex:
+        """Validate every target (``error`` at the first bad one or duplicate); ``source``
+        defaults to the host list at ``path``."""
         names_hosts = False
+        targets = source or partial(read_host_list, path)
 
         def digests() -> Iterator[int]:
             nonlocal names_hosts
-            for target in read_host_list(path):
+            for target in targets():
                 names_hosts = names_hosts or not is_ip_literal(target.host)
                 yield digest64(target.key)
 
@@ -127,21 +146,22 @@ class HostListIndex:
         index.names_hosts = names_hosts
         twins = repeated(index.digests)
         if twins:
-            index._refuse_duplicate(twins)
+            index._refuse_duplicate(twins, targets, error)
         return index
 
-    def _refuse_duplicate(self, twins: set[int]) -> None:
+    def _refuse_duplicate(self, twins: set[int], source: TargetSource,
+                          error: type[Exception]) -> None:
         first: dict[int, Target] = {}
-        for target in read_host_list(self.path):
+        for target in source():
             digest = digest64(target.key)
             if digest not in twins:
                 continue
             if digest in first and first[digest].key == target.key:
-                raise HostListError(f"duplicate target {target.label} ({target.origin}; "
-                                    f"first from {first[digest].origin})")
+                raise error(f"duplicate target {target.label} ({target.origin}; "
+                            f"first from {first[digest].origin})")
             first.setdefault(digest, target)
         # Two different targets with one 64-bit digest: never seen; refuse rather than drop one.
-        raise HostListError(f"{self.path}: two targets share a 64-bit digest; split the list")
+        raise error(f"{self.path}: two targets share a 64-bit digest; split the list")
 
     def shard_range(self, shard: Shard | None) -> tuple[int, int]:
         """The [start, end) positions of ``shard``'s run in the sorted digests."""
@@ -209,18 +229,23 @@ def sweep_host_list(path: Path, options: SweepOptions, *, output: Path | None,
                     resume: bool = False, shard: Shard | None = None,
                     observer: SweepObserver | None = None, stop_on_signals: bool = True,
                     fallback: Callable[[list[Target]], SweepSummary] | None = None,
+                    source: TargetSource | None = None,
+                    error: type[Exception] = HostListError,
                     note: str | None = None) -> SweepSummary:
-    """``run_sweep`` for one plain host list, in memory that does not hold the list.
+    """``run_sweep`` for one target file, in memory that does not hold its targets.
 
-    ``fallback`` (``run_sweep`` with everything but the targets bound) runs instead, on the
-    loaded list, when the hosts are names and the vhosts probe may compare them. ``note``
-    joins the summary's notes once the list is valid and streamed (not when it falls back).
+    ``source`` reads the targets (default: the host list at ``path``); ``error`` is raised
+    for a duplicate. ``fallback`` (``run_sweep`` with everything but the targets bound) runs
+    instead, on the loaded targets, when the hosts are names and the vhosts probe may
+    compare them. ``note`` joins the summary's notes once the targets are valid and
+    streamed (not when it falls back).
     """
-    index = HostListIndex.read(path)
+    targets_of: TargetSource = source or partial(read_host_list, path)
+    index = HostListIndex.read(path, targets_of, error)
     compares_names = VHOSTS_PROBE in options.probes or options.probes == DEFAULT_PROBES
     if fallback is not None and index.names_hosts and compares_names:
         del index
-        return fallback(list(read_host_list(path)))
+        return fallback(list(targets_of()))
     summary = SweepSummary()
     if note is not None:
         summary.notes.append(note)
@@ -240,7 +265,7 @@ def sweep_host_list(path: Path, options: SweepOptions, *, output: Path | None,
     if plan.describe(options.concurrency):
         summary.notes.append(str(plan.describe(options.concurrency)))
     options = replace(options, concurrency=plan.concurrency, neighbours={})
-    targets = (target for target in read_host_list(path)
+    targets = (target for target in targets_of()
                if selection.wants(digest64(target.key)))
     sink = open_sink(OutputFormat.jsonl, output, RenderContext(), summary)
 

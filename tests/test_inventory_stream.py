@@ -1,0 +1,168 @@
+"""A YAML inventory read entry by entry (config/inventory_stream.py): the same targets and the
+same one-line errors as the whole-document load, in memory that does not grow with the file,
+and swept through run/streamed.py (duplicates, shards, resume) like a plain host list."""
+
+from __future__ import annotations
+
+import json
+import tracemalloc
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from scanner.cli.app import app
+from scanner.config import inventory_stream
+from scanner.config.inventory import InventoryError, load_inventory
+from scanner.config.inventory_stream import stream_inventory
+from scanner.probes import PROBES
+from tests import test_inventory
+from tests.support.processes import free_port, tarpit
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "targets.example.yaml"
+# The whole-document cases of test_inventory, each checked against the streamed reader.
+CASES = test_inventory.test_errors_name_file_line_and_key.pytestmark[0].args[1]
+
+
+def _streamed(path: Path) -> list[object]:
+    return list(stream_inventory(path, known_probes=PROBES))
+
+
+def _write(path: Path, count: int, *, port: int = 443, bad: int | None = None) -> Path:
+    """``count`` small entries, one line each; entry ``bad`` (0-based) has an unknown key."""
+    with path.open("w") as handle:
+        handle.write(f"defaults:\n  port: {port}\n  tags: {{env: test}}\ntargets:\n")
+        for i in range(count):
+            extra = ", colour: red" if i == bad else ""
+            handle.write(f"  - {{host: 127.{i // 62500}.{i // 250 % 250}.{1 + i % 250}{extra}}}\n")
+    return path
+
+
+def test_targets_equal_the_whole_document_load(tmp_path: Path) -> None:
+    # The example without its policies: section, its policy names known from a catalog.
+    catalog = load_inventory(EXAMPLE, known_probes=PROBES).catalog
+    text = EXAMPLE.read_text()
+    start = text.index("\n# Optional. Your own named policies")
+    path = tmp_path / "targets.yaml"
+    path.write_text(text[:start] + text[text.index("\ntargets:"):])
+    whole = load_inventory(path, known_probes=PROBES, catalog=catalog).targets
+    assert list(stream_inventory(path, known_probes=PROBES, catalog=catalog)) == whole
+    assert len(whole) == 8
+
+
+def test_the_test_inventory_cases_resolve_alike(tmp_path: Path) -> None:
+    path = tmp_path / "targets.yaml"
+    path.write_text("defaults:\n  port: 8443\n  timeout: 3\ntargets:\n"
+                    "  - host: Api.Example.com\n  - {host: '::ffff:192.0.2.1', sni: x.example}\n"
+                    "  - host: api2.example.com\n    sni: null\n    tags: {team: payments}\n")
+    assert _streamed(path) == load_inventory(path, known_probes=PROBES).targets
+
+
+@pytest.mark.parametrize(("text", "expected"), CASES)
+def test_errors_are_the_whole_document_errors(tmp_path: Path, text: str, expected: str) -> None:
+    path = tmp_path / "targets.yaml"
+    path.write_text(text)
+    with pytest.raises(InventoryError) as whole:
+        load_inventory(path, known_probes=PROBES)
+    if "duplicate target" in expected:  # found by the sweep's digests, not by the reader
+        assert len(_streamed(path)) == 2
+        return
+    with pytest.raises(InventoryError) as streamed:
+        _streamed(path)
+    assert str(streamed.value) == str(whole.value)
+
+
+def test_an_alias_bomb_in_defaults_is_refused(tmp_path: Path) -> None:
+    lines = ["defaults:", "  tags:", "    a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    for level in range(1, 9):
+        lines.append(f"    a{level}: &a{level} [{', '.join([f'*a{level - 1}'] * 10)}]")
+    lines.append("targets:\n  - host: a.example\n")
+    path = tmp_path / "bomb.yaml"
+    path.write_text("\n".join(lines))
+    with pytest.raises(InventoryError, match="alias bomb"):
+        _streamed(path)
+
+
+def test_an_error_in_entry_n_names_line_n(tmp_path: Path) -> None:
+    path = _write(tmp_path / "estate.yaml", 100_000, bad=99_000)
+    with pytest.raises(InventoryError) as caught:
+        _streamed(path)
+    # Four header lines, then entry i on line 5 + i.
+    assert str(caught.value).startswith(f"{path}:{5 + 99_000}:")
+    assert ": unknown key 'targets[99000].colour'" in str(caught.value)
+
+
+def test_memory_does_not_grow_with_the_file(tmp_path: Path) -> None:
+    bound = 16 * 2**20
+    small = _write(tmp_path / "small.yaml", 10_000)
+    tracemalloc.start()
+    try:
+        assert len(load_inventory(small, known_probes=PROBES).targets) == 10_000
+        whole_peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.reset_peak()
+        big = _write(tmp_path / "big.yaml", 60_000)
+        assert sum(1 for _ in stream_inventory(big, known_probes=PROBES)) == 60_000
+        streamed_peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert whole_peak > bound > streamed_peak, (whole_peak, streamed_peak)
+
+
+def _keys(output: Path) -> list[tuple[str, int]]:
+    return [(r["target"]["host"], r["target"]["port"])
+            for r in map(json.loads, output.read_text().splitlines())]
+
+
+def test_a_large_inventory_is_swept_in_shards_and_resumed(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(inventory_stream, "MAX_INVENTORY_BYTES", 1024)  # "large" from 1 KiB
+    path = _write(tmp_path / "estate.yaml", 60, port=free_port())  # closed: all refused
+    base = ["scan", str(path), "--probes", "client_auth", "--allow-unreachable", "--timeout", "5"]
+    outputs = []
+    for number in (1, 2, 3):
+        output = tmp_path / f"shard-{number}.jsonl"
+        result = CliRunner().invoke(app, [*base, "--shard", f"{number}/3", "-o", str(output),
+                                          "--workers", "2"])
+        assert result.exit_code == 0, result.stderr
+        assert "read entry by entry through one process" in result.stderr
+        outputs.append(output)
+    everything = [key for output in outputs for key in _keys(output)]
+    assert len(everything) == len(set(everything)) == 60
+    first = outputs[0]
+    shard_one = _keys(first)
+    kept = first.read_text().splitlines()[: len(shard_one) // 3]
+    first.write_text("".join(line + "\n" for line in kept))
+    result = CliRunner().invoke(app, [*base, "--shard", "1/3", "-o", str(first), "--resume"])
+    assert result.exit_code == 0, result.stderr
+    resumed = _keys(first)
+    assert len(resumed) == len(set(resumed)) and set(resumed) == set(shard_one)
+
+
+def test_a_large_inventory_stops_at_a_bad_entry_before_any_connection(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(inventory_stream, "MAX_INVENTORY_BYTES", 1024)
+    with tarpit() as listener:
+        for name, bad, expected in (("bad.yaml", 55, f":{5 + 55}:"),
+                                    ("dup.yaml", None, "duplicate target")):
+            path = _write(tmp_path / name, 60, port=listener.port, bad=bad)
+            if bad is None:
+                with path.open("a") as handle:
+                    handle.write("  - {host: '::ffff:127.0.0.7'}\n")
+            result = CliRunner().invoke(app, ["scan", str(path), "-o",
+                                              str(tmp_path / "out.jsonl")])
+            assert result.exit_code == 2, result.stderr
+            assert len(result.stderr.splitlines()) == 1 and expected in result.stderr
+        assert listener.connections == 0
+    assert not (tmp_path / "out.jsonl").exists() or not (tmp_path / "out.jsonl").read_text()
+
+
+def test_a_large_inventory_refuses_what_it_cannot_stream(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(inventory_stream, "MAX_INVENTORY_BYTES", 1024)
+    path = _write(tmp_path / "estate.yaml", 60)
+    result = CliRunner().invoke(app, ["scan", str(path), "--format", "json"])
+    assert result.exit_code == 2 and "JSON Lines only" in result.stderr
+    text = path.read_text().replace("targets:\n", "policies: []\ntargets:\n")
+    path.write_text(text)
+    result = CliRunner().invoke(app, ["scan", str(path), "-o", str(tmp_path / "o.jsonl")])
+    assert result.exit_code == 2 and "--policy-file" in result.stderr
