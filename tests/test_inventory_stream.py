@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from scanner.cli.app import app
-from scanner.config import inventory_stream
+from scanner.config import inventory_files
 from scanner.config.inventory import InventoryError, load_inventory
 from scanner.config.inventory_stream import stream_inventory
 from scanner.probes import PROBES
@@ -115,7 +115,7 @@ def _keys(output: Path) -> list[tuple[str, int]]:
 
 def test_a_large_inventory_is_swept_in_shards_and_resumed(tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(inventory_stream, "MAX_INVENTORY_BYTES", 1024)  # "large" from 1 KiB
+    monkeypatch.setattr(inventory_files, "MAX_INVENTORY_BYTES", 1024)  # "large" from 1 KiB
     path = _write(tmp_path / "estate.yaml", 60, port=free_port())  # closed: all refused
     base = ["scan", str(path), "--probes", "client_auth", "--allow-unreachable", "--timeout", "5"]
     outputs = []
@@ -140,7 +140,7 @@ def test_a_large_inventory_is_swept_in_shards_and_resumed(tmp_path: Path,
 
 def test_a_large_inventory_stops_at_a_bad_entry_before_any_connection(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(inventory_stream, "MAX_INVENTORY_BYTES", 1024)
+    monkeypatch.setattr(inventory_files, "MAX_INVENTORY_BYTES", 1024)
     with tarpit() as listener:
         for name, bad, expected in (("bad.yaml", 55, f":{5 + 55}:"),
                                     ("dup.yaml", None, "duplicate target")):
@@ -158,7 +158,7 @@ def test_a_large_inventory_stops_at_a_bad_entry_before_any_connection(
 
 def test_a_large_inventory_refuses_what_it_cannot_stream(tmp_path: Path,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(inventory_stream, "MAX_INVENTORY_BYTES", 1024)
+    monkeypatch.setattr(inventory_files, "MAX_INVENTORY_BYTES", 1024)
     path = _write(tmp_path / "estate.yaml", 60)
     result = CliRunner().invoke(app, ["scan", str(path), "--format", "json"])
     assert result.exit_code == 2 and "JSON Lines only" in result.stderr

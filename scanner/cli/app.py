@@ -230,7 +230,7 @@ def scan(
         without_vuln_checks,
     )
     from scanner.config.hostlist import HostListError
-    from scanner.config.inventory import InventoryError
+    from scanner.config.inventory_files import InventoryError
     from scanner.probes import ProbeOptions
     from scanner.report.jsonl import JsonlError
     from scanner.report.render import RenderContext

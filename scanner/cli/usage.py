@@ -311,7 +311,7 @@ def check_large_inventory(path: Path, *, fmt: OutputFormat, all_addresses: bool,
     """A YAML inventory over the whole-file limit is swept entry by entry, which streams
     JSON Lines only and takes every setting from the file; anything else is refused (exit 2)
     before any connection."""
-    from scanner.config.inventory import MAX_INVENTORY_BYTES
+    from scanner.config.inventory_files import MAX_INVENTORY_BYTES
 
     limit = f"{path} is over {MAX_INVENTORY_BYTES // 2**20} MiB and is read entry by entry"
     if fmt is not OutputFormat.jsonl:

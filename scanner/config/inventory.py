@@ -16,6 +16,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from scanner import wire
+from scanner.config.inventory_files import MAX_INVENTORY_BYTES as MAX_INVENTORY_BYTES
+from scanner.config.inventory_files import InventoryError as InventoryError
 from scanner.config.keyfiles import ENV_NAME, KeyFileError, load_credential
 from scanner.config.targets import (
     DEFAULT_PORT,
@@ -44,19 +46,12 @@ from scanner.wire.errors import WireError
 from scanner.wire.http_connect import parse_proxy
 from scanner.yamlsource import (
     Positions,
-    SourceFileError,
     YamlPath,
     dotted,
     first_validation_error,
     load_yaml,
     read_bounded,
 )
-
-MAX_INVENTORY_BYTES = 16 * 1024 * 1024
-
-
-class InventoryError(SourceFileError):
-    """The inventory cannot be used; the message is one line naming file, line and key."""
 
 
 class _Settings(BaseModel):

@@ -27,14 +27,16 @@ from yaml.constructor import SafeConstructor
 from yaml.resolver import Resolver
 
 from scanner.config.inventory import (
-    MAX_INVENTORY_BYTES,
     Credentials,
-    InventoryError,
     InventoryFile,
     TargetEntry,
     _Settings,
     ca_bundle_of,
     resolve_entry,
+)
+from scanner.config.inventory_files import (
+    MAX_INVENTORY_BYTES,
+    InventoryError,
 )
 from scanner.config.targets import Target
 from scanner.policy.catalog import Catalog, builtin_catalog
@@ -70,21 +72,6 @@ def _loader_class() -> Any:
 _EventLoader: Any = _loader_class()
 
 
-#: Read entry by entry up to this size (about 2.7 million one-line targets); a larger file,
-#: or one whose size the system does not report (a FIFO), takes the whole-document path and
-#: its bounded read refuses it.
-MAX_STREAMED_INVENTORY_BYTES = 64 * 2**20
-
-
-def is_large_inventory(path: Path) -> bool:
-    """A YAML file over the whole-document limit (and within the streamed one): read with
-    ``stream_inventory``."""
-    try:
-        size = path.stat().st_size
-    except OSError:
-        return False
-    return path.suffix.lower() in (".yaml", ".yml") \
-        and MAX_INVENTORY_BYTES < size <= MAX_STREAMED_INVENTORY_BYTES
 
 
 @dataclass

@@ -40,7 +40,7 @@ from typing import Any
 import trio
 
 from scanner.config.hostlist import HOST_LIST_SUFFIXES, HostListError, read_host_list
-from scanner.config.inventory_stream import is_large_inventory
+from scanner.config.inventory_files import is_large_inventory
 from scanner.config.options import VHOSTS_PROBE
 from scanner.config.targets import Target
 from scanner.probes import DEFAULT_PROBES
