@@ -31,42 +31,17 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from bench.sweep_10k import free_port, wait_listening, write_pki
+from bench.nginx_lab import free_port, tls_server, wait_listening, write_config, write_pki
 
 HOST = "127.0.0.1"
 
 
 def nginx_config(directory: Path, pki: dict[str, Path], ports: list[int]) -> Path:
-    servers = []
-    for index, port in enumerate(ports):
-        auth = (f"ssl_verify_client on; ssl_client_certificate {pki['client_ca']};"
-                if index % 4 == 0 else "")
-        servers.append(f"""  server {{
-    listen {HOST}:{port} ssl;
-    ssl_certificate {pki['cert']};
-    ssl_certificate_key {pki['key']};
-    ssl_protocols TLSv1.2 TLSv1.3;
-    {auth}
-    location / {{ return 200 "ok\\n"; }}
-  }}""")
-    config = directory / "nginx.conf"
-    config.write_text(f"""master_process off;
-worker_processes 1;
-worker_rlimit_nofile 20000;
-pid {directory}/nginx.pid;
-error_log {directory}/error.log crit;
-events {{ worker_connections 8192; }}
-http {{
-  access_log off;
-  client_body_temp_path {directory}/body;
-  proxy_temp_path {directory}/proxy;
-  fastcgi_temp_path {directory}/fastcgi;
-  uwsgi_temp_path {directory}/uwsgi;
-  scgi_temp_path {directory}/scgi;
-{chr(10).join(servers)}
-}}
-""")
-    return config
+    """Every 4th listener requires a client certificate."""
+    return write_config(directory, [
+        tls_server([f"{HOST}:{port}"], pki, "required" if index % 4 == 0 else "none",
+                   protocols="TLSv1.2 TLSv1.3")
+        for index, port in enumerate(ports)])
 
 
 class Listener:
@@ -151,7 +126,7 @@ def describe(label: str, wall: float, records: list[dict[str, object]],
     median = statistics.median(durations)
     print(f"{label:28} wall {wall:7.1f}s  healthy: {len(good)} records, median duration_ms "
           f"{median:7.0f}, max {max(durations):6d}, errors {dict(errors) or 'none'}")
-    return median
+    return float(median)
 
 
 def main() -> None:
@@ -195,7 +170,7 @@ def main() -> None:
                 print(f"  {kind:8} records {len(rows)}: connections "
                       f"{[r['stats']['connections'] for r in rows]}, duration_ms "  # type: ignore[index]
                       f"{[r['duration_ms'] for r in rows]}, errors "
-                      f"{[(r['error'] or {}).get('kind') for r in rows]}")  # type: ignore[union-attr]
+                      f"{[(r['error'] or {}).get('kind') for r in rows]}")  # type: ignore[attr-defined]
             print(f"ratio of medians: {median / base:.2f} (goal: within 2x)")
         finally:
             for listener in bad:

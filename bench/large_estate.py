@@ -27,7 +27,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from bench.sweep_10k import free_port
+from bench.nginx_lab import free_port
 
 
 def address(index: int) -> str:

@@ -42,7 +42,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.sweep_10k import write_pki
+from bench import nginx_lab
+from bench.nginx_lab import status_server, tls_server, write_config, write_pki
 
 LISTENERS = 200
 MTLS_EVERY = 4  # every 4th listener requires a client certificate
@@ -98,45 +99,16 @@ def consecutive_free_ports(count: int, start: int) -> int:
 
 
 def nginx_config(directory: Path, pki: dict[str, Path], base: int, status_port: int) -> Path:
-    servers = []
-    for offset in range(LISTENERS):
-        auth = (f"ssl_verify_client on; ssl_client_certificate {pki['client_ca']};"
-                if offset % MTLS_EVERY == MTLS_EVERY - 1 else "")
-        servers.append(f"""  server {{
-    listen 127.0.0.1:{base + offset} ssl;
-    ssl_certificate {pki['cert']}; ssl_certificate_key {pki['key']}; {auth}
-    location / {{ return 200 "ok\\n"; }}
-  }}""")
-    config = directory / "nginx.conf"
-    config.write_text(f"""master_process off;
-worker_processes 1;
-worker_rlimit_nofile 20000;
-pid {directory}/nginx.pid;
-error_log {directory}/error.log crit;
-events {{ worker_connections 8192; }}
-http {{
-  access_log off;
-  client_body_temp_path {directory}/body; proxy_temp_path {directory}/proxy;
-  fastcgi_temp_path {directory}/fastcgi; uwsgi_temp_path {directory}/uwsgi;
-  scgi_temp_path {directory}/scgi;
-  server {{ listen 127.0.0.1:{status_port}; location /status {{ stub_status; }} }}
-{chr(10).join(servers)}
-}}
-""")
-    return config
+    """nginx's default protocols and ciphers; every MTLS_EVERY-th listener requires a client
+    certificate; ``stub_status`` on ``status_port`` counts the connections."""
+    return write_config(directory, [status_server(status_port)] + [
+        tls_server([f"127.0.0.1:{base + offset}"], pki,
+                   "required" if offset % MTLS_EVERY == MTLS_EVERY - 1 else "none")
+        for offset in range(LISTENERS)])
 
 
 def wait_listening(port: int, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"a lab process exited with {process.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit(f"nothing listens on {port} after 30 s")
+    nginx_lab.wait_listening("127.0.0.1", port, process)
 
 
 def run_measured(argvs: Sequence[list[str]], parallel: int = 1,

@@ -29,7 +29,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from bench.sweep_10k import PORT_MODES, free_port, nginx_config, wait_listening, write_pki
+from bench.nginx_lab import free_port, wait_listening, write_pki
+from bench.sweep_10k import PORT_MODES, nginx_config
 from tests.support import hostile as h
 from tests.support.processes import TcpServer, http_400_handler, tarpit_handler, tcp_server
 

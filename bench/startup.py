@@ -33,8 +33,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from bench.nginx_lab import write_pki
 from bench.peers import consecutive_free_ports, run_measured, stop, wait_listening
-from bench.sweep_10k import write_pki
 
 SCAN_IMPORTS = ("import scanner.cli.app, scanner.cli.usage, scanner.probes.registry, "
                 "scanner.run.sweep, scanner.run.workers, scanner.results.record")

@@ -26,7 +26,6 @@ import os
 import resource
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,78 +33,26 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from scanner.pkix.issuing import cert_pem, issue, key_pem, make_ca, name
+from bench.nginx_lab import (
+    ClientAuth,
+    free_port,
+    tls_server,
+    wait_listening,
+    write_config,
+    write_pki,
+)
 
-PORT_MODES = ("required", "optional", "none", "none")  # client auth per listening port
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def write_pki(directory: Path) -> dict[str, Path]:
-    server_ca = make_ca(name("bench server CA"))
-    client_ca = make_ca(name("bench client CA", "mtlsweep bench"))
-    leaf = issue(server_ca, name("localhost"), hosts=("localhost",))
-    paths = {"cert": directory / "server.pem", "key": directory / "server.key",
-             "client_ca": directory / "client-ca.pem"}
-    paths["cert"].write_bytes(cert_pem(leaf.certificate, server_ca.certificate))
-    paths["key"].write_bytes(key_pem(leaf.key))
-    paths["client_ca"].write_bytes(cert_pem(client_ca.certificate))
-    return paths
+#: Client auth per listening port.
+PORT_MODES: tuple[ClientAuth, ...] = ("required", "optional", "none", "none")
 
 
 def nginx_config(directory: Path, pki: dict[str, Path], addresses: list[str],
                  ports: list[int]) -> Path:
-    auth = {
-        "required": f"ssl_verify_client on; ssl_client_certificate {pki['client_ca']};",
-        "optional": f"ssl_verify_client optional; ssl_client_certificate {pki['client_ca']};",
-        "none": "",
-    }
-    servers = []
-    for port, mode in zip(ports, PORT_MODES, strict=False):
-        listens = "\n".join(f"    listen {address}:{port} ssl;" for address in addresses)
-        servers.append(f"""  server {{
-{listens}
-    ssl_certificate {pki['cert']};
-    ssl_certificate_key {pki['key']};
-    ssl_protocols TLSv1.2 TLSv1.3;
-    {auth[mode]}
-    location / {{ return 200 "ok\\n"; }}
-  }}""")
-    config = directory / "nginx.conf"
-    config.write_text(f"""master_process off;
-worker_processes 1;
-worker_rlimit_nofile 20000;
-pid {directory}/nginx.pid;
-error_log {directory}/error.log crit;
-events {{ worker_connections 8192; }}
-http {{
-  access_log off;
-  client_body_temp_path {directory}/body;
-  proxy_temp_path {directory}/proxy;
-  fastcgi_temp_path {directory}/fastcgi;
-  uwsgi_temp_path {directory}/uwsgi;
-  scgi_temp_path {directory}/scgi;
-{chr(10).join(servers)}
-}}
-""")
-    return config
-
-
-def wait_listening(address: str, port: int, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"nginx exited with {process.returncode}")
-        try:
-            with socket.create_connection((address, port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit("nginx did not start listening within 30 s")
+    """One server block per port, listening on every address, with that port's client auth."""
+    return write_config(directory, [
+        tls_server([f"{address}:{port}" for address in addresses], pki, mode,
+                   protocols="TLSv1.2 TLSv1.3")
+        for port, mode in zip(ports, PORT_MODES, strict=False)])
 
 
 def write_inventory(path: Path, count: int, addresses: list[str], ports: list[int],
@@ -204,12 +151,13 @@ def main() -> None:
                     options.keep.mkdir(parents=True, exist_ok=True)
                     shutil.copy(directory / f"results-{count}.jsonl", options.keep)
                 exact = result["records"] == result["distinct"] == count
+                notes = [str(note) for note in result["notes"]]  # type: ignore[attr-defined]
                 wall, cpu = float(str(result["wall"])), float(str(result["cpu"]))
                 print(f"{count:>8} {wall:>8.1f} {count / wall:>10.1f} {cpu:>8.1f} "
                       f"{1000 * cpu / count:>14.1f} "
                       f"{float(str(result['rss_mib'])):>13.1f} {result['records']!s:>8}  "
                       f"{result['statuses']} {'each target once' if exact else 'MISMATCH'}; "
-                      f"{'; '.join(map(str, result['notes'])) or 'no file-limit change'}")
+                      f"{'; '.join(notes) or 'no file-limit change'}")
         finally:
             server.send_signal(signal.SIGQUIT)
             try:
