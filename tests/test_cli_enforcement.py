@@ -87,6 +87,8 @@ def test_secrets_never_reach_output_or_logs(tmp_path: Path, pki: TestPKI, nginx_
     (record,) = records(out.read_text())
     enforcement = record["enforcement"]
     assert enforcement["verdict"] == "required_at_http"
+    # The summary names the verdict: nginx's TLS level alone would say "optional".
+    assert "enforcement: required_at_http 1" in result.stderr
     user = next(a for a in enforcement["attempts"] if a["certificate"] == "user_certificate")
     assert user["result"] == "accepted" and user["http"]["status"] == 200
     assert user["presented"]["subject"] == pki.client_one.rfc4514

@@ -90,6 +90,9 @@ class SweepSummary:
     statuses: Counter[str] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
     classifications: Counter[str] = field(default_factory=Counter)
+    #: The enforcement probe's verdicts: the TLS-level classification alone calls a listener
+    #: that refuses at HTTP (nginx ``ssl_verify_client on``: 400) "optional".
+    verdicts: Counter[str] = field(default_factory=Counter)
     findings: Counter[str] = field(default_factory=Counter)
     expectations: Counter[str] = field(default_factory=Counter)
     #: Expectations not evaluated on targets that were scanned (an unreachable target's are
@@ -117,6 +120,9 @@ class SweepSummary:
         client_auth = data.get("client_auth")
         if isinstance(client_auth, dict) and client_auth.get("classification") is not None:
             self.classifications[str(client_auth["classification"])] += 1
+        enforcement = data.get("enforcement")
+        if isinstance(enforcement, dict) and enforcement.get("verdict") is not None:
+            self.verdicts[str(enforcement["verdict"])] += 1
         for finding in data.get("findings") or ():
             if isinstance(finding, dict) and finding.get("severity") in _SEVERITIES:
                 self.findings[finding["severity"]] += 1
@@ -174,6 +180,8 @@ class SweepSummary:
             lines.append("  errors: " + _counts(self.errors))
         if self.classifications:
             lines.append("  client certificate: " + _counts(self.classifications))
+        if self.verdicts:
+            lines.append("  enforcement: " + _counts(self.verdicts))
         if self.findings:
             ranked = sorted(self.findings.items(), key=lambda item: -Severity(item[0]).rank)
             lines.append("  findings: " + ", ".join(f"{k} {v}" for k, v in ranked))
@@ -193,6 +201,7 @@ class SweepSummary:
 # What the exit code and the summary read of a record.
 _VERDICT_FIELDS: dict[str, Any] = {
     "status": True, "error": {"kind"}, "client_auth": {"classification"},
+    "enforcement": {"verdict"},
     "findings": {"__all__": {"severity"}}, "expectations": {"__all__": {"status"}},
 }
 _SEVERITIES = frozenset(severity.value for severity in Severity)
