@@ -4,7 +4,9 @@ resume work from sorted 64-bit digests, with the same results as the loaded list
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -15,7 +17,7 @@ from scanner.config.hostlist import HostListError
 from scanner.config.options import VHOSTS_PROBE
 from scanner.config.targets import Target
 from scanner.report.sinks import OutputFormat
-from scanner.run import streamed
+from scanner.run import streamed, workers
 from scanner.run.shard import Shard, select_shard
 from scanner.run.streamed import HostListIndex, digest64, sorted_digests, streamable
 from scanner.run.sweep import SweepOptions, SweepSummary
@@ -38,10 +40,10 @@ def test_digests_sorted_in_chunks_equal_one_sort(monkeypatch: pytest.MonkeyPatch
     assert list(sorted_digests(values)) == sorted(values)
 
 
-def test_only_one_jsonl_host_list_in_one_process_is_streamed() -> None:
+def test_only_one_jsonl_host_list_is_streamed() -> None:
     def decide(arguments: list[str], **changes: object) -> Path | None:
         settings: dict[str, object] = {"fmt": OutputFormat.jsonl, "all_addresses": False,
-                                       "adhoc_given": False, "workers": 1, **changes}
+                                       "adhoc_given": False, **changes}
         return streamable(arguments, **settings)  # type: ignore[arg-type]
 
     assert decide(["estate.txt"]) == Path("estate.txt")
@@ -49,7 +51,6 @@ def test_only_one_jsonl_host_list_in_one_process_is_streamed() -> None:
     assert decide(["estate.txt", "other.txt"]) is None
     assert decide(["estate.txt"], fmt=OutputFormat.json) is None
     assert decide(["estate.txt"], all_addresses=True) is None
-    assert decide(["estate.txt"], workers=2) is None
 
 
 def test_a_duplicate_names_both_lines(tmp_path: Path) -> None:
@@ -138,17 +139,77 @@ def test_names_that_the_vhosts_probe_compares_are_loaded_not_streamed(tmp_path: 
     assert handed == [["www.example.org", "api.example.org"]]
 
 
-@pytest.mark.parametrize("given", [None, "1"])
-def test_a_streamed_list_says_it_runs_in_one_process_unless_asked_to(
+def _spy_on_jobs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The number of worker jobs of each multi-process sweep started from now on."""
+    counts: list[int] = []
+    real = workers.sweep_in_workers
+
+    def spy(jobs: list[workers.WorkerJob], *args: Any, **kwargs: Any) -> Any:
+        counts.append(len(jobs))
+        return real(jobs, *args, **kwargs)
+
+    monkeypatch.setattr(workers, "sweep_in_workers", spy)
+    return counts
+
+
+@pytest.mark.parametrize("given", [None, "2"])
+def test_a_streamed_list_of_addresses_is_split_between_workers(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, given: str | None) -> None:
-    monkeypatch.setattr("scanner.run.workers.default_workers", lambda: 4)
-    listing = _write_list(tmp_path / "estate.txt", 3, free_port())
+    monkeypatch.setattr("scanner.run.workers.default_workers", lambda: 2)
+    jobs = _spy_on_jobs(monkeypatch)
+    listing = _write_list(tmp_path / "estate.txt", 40, free_port())  # closed: all refused
     output = tmp_path / "out.jsonl"
-    workers = ["--workers", given] if given else []
+    options = ["--workers", given] if given else []
     result = CliRunner().invoke(app, ["scan", str(listing), "--probes", "client_auth",
-                                      "--allow-unreachable", "--quiet", "--timeout", "5",
-                                      "-o", str(output), *workers])
+                                      "--allow-unreachable", "--timeout", "5",
+                                      "-o", str(output), *options])
     assert result.exit_code == 0, result.stderr
-    assert len(_keys(output)) == 3
-    note = f"{listing} is streamed through one process"
-    assert (note in result.stderr) is (given is None), result.stderr
+    assert jobs == [2]
+    keys = _keys(output)
+    assert len(keys) == len(set(keys)) == 40
+    assert "40 target(s)" in result.stderr and "40 error" in result.stderr
+
+
+def test_a_streamed_list_that_names_hosts_runs_in_one_process_and_says_so(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    jobs = _spy_on_jobs(monkeypatch)
+    port = free_port()
+    listing = tmp_path / "names.txt"
+    listing.write_text(f"localhost:{port}\n127.0.0.1:{port}\n")
+    output = tmp_path / "out.jsonl"
+    result = CliRunner().invoke(app, ["scan", str(listing), "--probes", "client_auth",
+                                      "--allow-unreachable", "--timeout", "5", "--workers", "2",
+                                      "-o", str(output)])
+    assert result.exit_code == 0, result.stderr
+    assert jobs == []
+    assert len(_keys(output)) == 2
+    assert f"{listing} names hosts: it is swept through one process" in result.stderr
+
+
+def test_a_dead_streamed_worker_leaves_an_error_record_for_each_target_it_had(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The worker scanning 127.0.0.3 dies before it reports anything; the other finishes.
+    doomed = "127.0.0.3"
+    real = workers._run_worker
+
+    def run_worker(job: workers.WorkerJob, options: SweepOptions, fd: int) -> None:
+        if any(target.host == doomed for target in job.targets()):
+            os._exit(7)
+        real(job, options, fd)
+
+    monkeypatch.setattr(workers, "_run_worker", run_worker)
+    listing = _write_list(tmp_path / "estate.txt", 30, free_port())
+    output = tmp_path / "out.jsonl"
+    summary = streamed.sweep_host_list(
+        listing, SweepOptions(probes=("client_auth",), workers=2, timeout=5), output=output,
+        stop_on_signals=False)
+    records = [json.loads(line) for line in output.read_text().splitlines()]
+    assert sorted(_keys(output)) == sorted(
+        (f"127.0.0.{1 + i}", int(listing.read_text().split(":")[1].split()[0]))
+        for i in range(30))
+    died = [r for r in records if r["error"]["kind"] == "internal_error"]
+    lost = {r["target"]["host"] for r in died}
+    assert doomed in lost and len(lost) < 30  # only the dead worker's addresses
+    assert all(streamed.worker_of(host, 2) == streamed.worker_of(doomed, 2) for host in lost)
+    assert all("exited with code 7" in r["error"]["detail"] for r in died)
+    assert summary.targets == 30

@@ -248,7 +248,7 @@ def scan(
                            client_key_pass_env=client_key_pass_env, sni=sni,
                            http_host=http_host, http_path=http_path)
     host_list = streamable(targets, fmt=fmt, all_addresses=all_addresses,
-                           adhoc_given=bool(adhoc.given), workers=workers or 1)
+                           adhoc_given=bool(adhoc.given))
     big_inventory = large_inventory(targets)
     if big_inventory is not None:
         check_large_inventory(big_inventory, fmt=fmt, all_addresses=all_addresses,
@@ -271,14 +271,6 @@ def scan(
         rate=rate, probe_options=probe_options, https_proxy=parse_https_proxy(https_proxy),
         sni_names=parse_sni_names(sni_names), max_sni_names=max_sni_names,
         workers=workers or default_workers())
-    one_process = None
-    if big_inventory is not None and options.workers > 1:
-        one_process = (f"{big_inventory} is read entry by entry through one process "
-                       f"(--workers needs the targets in memory)")
-    elif host_list is not None and workers is None and options.workers > 1:
-        one_process = (f"{host_list} is streamed through one process (the {options.workers} "
-                       f"default workers need the list in memory; --workers "
-                       f"{options.workers} loads it whole and splits it)")
     try:
         sweep_list = partial(run_sweep, options=options, fmt=fmt, output=output, resume=resume,
                              shard=chosen_shard, observer=_progress_bar(quiet),
@@ -287,7 +279,7 @@ def scan(
                              parallel=run_in_workers)
         summary = sweep_list(target_list) if host_list is None else sweep_host_list(
             host_list, options, output=output, resume=resume, shard=chosen_shard,
-            observer=_progress_bar(quiet), fallback=sweep_list, note=one_process,
+            observer=_progress_bar(quiet), fallback=sweep_list,
             source=source, error=InventoryError if source is not None else HostListError)
     except (HostListError, InventoryError) as exc:
         raise fail_usage(str(exc)) from None

@@ -18,16 +18,23 @@ runner reads its input only a bounded look-ahead ahead. What grows with the list
 8 bytes per target (16 while sorting), not the targets themselves.
 
 A plain host list is streamed only where that changes nothing the list path would do: JSON
-Lines output (documents hold every record anyway), no ``--all-addresses``, one process
-(``--workers`` splits a list it holds), and either IP-literal hosts only or no vhosts probe
-(its neighbours need the names grouped by resolved address over the whole list). Otherwise
-``streamable`` says no and the caller loads the list. A large YAML inventory is always
-streamed (it cannot be loaded whole); what the streamed sweep cannot do for it is refused up
-front by the CLI.
+Lines output (documents hold every record anyway), no ``--all-addresses``, and either
+IP-literal hosts only or no vhosts probe (its neighbours need the names grouped by resolved
+address over the whole list). Otherwise ``streamable`` says no and the caller loads the list.
+A large YAML inventory is always streamed (it cannot be loaded whole); what the streamed
+sweep cannot do for it is refused up front by the CLI.
+
+With ``--workers`` above one (the default on a multi-core machine), a source of IP-literal
+hosts is swept by that many forked workers, each reading the source itself and keeping the
+targets whose address hashes to it (``worker_of``): each address is one worker's, so the
+per-address bound holds, and the parent holds nothing per target but the 8-byte digests of
+those reported. A source that names hosts goes through one process: splitting it by address
+would mean resolving every name in every worker.
 """
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 from array import array
 from bisect import bisect_left
@@ -43,10 +50,11 @@ from scanner.config.hostlist import HOST_LIST_SUFFIXES, HostListError, read_host
 from scanner.config.inventory_files import is_large_inventory
 from scanner.config.options import VHOSTS_PROBE
 from scanner.config.targets import Target
+from scanner.engine.session import limit_key
 from scanner.probes import DEFAULT_PROBES
 from scanner.report.jsonl import JsonlReader
 from scanner.report.render import RenderContext
-from scanner.report.sinks import OutputFormat
+from scanner.report.sinks import OutputFormat, RecordSink
 from scanner.results.identity import TargetKey, is_ip_literal
 from scanner.run.fdlimit import fit_concurrency
 from scanner.run.shard import Shard, key_digest, shard_bounds
@@ -59,6 +67,7 @@ from scanner.run.sweep import (
     sweep,
     verdict_of,
 )
+from scanner.run.workers import WorkerJob, sweep_jobs
 
 _CHUNK = 1 << 16  # digests sorted at a time before the merge: bounds the sort's overhead
 _END = 1 << 64  # above every digest
@@ -101,11 +110,10 @@ def repeated(digests: array[int]) -> set[int]:
 
 
 def streamable(arguments: list[str], *, fmt: OutputFormat, all_addresses: bool,
-               adhoc_given: bool, workers: int) -> Path | None:
+               adhoc_given: bool) -> Path | None:
     """The host list to stream, when the targets are exactly one plain list and the sweep
     can take it line by line (see the module docstring); else None."""
-    if len(arguments) != 1 or fmt is not OutputFormat.jsonl or all_addresses or adhoc_given \
-            or workers > 1:
+    if len(arguments) != 1 or fmt is not OutputFormat.jsonl or all_addresses or adhoc_given:
         return None
     path = Path(arguments[0])
     return path if path.suffix.lower() in HOST_LIST_SUFFIXES else None
@@ -230,15 +238,14 @@ def sweep_host_list(path: Path, options: SweepOptions, *, output: Path | None,
                     observer: SweepObserver | None = None, stop_on_signals: bool = True,
                     fallback: Callable[[list[Target]], SweepSummary] | None = None,
                     source: TargetSource | None = None,
-                    error: type[Exception] = HostListError,
-                    note: str | None = None) -> SweepSummary:
+                    error: type[Exception] = HostListError) -> SweepSummary:
     """``run_sweep`` for one target file, in memory that does not hold its targets.
 
     ``source`` reads the targets (default: the host list at ``path``); ``error`` is raised
     for a duplicate. ``fallback`` (``run_sweep`` with everything but the targets bound) runs
     instead, on the loaded targets, when the hosts are names and the vhosts probe may
-    compare them. ``note`` joins the summary's notes once the targets are valid and
-    streamed (not when it falls back).
+    compare them. ``options.workers`` above one splits the sweep between forked workers
+    when every host is an IP literal (module docstring).
     """
     targets_of: TargetSource = source or partial(read_host_list, path)
     index = HostListIndex.read(path, targets_of, error)
@@ -247,8 +254,6 @@ def sweep_host_list(path: Path, options: SweepOptions, *, output: Path | None,
         del index
         return fallback(list(targets_of()))
     summary = SweepSummary()
-    if note is not None:
-        summary.notes.append(note)
     start, end = index.shard_range(shard)
     if shard is not None:
         summary.shard = f"{shard} ({end - start} of {len(index.digests)} targets)"
@@ -259,20 +264,78 @@ def sweep_host_list(path: Path, options: SweepOptions, *, output: Path | None,
             raise ValueError("resume needs JSON Lines written to a file")
         recorded = _read_recorded(output, index, start, end, summary)
         summary.skipped = sum(1 for i in range(start, end) if contains(recorded, index.digests[i]))
+    # Names would have to be resolved to be split by address (the per-address bound must
+    # hold across workers): a list that names hosts is swept in one process.
+    workers = 1 if index.names_hosts else options.workers
+    if workers < options.workers:
+        summary.notes.append(f"{path} names hosts: it is swept through one process (the "
+                             f"--workers split needs IP addresses, or the list in memory)")
     del index  # only the shard's digest range and the recorded digests are needed now
     selection = _Selection(low, high, recorded)
     plan = fit_concurrency(options.concurrency)
     if plan.describe(options.concurrency):
         summary.notes.append(str(plan.describe(options.concurrency)))
     options = replace(options, concurrency=plan.concurrency, neighbours={})
+    planned = end - start - summary.skipped
+    sink = open_sink(OutputFormat.jsonl, output, RenderContext(), summary)
+    if workers > 1:
+        return run_into(sink, summary, partial(
+            _sweep_in_workers, targets_of, selection, workers, options, sink,
+            summary=summary, observer=observer, planned=planned))
     targets = (target for target in targets_of()
                if selection.wants(digest64(target.key)))
-    sink = open_sink(OutputFormat.jsonl, output, RenderContext(), summary)
 
     def run() -> SweepSummary:
         trio.run(partial(sweep, targets, options, sink, summary=summary, observer=observer,
-                         stop_on_signals=stop_on_signals,
-                         planned=end - start - summary.skipped))
+                         stop_on_signals=stop_on_signals, planned=planned))
         return summary
 
     return run_into(sink, summary, run)
+
+
+def worker_of(host: str, workers: int) -> int:
+    """The worker that scans an IP-literal host: chosen by its address (both spellings of
+    an IPv4-mapped address alike), so each address is one worker's and the per-address
+    bound holds across them."""
+    digest = hashlib.blake2b(limit_key(host).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % workers
+
+
+def _sweep_in_workers(targets_of: TargetSource, selection: _Selection, workers: int,
+                      options: SweepOptions, sink: RecordSink, *, summary: SweepSummary,
+                      observer: SweepObserver | None, planned: int) -> SweepSummary:
+    """The second pass in ``workers`` forked processes, each reading the source itself and
+    keeping its own addresses' targets: nothing grows with the list but the digests of
+    the targets reported (8 bytes each, to find the ones a dead worker left)."""
+
+    def job(number: int) -> WorkerJob:
+        in_flight: dict[int, int] = {}  # the worker's index of a target -> its digest
+
+        def targets() -> Iterator[Target]:
+            position = 0
+            for target in targets_of():
+                digest = digest64(target.key)
+                if selection.wants(digest) and worker_of(target.host, workers) == number:
+                    in_flight[position] = digest
+                    position += 1
+                    yield target
+
+        return WorkerJob(targets=targets, tag_of=in_flight.pop)
+
+    reported: list[array[int]] = [array("Q") for _ in range(workers)]
+
+    def unreported(exit_codes: list[int | None]) -> Iterator[tuple[int, Target, int | None]]:
+        if all(code == 0 for code in exit_codes):
+            return
+        done = [sorted_digests(digests) for digests in reported]
+        for target in targets_of():
+            digest = digest64(target.key)
+            number = worker_of(target.host, workers)
+            if selection.wants(digest) and exit_codes[number] != 0 \
+                    and not contains(done[number], digest):
+                yield digest, target, exit_codes[number]
+
+    return sweep_jobs([job(number) for number in range(workers)], options, sink,
+                      summary=summary, observer=observer, planned=planned,
+                      on_tag=lambda number, digest: reported[number].append(digest),
+                      unreported=unreported)

@@ -30,7 +30,7 @@ import selectors
 import signal
 import socket
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 from types import FrameType
@@ -40,7 +40,7 @@ import trio
 from scanner.config.options import resolve_options
 from scanner.config.targets import Target
 from scanner.engine.session import limit_key
-from scanner.report.sinks import RecordSink
+from scanner.report.sinks import OutputError, RecordSink
 from scanner.results import ErrorInfo, ErrorKind, Record
 from scanner.run.scan import ScanSettings, error_record
 from scanner.run.sweep import SweepObserver, SweepOptions, SweepSummary, sweep
@@ -139,17 +139,41 @@ def partition(targets: Sequence[Target], workers: int,
 
 
 class _PipeSink:
-    """A worker's sink: ``index<TAB>record JSON`` lines to the parent."""
+    """A worker's sink: ``tag<TAB>record JSON`` lines to the parent; ``tag_of`` turns the
+    worker's own index of a target into the tag the parent knows it by."""
 
-    def __init__(self, fd: int, share: list[Indexed]) -> None:
+    def __init__(self, fd: int, tag_of: Callable[[int], int]) -> None:
         self._fd = fd
-        self._share = share
+        self._tag_of = tag_of
 
     def write(self, index: int, record: Record) -> None:
-        line = f"{self._share[index][0]}\t{record.to_json()}\n".encode()
+        line = f"{self._tag_of(index)}\t{record.to_json()}\n".encode()
         view = memoryview(line)
-        while view:
-            view = view[os.write(self._fd, view):]
+        try:
+            while view:
+                view = view[os.write(self._fd, view):]
+        except BrokenPipeError:
+            # The parent stopped reading (its output failed): stop as a sweep whose output
+            # failed does, without a traceback; the parent reports the error.
+            raise OutputError("the parent process stopped reading records") from None
+
+
+@dataclass
+class WorkerJob:
+    """What one worker scans. ``targets`` is called in the worker (a streamed source is read
+    there, not in the parent); ``tag_of`` names each record to the parent (an input position,
+    or a target digest); ``budgets`` are its slots of addresses shared with other workers."""
+
+    targets: Callable[[], Iterable[Target]]
+    tag_of: Callable[[int], int]
+    budgets: dict[str, int] = field(default_factory=dict)
+
+
+def share_job(share: Share) -> WorkerJob:
+    """A planned share as a job: its records are tagged with their input positions."""
+    members = share.members
+    return WorkerJob(targets=lambda: [target for _, target in members],
+                     tag_of=lambda index: members[index][0], budgets=share.budgets)
 
 
 def _die_with_parent() -> None:
@@ -160,97 +184,156 @@ def _die_with_parent() -> None:
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def _run_worker(share: list[Indexed], options: SweepOptions, fd: int) -> None:
+def _run_worker(job: WorkerJob, options: SweepOptions, fd: int) -> None:
     _die_with_parent()
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    trio.run(partial(sweep, [target for _, target in share], options, _PipeSink(fd, share),
-                     stop_on_signals=True))
+    targets = job.targets()
+    # A streamed source is an iterator: sweep() reads it only as far as it looks ahead.
+    planned = None if isinstance(targets, list) else 0
+    trio.run(partial(sweep, targets, options, _PipeSink(fd, job.tag_of),
+                     stop_on_signals=True, planned=planned))
     os.close(fd)
 
 
-def sweep_in_workers(shares: list[Share], options: SweepOptions, sink: RecordSink, *,
-                     on_record: Callable[[Record], None],
-                     fallback: Callable[[Target, str], Record],
-                     on_started: Callable[[], None] = lambda: None) -> signal.Signals | None:
-    """Run each share in its own forked worker; hand every record to ``sink`` (with its
-    input position) and ``on_record`` as it arrives. Returns the stop signal, if any.
+#: Takes each record as it arrives, with its job's number and its tag.
+Deliver = Callable[[int, int, Record], None]
+
+
+def sweep_in_workers(jobs: list[WorkerJob], options: SweepOptions, deliver: Deliver, *,
+                     on_started: Callable[[], None] = lambda: None,
+                     ) -> tuple[signal.Signals | None, list[int | None]]:
+    """Run each job in its own forked worker; hand every record to ``deliver`` as it
+    arrives. Returns the stop signal, if any, and each worker's exit code. Without a signal
+    every target should have been reported: any that was not (a worker died) is the
+    caller's to give a record (``worker_died``).
 
     ``options`` is given to each worker with the connection budget and rate divided
-    between them, and the share's slots of the addresses it scans with others.
+    between them, and the job's slots of the addresses it scans with others.
     ``on_started`` runs once every worker is forked (so that a progress bar's refresh
     thread is never forked with them).
     """
-    count = len(shares)
+    count = len(jobs)
     share_options = replace(options, concurrency=max(1, options.concurrency // count),
                             rate=options.rate / count if options.rate else None)
     context = multiprocessing.get_context("fork")
-    workers: list[tuple[multiprocessing.process.BaseProcess, int, list[Indexed]]] = []
-    for share in shares:
+    workers: list[tuple[multiprocessing.process.BaseProcess, int]] = []
+    for job in jobs:
         read_fd, write_fd = os.pipe()
         child = context.Process(target=_run_worker, daemon=True, args=(
-            share.members, replace(share_options, address_budgets=share.budgets), write_fd))
+            job, replace(share_options, address_budgets=job.budgets), write_fd))
         child.start()
         os.close(write_fd)
-        workers.append((child, read_fd, share.members))
+        workers.append((child, read_fd))
 
     stopped: list[signal.Signals] = []
 
     def forward(signum: int, _frame: FrameType | None) -> None:
         if not stopped:
             stopped.append(signal.Signals(signum))
-        for process, _fd, _share in workers:
+        for process, _fd in workers:
             if process.pid is not None and process.is_alive():
                 os.kill(process.pid, signal.SIGTERM)
 
     previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
-    reported: set[int] = set()
     try:
         on_started()
-        _collect(workers, sink, on_record, reported)
+        _collect([fd for _process, fd in workers], deliver)
+    except BaseException:
+        # ``deliver`` failed (the output cannot be written): stop the workers, which would
+        # otherwise block on full pipes that nobody reads.
+        for process, _fd in workers:
+            if process.pid is not None and process.is_alive():
+                os.kill(process.pid, signal.SIGTERM)
+        raise
     finally:
-        for process, _fd, _share in workers:
+        for process, _fd in workers:
             process.join()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
-    if not stopped:  # a worker that died without a signal: its targets still get a record
-        for process, _fd, members in workers:
-            for index, target in members:
-                if index not in reported:
-                    record = fallback(target, f"the worker process scanning it exited with "
-                                              f"code {process.exitcode}")
-                    sink.write(index, record)
-                    on_record(record)
-    return stopped[0] if stopped else None
+    return (stopped[0] if stopped else None), [process.exitcode for process, _fd in workers]
 
 
-def _collect(workers: list[tuple[multiprocessing.process.BaseProcess, int, list[Indexed]]],
-             sink: RecordSink, on_record: Callable[[Record], None], reported: set[int]) -> None:
+def worker_died(exit_code: int | None) -> str:
+    """The error detail of a target whose worker exited without reporting it."""
+    return f"the worker process scanning it exited with code {exit_code}"
+
+
+def _collect(fds: list[int], deliver: Deliver) -> None:
     selector = selectors.DefaultSelector()
     pending: dict[int, bytes] = {}
-    for _process, fd, _share in workers:
+    job_of = {fd: n for n, fd in enumerate(fds)}
+    for fd in fds:
         selector.register(fd, selectors.EVENT_READ)
         pending[fd] = b""
-    while pending:
-        for key, _events in selector.select():
-            fd = int(key.fd)
-            try:
-                data = os.read(fd, _READ_CHUNK)
-            except InterruptedError:
-                continue
-            if not data:
-                selector.unregister(fd)
-                os.close(fd)
-                del pending[fd]
-                continue
-            *lines, pending[fd] = (pending[fd] + data).split(b"\n")
-            for line in lines:
-                index_text, _, payload = line.partition(b"\t")
-                record = Record.model_validate_json(payload)
-                reported.add(int(index_text))
-                sink.write(int(index_text), record)
-                on_record(record)
-    selector.close()
+    try:
+        while pending:
+            for key, _events in selector.select():
+                fd = int(key.fd)
+                try:
+                    data = os.read(fd, _READ_CHUNK)
+                except InterruptedError:
+                    continue
+                if not data:
+                    selector.unregister(fd)
+                    os.close(fd)
+                    del pending[fd]
+                    continue
+                *lines, pending[fd] = (pending[fd] + data).split(b"\n")
+                for line in lines:
+                    tag_text, _, payload = line.partition(b"\t")
+                    deliver(job_of[fd], int(tag_text), Record.model_validate_json(payload))
+    finally:
+        for fd in pending:  # left early: a worker writing now gets EPIPE, not a full pipe
+            os.close(fd)
+        selector.close()
+
+
+#: The targets a sweep's workers did not report, given the workers' exit codes: each with
+#: its tag and the exit code of its worker.
+Unreported = Callable[[list[int | None]], Iterable[tuple[int, Target, int | None]]]
+
+
+def sweep_jobs(jobs: list[WorkerJob], options: SweepOptions, sink: RecordSink, *,
+               summary: SweepSummary, observer: SweepObserver | None, planned: int,
+               on_tag: Callable[[int, int], None], unreported: Unreported) -> SweepSummary:
+    """The parent's side of a sweep in workers: each record to ``sink`` (under its tag), the
+    summary and the observer as it arrives (``on_tag`` hears which job reported which tag);
+    a target whose worker died unreported gets an ``internal_error`` record; an output that
+    fails stops the workers and is the summary's ``io_error``, as in one process."""
+    started = time.perf_counter()
+    summary.planned = planned
+
+    def on_started() -> None:
+        if observer is not None:
+            observer.started(summary.skipped + planned, summary.skipped)
+
+    def add(tag: int, record: Record) -> None:
+        sink.write(tag, record)
+        summary.add(record)
+        if observer is not None:
+            observer.finished(record)
+
+    def deliver(job: int, tag: int, record: Record) -> None:
+        on_tag(job, tag)
+        add(tag, record)
+
+    try:
+        summary.interrupted_by, exit_codes = sweep_in_workers(jobs, options, deliver,
+                                                              on_started=on_started)
+        if summary.interrupted_by is None:
+            for tag, target, code in unreported(exit_codes):
+                probes = resolve_options(target, ScanSettings(probes=options.probes)).probes
+                add(tag, error_record(target, ErrorInfo(kind=ErrorKind.internal_error,
+                                                        detail=worker_died(code)), probes))
+    except OutputError as exc:  # nowhere to put records: what is written stays (exit 4)
+        summary.io_error = summary.io_error or str(exc)
+        summary.not_written += 1
+    finally:
+        summary.duration_s = time.perf_counter() - started
+        if observer is not None:
+            observer.stopped()
+    return summary
 
 
 def run_in_workers(targets: list[Target], options: SweepOptions, sink: RecordSink, *,
@@ -262,28 +345,13 @@ def run_in_workers(targets: list[Target], options: SweepOptions, sink: RecordSin
     if len(shares) < 2:
         return trio.run(partial(sweep, targets, options, sink, summary=summary,
                                 observer=observer, stop_on_signals=stop_on_signals))
-    started = time.perf_counter()
-    summary.planned = len(targets)
+    reported: set[int] = set()
 
-    def on_started() -> None:
-        if observer is not None:
-            observer.started(summary.skipped + len(targets), summary.skipped)
+    def unreported(exit_codes: list[int | None]) -> Iterable[tuple[int, Target, int | None]]:
+        for share, code in zip(shares, exit_codes, strict=True):
+            yield from ((index, target, code) for index, target in share.members
+                        if index not in reported)
 
-    def on_record(record: Record) -> None:
-        summary.add(record)
-        if observer is not None:
-            observer.finished(record)
-
-    def fallback(target: Target, detail: str) -> Record:
-        probes = resolve_options(target, ScanSettings(probes=options.probes)).probes
-        return error_record(target, ErrorInfo(kind=ErrorKind.internal_error, detail=detail),
-                            probes)
-
-    try:
-        summary.interrupted_by = sweep_in_workers(shares, options, sink, on_record=on_record,
-                                                  fallback=fallback, on_started=on_started)
-    finally:
-        summary.duration_s = time.perf_counter() - started
-        if observer is not None:
-            observer.stopped()
-    return summary
+    return sweep_jobs([share_job(share) for share in shares], options, sink, summary=summary,
+                      observer=observer, planned=len(targets),
+                      on_tag=lambda _job, index: reported.add(index), unreported=unreported)
