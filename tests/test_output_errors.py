@@ -96,3 +96,21 @@ def test_resume_exits_as_every_record_of_the_file_says(tmp_path: Path) -> None:
     allowed = run("scan", target, "-o", str(output), "--resume", "--allow-unreachable", *FAST)
     assert allowed.returncode == 0, allowed.stderr
     assert len(records(output.read_text())) == 1
+
+
+@pytest.mark.parametrize("source", ["arguments", "host list"])
+def test_a_full_disk_stops_every_worker_with_exit_4(tmp_path: Path, source: str) -> None:
+    # Four addresses, two workers: the parent's write fails; the workers must stop (not
+    # block on pipes nobody reads) and the run end with the one-line error.
+    port = free_port()
+    targets = [f"127.0.0.{n}:{port}" for n in range(1, 9)]
+    if source == "host list":
+        listing = tmp_path / "estate.txt"
+        listing.write_text("\n".join(targets) + "\n")
+        targets = [str(listing)]
+    result = run("scan", *targets, "-o", "/dev/full", "--workers", "2", *FAST)
+    assert result.returncode == 4, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1].startswith("mtlsweep: error: /dev/full: cannot write a record "
+                                "(No space left on device)"), lines
+    assert "Traceback" not in result.stderr
