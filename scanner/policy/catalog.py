@@ -17,6 +17,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
+from scanner.policy.loading import load_once
 from scanner.policy.schema import OrderKind, PolicyEntry, PolicyFile, PolicyKind, SourceEntry
 from scanner.policy.suites import CipherSuite, suite_table
 from scanner.yamlsource import (
@@ -279,7 +280,7 @@ def _policies_from_text(path: Path, text: str, *, builtin: bool) -> list[Policy]
                                  prefix=("policies",), builtin=builtin, kind=parsed.kind)
 
 
-@functools.cache
+@load_once
 def builtin_catalog() -> Catalog:
     """The shipped catalog (every ``data/policies/*.yaml``), loaded once per process."""
     folder = resources.files("scanner.policy").joinpath("data", "policies")

@@ -15,7 +15,6 @@ client accepts for the server's key. The server side comes from a catalog policy
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -26,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from scanner.policy.catalog import Policy, Source
 from scanner.policy.identify import Observation
+from scanner.policy.loading import load_once
 from scanner.policy.schema import GroupName, ProtocolName, SourceEntry, SuiteName
 from scanner.policy.suites import VERSIONS, CipherSuite, suite_table
 
@@ -83,7 +83,7 @@ class ClientProfile:
         return tuple(s for s in pool if s.runs_on(version))
 
 
-@functools.cache
+@load_once
 def client_profiles() -> tuple[ClientProfile, ...]:
     """The shipped client profiles (``data/clients.yaml``), loaded once."""
     text = resources.files("scanner.policy").joinpath("data/clients.yaml").read_text("utf-8")

@@ -9,7 +9,6 @@ other spellings.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
@@ -18,6 +17,7 @@ from typing import Literal
 import yaml
 
 from scanner import wire
+from scanner.policy.loading import load_once
 from scanner.wire.registry import NAMED_GROUPS
 
 # Newest first: the order versions are listed in everywhere. No policy allows SSLv2; it is
@@ -167,7 +167,7 @@ def policy_view(suite: wire.CipherSuite) -> CipherSuite:
                        au=_AUTHENTICATION.get(au), min_version=oldest)
 
 
-@functools.cache
+@load_once
 def suite_table() -> SuiteTable:
     """Every registry suite as policies see it, plus the providers' spellings (loaded once)."""
     text = resources.files("scanner.policy").joinpath("data/suite-spellings.yaml").read_text(

@@ -30,6 +30,8 @@ from scanner.engine.errors import ScanFailure
 from scanner.engine.session import ConnectionLimits, limit_key
 from scanner.policy.apply import annotate
 from scanner.policy.catalog import Catalog, builtin_catalog
+from scanner.policy.clients import client_profiles
+from scanner.policy.loading import prefetch
 from scanner.probes import DEFAULT_PROBES, PROBES, ProbeOptions
 from scanner.report.jsonl import JsonlReader
 from scanner.report.render import RenderContext
@@ -235,6 +237,8 @@ async def sweep(targets: Iterable[Target], options: SweepOptions, sink: RecordSi
     ``options.neighbours`` is set: it is then read only as far as the runner looks ahead.
     """
     summary = summary or SweepSummary()
+    # The policy data is needed once the first target is scanned: load it meanwhile.
+    prefetch(*([] if options.catalog else [builtin_catalog]), client_profiles)
     if planned is None:
         targets = targets if isinstance(targets, list) else list(targets)
         planned = len(targets)

@@ -1,0 +1,50 @@
+"""The policy data loaders: loaded once per process even while a prefetch thread loads them,
+and usable in a child forked at any moment."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+from scanner.policy.loading import load_once, prefetch
+
+
+def test_a_caller_waits_for_the_prefetch_instead_of_loading_again() -> None:
+    started, release = threading.Event(), threading.Event()
+    calls: list[str] = []
+
+    def slow() -> str:
+        calls.append(threading.current_thread().name)
+        started.set()
+        release.wait(5)
+        return "catalog"
+
+    loader = load_once(slow)
+    prefetch(loader)
+    assert started.wait(5)
+    waiter: list[str] = []
+    thread = threading.Thread(target=lambda: waiter.append(loader()))
+    thread.start()
+    release.set()
+    thread.join(5)
+    assert waiter == ["catalog"] and loader() == "catalog"
+    assert calls == ["mtlsweep-prefetch"]  # one load, on the prefetch thread
+
+
+def test_a_child_forked_while_the_prefetch_loads_can_load() -> None:
+    started, release = threading.Event(), threading.Event()
+
+    def slow() -> int:
+        started.set()
+        release.wait(5)
+        return 1
+
+    loader = load_once(slow)
+    prefetch(loader)
+    assert started.wait(5)
+    threading.Timer(0.2, release.set).start()  # fork waits for the load, then proceeds
+    pid = os.fork()
+    if pid == 0:  # the child: its lock is free, its loader works
+        os._exit(0 if load_once(lambda: 2)() == 2 and loader() == 1 else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
