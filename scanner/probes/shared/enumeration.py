@@ -73,22 +73,30 @@ class Enumerator:
             return await enumerate_groups(self.hellos, await self.version(version))
         return await self._memo.get(("groups", version), compute)
 
-    async def cbc_reply(self, version: int) -> RawReply | None:
-        """A hello offering only CBC suites, to see whether encrypt_then_mac is echoed."""
-        return await self._memo.get(("cbc", version), lambda: self._cbc_reply(version))
+    async def cbc_hello(self, version: int) -> wire.ServerHello | None:
+        """A ServerHello at ``version`` that selected a CBC suite, to see whether
+        encrypt_then_mac is echoed (servers echo it only with a CBC suite)."""
+        return await self._memo.get(("cbc", version), lambda: self._cbc_hello(version))
 
-    async def _cbc_reply(self, version: int) -> RawReply | None:
+    async def _cbc_hello(self, version: int) -> wire.ServerHello | None:
         test = await self.version(version)
         hello = test.server_hello
         if hello is not None and wire.cipher_suite(hello.cipher_suite).cbc:
-            return test.reply
+            return hello
+        if self._memo.started(("suites", version)):
+            # The suite enumeration (same extensions offered) runs anyway: one of its picks
+            # is a CBC suite whenever the server accepts one, so no hello of our own.
+            suites = await self.suites(version)
+            if suites is not None and suites.complete:
+                return next((h for h in suites.hellos
+                             if wire.cipher_suite(h.cipher_suite).cbc), None)
         # Among the suites of the hello the version was accepted with (a size-intolerant
         # server was accepted with a smaller one).
         cbc = [code for code in test.offered if wire.cipher_suite(code).cbc]
         if not cbc:
             return None
         reply = await self.hellos.send(self.hellos.offer(version, cbc))
-        return reply if reply.hello and reply.version == version else None
+        return reply.server_hello if reply.hello and reply.version == version else None
 
     async def alpn_selection(self, version: int, protocols: tuple[str, ...]) -> RawReply:
         """One hello offering ``protocols`` (no NPN, so the answer is about ALPN only)."""
