@@ -11,11 +11,14 @@ module: version_tests, suite_enumeration, group_enumeration, alpn_elimination.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import trio
 
 from scanner import wire
 from scanner.engine.raw import RawReply
 from scanner.engine.session import EndpointSession
+from scanner.probes.shared.alpn_carrier import AlpnCarrier
 from scanner.probes.shared.alpn_elimination import (
     ALPN_PROTOCOLS,
     AlpnEnumeration,
@@ -37,10 +40,16 @@ __all__ = ["Enumerator"]
 class Enumerator:
     """All raw enumeration of one endpoint; every public method is computed once."""
 
-    def __init__(self, session: EndpointSession, memo: TargetMemo) -> None:
+    def __init__(self, session: EndpointSession, memo: TargetMemo,
+                 probes: Collection[str] = ()) -> None:
         self.session = session
         self.hellos = RawHellos(session)
         self._memo = memo
+        #: TLS 1.2 ALPN questions ride on the suite enumeration's hellos, when the scan
+        #: runs it (``alpn_carrier``); it waits for the alpn probe's questions when that
+        #: probe runs too.
+        self.alpn_carrier = AlpnCarrier(open_="cipher_suites" in probes,
+                                        wait_for_asker="alpn" in probes)
 
     async def version(self, version: int) -> VersionTest:
         return await self._memo.get(("version", version),
@@ -65,7 +74,13 @@ class Enumerator:
     async def suites(self, version: int) -> SuiteEnumeration | None:
         """Accepted suites at ``version`` (None when the version is not accepted)."""
         async def compute() -> SuiteEnumeration | None:
-            return await enumerate_suites(self.hellos, await self.version(version))
+            if version != TLSVersion.TLSv1_2:
+                return await enumerate_suites(self.hellos, await self.version(version))
+            try:
+                return await enumerate_suites(self.hellos, await self.version(version),
+                                              self.alpn_carrier)
+            finally:
+                self.alpn_carrier.close()
         return await self._memo.get(("suites", version), compute)
 
     async def groups(self, version: int) -> GroupEnumeration | None:
@@ -99,8 +114,13 @@ class Enumerator:
         return reply.server_hello if reply.hello and reply.version == version else None
 
     async def alpn_selection(self, version: int, protocols: tuple[str, ...]) -> RawReply:
-        """One hello offering ``protocols`` (no NPN, so the answer is about ALPN only)."""
+        """One hello offering ``protocols`` (no NPN, so the answer is about ALPN only): at
+        TLS 1.2 a suite enumeration hello carries it when one can."""
         async def compute() -> RawReply:
+            if version == TLSVersion.TLSv1_2:
+                carried = await self.alpn_carrier.ask(protocols)
+                if carried is not None:
+                    return carried
             test = await self.version(version)  # its suites are known to be acceptable
             return await self.hellos.send(
                 self.hellos.offer(version, test.offered, alpn=protocols, npn=False))
