@@ -79,13 +79,17 @@ class AlpnProbe(Probe[AlpnFacet]):
         results: dict[TLSVersion, AlpnAtVersion] = {}
 
         async def probe_version(version: TLSVersion) -> None:
-            results[version] = await _VersionProbe(context.shared, version).run(candidates)
+            try:
+                results[version] = await _VersionProbe(context.shared, version).run(candidates)
+            finally:
+                if version is TLSVersion.TLSv1_2:  # no more questions for the suite hellos
+                    context.shared.enumeration.alpn_carrier.asker_done()
 
         try:
             async with trio.open_nursery() as nursery:
                 for version in _VERSIONS:
                     nursery.start_soon(probe_version, version)
-        finally:  # the suite enumeration waits for our TLS 1.2 questions until then
+        finally:  # whatever happened, the suite enumeration must not wait for us
             context.shared.enumeration.alpn_carrier.asker_done()
         facet = summarise(results[TLSVersion.TLSv1_3], results[TLSVersion.TLSv1_2])
         return ProbeOutput(facet=facet, findings=findings_for(facet))
