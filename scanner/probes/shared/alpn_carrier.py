@@ -84,20 +84,20 @@ class AlpnCarrier:
             await self._changed.wait()
         return self._pending.pop(0)
 
-    async def send(self, hellos: RawHellos, offer: RawOffer) -> RawReply:
+    async def send(self, hellos: RawHellos, offer: RawOffer) -> tuple[RawReply, int]:
         """Send ``offer`` (a hello without ALPN) carrying the next pending question, if any:
-        the reply is always what ``offer`` alone gets."""
+        (the reply ``offer`` alone gets, the hellos sent for it: 1, or 2 after a refusal)."""
         question = await self._take() if not self._closed else None
         if question is None:
-            return await hellos.send(offer)
+            return await hellos.send(offer), 1
         carried = await hellos.send(
             dataclasses.replace(offer, alpn=question.offer, npn=False))
         if carried.hello and carried.version == offer.version:
             question.answer(carried)
-            return carried
+            return carried, 1
         clean = await hellos.send(offer)
         if clean.hello and clean.version == offer.version:
             question.answer(carried)  # only the ALPN offer made the difference
         else:
             self._pending.insert(0, question)  # nothing learnt about it: the next hello
-        return clean
+        return clean, 2

@@ -49,10 +49,16 @@ async def enumerate_suites(hellos: RawHellos, test: VersionTest,
     carry ``carrier``'s ALPN questions, when given."""
     version = test.version
 
+    resent = 0  # carried hellos refused and sent again without ALPN
+
     async def send(offered: tuple[int, ...]) -> RawReply:
+        nonlocal resent
         offer = hellos.offer(version, offered)
-        return await (carrier.send(hellos, offer) if carrier is not None
-                      else hellos.send(offer))
+        if carrier is None:
+            return await hellos.send(offer)
+        reply, sent = await carrier.send(hellos, offer)
+        resent += sent - 1
+        return reply
 
     if not test.accepted:
         return None
@@ -93,7 +99,7 @@ async def enumerate_suites(hellos: RawHellos, test: VersionTest,
     return SuiteEnumeration(
         version=version, accepted=accepted, order=order, preference=preference,
         complete=complete, offered=len(all_candidates), hello_split=test.hello_split,
-        connections=connections + used, hellos=server_hellos, notes=notes,
+        connections=connections + used + resent, hellos=server_hellos, notes=notes,
     )
 
 
