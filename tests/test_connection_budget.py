@@ -26,9 +26,10 @@ ALB_LIKE = {
     # probe, on by default) add 5 (0-RTT adds none: the listener's tickets allow no early
     # data): 54 -> 59 and 63 -> 68, measured on 2026-12-06. Issue 19 (item 5) shares more:
     # Heartbleed and compression one hello, the extensions probe's CBC hello and the TLS 1.2
-    # ALPN questions ride on the suite enumeration, engine_agreement asks TLS 1.0+1.1 in one
-    # handshake when both are refused: 59 -> 52 and 68 -> 62, measured on 2026-12-06.
-    "ELBSecurityPolicy-TLS13-1-2-2021-06": (("1.2", "1.3"), "X25519:prime256v1:secp384r1", 53),
+    # ALPN questions and the TLS 1.3 group questions ride on the suite enumeration,
+    # engine_agreement asks TLS 1.0+1.1 in one handshake when both are refused: 59 -> 51 and
+    # 68 -> 62, measured on 2026-12-06.
+    "ELBSecurityPolicy-TLS13-1-2-2021-06": (("1.2", "1.3"), "X25519:prime256v1:secp384r1", 52),
     "ELBSecurityPolicy-2016-08": (("1.0", "1.1", "1.2"), "prime256v1:secp384r1", 63),
 }
 

@@ -12,13 +12,14 @@ module: version_tests, suite_enumeration, group_enumeration, alpn_elimination.
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import Any
 
 import trio
 
 from scanner import wire
 from scanner.engine.raw import RawReply
 from scanner.engine.session import EndpointSession
-from scanner.probes.shared.alpn_carrier import AlpnCarrier
+from scanner.probes.shared.alpn_carrier import AlpnCarrier, GroupCarrier, HelloCarrier
 from scanner.probes.shared.alpn_elimination import (
     ALPN_PROTOCOLS,
     AlpnEnumeration,
@@ -50,6 +51,9 @@ class Enumerator:
         #: probe runs too.
         self.alpn_carrier = AlpnCarrier(open_="cipher_suites" in probes,
                                         wait_for_asker="alpn" in probes)
+        #: Likewise the TLS 1.3 group questions on the TLS 1.3 suite enumeration's hellos.
+        self.group_carrier = GroupCarrier(open_="cipher_suites" in probes,
+                                          wait_for_asker="groups" in probes)
 
     async def version(self, version: int) -> VersionTest:
         return await self._memo.get(("version", version),
@@ -73,20 +77,32 @@ class Enumerator:
 
     async def suites(self, version: int) -> SuiteEnumeration | None:
         """Accepted suites at ``version`` (None when the version is not accepted)."""
+        carrier = self._carriers.get(version)
+
         async def compute() -> SuiteEnumeration | None:
-            if version != TLSVersion.TLSv1_2:
+            if carrier is None:
                 return await enumerate_suites(self.hellos, await self.version(version))
             try:
                 return await enumerate_suites(self.hellos, await self.version(version),
-                                              self.alpn_carrier)
+                                              carrier)
             finally:
-                self.alpn_carrier.close()
+                carrier.close()
         return await self._memo.get(("suites", version), compute)
 
     async def groups(self, version: int) -> GroupEnumeration | None:
         async def compute() -> GroupEnumeration | None:
-            return await enumerate_groups(self.hellos, await self.version(version))
+            if version != TLSVersion.TLSv1_3:
+                return await enumerate_groups(self.hellos, await self.version(version))
+            try:
+                return await enumerate_groups(self.hellos, await self.version(version),
+                                              self.group_carrier)
+            finally:  # the TLS 1.3 suite enumeration waits for our questions until then
+                self.group_carrier.asker_done()
         return await self._memo.get(("groups", version), compute)
+
+    @property
+    def _carriers(self) -> dict[int, HelloCarrier[Any]]:
+        return {TLSVersion.TLSv1_2: self.alpn_carrier, TLSVersion.TLSv1_3: self.group_carrier}
 
     async def cbc_hello(self, version: int) -> wire.ServerHello | None:
         """A ServerHello at ``version`` that selected a CBC suite, to see whether

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from scanner import wire
 from scanner.engine import raw
 from scanner.engine.raw import RawReply
-from scanner.probes.shared.alpn_carrier import AlpnCarrier
+from scanner.probes.shared.alpn_carrier import HelloCarrier
 from scanner.probes.shared.candidates import candidates, chunks, weakest_first
 from scanner.probes.shared.peel import End, Pick, peel
 from scanner.probes.shared.raw_hellos import RawHellos, normal_refusal
@@ -44,12 +44,13 @@ class SuiteEnumeration:
 
 
 async def enumerate_suites(hellos: RawHellos, test: VersionTest,
-                          carrier: AlpnCarrier | None = None) -> SuiteEnumeration | None:
+                          carrier: HelloCarrier[Any] | None = None
+                          ) -> SuiteEnumeration | None:
     """Accepted suites at the version of ``test`` (None when it is not accepted); its hellos
-    carry ``carrier``'s ALPN questions, when given."""
+    carry ``carrier``'s questions, when given."""
     version = test.version
 
-    resent = 0  # carried hellos refused and sent again without ALPN
+    resent = 0  # carried hellos refused and sent again plain
 
     async def send(offered: tuple[int, ...]) -> RawReply:
         nonlocal resent
