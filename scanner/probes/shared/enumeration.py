@@ -19,7 +19,6 @@ import trio
 from scanner import wire
 from scanner.engine.raw import RawReply
 from scanner.engine.session import EndpointSession
-from scanner.probes.shared.alpn_carrier import AlpnCarrier, GroupCarrier, HelloCarrier
 from scanner.probes.shared.alpn_elimination import (
     ALPN_PROTOCOLS,
     AlpnEnumeration,
@@ -29,6 +28,7 @@ from scanner.probes.shared.alpn_elimination import (
     raw_answer,
 )
 from scanner.probes.shared.group_enumeration import GroupEnumeration, enumerate_groups
+from scanner.probes.shared.hello_carrier import AlpnCarrier, GroupCarrier, HelloCarrier
 from scanner.probes.shared.memo import TargetMemo
 from scanner.probes.shared.raw_hellos import RawHellos
 from scanner.probes.shared.suite_enumeration import SuiteEnumeration, enumerate_suites
@@ -47,7 +47,7 @@ class Enumerator:
         self.hellos = RawHellos(session)
         self._memo = memo
         #: TLS 1.2 ALPN questions ride on the suite enumeration's hellos, when the scan
-        #: runs it (``alpn_carrier``); it waits for the alpn probe's questions when that
+        #: runs it (``hello_carrier``); it waits for the alpn probe's questions when that
         #: probe runs too.
         self.alpn_carrier = AlpnCarrier(open_="cipher_suites" in probes,
                                         wait_for_asker="alpn" in probes)

@@ -11,8 +11,8 @@ from scanner.engine import raw
 from scanner.engine.raw import RawReply
 from scanner.offers import keyshares
 from scanner.offers.keyshares import X25519
-from scanner.probes.shared.alpn_carrier import GroupCarrier
 from scanner.probes.shared.candidates import candidates, weakest_first
+from scanner.probes.shared.hello_carrier import GroupCarrier
 from scanner.probes.shared.peel import End, Peeled, peel
 from scanner.probes.shared.raw_hellos import RawHellos, normal_refusal
 from scanner.probes.shared.version_tests import VersionTest

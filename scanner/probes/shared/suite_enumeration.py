@@ -15,8 +15,8 @@ from typing import Any, Literal
 from scanner import wire
 from scanner.engine import raw
 from scanner.engine.raw import RawReply
-from scanner.probes.shared.alpn_carrier import HelloCarrier
 from scanner.probes.shared.candidates import candidates, chunks, weakest_first
+from scanner.probes.shared.hello_carrier import HelloCarrier
 from scanner.probes.shared.peel import End, Pick, peel
 from scanner.probes.shared.raw_hellos import RawHellos, normal_refusal
 from scanner.probes.shared.version_tests import VersionTest
