@@ -89,6 +89,8 @@ def alb_directives(cert: Path, key: Path) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--detail", action="store_true", help="list every connection")
+    parser.add_argument("--json", type=Path, metavar="FILE",
+                        help="also write the scan's record as JSON (to diff facts before/after)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as directory:
         work = Path(directory)
@@ -106,6 +108,8 @@ def main() -> None:
             finally:
                 undo()
         report(record, log, detail=args.detail)
+        if args.json is not None:
+            args.json.write_text(record.model_dump_json(by_alias=True, indent=2) + "\n")
 
 
 def report(record: Record, log: Log, *, detail: bool) -> None:

@@ -20,6 +20,7 @@ import trio
 
 from scanner import wire
 from scanner.engine.handshake import HandshakeResult
+from scanner.engine.raw import RawOutcome, RawReply
 from scanner.engine.session import EndpointSession
 from scanner.probes.base import Probe, ProbeContext, ProbeOutput
 from scanner.probes.shared.alpn_elimination import (
@@ -78,11 +79,18 @@ class AlpnProbe(Probe[AlpnFacet]):
         results: dict[TLSVersion, AlpnAtVersion] = {}
 
         async def probe_version(version: TLSVersion) -> None:
-            results[version] = await _VersionProbe(context.shared, version).run(candidates)
+            try:
+                results[version] = await _VersionProbe(context.shared, version).run(candidates)
+            finally:
+                if version is TLSVersion.TLSv1_2:  # no more questions for the suite hellos
+                    context.shared.enumeration.alpn_carrier.asker_done()
 
-        async with trio.open_nursery() as nursery:
-            for version in _VERSIONS:
-                nursery.start_soon(probe_version, version)
+        try:
+            async with trio.open_nursery() as nursery:
+                for version in _VERSIONS:
+                    nursery.start_soon(probe_version, version)
+        finally:  # whatever happened, the suite enumeration must not wait for us
+            context.shared.enumeration.alpn_carrier.asker_done()
         facet = summarise(results[TLSVersion.TLSv1_3], results[TLSVersion.TLSv1_2])
         return ProbeOutput(facet=facet, findings=findings_for(facet))
 
@@ -98,6 +106,11 @@ class _VersionProbe:
         self.version_seen = False
 
     async def attempt(self, offer: Sequence[str]) -> AlpnAttempt:
+        carried = await self._carried(tuple(offer))
+        if carried is not None:
+            self.version_seen = True  # a carried answer is one at this version
+            self.attempts.append(carried)
+            return carried
         if not offer:  # no ALPN at all: the shared baseline answers that
             result = await self.shared.completed_baseline(self.version)
         else:
@@ -110,6 +123,16 @@ class _VersionProbe:
             self.version_seen = True
         self.attempts.append(attempt)
         return attempt
+
+    async def _carried(self, offer: tuple[str, ...]) -> AlpnAttempt | None:
+        """At TLS 1.2, the answer read from a suite enumeration hello that carried
+        ``offer`` (the ServerHello is in the clear); None: ask with a handshake. The first
+        standard offer stays a handshake: engine_agreement compares it with the raw view."""
+        if (self.version is not TLSVersion.TLSv1_2 or not offer
+                or offer == STANDARD_OFFERS[next(iter(STANDARD_OFFERS))]):
+            return None
+        reply = await self.shared.enumeration.alpn_carrier.ask(offer)
+        return classify_raw(reply, offer, self.version) if reply is not None else None
 
     async def run(self, candidates: list[str]) -> AlpnAtVersion:
         standard: dict[str, AlpnAttempt] = {}
@@ -213,6 +236,29 @@ def classify(result: HandshakeResult, offer: tuple[str, ...], version: TLSVersio
         return AlpnAttempt(offer=offered, outcome=AlpnOutcome.no_protocol)
     outcome = AlpnOutcome.selected if selected in offer else AlpnOutcome.selected_unoffered
     return AlpnAttempt(offer=offered, outcome=outcome, selected=selected)
+
+
+def classify_raw(reply: RawReply, offer: tuple[str, ...],
+                 version: TLSVersion) -> AlpnAttempt | None:
+    """What a raw hello's answer says about ALPN, when it says what a handshake's would (a
+    ServerHello at ``version``, or an alert); None otherwise."""
+    hello = reply.server_hello
+    if hello is None:
+        if reply.outcome is RawOutcome.alert and reply.alert is not None:
+            return AlpnAttempt(offer=list(offer), outcome=AlpnOutcome.rejected,
+                               alert=reply.alert.name)
+        return None
+    if hello.selected_version != int(version) or version is TLSVersion.TLSv1_3:
+        return None
+    try:
+        names = hello.alpn_protocols
+        selected = _single(names) if names is not None else None
+    except wire.WireError:
+        return None
+    if selected is None:
+        return AlpnAttempt(offer=list(offer), outcome=AlpnOutcome.no_protocol)
+    outcome = AlpnOutcome.selected if selected in offer else AlpnOutcome.selected_unoffered
+    return AlpnAttempt(offer=list(offer), outcome=outcome, selected=selected)
 
 
 def _selected_protocol(result: HandshakeResult,

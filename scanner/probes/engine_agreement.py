@@ -34,6 +34,10 @@ _OPENSSL_VERSIONS = (TLSVersion.TLSv1_3, TLSVersion.TLSv1_2, TLSVersion.TLSv1_1,
                      TLSVersion.TLSv1_0)
 # The versions other probes make a plain handshake at.
 _BASELINE_VERSIONS = (TLSVersion.TLSv1_3, TLSVersion.TLSv1_2)
+# When the raw engine saw both refused, OpenSSL asks with one handshake offering both:
+# refused with an alert, both are refused (a server accepting either would have answered
+# with a ServerHello); otherwise each is asked alone.
+_LEGACY_PAIR = (TLSVersion.TLSv1_0, TLSVersion.TLSv1_1)
 # Failures that say nothing about TLS: OpenSSL got no answer to compare.
 _NO_ANSWER = frozenset({ErrorKind.connection_refused, ErrorKind.network_unreachable,
                         ErrorKind.connect_timeout, ErrorKind.timeout, ErrorKind.not_tls})
@@ -73,6 +77,14 @@ def _openssl_version_view(version: int, result: HandshakeResult) -> tuple[bool |
     if result.failure is not None and result.failure.kind in _NO_ANSWER:
         return None, f"no answer: {result.failure.detail}"
     return False, f"refused: {result.failure.detail if result.failure else 'no ServerHello'}"
+
+
+def _refused_with_alert(result: HandshakeResult) -> bool:
+    """OpenSSL sent its hello and the server answered with an alert, no ServerHello: the
+    refusal of every version offered, described by the alert alone (not by the offer)."""
+    received = result.alert_received
+    return (result.server_hello is None and _openssl_offer(result) is not None
+            and received is not None and received.alert is not None)
 
 
 def _raw_version_view(test: VersionTest) -> str:
@@ -179,8 +191,18 @@ class EngineAgreementProbe(Probe[EngineAgreementFacet]):
                 handshakes[version] = await context.shared.completed_baseline(
                     TLSVersion(version))
             else:
-                handshakes[version] = await session.handshake(
-                    context.shared.offer(TLSVersion(version)))
+                handshakes[version] = await legacy_handshake(version)
+
+        async def legacy_handshake(version: int) -> HandshakeResult:
+            raw_refused = [not (await enum.version(v)).accepted for v in _LEGACY_PAIR]
+            if all(raw_refused):  # else a version-intolerant server could hide one
+                both = await context.shared.memo.get(
+                    ("engine_agreement", _LEGACY_PAIR), lambda: session.handshake(
+                        context.shared.offer(min_version=_LEGACY_PAIR[0],
+                                             max_version=_LEGACY_PAIR[1])))
+                if _refused_with_alert(both):
+                    return both
+            return await session.handshake(context.shared.offer(TLSVersion(version)))
 
         async def raw_side(version: int) -> None:
             tests[version] = await enum.version(version)

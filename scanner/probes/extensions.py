@@ -37,8 +37,7 @@ class ExtensionsProbe(Probe[ExtensionsFacet]):
         hello = test.server_hello if test is not None else None
         if test is None or hello is None:
             return ProbeOutput(facet=ExtensionsFacet(version=None))
-        cbc = await enum.cbc_reply(test.version)
-        cbc_hello = cbc.server_hello if cbc is not None else None
+        cbc_hello = await enum.cbc_hello(test.version)
         offered = RawOffer(test.version, test.offered, sni=session.sni).offered_extensions
         unsolicited = [ext.name for ext in hello.extensions if ext.type not in offered]
         facet = ExtensionsFacet(

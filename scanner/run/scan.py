@@ -97,7 +97,8 @@ class Scanner:
                                   on_first_connection=on_first_connection)
         record.session = session
         context = options.probe_context(
-            target.host, SharedWork(session, credential=options.client_credential))
+            target.host, SharedWork(session, credential=options.client_credential,
+                                    probes=options.probes))
         outputs: dict[str, ProbeOutput[Any]] = {}
 
         async def run_probe(name: str) -> None:

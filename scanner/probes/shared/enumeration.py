@@ -11,6 +11,9 @@ module: version_tests, suite_enumeration, group_enumeration, alpn_elimination.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from typing import Any
+
 import trio
 
 from scanner import wire
@@ -25,6 +28,7 @@ from scanner.probes.shared.alpn_elimination import (
     raw_answer,
 )
 from scanner.probes.shared.group_enumeration import GroupEnumeration, enumerate_groups
+from scanner.probes.shared.hello_carrier import AlpnCarrier, GroupCarrier, HelloCarrier
 from scanner.probes.shared.memo import TargetMemo
 from scanner.probes.shared.raw_hellos import RawHellos
 from scanner.probes.shared.suite_enumeration import SuiteEnumeration, enumerate_suites
@@ -37,10 +41,19 @@ __all__ = ["Enumerator"]
 class Enumerator:
     """All raw enumeration of one endpoint; every public method is computed once."""
 
-    def __init__(self, session: EndpointSession, memo: TargetMemo) -> None:
+    def __init__(self, session: EndpointSession, memo: TargetMemo,
+                 probes: Collection[str] = ()) -> None:
         self.session = session
         self.hellos = RawHellos(session)
         self._memo = memo
+        #: TLS 1.2 ALPN questions ride on the suite enumeration's hellos, when the scan
+        #: runs it (``hello_carrier``); it waits for the alpn probe's questions when that
+        #: probe runs too.
+        self.alpn_carrier = AlpnCarrier(open_="cipher_suites" in probes,
+                                        wait_for_asker="alpn" in probes)
+        #: Likewise the TLS 1.3 group questions on the TLS 1.3 suite enumeration's hellos.
+        self.group_carrier = GroupCarrier(open_="cipher_suites" in probes,
+                                          wait_for_asker="groups" in probes)
 
     async def version(self, version: int) -> VersionTest:
         return await self._memo.get(("version", version),
@@ -64,35 +77,66 @@ class Enumerator:
 
     async def suites(self, version: int) -> SuiteEnumeration | None:
         """Accepted suites at ``version`` (None when the version is not accepted)."""
+        carrier = self._carriers.get(version)
+
         async def compute() -> SuiteEnumeration | None:
-            return await enumerate_suites(self.hellos, await self.version(version))
+            if carrier is None:
+                return await enumerate_suites(self.hellos, await self.version(version))
+            try:
+                return await enumerate_suites(self.hellos, await self.version(version),
+                                              carrier)
+            finally:
+                carrier.close()
         return await self._memo.get(("suites", version), compute)
 
     async def groups(self, version: int) -> GroupEnumeration | None:
         async def compute() -> GroupEnumeration | None:
-            return await enumerate_groups(self.hellos, await self.version(version))
+            if version != TLSVersion.TLSv1_3:
+                return await enumerate_groups(self.hellos, await self.version(version))
+            try:
+                return await enumerate_groups(self.hellos, await self.version(version),
+                                              self.group_carrier)
+            finally:  # the TLS 1.3 suite enumeration waits for our questions until then
+                self.group_carrier.asker_done()
         return await self._memo.get(("groups", version), compute)
 
-    async def cbc_reply(self, version: int) -> RawReply | None:
-        """A hello offering only CBC suites, to see whether encrypt_then_mac is echoed."""
-        return await self._memo.get(("cbc", version), lambda: self._cbc_reply(version))
+    @property
+    def _carriers(self) -> dict[int, HelloCarrier[Any]]:
+        return {TLSVersion.TLSv1_2: self.alpn_carrier, TLSVersion.TLSv1_3: self.group_carrier}
 
-    async def _cbc_reply(self, version: int) -> RawReply | None:
+    async def cbc_hello(self, version: int) -> wire.ServerHello | None:
+        """A ServerHello at ``version`` that selected a CBC suite, to see whether
+        encrypt_then_mac is echoed (servers echo it only with a CBC suite)."""
+        return await self._memo.get(("cbc", version), lambda: self._cbc_hello(version))
+
+    async def _cbc_hello(self, version: int) -> wire.ServerHello | None:
         test = await self.version(version)
         hello = test.server_hello
         if hello is not None and wire.cipher_suite(hello.cipher_suite).cbc:
-            return test.reply
+            return hello
+        if self._memo.started(("suites", version)):
+            # The suite enumeration (same extensions offered) runs anyway: one of its picks
+            # is a CBC suite whenever the server accepts one, so no hello of our own.
+            suites = await self.suites(version)
+            if suites is not None and suites.complete:
+                return next((h for h in suites.hellos
+                             if wire.cipher_suite(h.cipher_suite).cbc), None)
         # Among the suites of the hello the version was accepted with (a size-intolerant
         # server was accepted with a smaller one).
         cbc = [code for code in test.offered if wire.cipher_suite(code).cbc]
         if not cbc:
             return None
         reply = await self.hellos.send(self.hellos.offer(version, cbc))
-        return reply if reply.hello and reply.version == version else None
+        return reply.server_hello if reply.hello and reply.version == version else None
 
     async def alpn_selection(self, version: int, protocols: tuple[str, ...]) -> RawReply:
-        """One hello offering ``protocols`` (no NPN, so the answer is about ALPN only)."""
+        """One hello offering ``protocols`` (no NPN, so the answer is about ALPN only): at
+        TLS 1.2 a suite enumeration hello carries it when one can."""
         async def compute() -> RawReply:
+            if version == TLSVersion.TLSv1_2:
+                carried = await self.alpn_carrier.ask(protocols)
+                if carried is not None:
+                    return carried
             test = await self.version(version)  # its suites are known to be acceptable
             return await self.hellos.send(
                 self.hellos.offer(version, test.offered, alpn=protocols, npn=False))

@@ -12,6 +12,7 @@ from scanner.engine.raw import RawReply
 from scanner.offers import keyshares
 from scanner.offers.keyshares import X25519
 from scanner.probes.shared.candidates import candidates, weakest_first
+from scanner.probes.shared.hello_carrier import GroupCarrier
 from scanner.probes.shared.peel import End, Peeled, peel
 from scanner.probes.shared.raw_hellos import RawHellos, normal_refusal
 from scanner.probes.shared.version_tests import VersionTest
@@ -30,12 +31,14 @@ class GroupEnumeration:
     notes: list[str] = field(default_factory=list)
 
 
-async def enumerate_groups(hellos: RawHellos, test: VersionTest) -> GroupEnumeration | None:
-    """The groups accepted at the version of ``test`` (None: not accepted, or no groups)."""
+async def enumerate_groups(hellos: RawHellos, test: VersionTest,
+                          carrier: GroupCarrier | None = None) -> GroupEnumeration | None:
+    """The groups accepted at the version of ``test`` (None: not accepted, or no groups); at
+    TLS 1.3, ``carrier`` may have the suite enumeration's hellos ask the questions."""
     if not test.accepted or test.version in (TLSVersion.SSLv2, TLSVersion.SSLv3):
         return None
     if test.version == TLSVersion.TLSv1_3:
-        return await _groups_tls13(hellos, test)
+        return await _groups_tls13(hellos, test, carrier)
     return await _curves_tls12(hellos, test.version)
 
 
@@ -44,7 +47,8 @@ def _stop(reply: RawReply) -> End:
     return End() if normal_refusal(reply) else End(f"stopped: {reply.refusal}")
 
 
-async def _groups_tls13(hellos: RawHellos, test: VersionTest) -> GroupEnumeration:
+async def _groups_tls13(hellos: RawHellos, test: VersionTest,
+                        carrier: GroupCarrier | None) -> GroupEnumeration:
     suites = weakest_first(candidates(TLSVersion.TLSv1_3))
     via: dict[int, str] = {}
     connections = 0
@@ -58,9 +62,15 @@ async def _groups_tls13(hellos: RawHellos, test: VersionTest) -> GroupEnumeratio
         if offered == raw.TLS13_GROUPS and test.offered == suites:
             reply = test.reply
         else:
-            reply = await hellos.send(
-                hellos.offer(TLSVersion.TLSv1_3, suites, groups=offered, key_share_groups=(share,)))
-            connections += 1
+            # a suite enumeration hello may ask it (a TLS 1.3 server's group does not depend
+            # on the suites offered); else a hello of our own
+            carried = await carrier.ask((offered, (share,))) if carrier is not None else None
+            if carried is not None:
+                reply = carried
+            else:
+                reply = await hellos.send(hellos.offer(
+                    TLSVersion.TLSv1_3, suites, groups=offered, key_share_groups=(share,)))
+                connections += 1
         if not reply.hello or reply.version != TLSVersion.TLSv1_3:
             return _stop(reply)
         group = reply.key_exchange_group()

@@ -55,6 +55,10 @@ class TargetMemo:
             raise value
         return value  # type: ignore[no-any-return]
 
+    def started(self, key: Hashable) -> bool:
+        """Whether some caller asked for ``key`` already (its answer may still be coming)."""
+        return key in self._done or key in self._running
+
     def __contains__(self, key: Hashable) -> bool:
         """Whether ``key`` has an answer (value or exception) already."""
         return key in self._done

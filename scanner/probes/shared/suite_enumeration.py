@@ -8,13 +8,15 @@ with the accepted suites reversed, tell "client order" from a coincidence.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from scanner import wire
 from scanner.engine import raw
 from scanner.engine.raw import RawReply
 from scanner.probes.shared.candidates import candidates, chunks, weakest_first
+from scanner.probes.shared.hello_carrier import HelloCarrier
 from scanner.probes.shared.peel import End, Pick, peel
 from scanner.probes.shared.raw_hellos import RawHellos, normal_refusal
 from scanner.probes.shared.version_tests import VersionTest
@@ -23,6 +25,8 @@ from scanner.wire import TLSVersion
 __all__ = ["Order", "SuiteEnumeration", "enumerate_suites"]
 
 Order = Literal["server", "client", "indeterminate"]
+#: Sends one hello offering these suites at the enumeration's version.
+_Send = Callable[[tuple[int, ...]], Awaitable[RawReply]]
 
 
 @dataclass
@@ -39,9 +43,24 @@ class SuiteEnumeration:
     notes: list[str] = field(default_factory=list)
 
 
-async def enumerate_suites(hellos: RawHellos, test: VersionTest) -> SuiteEnumeration | None:
-    """Accepted suites at the version of ``test`` (None when it is not accepted)."""
+async def enumerate_suites(hellos: RawHellos, test: VersionTest,
+                          carrier: HelloCarrier[Any] | None = None
+                          ) -> SuiteEnumeration | None:
+    """Accepted suites at the version of ``test`` (None when it is not accepted); its hellos
+    carry ``carrier``'s questions, when given."""
     version = test.version
+
+    resent = 0  # carried hellos refused and sent again plain
+
+    async def send(offered: tuple[int, ...]) -> RawReply:
+        nonlocal resent
+        offer = hellos.offer(version, offered)
+        if carrier is None:
+            return await hellos.send(offer)
+        reply, sent = await carrier.send(hellos, offer)
+        resent += sent - 1
+        return reply
+
     if not test.accepted:
         return None
     if version == TLSVersion.SSLv2:
@@ -59,7 +78,7 @@ async def enumerate_suites(hellos: RawHellos, test: VersionTest) -> SuiteEnumera
         if offered == test.offered:
             reply = test.reply  # the version test already asked exactly this
         else:
-            reply = await hellos.send(hellos.offer(version, offered))
+            reply = await send(offered)
             connections += 1
         problem = _pick_problem(version, reply, list(offered))
         if problem is not None:
@@ -76,16 +95,16 @@ async def enumerate_suites(hellos: RawHellos, test: VersionTest) -> SuiteEnumera
             notes.append(peeled.problem)
             complete = False
     accepted = [pick.chosen for pick in picks]
-    order, preference, used = await _suite_order(hellos, version, picks, len(groups) > 1,
+    order, preference, used = await _suite_order(send, version, picks, len(groups) > 1,
                                                  notes)
     return SuiteEnumeration(
         version=version, accepted=accepted, order=order, preference=preference,
         complete=complete, offered=len(all_candidates), hello_split=test.hello_split,
-        connections=connections + used, hellos=server_hellos, notes=notes,
+        connections=connections + used + resent, hellos=server_hellos, notes=notes,
     )
 
 
-async def _suite_order(hellos: RawHellos, version: int, picks: list[Pick[int]],
+async def _suite_order(send: _Send, version: int, picks: list[Pick[int]],
                        several_hellos: bool, notes: list[str]) -> tuple[Order, list[int], int]:
     """Whose preference decides, and the server's order when it is its own."""
     accepted = [pick.chosen for pick in picks]
@@ -96,7 +115,7 @@ async def _suite_order(hellos: RawHellos, version: int, picks: list[Pick[int]],
     if several_hellos:
         # Suites came from different hellos, so no pick compared them all: rank them in
         # one more series, offering only the accepted ones.
-        picks, connections = await _rank(hellos, version, accepted, notes)
+        picks, connections = await _rank(send, accepted, notes)
         if len(picks) < len(accepted) - 1:
             return "indeterminate", by_code, connections
     order = [pick.chosen for pick in picks]
@@ -111,7 +130,7 @@ async def _suite_order(hellos: RawHellos, version: int, picks: list[Pick[int]],
     # Every pick was our first acceptable suite: client order, or the server's
     # preference happens to match ours. Offering them reversed tells.
     reversed_offer = tuple(reversed(order))
-    reply = await hellos.send(hellos.offer(version, reversed_offer))
+    reply = await send(reversed_offer)
     connections += 1
     if not reply.hello or reply.version != version:
         notes.append(f"order check: the server refused the accepted suites reversed "
@@ -126,13 +145,13 @@ async def _suite_order(hellos: RawHellos, version: int, picks: list[Pick[int]],
     return "indeterminate", by_code, connections
 
 
-async def _rank(hellos: RawHellos, version: int, accepted: list[int],
+async def _rank(send: _Send, accepted: list[int],
                 notes: list[str]) -> tuple[list[Pick[int]], int]:
     """The server's order among ``accepted``: peel them until one is left."""
     unranked = "could not rank the suites found in different hellos: "
 
     async def ask(offered: tuple[int, ...]) -> int | End:
-        reply = await hellos.send(hellos.offer(version, offered))
+        reply = await send(offered)
         if not reply.hello:
             return End(unranked + f"{reply.refusal}")
         if reply.cipher_suite is None:

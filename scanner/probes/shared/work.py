@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Collection
 
 from scanner.engine.handshake import HandshakeResult
 from scanner.engine.session import EndpointSession
@@ -29,11 +30,14 @@ class SharedWork:
     """
 
     def __init__(self, session: EndpointSession,
-                 credential: ClientCredential | None = None) -> None:
+                 credential: ClientCredential | None = None,
+                 probes: Collection[str] = ()) -> None:
         self.session = session
         self.credential = credential
         self.memo = TargetMemo()
-        self.enumeration = Enumerator(session, self.memo)
+        # the probes this scan runs: shared work that one probe's hellos can do for another
+        # (ALPN questions on suite hellos) is arranged only when both run
+        self.enumeration = Enumerator(session, self.memo, probes)
 
     def baseline_offer(self, version: TLSVersion) -> ClientOffer:
         """The default offer pinned to ``version``, with an OCSP staple requested."""

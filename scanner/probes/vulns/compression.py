@@ -22,12 +22,17 @@ from scanner.results import VulnerabilityCheck
 DEFLATE = 1
 
 
+NOT_APPLICABLE = "no TLS 1.0-1.2 (TLS 1.3 has no compression)"
+#: The compression methods offered: DEFLATE before null.
+OFFERED = bytes([DEFLATE, 0])
+
+
 async def check(enum: Enumerator) -> VulnerabilityCheck:
     test = await legacy_version(enum)
     if test is None:
-        return not_applicable("no TLS 1.0-1.2 (TLS 1.3 has no compression)")
+        return not_applicable(NOT_APPLICABLE)
     reply = await enum.hellos.exchange(
-        legacy_hello(enum, test, compression_methods=bytes([DEFLATE, 0])))
+        legacy_hello(enum, test, compression_methods=OFFERED))
     return judge(reply, test.version)
 
 

@@ -20,6 +20,7 @@ from scanner import wire
 from scanner.engine.raw import RawReply
 from scanner.engine.session import EndpointSession
 from scanner.probes.shared.enumeration import Enumerator
+from scanner.probes.shared.version_tests import VersionTest
 from scanner.probes.vulns.common import (
     accepted_hello,
     legacy_hello,
@@ -48,10 +49,20 @@ HONEST_RESPONSE_LENGTH = len(HONEST_REQUEST)
 HEARTBEAT_EXTENSION = wire.Extension(wire.ExtensionType.heartbeat, b"\x01")
 
 
+NOT_APPLICABLE = "no TLS 1.0-1.2: TLS 1.3 has no heartbeat extension in use"
+
+
 async def check(session: EndpointSession, enum: Enumerator) -> VulnerabilityCheck:
     test = await legacy_version(enum)
     if test is None:
-        return not_applicable("no TLS 1.0-1.2: TLS 1.3 has no heartbeat extension in use")
+        return not_applicable(NOT_APPLICABLE)
+    return verdict_on(await exchange(session, enum, test), test.version)
+
+
+async def exchange(session: EndpointSession, enum: Enumerator, test: VersionTest, *,
+                   compression_methods: bytes = b"\x00") -> RawReply:
+    """The version test's hello with the heartbeat extension (and ``compression_methods``,
+    so the compression check can ride on the same connection), the heartbeats after it."""
     version = test.version
 
     def heartbeat(reply: RawReply) -> bytes | None:
@@ -60,9 +71,15 @@ async def check(session: EndpointSession, enum: Enumerator) -> VulnerabilityChec
         return (record(wire.ContentType.heartbeat, version, MALFORMED_REQUEST)
                 + record(wire.ContentType.heartbeat, version, HONEST_REQUEST))
 
-    reply = await session.raw_exchange(legacy_hello(enum, test, extensions=(HEARTBEAT_EXTENSION,)),
-                                       stop_at=wire.StopAt.SERVER_HELLO_DONE, then=heartbeat,
-                                       then_window=HEARTBEAT_WINDOW_S, then_enough=answered)
+    hello = legacy_hello(enum, test, extensions=(HEARTBEAT_EXTENSION,),
+                         compression_methods=compression_methods)
+    return await session.raw_exchange(hello, stop_at=wire.StopAt.SERVER_HELLO_DONE,
+                                      then=heartbeat, then_window=HEARTBEAT_WINDOW_S,
+                                      then_enough=answered)
+
+
+def verdict_on(reply: RawReply, version: int) -> VulnerabilityCheck:
+    """Pure: the verdict on the reply to :func:`exchange`."""
     if not accepted_hello(reply, version):
         return no_hello(reply, version)
     if not acknowledged(reply):

@@ -1,0 +1,49 @@
+"""TLS 1.2 ALPN questions carried by the suite enumeration's hellos give the same facts as
+full handshakes: each server is scanned with the alpn probe alone (handshakes, as before)
+and together with cipher_suites (whose TLS 1.2 hellos carry the questions)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from scanner.results import Record
+
+pytestmark = pytest.mark.servers
+
+Scan = Callable[..., Record]
+EVERY = "h2,http/1.1,http/1.0,http/0.9,spdy/3.1,grpc-exp,acme-tls/1,imap"
+
+
+def _servers(request: pytest.FixtureRequest, name: str) -> Any:
+    if name == "nginx-h2":
+        return request.getfixturevalue("nginx_server")(mode="none", http2=True), ()
+    if name == "nginx-http1":  # h2 alone is rejected: a carried hello is refused
+        return request.getfixturevalue("nginx_server")(mode="none"), ()
+    if name in ("gnutls-fatal", "gnutls-ignored"):
+        fatal = ["--alpn-fatal"] if name == "gnutls-fatal" else []
+        return request.getfixturevalue("gnutls_server")(
+            require_client_cert=False, request_client_cert=False, verify_client_cert=False,
+            extra_args=["--alpn", "h2", "--alpn", "http/1.1", *fatal]), ()
+    if name == "openssl-every":  # more questions than suite hellos
+        return request.getfixturevalue("openssl_server")(
+            verify=None, extra_args=["-alpn", EVERY]), ("imap", "pop3")
+    assert name == "openssl-tls12-certificate-required"
+    return request.getfixturevalue("openssl_server")(
+        verify="require", tls_versions=("1.2",), extra_args=["-alpn", "http/1.1"]), ()
+
+
+@pytest.mark.parametrize("name", ["nginx-h2", "nginx-http1", "gnutls-fatal", "gnutls-ignored",
+                                  "openssl-every", "openssl-tls12-certificate-required"])
+def test_carried_answers_are_the_handshakes_answers(request: pytest.FixtureRequest,
+                                                    scan: Scan, name: str) -> None:
+    server, extra = _servers(request, name)
+    alone = scan(server.port, probes=("alpn",), alpn_extra=extra)
+    carried = scan(server.port, probes=("alpn", "cipher_suites"), alpn_extra=extra)
+    assert alone.status == carried.status == "ok", (alone.error, carried.error)
+    assert alone.alpn is not None and carried.alpn is not None
+    assert carried.alpn.model_dump() == alone.alpn.model_dump()
+    full = [r.stats.connections - r.stats.raw_connections for r in (alone, carried)]
+    assert full[1] < full[0], full  # the TLS 1.2 questions took no handshake of their own
