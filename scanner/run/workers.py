@@ -24,6 +24,7 @@ import contextlib
 import ctypes
 import hashlib
 import ipaddress
+import json
 import multiprocessing
 import os
 import selectors
@@ -34,16 +35,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 from types import FrameType
+from typing import Any
 
 import trio
 
 from scanner.config.options import resolve_options
 from scanner.config.targets import Target
 from scanner.engine.session import limit_key
-from scanner.report.sinks import RecordSink
+from scanner.report.sinks import OutputSink, RecordSink
 from scanner.results import ErrorInfo, ErrorKind, Record
 from scanner.run.scan import ScanSettings, error_record
-from scanner.run.sweep import SweepObserver, SweepOptions, SweepSummary, sweep
+from scanner.run.sweep import SweepObserver, SweepOptions, SweepSummary, sweep, verdict
 
 _RESOLVERS = 32  # parallel name look-ups while partitioning
 _READ_CHUNK = 1 << 16
@@ -139,14 +141,21 @@ def partition(targets: Sequence[Target], workers: int,
 
 
 class _PipeSink:
-    """A worker's sink: ``index<TAB>record JSON`` lines to the parent."""
+    """A worker's sink: ``index<TAB>verdict JSON<TAB>record JSON`` lines to the parent.
+
+    The verdict (what the summary and exit code count) travels beside the record so the
+    parent, one process serving every worker, writes the record's bytes as they are instead
+    of validating and serialising each record again. JSON text never holds a raw tab or
+    newline, so the line splits unambiguously.
+    """
 
     def __init__(self, fd: int, share: list[Indexed]) -> None:
         self._fd = fd
         self._share = share
 
     def write(self, index: int, record: Record) -> None:
-        line = f"{self._share[index][0]}\t{record.to_json()}\n".encode()
+        line = (f"{self._share[index][0]}\t{json.dumps(verdict(record), separators=(',', ':'))}"
+                f"\t{record.to_json()}\n").encode()
         view = memoryview(line)
         while view:
             view = view[os.write(self._fd, view):]
@@ -170,11 +179,12 @@ def _run_worker(share: list[Indexed], options: SweepOptions, fd: int) -> None:
 
 
 def sweep_in_workers(shares: list[Share], options: SweepOptions, sink: RecordSink, *,
-                     on_record: Callable[[Record], None],
+                     on_record: Callable[[dict[str, Any]], None],
                      fallback: Callable[[Target, str], Record],
                      on_started: Callable[[], None] = lambda: None) -> signal.Signals | None:
     """Run each share in its own forked worker; hand every record to ``sink`` (with its
-    input position) and ``on_record`` as it arrives. Returns the stop signal, if any.
+    input position) and its ``verdict`` to ``on_record`` as it arrives. Returns the stop
+    signal, if any.
 
     ``options`` is given to each worker with the connection budget and rate divided
     between them, and the share's slots of the addresses it scans with others.
@@ -220,12 +230,13 @@ def sweep_in_workers(shares: list[Share], options: SweepOptions, sink: RecordSin
                     record = fallback(target, f"the worker process scanning it exited with "
                                               f"code {process.exitcode}")
                     sink.write(index, record)
-                    on_record(record)
+                    on_record(verdict(record))
     return stopped[0] if stopped else None
 
 
 def _collect(workers: list[tuple[multiprocessing.process.BaseProcess, int, list[Indexed]]],
-             sink: RecordSink, on_record: Callable[[Record], None], reported: set[int]) -> None:
+             sink: RecordSink, on_record: Callable[[dict[str, Any]], None],
+             reported: set[int]) -> None:
     selector = selectors.DefaultSelector()
     pending: dict[int, bytes] = {}
     for _process, fd, _share in workers:
@@ -245,11 +256,14 @@ def _collect(workers: list[tuple[multiprocessing.process.BaseProcess, int, list[
                 continue
             *lines, pending[fd] = (pending[fd] + data).split(b"\n")
             for line in lines:
-                index_text, _, payload = line.partition(b"\t")
-                record = Record.model_validate_json(payload)
-                reported.add(int(index_text))
-                sink.write(int(index_text), record)
-                on_record(record)
+                index_text, verdict_text, payload = line.split(b"\t", 2)
+                index = int(index_text)
+                reported.add(index)
+                if isinstance(sink, OutputSink):
+                    sink.write_json(index, payload)
+                else:  # a sink of Record objects (the API's, the tests')
+                    sink.write(index, Record.model_validate_json(payload))
+                on_record(json.loads(verdict_text))
     selector.close()
 
 
@@ -269,10 +283,10 @@ def run_in_workers(targets: list[Target], options: SweepOptions, sink: RecordSin
         if observer is not None:
             observer.started(summary.skipped + len(targets), summary.skipped)
 
-    def on_record(record: Record) -> None:
-        summary.add(record)
+    def on_record(data: dict[str, Any]) -> None:
+        summary.add_verdict(data)
         if observer is not None:
-            observer.finished(record)
+            observer.finished(str(data.get("status")))
 
     def fallback(target: Target, detail: str) -> Record:
         probes = resolve_options(target, ScanSettings(probes=options.probes)).probes
