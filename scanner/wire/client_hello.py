@@ -49,6 +49,7 @@ __all__ = [
 # 256..511 bytes long; RFC 7685 section 4 describes padding such hellos to 512 bytes.
 PADDING_TARGET = 512
 _PADDING_WINDOW = range(256, PADDING_TARGET)
+_EXTENSION_HEADER = struct.Struct(">HH")  # type, length
 
 
 def _vector(size: int, data: bytes, what: str) -> bytes:
@@ -313,6 +314,11 @@ def encode_client_hello(hello: ClientHello) -> bytes:
             if ext.type in seen:
                 raise WireError(f"ClientHello: duplicate extension {ext.name}")
             seen.add(ext.type)
+            if isinstance(ext.type, int) and 0 <= ext.type <= 0xFFFF \
+                    and len(ext.data) <= 0xFFFF:  # the common case: no error names built
+                block += _EXTENSION_HEADER.pack(ext.type, len(ext.data))
+                block += ext.data
+                continue
             block += _u16s((ext.type,), "extension type")
             block += _vector(2, ext.data, f"extension {ext.name}")
         body += _vector(2, bytes(block), "ClientHello extensions")
