@@ -244,3 +244,19 @@ def test_key_types_come_from_the_certificate_else_the_suites(
     assert (unknown in result.notes) is note
     if note:
         assert result.notes[-1] == unknown, "the last note"
+
+
+def test_annotation_views_are_computed_once_per_observation_but_never_shared() -> None:
+    """A sweep identifies each distinct observation once (apply._views); every record still
+    gets its own models, equal to a fresh identification."""
+    from scanner.policy.apply import _views, clients_view
+
+    catalog = builtin_catalog()
+    observation = observed_as(EXT_2018, "rsa")
+    first, first_clients = _views(observation, catalog)
+    second, second_clients = _views(observed_as(EXT_2018, "rsa"), catalog)
+    assert first == second == identification_out(identify(observation, catalog))
+    assert first_clients == second_clients == clients_view(observation)
+    assert first is not second and first.matches is not second.matches
+    other, _ = _views(observed_as(EXT_2018, "ecdsa"), catalog)
+    assert other == identification_out(identify(observed_as(EXT_2018, "ecdsa"), catalog))

@@ -13,6 +13,7 @@ import pytest
 
 from scanner.config.targets import Target
 from scanner.report.jsonl import read_records
+from scanner.results import Record
 from scanner.run.workers import partition, plan
 from tests.test_cli import run as run_cli
 from tests.test_resume import recorded_keys, resume, start_sweep, wait_for_records
@@ -122,6 +123,9 @@ def test_workers_record_every_target_once_with_the_facts_of_one_process(
         assert "8 target(s) in" in result.stderr
     one, two = facts(outputs["1"]), facts(outputs["2"])
     assert len(one) == 8 and one == two
+    # The parent writes each worker's record as sent: exactly what a Record serialises to.
+    for line in outputs["2"].read_text().splitlines():
+        assert Record.model_validate_json(line).to_json() == line
     assert {fact[:2] for fact in one.values()} == {("ok", "optional")}
     assert all("TLSv1.2" in fact[2] and "TLSv1.3" in fact[2] for fact in one.values())
 

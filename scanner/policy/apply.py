@@ -6,7 +6,8 @@ whichever probe (or a later version of one) produced them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections import OrderedDict
+from collections.abc import Callable, Collection, Hashable
 from typing import Any
 
 from scanner.policy.baseline import with_baseline
@@ -57,10 +58,10 @@ def annotate(record: Record, expect: Expectations | None, *,
         data = record.model_dump(mode="json", by_alias=True)
         observation = observation_from_record(data)
         if observation is not None:
-            identified = identification_out(identify(observation, get_catalog()))
+            identified, clients = _views(observation, get_catalog())
             update["policy"] = identified
             data["policy"] = identified.model_dump(mode="json")
-            update["clients"] = clients_view(observation)
+            update["clients"] = clients
     if expect is not None:
         if data is None:
             data = record.model_dump(mode="json", by_alias=True)
@@ -75,6 +76,43 @@ def annotate(record: Record, expect: Expectations | None, *,
                     detail=r.detail)
             for r in results if r.status is ExpectationStatus.failed)]
     return record.model_copy(update=update) if update else record
+
+
+# The views of the last observations seen. A sweep of a fleet sees few distinct
+# configurations (every listener of one terminator answers alike), and identification plus
+# the client simulation was ~4 ms per target; bounded, so a sweep's memory stays flat.
+_VIEWS_KEPT = 64
+_views_seen: OrderedDict[tuple[Hashable, ...], tuple[dict[str, Any], dict[str, Any]]] = \
+    OrderedDict()
+
+
+def _views(observation: Observation, catalog: Catalog) -> tuple[PolicyIdentification,
+                                                                ClientsView]:
+    """``policy`` and ``clients`` for ``observation``: computed once per distinct observation
+    (and catalog). Kept as plain data and validated into new models for each record, so no
+    two records share a model (validating is ~6x cheaper than a deep copy)."""
+    key = (catalog, *_observation_key(observation))
+    views = _views_seen.get(key)
+    if views is None:
+        views = (identification_out(identify(observation, catalog)).model_dump(),
+                 clients_view(observation).model_dump())
+        _views_seen[key] = views
+        if len(_views_seen) > _VIEWS_KEPT:
+            _views_seen.popitem(last=False)
+    else:
+        _views_seen.move_to_end(key)
+    return PolicyIdentification.model_validate(views[0]), ClientsView.model_validate(views[1])
+
+
+def _observation_key(observation: Observation) -> tuple[Hashable, ...]:
+    """Every field of the observation, hashable, in its own order (equal keys mean
+    identification sees identical input)."""
+    o = observation
+    return (tuple(o.versions.items()),
+            tuple((v, tuple(s)) for v, s in o.suites.items()),
+            tuple((v, tuple(s)) for v, s in o.server_order.items()),
+            None if o.tested_suites is None else tuple(o.tested_suites.items()),
+            o.groups_accepted, o.groups_refused, o.key_types, o.notes)
 
 
 def identification_out(identification: Identification) -> PolicyIdentification:

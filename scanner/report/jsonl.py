@@ -223,9 +223,13 @@ class JsonlAppender:
                 raise JsonlError(f"{path}: cannot write ({exc.strerror})") from None
 
     def append(self, line: str) -> None:
-        data = (line + "\n").encode("utf-8")
+        self.append_bytes(line.encode("utf-8"))
+
+    def append_bytes(self, line: bytes) -> None:
+        """Append one line given as UTF-8 (without its newline)."""
+        data = line + b"\n"
         if self._fd is None:
-            sys.stdout.write(line + "\n")
+            sys.stdout.write(data.decode("utf-8"))
             sys.stdout.flush()
             return
         view = memoryview(data)

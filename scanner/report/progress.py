@@ -20,8 +20,6 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from scanner.results import Record
-
 
 class _RateColumn(ProgressColumn):
     """Targets per second over the whole run (rich's own speed column is for bytes)."""
@@ -58,10 +56,10 @@ class SweepProgress:
         self._task = self._progress.add_task("sweep", total=total, completed=done,
                                              resumed=done, errors=0)
 
-    def finished(self, record: Record) -> None:
+    def finished(self, status: str) -> None:
         if self._task is None:
             return
-        self._errors += record.status == "error"
+        self._errors += status == "error"
         self._progress.update(self._task, advance=1, errors=self._errors)
 
     def stopped(self) -> None:

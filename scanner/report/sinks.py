@@ -68,11 +68,16 @@ class OutputSink:
         return self._appender.repair if self._appender else TailRepair()
 
     def write(self, index: int, record: Record) -> None:
+        self.write_json(index, record.to_json().encode("utf-8"))
+
+    def write_json(self, index: int, data: bytes) -> None:
+        """Take a record already serialised by ``Record.to_json`` (UTF-8): a worker
+        process's record is written as the worker sent it, never parsed again."""
         try:
             if self._appender is not None:
-                self._appender.append(record.to_json())
+                self._appender.append_bytes(data)
             elif self._spool is not None:
-                self._spool.add(index, record)
+                self._spool.add_json(index, data)
         except OSError as exc:
             where = self.output or "standard output"
             if self._appender is None:

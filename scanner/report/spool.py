@@ -26,9 +26,12 @@ class RecordSpool:
         return len(self._where)
 
     def add(self, index: int, record: Record) -> None:
+        self.add_json(index, record.to_json().encode("utf-8"))
+
+    def add_json(self, index: int, data: bytes) -> None:
+        """Park a record already serialised (``Record.to_json``, UTF-8)."""
         if self._file is None:
             self._file = tempfile.TemporaryFile(prefix="mtlsweep-spool-")  # noqa: SIM115 - closed in close()
-        data = record.to_json().encode("utf-8")
         self._file.seek(self._end)
         self._file.write(data)
         self._where[index] = (self._end, len(data))

@@ -109,8 +109,13 @@ class SweepSummary:
     not_written: int = 0  # finished records lost to that error
 
     def add(self, record: Record) -> None:
+        self.add_verdict(verdict(record))
+
+    def add_verdict(self, data: dict[str, Any]) -> None:
+        """Count one finished target from its ``verdict`` (a worker process sends that
+        along with the record, so the parent never re-reads the record)."""
         self.targets += 1
-        self.count(record.model_dump(mode="json", include=_VERDICT_FIELDS))
+        self.count(data)
 
     def count(self, data: dict[str, Any]) -> None:
         """Count one record read as JSON data: this run's, or an earlier run's (--resume),
@@ -209,6 +214,11 @@ _VERDICT_FIELDS: dict[str, Any] = {
 _SEVERITIES = frozenset(severity.value for severity in Severity)
 
 
+def verdict(record: Record) -> dict[str, Any]:
+    """What the exit code and the summary read of a record, as JSON data."""
+    return record.model_dump(mode="json", include=_VERDICT_FIELDS)
+
+
 def _counts(counter: Counter[str]) -> str:
     ranked = sorted(counter.items(), key=lambda item: (-item[1], item[0]))
     return ", ".join(f"{key} {count}" for key, count in ranked)
@@ -219,7 +229,8 @@ class SweepObserver(Protocol):
 
     def started(self, total: int, done: int) -> None: ...
 
-    def finished(self, record: Record) -> None: ...
+    def finished(self, status: str) -> None:
+        """A target's record was written; ``status`` is its ``status`` field."""
 
     def stopped(self) -> None: ...
 
@@ -286,7 +297,7 @@ async def sweep(targets: Iterable[Target], options: SweepOptions, sink: RecordSi
             return
         summary.add(record)
         if observer is not None:
-            observer.finished(record)
+            observer.finished(record.status)
 
     def fallback(item: tuple[int, Target], exc: BaseException) -> Record:
         record = error_record(item[1], internal_error(exc),

@@ -24,6 +24,7 @@ import contextlib
 import ctypes
 import hashlib
 import ipaddress
+import json
 import multiprocessing
 import os
 import selectors
@@ -34,16 +35,17 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 from types import FrameType
+from typing import Any
 
 import trio
 
 from scanner.config.options import resolve_options
 from scanner.config.targets import Target
 from scanner.engine.session import limit_key
-from scanner.report.sinks import OutputError, RecordSink
+from scanner.report.sinks import OutputError, OutputSink, RecordSink
 from scanner.results import ErrorInfo, ErrorKind, Record
 from scanner.run.scan import ScanSettings, error_record
-from scanner.run.sweep import SweepObserver, SweepOptions, SweepSummary, sweep
+from scanner.run.sweep import SweepObserver, SweepOptions, SweepSummary, sweep, verdict
 
 _RESOLVERS = 32  # parallel name look-ups while partitioning
 _READ_CHUNK = 1 << 16
@@ -139,15 +141,22 @@ def partition(targets: Sequence[Target], workers: int,
 
 
 class _PipeSink:
-    """A worker's sink: ``tag<TAB>record JSON`` lines to the parent; ``tag_of`` turns the
-    worker's own index of a target into the tag the parent knows it by."""
+    """A worker's sink: ``tag<TAB>verdict JSON<TAB>record JSON`` lines to the parent;
+    ``tag_of`` turns the worker's own index of a target into the tag the parent knows it by.
+
+    The verdict (what the summary and exit code count) travels beside the record so the
+    parent, one process serving every worker, writes the record's bytes as they are instead
+    of validating and serialising each record again. JSON text never holds a raw tab or
+    newline, so the line splits unambiguously.
+    """
 
     def __init__(self, fd: int, tag_of: Callable[[int], int]) -> None:
         self._fd = fd
         self._tag_of = tag_of
 
     def write(self, index: int, record: Record) -> None:
-        line = f"{self._tag_of(index)}\t{record.to_json()}\n".encode()
+        line = (f"{self._tag_of(index)}\t{json.dumps(verdict(record), separators=(',', ':'))}"
+                f"\t{record.to_json()}\n").encode()
         view = memoryview(line)
         try:
             while view:
@@ -196,8 +205,9 @@ def _run_worker(job: WorkerJob, options: SweepOptions, fd: int) -> None:
     os.close(fd)
 
 
-#: Takes each record as it arrives, with its job's number and its tag.
-Deliver = Callable[[int, int, Record], None]
+#: Takes each record as it arrives: its job's number, its tag, its verdict (JSON data) and
+#: the record as the worker serialised it.
+Deliver = Callable[[int, int, dict[str, Any], bytes], None]
 
 
 def sweep_in_workers(jobs: list[WorkerJob], options: SweepOptions, deliver: Deliver, *,
@@ -281,8 +291,8 @@ def _collect(fds: list[int], deliver: Deliver) -> None:
                     continue
                 *lines, pending[fd] = (pending[fd] + data).split(b"\n")
                 for line in lines:
-                    tag_text, _, payload = line.partition(b"\t")
-                    deliver(job_of[fd], int(tag_text), Record.model_validate_json(payload))
+                    tag_text, verdict_text, payload = line.split(b"\t", 2)
+                    deliver(job_of[fd], int(tag_text), json.loads(verdict_text), payload)
     finally:
         for fd in pending:  # left early: a worker writing now gets EPIPE, not a full pipe
             os.close(fd)
@@ -308,15 +318,18 @@ def sweep_jobs(jobs: list[WorkerJob], options: SweepOptions, sink: RecordSink, *
         if observer is not None:
             observer.started(summary.skipped + planned, summary.skipped)
 
-    def add(tag: int, record: Record) -> None:
-        sink.write(tag, record)
-        summary.add(record)
+    def counted(data: dict[str, Any]) -> None:
+        summary.add_verdict(data)
         if observer is not None:
-            observer.finished(record)
+            observer.finished(str(data.get("status")))
 
-    def deliver(job: int, tag: int, record: Record) -> None:
+    def deliver(job: int, tag: int, data: dict[str, Any], payload: bytes) -> None:
         on_tag(job, tag)
-        add(tag, record)
+        if isinstance(sink, OutputSink):
+            sink.write_json(tag, payload)
+        else:  # a sink of Record objects (the API's, the tests')
+            sink.write(tag, Record.model_validate_json(payload))
+        counted(data)
 
     try:
         summary.interrupted_by, exit_codes = sweep_in_workers(jobs, options, deliver,
@@ -324,8 +337,10 @@ def sweep_jobs(jobs: list[WorkerJob], options: SweepOptions, sink: RecordSink, *
         if summary.interrupted_by is None:
             for tag, target, code in unreported(exit_codes):
                 probes = resolve_options(target, ScanSettings(probes=options.probes)).probes
-                add(tag, error_record(target, ErrorInfo(kind=ErrorKind.internal_error,
-                                                        detail=worker_died(code)), probes))
+                record = error_record(target, ErrorInfo(kind=ErrorKind.internal_error,
+                                                        detail=worker_died(code)), probes)
+                sink.write(tag, record)
+                counted(verdict(record))
     except OutputError as exc:  # nowhere to put records: what is written stays (exit 4)
         summary.io_error = summary.io_error or str(exc)
         summary.not_written += 1

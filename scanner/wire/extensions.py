@@ -45,9 +45,25 @@ def read_extension_list(
 ) -> tuple[Extension, ...]:
     """Read one length-prefixed extension list at ``reader``'s position, refusing duplicates;
     the message parsers pass their own bounds and the name used in errors."""
-    block = reader.sub_reader(2, f"{what} extensions", min_length=min_length, max_length=max_length)
+    raw = reader.vector(2, f"{what} extensions", min_length=min_length, max_length=max_length)
+    # Fast path (every hello of a sweep comes through here): walk the block in place; any
+    # anomaly re-reads it below, which raises the exact error naming the field.
     extensions: list[Extension] = []
     seen: set[int] = set()
+    pos, end = 0, len(raw)
+    while pos + 4 <= end:
+        ext_type = (raw[pos] << 8) | raw[pos + 1]
+        stop = pos + 4 + ((raw[pos + 2] << 8) | raw[pos + 3])
+        if stop > end or ext_type in seen:
+            break
+        seen.add(ext_type)
+        extensions.append(Extension(ext_type, raw[pos + 4:stop]))
+        pos = stop
+    if pos == end:
+        return tuple(extensions)
+    block = ByteReader(raw)
+    extensions.clear()
+    seen.clear()
     while not block.at_end:
         ext_type = block.u16(f"{what} extension type")
         name = name_for(EXTENSION_TYPES, ext_type)

@@ -63,6 +63,8 @@ def parse_handshake_header(data: bytes) -> HandshakeHeader:
 
 def split_handshake(data: bytes) -> tuple[int, bytes]:
     """Split one whole handshake message into (type, body); the length must match."""
+    if len(data) >= 4 and len(data) == 4 + int.from_bytes(data[1:4], "big"):
+        return data[0], bytes(data[4:])  # the common case, without building error names
     reader = ByteReader(data)
     msg_type = reader.u8("handshake msg_type")
     name = name_for(HANDSHAKE_TYPES, msg_type, 2)

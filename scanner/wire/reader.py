@@ -6,9 +6,14 @@ Every read names the field being read so that a short or lying length becomes a
 
 from __future__ import annotations
 
+import struct
+
 from .errors import WireError
 
 __all__ = ["ByteReader"]
+
+_U16 = struct.Struct(">H")
+_U32 = struct.Struct(">I")
 
 
 class ByteReader:
@@ -35,31 +40,59 @@ class ByteReader:
         """Offset of the next unread byte."""
         return self._pos
 
+    def _short(self, n: int, what: str) -> WireError:
+        return WireError(f"{what}: need {n} bytes, only {self.remaining} available")
+
+    # The methods below are the hottest code of a sweep (millions of calls): they read
+    # ``_data`` in place rather than through ``take``, and build error text only on error.
+
     def take(self, n: int, what: str = "data") -> bytes:
         """Return the next ``n`` bytes, or raise if fewer are left."""
+        pos = self._pos
+        end = pos + n
         if n < 0:
             raise WireError(f"{what}: negative length {n}")
-        if n > self.remaining:
-            raise WireError(f"{what}: need {n} bytes, only {self.remaining} available")
-        chunk = self._data[self._pos : self._pos + n]
-        self._pos += n
-        return chunk
+        if end > len(self._data):
+            raise self._short(n, what)
+        self._pos = end
+        return self._data[pos:end]
 
     def uint(self, size: int, what: str = "integer") -> int:
         """Read a big-endian unsigned integer of ``size`` bytes."""
-        return int.from_bytes(self.take(size, what), "big")
+        pos = self._pos
+        end = pos + size
+        if size < 0:
+            raise WireError(f"{what}: negative length {size}")
+        if end > len(self._data):
+            raise self._short(size, what)
+        self._pos = end
+        return int.from_bytes(self._data[pos:end], "big")
 
     def u8(self, what: str = "uint8") -> int:
-        return self.uint(1, what)
+        pos = self._pos
+        if pos >= len(self._data):
+            raise self._short(1, what)
+        self._pos = pos + 1
+        return self._data[pos]
 
     def u16(self, what: str = "uint16") -> int:
-        return self.uint(2, what)
+        pos = self._pos
+        if pos + 2 > len(self._data):
+            raise self._short(2, what)
+        self._pos = pos + 2
+        value: int = _U16.unpack_from(self._data, pos)[0]
+        return value
 
     def u24(self, what: str = "uint24") -> int:
         return self.uint(3, what)
 
     def u32(self, what: str = "uint32") -> int:
-        return self.uint(4, what)
+        pos = self._pos
+        if pos + 4 > len(self._data):
+            raise self._short(4, what)
+        self._pos = pos + 4
+        value: int = _U32.unpack_from(self._data, pos)[0]
+        return value
 
     def vector(
         self,
@@ -76,16 +109,29 @@ class ByteReader:
         """
         if length_size not in (1, 2, 3):
             raise ValueError(f"length_size must be 1, 2 or 3, not {length_size}")
-        length = self.uint(length_size, f"{what} length")
+        data = self._data
+        pos = self._pos
+        start = pos + length_size
+        if start > len(data):
+            raise self._short(length_size, f"{what} length")
+        if length_size == 2:
+            length = (data[pos] << 8) | data[pos + 1]
+        elif length_size == 1:
+            length = data[pos]
+        else:
+            length = int.from_bytes(data[pos:start], "big")
+        self._pos = start
         if length < min_length:
             raise WireError(f"{what}: length {length} is below the minimum {min_length}")
         if max_length is not None and length > max_length:
             raise WireError(f"{what}: length {length} exceeds the maximum {max_length}")
-        if length > self.remaining:
+        end = start + length
+        if end > len(data):
             raise WireError(
                 f"{what}: length field says {length} bytes, only {self.remaining} available"
             )
-        return self.take(length, what)
+        self._pos = end
+        return data[start:end]
 
     def sub_reader(
         self,

@@ -74,19 +74,22 @@ class Transcript(Sequence[TranscriptMessage]):
                after_handshake: bool) -> TranscriptMessage:
         handshake = content_type == ContentType.handshake
         msg_type = data[0] if handshake and data else None
-        common = _Common(direction, content_type, len(data), after_handshake, msg_type)
         try:
             if handshake:
                 parsed = parse_handshake_message(data, version=self.version or version)
                 hello = parsed.parsed
                 if isinstance(hello, ServerHello) and direction == "received":
                     self.version = hello.selected_version
-                return common.message(handshake=parsed)
+                return TranscriptMessage(direction, content_type, len(data), after_handshake,
+                                         msg_type, handshake=parsed)
             if content_type == ContentType.alert:
-                return common.message(alert=parse_alert(data))
-            return common.message()
+                return TranscriptMessage(direction, content_type, len(data), after_handshake,
+                                         msg_type, alert=parse_alert(data))
+            return TranscriptMessage(direction, content_type, len(data), after_handshake,
+                                     msg_type)
         except WireError as exc:
-            return common.message(parse_error=str(exc))
+            return TranscriptMessage(direction, content_type, len(data), after_handshake,
+                                     msg_type, parse_error=str(exc))
 
     @overload
     def __getitem__(self, index: int) -> TranscriptMessage: ...
@@ -119,18 +122,3 @@ class Transcript(Sequence[TranscriptMessage]):
     def alerts(self, direction: Direction) -> list[TranscriptMessage]:
         """The alerts sent in one direction that parsed, in order."""
         return [m for m in self._messages if m.alert is not None and m.direction == direction]
-
-
-@dataclass(frozen=True)
-class _Common:
-    direction: Direction
-    content_type: int
-    length: int
-    after_handshake: bool
-    msg_type: int | None
-
-    def message(self, *, handshake: HandshakeMessage | None = None, alert: Alert | None = None,
-                parse_error: str | None = None) -> TranscriptMessage:
-        return TranscriptMessage(self.direction, self.content_type, self.length,
-                                 self.after_handshake, self.msg_type, handshake, alert,
-                                 parse_error)

@@ -417,3 +417,15 @@ def test_registry_agrees_with_the_local_openssl() -> None:
         code = int(high, 16) << 8 | int(low, 16)
         suite = wire.CIPHER_SUITES[code]
         assert (suite.iana, suite.openssl) == (row[2], row[4]), row
+
+
+def test_padding_counts_the_length_encoding_gives() -> None:
+    """pad_client_hello counts the length instead of encoding: the count must match."""
+    from scanner.wire.client_hello import _encoded_length
+
+    for count in (0, 1, 50, 120, 200, 300):
+        for extensions in (None, (), (wire.server_name_extension("example.com"),
+                                      wire.Extension(0xFF01, bytes(count)))):
+            hello = ClientHello(TLS12, RANDOM, bytes(count % 33), tuple(range(1, count + 2)),
+                                b"\x00", extensions)
+            assert _encoded_length(hello) == len(wire.encode_client_hello(hello))
