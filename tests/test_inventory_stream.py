@@ -162,7 +162,19 @@ def test_a_large_inventory_refuses_what_it_cannot_stream(tmp_path: Path,
     path = _write(tmp_path / "estate.yaml", 60)
     result = CliRunner().invoke(app, ["scan", str(path), "--format", "json"])
     assert result.exit_code == 2 and "JSON Lines only" in result.stderr
-    text = path.read_text().replace("targets:\n", "policies: []\ntargets:\n")
-    path.write_text(text)
-    result = CliRunner().invoke(app, ["scan", str(path), "-o", str(tmp_path / "o.jsonl")])
-    assert result.exit_code == 2 and "--policy-file" in result.stderr
+
+
+def test_a_large_inventory_with_its_own_policies_is_streamed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The header pass reads policies: before any target; the sweep evaluates with them.
+    monkeypatch.setattr(inventory_files, "MAX_INVENTORY_BYTES", 1024)
+    path = _write(tmp_path / "estate.yaml", 60, port=free_port())
+    own = ("policies:\n  - name: house-tls\n    protocols: [TLSv1.3]\n"
+           "    tls13: [TLS_AES_128_GCM_SHA256]\n"
+           "defaults:\n  expect: {policy: [house-tls]}\n")
+    path.write_text(path.read_text().replace("defaults:\n", own))
+    output = tmp_path / "o.jsonl"
+    result = CliRunner().invoke(app, ["scan", str(path), "-o", str(output), "--probes",
+                                      "client_auth", "--allow-unreachable", "--timeout", "5"])
+    assert result.exit_code == 0, result.stderr
+    assert len(_keys(output)) == 60

@@ -256,8 +256,10 @@ def scan(
         host_list = big_inventory
     target_list, catalog = ([], load_policy_files(policy_file)) if host_list else collect_targets(
         targets, load_policy_files(policy_file), adhoc, starttls=starttls)
-    source = (_inventory_source(big_inventory, catalog, override_probes=probes is not None)
-              if big_inventory is not None else None)
+    source = None
+    if big_inventory is not None:
+        source = _inventory_source(big_inventory, catalog, override_probes=probes is not None)
+        catalog = _inventory_catalog(big_inventory, catalog)
     if probes is not None:
         target_list = command_line_probes_win(target_list)
     if all_addresses:
@@ -319,6 +321,19 @@ def _inventory_source(path: Path, catalog: Catalog | None, *, override_probes: b
             yield replace(target, probes=None) if override_probes else target
 
     return read
+
+
+def _inventory_catalog(path: Path, catalog: Catalog | None) -> Catalog | None:
+    """The catalog the streamed targets' expectations are evaluated against: extended with
+    the inventory's own ``policies:`` (its header alone is read here)."""
+    from scanner.cli.usage import fail_usage
+    from scanner.config.inventory_files import InventoryError
+    from scanner.config.inventory_stream import inventory_catalog
+
+    try:
+        return inventory_catalog(path, catalog)
+    except InventoryError as exc:
+        raise fail_usage(str(exc)) from None
 
 
 def _progress_bar(quiet: bool) -> SweepObserver | None:
