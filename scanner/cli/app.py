@@ -235,7 +235,12 @@ def scan(
     from scanner.report.jsonl import JsonlError
     from scanner.report.render import RenderContext
     from scanner.report.sinks import OutputError
-    from scanner.run.streamed import large_inventory, streamable, sweep_host_list
+    from scanner.run.streamed import (
+        large_inventory,
+        streamable,
+        streamable_inventory,
+        sweep_host_list,
+    )
     from scanner.run.sweep import SweepOptions, run_sweep
     from scanner.run.workers import default_workers, run_in_workers
 
@@ -253,6 +258,11 @@ def scan(
     if big_inventory is not None:
         check_large_inventory(big_inventory, fmt=fmt, all_addresses=all_addresses,
                               adhoc_given=bool(adhoc.given))
+    else:
+        big_inventory = streamable_inventory(targets, fmt=fmt, all_addresses=all_addresses,
+                                             adhoc_given=bool(adhoc.given),
+                                             workers=workers or 1)
+    if big_inventory is not None:
         host_list = big_inventory
     target_list, catalog = ([], load_policy_files(policy_file)) if host_list else collect_targets(
         targets, load_policy_files(policy_file), adhoc, starttls=starttls)
@@ -274,7 +284,12 @@ def scan(
         sni_names=parse_sni_names(sni_names), max_sni_names=max_sni_names,
         workers=workers or default_workers())
     one_process = None
-    if big_inventory is not None and options.workers > 1:
+    if big_inventory is not None and options.workers > 1 \
+            and large_inventory([str(big_inventory)]) is None:
+        one_process = (f"{big_inventory} is read entry by entry through one process (the "
+                       f"{options.workers} default workers need the targets in memory; "
+                       f"--workers {options.workers} loads it whole and splits it)")
+    elif big_inventory is not None and options.workers > 1:
         one_process = (f"{big_inventory} is read entry by entry through one process "
                        f"(--workers needs the targets in memory)")
     elif host_list is not None and workers is None and options.workers > 1:

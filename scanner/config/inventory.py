@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from scanner import wire
 from scanner.config.inventory_files import MAX_INVENTORY_BYTES as MAX_INVENTORY_BYTES
 from scanner.config.inventory_files import InventoryError as InventoryError
+from scanner.config.inventory_files import too_large
 from scanner.config.keyfiles import ENV_NAME, KeyFileError, load_credential
 from scanner.config.targets import (
     DEFAULT_PORT,
@@ -247,6 +248,9 @@ def load_inventory(path: Path, *, known_probes: Collection[str],
     """
     from scanner.config.inventory_stream import read_inventory
 
+    refused = too_large(path)
+    if refused is not None:
+        raise InventoryError(refused)
     text = read_bounded(path, max_bytes=MAX_INVENTORY_BYTES, what="an inventory",
                         error=InventoryError)
     return read_inventory(path, text, known_probes=known_probes, catalog=catalog)

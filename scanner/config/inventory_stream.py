@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import IO, Any
 
@@ -39,7 +40,7 @@ from scanner.config.inventory import (
     ca_bundle_of,
     resolve_entry,
 )
-from scanner.config.inventory_files import InventoryError
+from scanner.config.inventory_files import InventoryError, duplicate_message
 from scanner.config.targets import Target
 from scanner.policy.catalog import (
     Catalog,
@@ -186,22 +187,35 @@ def _opened(path: Path, text: str | None) -> Iterator[_Reader]:
     except OSError as exc:
         raise InventoryError(f"{path}: cannot read ({exc.strerror})") from None
     with handle:
-        yield from _reading(path, handle, "")
+        yield from _reading(path, handle, None)
 
 
-def _reading(path: Path, stream: IO[str] | str, text: str) -> Iterator[_Reader]:
+def _reading(path: Path, stream: IO[str] | str, text: str | None) -> Iterator[_Reader]:
     try:
         yield _Reader(path, stream)
     except RecursionError:
         raise InventoryError(f"{path}: nested too deeply to read (over {MAX_YAML_DEPTH} "
                              "levels); write it flatter") from None
     except yaml.MarkedYAMLError as exc:
+        if text is None:  # the lines up to the error, for its hint (a tab there?)
+            mark = exc.problem_mark or exc.context_mark
+            text = _lines_up_to(path, mark.line if mark else 0)
         raise InventoryError(describe_yaml_error(path, exc, text)) from None
     except yaml.YAMLError as exc:
         raise InventoryError(f"{path}: invalid YAML: {' '.join(str(exc).split())}") from None
     except UnicodeDecodeError as exc:
         raise InventoryError(f"{path}: not UTF-8 text ({exc.reason}); save it as UTF-8") \
             from None
+
+
+def _lines_up_to(path: Path, last: int) -> str:
+    """Lines ``0..last`` of the file (read 64 KiB at most at a time), or "" if it cannot be
+    read."""
+    try:
+        with path.open(encoding="utf-8", errors="replace") as handle:
+            return "".join(islice(iter(lambda: handle.readline(65536), ""), last + 1))
+    except OSError:
+        return ""
 
 
 def _read_header(path: Path, text: str | None, catalog: Catalog | None) -> _Header:
@@ -370,6 +384,4 @@ def _reject_duplicates(targets: list[Target]) -> None:
     for index, target in enumerate(targets):
         first = seen.setdefault(target.key, index)
         if first != index:
-            raise InventoryError(
-                f"{target.origin}: duplicate target {target.label} (same host, port and sni "
-                f"as targets[{first}] at {targets[first].origin}); remove one of them")
+            raise InventoryError(duplicate_message(target, first, targets[first]))
