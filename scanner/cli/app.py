@@ -322,18 +322,26 @@ def scan(
 
 def _inventory_source(path: Path, catalog: Catalog | None, *, override_probes: bool
                       ) -> Callable[[], Iterator[Target]]:
-    """Reads the large inventory's targets again on each call; ``--probes`` wins over the
-    file's ``probes:`` as it does for a loaded inventory."""
+    """Reads the inventory's targets again on each call; ``--probes`` wins over the file's
+    ``probes:`` as it does for a loaded inventory, with the same warning once the first
+    read has counted the targets it overrides."""
     from scanner.config.inventory_stream import stream_inventory
     from scanner.probes import PROBES
 
-    if override_probes:
-        typer.echo(f"mtlsweep: warning: --probes overrides any probes: setting of the "
-                   f"targets in {path}", err=True)
+    warned = False
 
     def read() -> Iterator[Target]:
+        nonlocal warned
+        overridden = 0
         for target in stream_inventory(path, known_probes=PROBES, catalog=catalog):
-            yield replace(target, probes=None) if override_probes else target
+            if override_probes and target.probes is not None:
+                overridden += 1
+                target = replace(target, probes=None)
+            yield target
+        if overridden and not warned:
+            warned = True
+            typer.echo(f"mtlsweep: warning: --probes overrides the probes: setting of "
+                       f"{overridden} inventory target(s) ({path})", err=True)
 
     return read
 
