@@ -9,6 +9,7 @@ the N shard outputs together hold every target exactly once.
 
     python -m bench.large_estate                       # 10k and 100k swept, 1M loaded
     python -m bench.large_estate --sizes 10000 --sweep-up-to 10000 --shards 4
+    python -m bench.large_estate --sizes 10000 100000 --sweep yaml   # the inventory swept
 
 Not a test: the numbers depend on the machine.
 """
@@ -131,6 +132,9 @@ def main() -> None:
                         help="stop each sweep (SIGTERM) after this many seconds and report "
                         "what it wrote by then")
     parser.add_argument("--no-load", action="store_true", help="skip the load-only runs")
+    parser.add_argument("--sweep", nargs="+", choices=("list", "yaml"), default=["list"],
+                        help="which files to sweep: the plain list and/or the YAML inventory "
+                        "(both streamed with one worker)")
     options = parser.parse_args()
     port = free_port()  # closed: nothing listens there
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs; targets are closed ports")
@@ -149,14 +153,16 @@ def main() -> None:
                       f"{stream(inventory)}", flush=True)
             if size > options.sweep_up_to:
                 continue
-            output = directory / f"{size}.jsonl"
-            wall, rss, finished = sweep(plain, output, workers=options.workers,
-                                        time_limit=options.time_limit)
-            records, distinct, statuses = count_records(output)
-            how = "swept in" if finished else "stopped after"
-            print(f"{size:>9} targets  {how} {wall:7.1f}s ({records / wall:6.0f}/s), workers "
-                  f"{options.workers}, probes {PROBES}, peak RSS {rss:6.0f} MiB, {records} "
-                  f"records, {distinct} distinct, {dict(statuses)}", flush=True)
+            for kind in options.sweep:
+                source = plain if kind == "list" else inventory
+                output = directory / f"{size}-{kind}.jsonl"
+                wall, rss, finished = sweep(source, output, workers=options.workers,
+                                            time_limit=options.time_limit)
+                records, distinct, statuses = count_records(output)
+                how = "swept in" if finished else "stopped after"
+                print(f"{size:>9} targets  {kind:4} {how} {wall:7.1f}s ({records / wall:6.0f}/s),"
+                      f" workers {options.workers}, probes {PROBES}, peak RSS {rss:6.0f} MiB, "
+                      f"{records} records, {distinct} distinct, {dict(statuses)}", flush=True)
             if options.shards:
                 outputs = []
                 for index in range(1, options.shards + 1):

@@ -99,7 +99,7 @@ def test_hundred_megabyte_file(tmp_path: Path, listener: TcpServer) -> None:
         handle.write(("targets:\n" + valid_target(listener)).encode())
         handle.truncate(100 * 1024 * 1024)
     line = refuse(inventory, listener)
-    assert "file is 104.9 MB, over the 16 MiB limit" in line and "split it" in line
+    assert "file is 104.9 MB, over the 64 MiB limit" in line and "split it" in line
 
 
 def test_endless_file_is_read_only_up_to_the_limit(tmp_path: Path, listener: TcpServer) -> None:

@@ -152,7 +152,12 @@ def test_missing_and_oversized_files(tmp_path: Path) -> None:
     big = tmp_path / "big.yaml"
     with big.open("wb") as handle:
         handle.truncate(100 * 1024 * 1024)
-    with pytest.raises(InventoryError, match="over the 16 MiB limit"):
+    with pytest.raises(InventoryError, match="over the 64 MiB limit"):
+        load_inventory(big, known_probes=PROBES)
+    with big.open("wb") as handle:  # within what a sweep streams, over what a load holds
+        handle.truncate(20 * 1024 * 1024)
+    with pytest.raises(InventoryError, match="over the 16 MiB limit for an inventory loaded "
+                       "whole; sweep it alone with JSON Lines output"):
         load_inventory(big, known_probes=PROBES)
 
 

@@ -4,11 +4,15 @@ and swept through run/streamed.py (duplicates, shards, resume) like a plain host
 
 from __future__ import annotations
 
+import gc
 import json
 import tracemalloc
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from scanner.cli.app import app
@@ -16,6 +20,8 @@ from scanner.config import inventory_files
 from scanner.config.inventory import InventoryError, load_inventory
 from scanner.config.inventory_stream import stream_inventory
 from scanner.probes import PROBES
+from scanner.report.sinks import OutputFormat
+from scanner.run.streamed import streamable_inventory
 from tests import test_inventory
 from tests.support.processes import free_port, tarpit
 
@@ -161,7 +167,91 @@ def test_a_large_inventory_refuses_what_it_cannot_stream(tmp_path: Path,
     path = _write(tmp_path / "estate.yaml", 60)
     result = CliRunner().invoke(app, ["scan", str(path), "--format", "json"])
     assert result.exit_code == 2 and "JSON Lines only" in result.stderr
-    text = path.read_text().replace("targets:\n", "policies: []\ntargets:\n")
-    path.write_text(text)
+
+
+def test_a_large_inventory_with_its_own_policies_is_streamed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The header pass reads policies: before any target; the sweep evaluates with them.
+    monkeypatch.setattr(inventory_files, "MAX_INVENTORY_BYTES", 1024)
+    path = _write(tmp_path / "estate.yaml", 60, port=free_port())
+    own = ("policies:\n  - name: house-tls\n    protocols: [TLSv1.3]\n"
+           "    tls13: [TLS_AES_128_GCM_SHA256]\n"
+           "defaults:\n  expect: {policy: [house-tls]}\n")
+    path.write_text(path.read_text().replace("defaults:\n", own))
+    output = tmp_path / "o.jsonl"
+    result = CliRunner().invoke(app, ["scan", str(path), "-o", str(output), "--probes",
+                                      "client_auth", "--allow-unreachable", "--timeout", "5"])
+    assert result.exit_code == 0, result.stderr
+    assert len(_keys(output)) == 60
+
+
+def test_the_load_never_holds_more_than_a_few_entries_nodes(tmp_path: Path) -> None:
+    # Each entry names a probe, so the check of entry 50,000's probes is a moment inside the
+    # load at which to count the YAML nodes alive (a whole-document compose: 300,000).
+    path = tmp_path / "estate.yaml"
+    with path.open("w") as handle:
+        handle.write("targets:\n")
+        for i in range(100_000):
+            handle.write(f"  - {{host: 127.{i // 62500}.{i // 250 % 250}.{1 + i % 250}, "
+                         "probes: [client_auth]}\n")
+    alive: list[int] = []
+
+    class Probes:
+        checks = 0
+
+        def __contains__(self, name: object) -> bool:
+            self.checks += 1
+            if self.checks == 50_000:
+                gc.collect()
+                alive.append(sum(isinstance(o, yaml.Node) for o in gc.get_objects()))
+            return name in PROBES
+
+        def __iter__(self) -> Iterator[str]:
+            return iter(PROBES)
+
+        def __len__(self) -> int:
+            return len(PROBES)
+
+    inventory = load_inventory(path, known_probes=Probes())
+    assert len(inventory.targets) == 100_000
+    assert alive and alive[0] < 100, alive
+
+
+def test_an_inventory_over_64_mib_is_refused_naming_that_limit(tmp_path: Path) -> None:
+    path = tmp_path / "huge.yaml"
+    with path.open("wb") as handle:
+        handle.truncate(65 * 2**20)  # sparse: only its reported size matters
+    with pytest.raises(InventoryError, match="over the 64 MiB limit"):
+        load_inventory(path, known_probes=PROBES)
     result = CliRunner().invoke(app, ["scan", str(path), "-o", str(tmp_path / "o.jsonl")])
-    assert result.exit_code == 2 and "--policy-file" in result.stderr
+    assert result.exit_code == 2 and "over the 64 MiB limit" in result.stderr
+
+
+def test_a_small_inventory_streams_when_the_form_allows_it(tmp_path: Path) -> None:
+    path = _write(tmp_path / "estate.yaml", 3)
+    args = [str(path)]
+    jsonl: dict[str, Any] = {"fmt": OutputFormat.jsonl, "all_addresses": False,
+                             "adhoc_given": False}
+    assert streamable_inventory(args, **jsonl) == path
+    for change in ({"fmt": OutputFormat.json}, {"all_addresses": True},
+                   {"adhoc_given": True}):
+        assert streamable_inventory(args, **{**jsonl, **change}) is None
+    assert streamable_inventory([*args, *args], **jsonl) is None
+
+
+def test_streamed_and_loaded_sweeps_of_one_inventory_record_the_same_targets(
+        tmp_path: Path) -> None:
+    path = _write(tmp_path / "estate.yaml", 40, port=free_port())  # closed: all refused
+    base = ["scan", str(path), "--probes", "client_auth", "--allow-unreachable", "--timeout", "5"]
+    streamed, loaded = tmp_path / "streamed.jsonl", tmp_path / "loaded.json"
+    result = CliRunner().invoke(app, [*base, "--workers", "1", "-o", str(streamed)])
+    assert result.exit_code == 0, result.stderr
+    # A document format loads the inventory whole.
+    result = CliRunner().invoke(app, [*base, "-f", "json", "-o", str(loaded)])
+    assert result.exit_code == 0, result.stderr
+    whole = [(r["target"]["host"], r["target"]["port"], r["target"].get("tags"))
+             for r in json.loads(loaded.read_text())]
+    lines = [json.loads(line) for line in streamed.read_text().splitlines()]
+    assert sorted((r["target"]["host"], r["target"]["port"], r["target"].get("tags"))
+                  for r in lines) == sorted(whole)
+    assert len(whole) == 40

@@ -235,7 +235,12 @@ def scan(
     from scanner.report.jsonl import JsonlError
     from scanner.report.render import RenderContext
     from scanner.report.sinks import OutputError
-    from scanner.run.streamed import large_inventory, streamable, sweep_host_list
+    from scanner.run.streamed import (
+        large_inventory,
+        streamable,
+        streamable_inventory,
+        sweep_host_list,
+    )
     from scanner.run.sweep import SweepOptions, run_sweep
     from scanner.run.workers import default_workers, run_in_workers
 
@@ -253,11 +258,17 @@ def scan(
     if big_inventory is not None:
         check_large_inventory(big_inventory, fmt=fmt, all_addresses=all_addresses,
                               adhoc_given=bool(adhoc.given))
+    else:
+        big_inventory = streamable_inventory(targets, fmt=fmt, all_addresses=all_addresses,
+                                             adhoc_given=bool(adhoc.given))
+    if big_inventory is not None:
         host_list = big_inventory
     target_list, catalog = ([], load_policy_files(policy_file)) if host_list else collect_targets(
         targets, load_policy_files(policy_file), adhoc, starttls=starttls)
-    source = (_inventory_source(big_inventory, catalog, override_probes=probes is not None)
-              if big_inventory is not None else None)
+    source = None
+    if big_inventory is not None:
+        source = _inventory_source(big_inventory, catalog, override_probes=probes is not None)
+        catalog = _inventory_catalog(big_inventory, catalog)
     if probes is not None:
         target_list = command_line_probes_win(target_list)
     if all_addresses:
@@ -297,20 +308,41 @@ def scan(
 
 def _inventory_source(path: Path, catalog: Catalog | None, *, override_probes: bool
                       ) -> Callable[[], Iterator[Target]]:
-    """Reads the large inventory's targets again on each call; ``--probes`` wins over the
-    file's ``probes:`` as it does for a loaded inventory."""
+    """Reads the inventory's targets again on each call; ``--probes`` wins over the file's
+    ``probes:`` as it does for a loaded inventory, with the same warning once the first
+    read has counted the targets it overrides."""
     from scanner.config.inventory_stream import stream_inventory
     from scanner.probes import PROBES
 
-    if override_probes:
-        typer.echo(f"mtlsweep: warning: --probes overrides any probes: setting of the "
-                   f"targets in {path}", err=True)
+    warned = False
 
     def read() -> Iterator[Target]:
+        nonlocal warned
+        overridden = 0
         for target in stream_inventory(path, known_probes=PROBES, catalog=catalog):
-            yield replace(target, probes=None) if override_probes else target
+            if override_probes and target.probes is not None:
+                overridden += 1
+                target = replace(target, probes=None)
+            yield target
+        if overridden and not warned:
+            warned = True
+            typer.echo(f"mtlsweep: warning: --probes overrides the probes: setting of "
+                       f"{overridden} inventory target(s) ({path})", err=True)
 
     return read
+
+
+def _inventory_catalog(path: Path, catalog: Catalog | None) -> Catalog | None:
+    """The catalog the streamed targets' expectations are evaluated against: extended with
+    the inventory's own ``policies:`` (its header alone is read here)."""
+    from scanner.cli.usage import fail_usage
+    from scanner.config.inventory_files import InventoryError
+    from scanner.config.inventory_stream import inventory_catalog
+
+    try:
+        return inventory_catalog(path, catalog)
+    except InventoryError as exc:
+        raise fail_usage(str(exc)) from None
 
 
 def _progress_bar(quiet: bool) -> SweepObserver | None:

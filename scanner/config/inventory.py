@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from scanner import wire
 from scanner.config.inventory_files import MAX_INVENTORY_BYTES as MAX_INVENTORY_BYTES
 from scanner.config.inventory_files import InventoryError as InventoryError
+from scanner.config.inventory_files import too_large
 from scanner.config.keyfiles import ENV_NAME, KeyFileError, load_credential
 from scanner.config.targets import (
     DEFAULT_PORT,
@@ -35,21 +36,16 @@ from scanner.pkix.trust import TrustStoreError, load_ca_bundle
 from scanner.policy.catalog import (
     Catalog,
     Policy,
-    PolicyFileError,
-    builtin_catalog,
-    policies_from_entries,
 )
 from scanner.policy.expectations import Expectations, merge_expectations
 from scanner.policy.schema import PolicyEntry
-from scanner.results.identity import TargetKey, default_sni
+from scanner.results.identity import default_sni
 from scanner.wire.errors import WireError
 from scanner.wire.http_connect import parse_proxy
 from scanner.yamlsource import (
     Positions,
     YamlPath,
     dotted,
-    first_validation_error,
-    load_yaml,
     read_bounded,
 )
 
@@ -215,13 +211,21 @@ class TargetEntry(_Settings):
             raise ValueError(str(exc)) from None
 
 
-class InventoryFile(BaseModel):
+class InventoryHeader(BaseModel):
+    """The top-level keys read before the targets (the reader's header pass)."""
+
     model_config = ConfigDict(extra="forbid", strict=True)
 
     defaults: _Settings = Field(default_factory=_Settings)
     policies: list[PolicyEntry] = Field(
         default_factory=list, description="Your own named policies, as in a --policy-file."
     )
+
+
+class InventoryFile(InventoryHeader):
+    """The whole file: what its errors and its documentation describe (the reader validates
+    the header and then one ``TargetEntry`` at a time)."""
+
     targets: list[TargetEntry] = Field(min_length=1)
 
 
@@ -238,69 +242,18 @@ def load_inventory(path: Path, *, known_probes: Collection[str],
     """Read, validate and resolve an inventory file, or raise InventoryError.
 
     ``catalog`` (default: the shipped one, loaded only when needed) is what ``expect.policy``
-    names are checked against, together with the inventory's own ``policies:``.
+    names are checked against, together with the inventory's own ``policies:``. The file is
+    read (bounded) once and parsed entry by entry (``inventory_stream``): the YAML nodes of
+    one entry at a time, never the whole document's.
     """
+    from scanner.config.inventory_stream import read_inventory
+
+    refused = too_large(path)
+    if refused is not None:
+        raise InventoryError(refused)
     text = read_bounded(path, max_bytes=MAX_INVENTORY_BYTES, what="an inventory",
                         error=InventoryError)
-    data, positions = load_yaml(path, text, empty_hint="it needs a 'targets:' list",
-                                error=InventoryError)
-    if not isinstance(data, dict):
-        raise InventoryError(
-            f"{path}:1: the inventory must be a mapping with a 'targets:' list "
-            f"(got {type(data).__name__})"
-        )
-    try:
-        parsed = InventoryFile.model_validate(data)
-    except ValidationError as exc:
-        raise InventoryError(first_validation_error(exc, positions, InventoryFile)) from None
-    default_bundle = ca_bundle_of(path, positions, parsed.defaults.ca_bundle,
-                                ("defaults", "ca_bundle"))
-    targets = []
-    credentials = Credentials(path, positions)
-    for index, entry in enumerate(parsed.targets):
-        where = positions.at(("targets", index))
-        bundle = ca_bundle_of(path, positions, entry.ca_bundle, ("targets", index, "ca_bundle"))
-        targets.append(resolve_entry(entry, parsed.defaults, where, bundle or default_bundle,
-                                credentials, index))
-        for probe in targets[-1].probes or ():
-            if probe not in known_probes:
-                raise InventoryError(
-                    f"{positions.at(('targets', index, 'probes'))}: unknown probe "
-                    f"{probe!r}; known probes: {', '.join(sorted(known_probes))}"
-                )
-    for probe in parsed.defaults.probes or ():
-        if probe not in known_probes:
-            raise InventoryError(
-                f"{positions.at(('defaults', 'probes'))}: unknown probe {probe!r}; "
-                f"known probes: {', '.join(sorted(known_probes))}"
-            )
-    _reject_duplicates(positions, targets)
-    policies, checked = _check_policies(parsed, positions, catalog)
-    return Inventory(path=path, targets=targets, policies=tuple(policies), catalog=checked)
-
-
-def _check_policies(parsed: InventoryFile, positions: Positions, catalog: Catalog | None
-                    ) -> tuple[list[Policy], Catalog | None]:
-    """The inventory's own policies, and every expect.policy name resolved against them."""
-    named: list[tuple[YamlPath, str]] = []
-    sections: list[tuple[YamlPath, _Settings]] = [(("defaults",), parsed.defaults)]
-    sections += [(("targets", i), entry) for i, entry in enumerate(parsed.targets)]
-    for at, settings in sections:
-        if settings.expect is not None:
-            named += [((*at, "expect", "policy", n), name)
-                      for n, name in enumerate(settings.expect.policy or ())]
-    if not parsed.policies and not named:
-        return [], catalog
-    try:
-        own = policies_from_entries(parsed.policies, provider="custom", sources=(),
-                                    positions=positions, prefix=("policies",))
-        full = (catalog or builtin_catalog()).extended(own)
-    except PolicyFileError as exc:
-        raise InventoryError(str(exc)) from None
-    for where, name in named:
-        if not full.find(name):
-            raise InventoryError(f"{positions.at(where)}: {full.unknown_message(name)}")
-    return own, full
+    return read_inventory(path, text, known_probes=known_probes, catalog=catalog)
 
 
 def ca_bundle_of(path: Path, positions: Positions, value: str | None,
@@ -413,15 +366,3 @@ class Credentials:
 
     def _where(self, at: YamlPath, name: str) -> str:
         return self.positions.at((*at, name))
-
-
-def _reject_duplicates(positions: Positions, targets: list[Target]) -> None:
-    seen: dict[TargetKey, int] = {}
-    for index, target in enumerate(targets):
-        first = seen.setdefault(target.key, index)
-        if first != index:
-            raise InventoryError(
-                f"{positions.at(('targets', index))}: duplicate target "
-                f"{target.label} (same host, port and sni as targets[{first}] at "
-                f"{positions.at(('targets', first))}); remove one of them"
-            )

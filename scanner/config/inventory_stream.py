@@ -1,15 +1,18 @@
-"""A YAML inventory too large to hold: its ``targets:`` read entry by entry.
+"""The one YAML inventory reader: libyaml's event parser, one ``targets:`` entry composed at
+a time.
 
-``load_inventory`` composes the whole document (about 3.4 KB per target), so a million-target
-file would need gigabytes; it refuses files over ``MAX_INVENTORY_BYTES``. Such a file is read
-here instead, with libyaml's event parser: the top-level keys other than ``targets:`` are read
-once (a header pass that skips the targets' events), then each call of ``stream_inventory``
-composes, converts and validates one entry at a time with the same models, the same bounds
-(depth, alias expansion counted over the whole file) and the same one-line errors (file, line,
-key). Duplicates are left to the caller (``scanner.run.streamed`` keeps sorted digests).
+A header pass reads every top-level key but ``targets:`` (``defaults:`` and ``policies:``,
+validated before any target, so the inventory's own policy names are known) and skips the
+targets' events; a second pass composes, converts, validates and resolves each entry with the
+same models and the same bounds (depth, alias expansion counted over the whole file), and
+raises the same one-line errors (file, line, key). No pass holds more than one entry's YAML
+nodes, so what a load keeps is the resolved ``Target`` objects, and a sweep that streams them
+(``scanner.run.streamed``) keeps nothing per target but a digest.
 
-Not supported in this form: an inventory-level ``policies:`` section (named policies go in a
-``--policy-file``), which is refused with a message saying so.
+``load_inventory`` (``read_inventory`` here) reads a file of up to ``MAX_INVENTORY_BYTES``
+into memory once (a bounded read: FIFOs, devices) and runs both passes over that text,
+collecting the targets and refusing duplicates; ``stream_inventory`` reads a file of up to
+``MAX_STREAMED_INVENTORY_BYTES`` from disk on each pass and leaves duplicates to its caller.
 """
 
 from __future__ import annotations
@@ -17,35 +20,41 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import IO, Any
 
 import yaml
 from pydantic import ValidationError
-from yaml.composer import Composer
+from yaml.composer import Composer, ComposerError
 from yaml.constructor import SafeConstructor
 from yaml.resolver import Resolver
 
 from scanner.config.inventory import (
     Credentials,
+    Inventory,
     InventoryFile,
+    InventoryHeader,
     TargetEntry,
     _Settings,
     ca_bundle_of,
     resolve_entry,
 )
-from scanner.config.inventory_files import (
-    MAX_INVENTORY_BYTES,
-    InventoryError,
-)
+from scanner.config.inventory_files import InventoryError, duplicate_message
 from scanner.config.targets import Target
-from scanner.policy.catalog import Catalog, builtin_catalog
+from scanner.policy.catalog import (
+    Catalog,
+    Policy,
+    PolicyFileError,
+    builtin_catalog,
+    policies_from_entries,
+)
+from scanner.results.identity import TargetKey
 from scanner.yamlsource import (
     MAX_YAML_DEPTH,
     NodeConverter,
     Positions,
     YamlPath,
-    allowed_keys,
     describe_yaml_error,
     first_validation_error,
 )
@@ -60,7 +69,7 @@ def _loader_class() -> Any:
         return yaml.SafeLoader
 
     class EventLoader(CParser, Composer, SafeConstructor, Resolver):
-        def __init__(self, stream: IO[str]) -> None:
+        def __init__(self, stream: IO[str] | str) -> None:
             CParser.__init__(self, stream)
             Composer.__init__(self)
             SafeConstructor.__init__(self)
@@ -72,11 +81,11 @@ def _loader_class() -> Any:
 _EventLoader: Any = _loader_class()
 
 
-
-
 @dataclass
 class _Header:
     defaults: _Settings
+    policies: tuple[Policy, ...]  # the inventory's own
+    catalog: Catalog | None  # the given one, extended with ``policies`` when there are any
     marks: dict[YamlPath, str]
     has_targets: bool
 
@@ -84,20 +93,26 @@ class _Header:
 class _Reader:
     """One pass over the file; ``convert`` keeps the alias budget over the whole pass."""
 
-    def __init__(self, path: Path, handle: IO[str]) -> None:
+    def __init__(self, path: Path, stream: IO[str] | str) -> None:
         self.path = path
-        self.loader: Any = _EventLoader(handle)
+        self.loader: Any = _EventLoader(stream)
         self.marks: dict[YamlPath, str] = {}
         self.converter = NodeConverter(self.loader, self.marks, path, InventoryError)
         self._anchors_seen = 0
         self._anchor_ids: set[int] = set()
 
-    def convert(self, node: yaml.Node, at: YamlPath, marks: dict[YamlPath, str]) -> Any:
-        """Plain data of one node; a node anchored earlier in the file counts as an alias
-        (its first use here is an expansion), and nothing converted before is kept."""
+    def compose(self, index: int | None = None) -> yaml.Node:
+        """The next node; the nodes anchored before it are noted first (see ``convert``)."""
         if len(self.loader.anchors) != self._anchors_seen:
             self._anchors_seen = len(self.loader.anchors)
             self._anchor_ids = {id(n) for n in self.loader.anchors.values()}
+        node: yaml.Node = self.loader.compose_node(None, index)
+        return node
+
+    def convert(self, node: yaml.Node, at: YamlPath, marks: dict[YamlPath, str]) -> Any:
+        """Plain data of the node ``compose`` just gave; a node anchored before it counts as
+        an alias (its use here is an expansion, as in a whole-document load), and nothing
+        converted before is kept."""
         self.converter.marks = marks
         self.converter.seen = set(self._anchor_ids)
         try:
@@ -115,7 +130,7 @@ class _Reader:
         loader.get_event()  # stream start
         if loader.check_event(yaml.StreamEndEvent):
             raise self.fail(1, "the file is empty; it needs a 'targets:' list")
-        loader.get_event()  # document start
+        document = loader.get_event()
         if not loader.check_event(yaml.MappingStartEvent):
             node = loader.compose_node(None, None)
             got = "NoneType" if node.tag.endswith(":null") else (
@@ -136,6 +151,13 @@ class _Reader:
             given.add(key)
             self.marks[(key,)] = f"{line}:{key_node.start_mark.column + 1}"
             yield key, key_node
+        loader.get_event()  # mapping end
+        loader.get_event()  # document end
+        if not loader.check_event(yaml.StreamEndEvent):
+            # As PyYAML's composer says it for a whole-document load.
+            raise ComposerError("expected a single document in the stream",
+                                document.start_mark, "but found another document",
+                                loader.get_event().start_mark)
 
     def skip_value(self) -> None:
         """Consume one value's events without composing it."""
@@ -154,62 +176,129 @@ class _Reader:
 
 
 @contextmanager
-def _opened(path: Path) -> Iterator[_Reader]:
-    """A reader over the file; YAML errors in the block become one-line InventoryErrors."""
+def _opened(path: Path, text: str | None) -> Iterator[_Reader]:
+    """A reader over ``text`` (already read) or else the file; YAML errors in the block
+    become one-line InventoryErrors."""
+    if text is not None:
+        yield from _reading(path, text, text)
+        return
     try:
         handle = path.open(encoding="utf-8")
     except OSError as exc:
         raise InventoryError(f"{path}: cannot read ({exc.strerror})") from None
     with handle:
-        try:
-            yield _Reader(path, handle)
-        except RecursionError:
-            raise InventoryError(f"{path}: nested too deeply to read (over {MAX_YAML_DEPTH} "
-                                 "levels); write it flatter") from None
-        except yaml.MarkedYAMLError as exc:
-            raise InventoryError(describe_yaml_error(path, exc, "")) from None
-        except yaml.YAMLError as exc:
-            raise InventoryError(f"{path}: invalid YAML: {' '.join(str(exc).split())}") from None
-        except UnicodeDecodeError as exc:
-            raise InventoryError(f"{path}: not UTF-8 text ({exc.reason}); save it as UTF-8") \
-                from None
+        yield from _reading(path, handle, None)
 
 
-def _read_header(path: Path) -> _Header:
-    """``defaults:`` validated, every other top-level key checked, the targets skipped."""
-    with _opened(path) as reader:
-        defaults_data: Any = {}
+def _reading(path: Path, stream: IO[str] | str, text: str | None) -> Iterator[_Reader]:
+    try:
+        yield _Reader(path, stream)
+    except RecursionError:
+        raise InventoryError(f"{path}: nested too deeply to read (over {MAX_YAML_DEPTH} "
+                             "levels); write it flatter") from None
+    except yaml.MarkedYAMLError as exc:
+        if text is None:  # the lines up to the error, for its hint (a tab there?)
+            mark = exc.problem_mark or exc.context_mark
+            text = _lines_up_to(path, mark.line if mark else 0)
+        raise InventoryError(describe_yaml_error(path, exc, text)) from None
+    except yaml.YAMLError as exc:
+        raise InventoryError(f"{path}: invalid YAML: {' '.join(str(exc).split())}") from None
+    except UnicodeDecodeError as exc:
+        raise InventoryError(f"{path}: not UTF-8 text ({exc.reason}); save it as UTF-8") \
+            from None
+
+
+def _lines_up_to(path: Path, last: int) -> str:
+    """Lines ``0..last`` of the file (read 64 KiB at most at a time), or "" if it cannot be
+    read."""
+    try:
+        with path.open(encoding="utf-8", errors="replace") as handle:
+            return "".join(islice(iter(lambda: handle.readline(65536), ""), last + 1))
+    except OSError:
+        return ""
+
+
+def _read_header(path: Path, text: str | None, catalog: Catalog | None) -> _Header:
+    """``defaults:`` and ``policies:`` validated, every other top-level key checked, the
+    targets skipped."""
+    with _opened(path, text) as reader:
+        data: dict[str, Any] = {}
         has_targets = False
-        for key, key_node in reader.top_keys():
+        for key, _ in reader.top_keys():
             if key == "targets":
                 has_targets = True
                 reader.skip_value()
                 continue
-            node = reader.loader.compose_node(None, None)
-            if key == "defaults":
-                defaults_data = reader.convert(node, ("defaults",), reader.marks)
-            elif key == "policies":
-                raise reader.fail(key_node.start_mark.line + 1, "policies: is not read in an "
-                                  f"inventory over {MAX_INVENTORY_BYTES // 2**20} MiB (read "
-                                  "entry by entry); put the policies in a --policy-file")
-            else:
-                allowed = allowed_keys(InventoryFile, ())
-                raise InventoryError(f"{path}:{reader.marks[(key,)]}: unknown key {key!r}; "
-                                     f"allowed here: {', '.join(allowed)}")
+            # Unknown keys too: their aliases count, and pydantic names them as a
+            # whole-document validation would.
+            node = reader.compose()
+            data[key] = reader.convert(node, (key,), reader.marks)
         positions = Positions(path, reader.marks)
         try:
-            defaults = _Settings.model_validate(defaults_data)
+            if not has_targets:  # the whole model's errors, in its order
+                InventoryFile.model_validate(data)
+            header = InventoryHeader.model_validate(data)
         except ValidationError as exc:
-            raise InventoryError(first_validation_error(exc, positions, _Settings,
-                                                        prefix=("defaults",))) from None
-        return _Header(defaults, dict(reader.marks), has_targets)
+            # A whole-document load converts every value before validating any: an error in
+            # converting the targets (an alias bomb, a key given twice) comes first.
+            _convert_targets(path, text)
+            raise InventoryError(first_validation_error(exc, positions, InventoryFile)) \
+                from None
+        own: list[Policy] = []
+        if header.policies:
+            try:
+                own = policies_from_entries(header.policies, provider="custom", sources=(),
+                                            positions=positions, prefix=("policies",))
+                catalog = (catalog or builtin_catalog()).extended(own)
+            except PolicyFileError as exc:
+                raise InventoryError(str(exc)) from None
+        return _Header(header.defaults, tuple(own), catalog, dict(reader.marks), has_targets)
+
+
+def _convert_targets(path: Path, text: str | None) -> None:
+    """Convert the targets' entries (and drop them), for the conversion errors alone."""
+    with _opened(path, text) as reader:
+        for key, _ in reader.top_keys():
+            if key != "targets" or not reader.loader.check_event(yaml.SequenceStartEvent):
+                reader.convert(reader.compose(), (key,), {})
+                continue
+            reader.loader.get_event()
+            index = 0
+            while not reader.loader.check_event(yaml.SequenceEndEvent):
+                node = reader.compose(index)
+                reader.convert(node, ("targets", index), {})
+                index += 1
+            reader.loader.get_event()
+
+
+def inventory_catalog(path: Path, catalog: Catalog | None) -> Catalog | None:
+    """``catalog`` extended with the inventory's own ``policies:`` (a header pass only), for
+    a sweep that evaluates the streamed targets' expectations."""
+    return _read_header(path, None, catalog).catalog
 
 
 def stream_inventory(path: Path, *, known_probes: Collection[str],
                      catalog: Catalog | None = None) -> Iterator[Target]:
     """Every target of the inventory, resolved as ``load_inventory`` resolves it, one entry
-    in memory at a time (InventoryError at the first bad entry, naming its line)."""
-    header = _read_header(path)
+    in memory at a time (InventoryError at the first bad entry, naming its line); duplicates
+    are the caller's to find."""
+    header = _read_header(path, None, catalog)
+    yield from _targets(path, None, header, known_probes, _PolicyNames(header.catalog))
+
+
+def read_inventory(path: Path, text: str, *, known_probes: Collection[str],
+                   catalog: Catalog | None = None) -> Inventory:
+    """``load_inventory`` over the file's ``text``: every target, duplicates refused."""
+    header = _read_header(path, text, catalog)
+    names = _PolicyNames(header.catalog)
+    targets = list(_targets(path, text, header, known_probes, names))
+    _reject_duplicates(targets)
+    checked = header.catalog if header.policies else names.used or catalog
+    return Inventory(path=path, targets=targets, policies=header.policies, catalog=checked)
+
+
+def _targets(path: Path, text: str | None, header: _Header, known_probes: Collection[str],
+             policies: _PolicyNames) -> Iterator[Target]:
     where_missing = f"{path}:{header.marks[()]}"
     if not header.has_targets:
         raise InventoryError(f"{where_missing}: targets: required key is missing")
@@ -218,9 +307,8 @@ def stream_inventory(path: Path, *, known_probes: Collection[str],
     _check_probes(defaults, positions, ("defaults",), known_probes)
     default_bundle = ca_bundle_of(path, positions, defaults.ca_bundle, ("defaults", "ca_bundle"))
     credentials = Credentials(path, positions)
-    policies = _PolicyNames(catalog)
     policies.check(defaults, positions, ("defaults",))
-    with _opened(path) as reader:
+    with _opened(path, text) as reader:
         for key, _ in reader.top_keys():
             if key != "targets":
                 reader.skip_value()
@@ -229,13 +317,21 @@ def stream_inventory(path: Path, *, known_probes: Collection[str],
             if not loader.check_event(yaml.SequenceStartEvent):
                 raise InventoryError(f"{path}:{header.marks[('targets',)]}: targets: Input "
                                      "should be a valid list")
-            loader.get_event()
+            start = loader.get_event()
+            if start.anchor is not None:
+                # An alias to the list from inside it: a node being converted, as in a
+                # whole-document load ("contains itself").
+                itself = yaml.SequenceNode("tag:yaml.org,2002:seq", [], start.start_mark,
+                                           start.end_mark)
+                loader.anchors[start.anchor] = itself
+                reader.converter.open.add(id(itself))
             index = 0
             while not loader.check_event(yaml.SequenceEndEvent):
-                node = loader.compose_node(None, index)
+                node = reader.compose(index)
                 at: YamlPath = ("targets", index)
                 marks = dict(header.marks)
                 data = reader.convert(node, at, marks)
+                del node  # only anchored nodes outlive their entry
                 positions = Positions(path, marks)
                 credentials.positions = positions
                 try:
@@ -244,8 +340,8 @@ def stream_inventory(path: Path, *, known_probes: Collection[str],
                     raise InventoryError(first_validation_error(exc, positions, TargetEntry,
                                                                 prefix=at)) from None
                 bundle = ca_bundle_of(path, positions, entry.ca_bundle, (*at, "ca_bundle"))
-                target = resolve_entry(entry, defaults, positions.at(at), bundle or default_bundle,
-                                  credentials, index)
+                target = resolve_entry(entry, defaults, positions.at(at),
+                                       bundle or default_bundle, credentials, index)
                 _check_probes(entry, positions, at, known_probes)
                 policies.check(entry, positions, at)
                 yield target
@@ -254,7 +350,6 @@ def stream_inventory(path: Path, *, known_probes: Collection[str],
             if index == 0:
                 raise InventoryError(f"{path}:{header.marks[('targets',)]}: targets: List "
                                      "should have at least 1 item after validation, not 0")
-            positions = Positions(path, header.marks)
 
 
 def _check_probes(settings: _Settings, positions: Positions, at: YamlPath,
@@ -266,19 +361,27 @@ def _check_probes(settings: _Settings, positions: Positions, at: YamlPath,
 
 
 class _PolicyNames:
-    """``expect.policy`` names checked against the catalog, loaded only when one is named."""
+    """``expect.policy`` names checked against the catalog (the given one extended with the
+    inventory's own policies), the shipped one loaded only when a name needs it."""
 
     def __init__(self, catalog: Catalog | None) -> None:
         self._given = catalog
-        self._catalog: Catalog | None = None
+        self.used: Catalog | None = None  # set once a name was checked
 
     def check(self, settings: _Settings, positions: Positions, at: YamlPath) -> None:
         if settings.expect is None:
             return
         for n, name in enumerate(settings.expect.policy or ()):
-            if self._catalog is None:
-                self._catalog = self._given or builtin_catalog()
-            if not self._catalog.find(name):
+            if self.used is None:
+                self.used = self._given or builtin_catalog()
+            if not self.used.find(name):
                 where = positions.at((*at, "expect", "policy", n))
-                raise InventoryError(f"{where}: {self._catalog.unknown_message(name)}")
+                raise InventoryError(f"{where}: {self.used.unknown_message(name)}")
 
+
+def _reject_duplicates(targets: list[Target]) -> None:
+    seen: dict[TargetKey, int] = {}
+    for index, target in enumerate(targets):
+        first = seen.setdefault(target.key, index)
+        if first != index:
+            raise InventoryError(duplicate_message(target, first, targets[first]))

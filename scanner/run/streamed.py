@@ -21,8 +21,10 @@ A plain host list is streamed only where that changes nothing the list path woul
 Lines output (documents hold every record anyway), no ``--all-addresses``, and either
 IP-literal hosts only or no vhosts probe (its neighbours need the names grouped by resolved
 address over the whole list). Otherwise ``streamable`` says no and the caller loads the list.
-A large YAML inventory is always streamed (it cannot be loaded whole); what the streamed
-sweep cannot do for it is refused up front by the CLI.
+A YAML inventory over the whole-document limit is always streamed (it cannot be loaded
+whole); what the streamed sweep cannot do for it is refused up front by the CLI. A smaller
+one alone is streamed the same way when the sweep's form allows it (``streamable_inventory``:
+the host list's conditions), and loaded otherwise.
 
 With ``--workers`` above one (the default on a multi-core machine), a source of IP-literal
 hosts is swept by that many forked workers, each reading the source itself and keeping the
@@ -47,7 +49,12 @@ from typing import Any
 import trio
 
 from scanner.config.hostlist import HOST_LIST_SUFFIXES, HostListError, read_host_list
-from scanner.config.inventory_files import is_large_inventory
+from scanner.config.inventory_files import (
+    InventoryError,
+    duplicate_message,
+    is_inventory,
+    is_large_inventory,
+)
 from scanner.config.options import VHOSTS_PROBE
 from scanner.config.targets import Target
 from scanner.engine.session import limit_key
@@ -119,6 +126,21 @@ def streamable(arguments: list[str], *, fmt: OutputFormat, all_addresses: bool,
     return path if path.suffix.lower() in HOST_LIST_SUFFIXES else None
 
 
+def streamable_inventory(arguments: list[str], *, fmt: OutputFormat, all_addresses: bool,
+                         adhoc_given: bool) -> Path | None:
+    """The one YAML inventory named, of any size the whole-document limit allows, when the
+    sweep can take it entry by entry on the same terms as a host list (``streamable``);
+    else None (it is loaded)."""
+    if len(arguments) != 1 or fmt is not OutputFormat.jsonl or all_addresses or adhoc_given:
+        return None
+    path = Path(arguments[0])
+    try:
+        regular = path.is_file()  # a FIFO or device keeps the bounded whole read
+    except OSError:
+        return None
+    return path if regular and is_inventory(path) else None
+
+
 def large_inventory(arguments: list[str]) -> Path | None:
     """The one YAML inventory named, when it is too large to load whole; else None."""
     if len(arguments) != 1:
@@ -159,15 +181,18 @@ class HostListIndex:
 
     def _refuse_duplicate(self, twins: set[int], source: TargetSource,
                           error: type[Exception]) -> None:
-        first: dict[int, Target] = {}
-        for target in source():
+        first: dict[int, tuple[int, Target]] = {}
+        for index, target in enumerate(source()):
             digest = digest64(target.key)
             if digest not in twins:
                 continue
-            if digest in first and first[digest].key == target.key:
+            if digest in first and first[digest][1].key == target.key:
+                earlier, seen = first[digest]
+                if issubclass(error, InventoryError):  # as the inventory's load says it
+                    raise error(duplicate_message(target, earlier, seen))
                 raise error(f"duplicate target {target.label} ({target.origin}; "
-                            f"first from {first[digest].origin})")
-            first.setdefault(digest, target)
+                            f"first from {seen.origin})")
+            first.setdefault(digest, (index, target))
         # Two different targets with one 64-bit digest: never seen; refuse rather than drop one.
         raise error(f"{self.path}: two targets share a 64-bit digest; split the list")
 
