@@ -16,3 +16,13 @@ class ScanFailure(Exception):
 
     def info(self) -> ErrorInfo:
         return ErrorInfo(kind=self.kind, detail=self.detail, alert=self.alert)
+
+    def detached(self) -> ScanFailure:
+        """This failure without its traceback and chained exceptions, for keeping in a
+        result. Kept with them, it holds the frames that raised it, those frames the
+        connection and session that hold it: a reference cycle that only the cyclic
+        collector frees, long after the target is done (tens of MB at a sweep's peak)."""
+        self.__traceback__ = None
+        self.__context__ = None
+        self.__cause__ = None
+        return self

@@ -406,6 +406,8 @@ class TLSConnection:
         if not self._closed:
             self._closed = True
             capture.detach(self.ssl)
+            if self.result.failure is not None:
+                self.result.failure.detached()
             self.result.duration_s = time.perf_counter() - self._started
         return self.result
 

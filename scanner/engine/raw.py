@@ -317,7 +317,7 @@ async def follow_up(stream: trio.abc.Stream, data: bytes, *, deadline: float, wi
 
 
 def connect_failed(failure: ScanFailure) -> RawReply:
-    return RawReply(RawOutcome.connect_failed, wire.ServerFlight(), failure)
+    return RawReply(RawOutcome.connect_failed, wire.ServerFlight(), failure.detached())
 
 
 def skipped(reason: str) -> RawReply:

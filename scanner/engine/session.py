@@ -206,6 +206,9 @@ class AttemptFailure:
     failure: ScanFailure
     refused: bool  # turned down before a ServerHello (alert, close, reset): often normal
 
+    def __post_init__(self) -> None:
+        self.failure.detached()
+
 
 @dataclass
 class SessionStats:
@@ -261,13 +264,13 @@ class FirstContact:
         if failure is not None and failure.kind in TARGET_FATAL:
             # The server spoke and will not start TLS (a refused STARTTLS, another protocol):
             # every later connection would hear the same.
-            self.lost = failure
+            self.lost = failure.detached()
         elif failure is None or server_hello or failure.kind not in _NO_TLS_HERE:
             self.established = True
         else:
             self.misses += 1
             if self.misses >= _CONTACT_ATTEMPTS and not self.established:
-                self.lost = failure
+                self.lost = failure.detached()
         self._wake()
 
     def abandon(self) -> None:

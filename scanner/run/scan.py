@@ -74,7 +74,13 @@ class Scanner:
         except Exception as exc:  # a bug must cost one record's detail, never the record
             log.exception("internal error scanning %s", target.label)
             record.fail(internal_error(exc))
-        return record.build(time.perf_counter() - record.started)
+        try:
+            return record.build(time.perf_counter() - record.started)
+        finally:
+            # The session holds the budget callback, which holds the builder: a cycle that
+            # would keep the whole target (connections' results, probe outputs) alive until
+            # the cyclic collector ran. Cut here, refcounting frees it now.
+            record.session = None
 
     async def _scan(self, target: Target, options: TargetOptions, record: _Builder,
                     on_first_connection: Callable[[], None]) -> None:
