@@ -25,7 +25,8 @@ from pathlib import Path
 
 import trio
 
-from scanner.config.inventory import InventoryError, load_inventory
+from scanner.config.inventory_files import InventoryError
+from scanner.config.inventory_stream import load_inventory
 from scanner.config.targets import Target, TargetSyntaxError, parse_endpoint, validate_alpn_extra
 from scanner.pkix.trust import TrustStoreError, load_ca_bundle
 from scanner.policy.catalog import Catalog, PolicyFileError, load_catalog

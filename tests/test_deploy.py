@@ -193,7 +193,7 @@ def test_cronjob_runs_an_indexed_job_whose_shards_match_the_cli() -> None:
 
 
 def test_manifests_use_the_image_user_and_an_inventory_the_cli_accepts(tmp_path: Path) -> None:
-    from scanner.config.inventory import load_inventory
+    from scanner.config.inventory_stream import load_inventory
     from scanner.probes import PROBES
 
     docs = manifests()

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from scanner.config.inventory import InventoryError, load_inventory
+from scanner.config.inventory_files import InventoryError
+from scanner.config.inventory_stream import load_inventory
 from scanner.policy.apply import annotate, identification_out
 from scanner.policy.catalog import builtin_catalog
 from scanner.policy.expectations import Expectations, evaluate, merge_expectations

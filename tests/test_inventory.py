@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from scanner.config.inventory import InventoryError, load_inventory
+from scanner.config.inventory_files import InventoryError
+from scanner.config.inventory_stream import load_inventory
 from scanner.probes import PROBES
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "targets.example.yaml"

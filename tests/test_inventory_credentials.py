@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from scanner.config.inventory import InventoryError, load_inventory
+from scanner.config.inventory_files import InventoryError
+from scanner.config.inventory_stream import load_inventory
 from scanner.probes import PROBES
 from tests.support.pki import Credential, TestPKI, key_pem
 

@@ -17,8 +17,8 @@ from typer.testing import CliRunner
 
 from scanner.cli.app import app
 from scanner.config import inventory_files
-from scanner.config.inventory import InventoryError, load_inventory
-from scanner.config.inventory_stream import stream_inventory
+from scanner.config.inventory_files import InventoryError
+from scanner.config.inventory_stream import load_inventory, stream_inventory
 from scanner.probes import PROBES
 from scanner.report.sinks import OutputFormat
 from scanner.run.streamed import streamable_inventory

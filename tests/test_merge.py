@@ -17,7 +17,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from scanner.cli.app import app
-from scanner.config.inventory import load_inventory
+from scanner.config.inventory_stream import load_inventory
 from scanner.lab.demo import demo_listeners
 from scanner.lab.server import LabServer
 from scanner.probes import PROBES

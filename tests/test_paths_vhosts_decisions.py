@@ -12,7 +12,8 @@ import typer
 
 from scanner import wire
 from scanner.cli.usage import parse_sni_names
-from scanner.config.inventory import InventoryError, load_inventory
+from scanner.config.inventory_files import InventoryError
+from scanner.config.inventory_stream import load_inventory
 from scanner.config.options import SweepDefaults, resolve_options
 from scanner.config.targets import Target, colocated_names
 from scanner.engine.connect import resolve

@@ -170,6 +170,25 @@ def test_a_streamed_list_of_addresses_is_split_between_workers(
     assert "40 target(s)" in result.stderr and "40 error" in result.stderr
 
 
+@pytest.mark.parametrize(("addresses", "jobs"), [(1, []), (3, [3])])
+def test_a_streamed_list_uses_no_more_workers_than_it_has_addresses(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, addresses: int, jobs: list[int]) -> None:
+    # A worker without an address would idle on its share of --concurrency while the others
+    # queue on theirs: one address is swept in one process, three by three workers.
+    spied = _spy_on_jobs(monkeypatch)
+    listing = tmp_path / "estate.txt"
+    ports = [free_port() for _ in range(4)]
+    listing.write_text("".join(f"127.0.0.{1 + n % addresses}:{port}\n"
+                               for n, port in enumerate(ports)))
+    output = tmp_path / "out.jsonl"
+    result = CliRunner().invoke(app, ["scan", str(listing), "--probes", "client_auth",
+                                      "--allow-unreachable", "--timeout", "5", "--workers", "4",
+                                      "-o", str(output)])
+    assert result.exit_code == 0, result.stderr
+    assert spied == jobs
+    assert len(_keys(output)) == len(listing.read_text().splitlines())
+
+
 def test_a_streamed_list_that_names_hosts_runs_in_one_process_and_says_so(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     jobs = _spy_on_jobs(monkeypatch)
@@ -210,6 +229,8 @@ def test_a_dead_streamed_worker_leaves_an_error_record_for_each_target_it_had(
     died = [r for r in records if r["error"]["kind"] == "internal_error"]
     lost = {r["target"]["host"] for r in died}
     assert doomed in lost and len(lost) < 30  # only the dead worker's addresses
-    assert all(streamed.worker_of(host, 2) == streamed.worker_of(doomed, 2) for host in lost)
+    partition = streamed.AddressPartition.plan(2, frozenset(f"127.0.0.{1 + i}" for i in range(30)))
+    assert lost == {f"127.0.0.{1 + i}" for i in range(30)
+                    if partition.worker_of(f"127.0.0.{1 + i}") == partition.worker_of(doomed)}
     assert all("exited with code 7" in r["error"]["detail"] for r in died)
     assert summary.targets == 30

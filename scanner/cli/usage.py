@@ -259,7 +259,8 @@ def collect_targets(arguments: list[str], catalog: Catalog | None = None,
                 raise fail_usage(str(exc)) from None
             continue
         if path.suffix.lower() in (".yaml", ".yml") or path.is_file():
-            from scanner.config.inventory import InventoryError, load_inventory
+            from scanner.config.inventory_files import InventoryError
+            from scanner.config.inventory_stream import load_inventory
 
             try:
                 inventory = load_inventory(path, known_probes=PROBES, catalog=catalog)

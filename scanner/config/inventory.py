@@ -8,7 +8,6 @@ checked against the catalog (plus the inventory's own ``policies:``) before any 
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from scanner import wire
 from scanner.config.inventory_files import MAX_INVENTORY_BYTES as MAX_INVENTORY_BYTES
 from scanner.config.inventory_files import InventoryError as InventoryError
-from scanner.config.inventory_files import too_large
 from scanner.config.keyfiles import ENV_NAME, KeyFileError, load_credential
 from scanner.config.targets import (
     DEFAULT_PORT,
@@ -46,7 +44,6 @@ from scanner.yamlsource import (
     Positions,
     YamlPath,
     dotted,
-    read_bounded,
 )
 
 
@@ -235,25 +232,6 @@ class Inventory:
     targets: list[Target]
     policies: tuple[Policy, ...] = ()
     catalog: Catalog | None = None  # the catalog the expectations were checked against
-
-
-def load_inventory(path: Path, *, known_probes: Collection[str],
-                   catalog: Catalog | None = None) -> Inventory:
-    """Read, validate and resolve an inventory file, or raise InventoryError.
-
-    ``catalog`` (default: the shipped one, loaded only when needed) is what ``expect.policy``
-    names are checked against, together with the inventory's own ``policies:``. The file is
-    read (bounded) once and parsed entry by entry (``inventory_stream``): the YAML nodes of
-    one entry at a time, never the whole document's.
-    """
-    from scanner.config.inventory_stream import read_inventory
-
-    refused = too_large(path)
-    if refused is not None:
-        raise InventoryError(refused)
-    text = read_bounded(path, max_bytes=MAX_INVENTORY_BYTES, what="an inventory",
-                        error=InventoryError)
-    return read_inventory(path, text, known_probes=known_probes, catalog=catalog)
 
 
 def ca_bundle_of(path: Path, positions: Positions, value: str | None,

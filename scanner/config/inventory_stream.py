@@ -40,7 +40,12 @@ from scanner.config.inventory import (
     ca_bundle_of,
     resolve_entry,
 )
-from scanner.config.inventory_files import InventoryError, duplicate_message
+from scanner.config.inventory_files import (
+    MAX_INVENTORY_BYTES,
+    InventoryError,
+    duplicate_message,
+    too_large,
+)
 from scanner.config.targets import Target
 from scanner.policy.catalog import (
     Catalog,
@@ -57,6 +62,7 @@ from scanner.yamlsource import (
     YamlPath,
     describe_yaml_error,
     first_validation_error,
+    read_bounded,
 )
 
 
@@ -385,3 +391,20 @@ def _reject_duplicates(targets: list[Target]) -> None:
         first = seen.setdefault(target.key, index)
         if first != index:
             raise InventoryError(duplicate_message(target, first, targets[first]))
+
+
+def load_inventory(path: Path, *, known_probes: Collection[str],
+                   catalog: Catalog | None = None) -> Inventory:
+    """Read, validate and resolve an inventory file, or raise InventoryError.
+
+    ``catalog`` (default: the shipped one, loaded only when needed) is what ``expect.policy``
+    names are checked against, together with the inventory's own ``policies:``. The file is
+    read (bounded) once and parsed entry by entry (``inventory_stream``): the YAML nodes of
+    one entry at a time, never the whole document's.
+    """
+    refused = too_large(path)
+    if refused is not None:
+        raise InventoryError(refused)
+    text = read_bounded(path, max_bytes=MAX_INVENTORY_BYTES, what="an inventory",
+                        error=InventoryError)
+    return read_inventory(path, text, known_probes=known_probes, catalog=catalog)

@@ -27,8 +27,8 @@ one alone is streamed the same way when the sweep's form allows it (``streamable
 the host list's conditions), and loaded otherwise.
 
 With ``--workers`` above one (the default on a multi-core machine), a source of IP-literal
-hosts is swept by that many forked workers, each reading the source itself and keeping the
-targets whose address hashes to it (``worker_of``): each address is one worker's, so the
+hosts is swept by up to that many forked workers, each reading the source itself and keeping
+the targets of its own addresses (``AddressPartition``): each address is one worker's, so the
 per-address bound holds, and the parent holds nothing per target but the 8-byte digests of
 those reported. A source that names hosts goes through one process: splitting it by address
 would mean resolving every name in every worker.
@@ -77,6 +77,8 @@ from scanner.run.sweep import (
 from scanner.run.workers import WorkerJob, sweep_jobs
 
 _CHUNK = 1 << 16  # digests sorted at a time before the merge: bounds the sort's overhead
+#: Addresses per worker noted in the first pass: up to this many are dealt out evenly.
+_FEW_ADDRESSES = 64
 _END = 1 << 64  # above every digest
 
 #: Reads the targets again from the start each time it is called.
@@ -151,29 +153,40 @@ def large_inventory(arguments: list[str]) -> Path | None:
 
 @dataclass
 class HostListIndex:
-    """What the first pass keeps of a target source: its sorted digests, and whether it
-    names hosts (not only IP literals)."""
+    """What the first pass keeps of a target source: its sorted digests, whether it names
+    hosts (not only IP literals), and its addresses while they are few (``few_addresses``,
+    None above ``_FEW_ADDRESSES`` per worker or when it names hosts)."""
 
     path: Path
     digests: array[int]
     names_hosts: bool
+    few_addresses: frozenset[str] | None = None
 
     @classmethod
     def read(cls, path: Path, source: TargetSource | None = None,
-             error: type[Exception] = HostListError) -> HostListIndex:
+             error: type[Exception] = HostListError, *, workers: int = 1) -> HostListIndex:
         """Validate every target (``error`` at the first bad one or duplicate); ``source``
-        defaults to the host list at ``path``."""
+        defaults to the host list at ``path``. With ``workers`` above one, the addresses
+        are noted while few, for ``AddressPartition``."""
         names_hosts = False
         targets = source or partial(read_host_list, path)
+        cap = _FEW_ADDRESSES * workers if workers > 1 else 0
+        addresses: set[str] | None = set() if cap else None
 
         def digests() -> Iterator[int]:
-            nonlocal names_hosts
+            nonlocal names_hosts, addresses
             for target in targets():
                 names_hosts = names_hosts or not is_ip_literal(target.host)
+                if addresses is not None:
+                    addresses.add(limit_key(target.host))
+                    if len(addresses) > cap:
+                        addresses = None
                 yield digest64(target.key)
 
         index = cls(path, sorted_digests(digests()), False)
         index.names_hosts = names_hosts
+        if addresses is not None and not names_hosts:
+            index.few_addresses = frozenset(addresses)
         twins = repeated(index.digests)
         if twins:
             index._refuse_duplicate(twins, targets, error)
@@ -273,7 +286,7 @@ def sweep_host_list(path: Path, options: SweepOptions, *, output: Path | None,
     when every host is an IP literal (module docstring).
     """
     targets_of: TargetSource = source or partial(read_host_list, path)
-    index = HostListIndex.read(path, targets_of, error)
+    index = HostListIndex.read(path, targets_of, error, workers=options.workers)
     compares_names = VHOSTS_PROBE in options.probes or options.probes == DEFAULT_PROBES
     if fallback is not None and index.names_hosts and compares_names:
         del index
@@ -291,8 +304,9 @@ def sweep_host_list(path: Path, options: SweepOptions, *, output: Path | None,
         summary.skipped = sum(1 for i in range(start, end) if contains(recorded, index.digests[i]))
     # Names would have to be resolved to be split by address (the per-address bound must
     # hold across workers): a list that names hosts is swept in one process.
-    workers = 1 if index.names_hosts else options.workers
-    if workers < options.workers:
+    partition = AddressPartition.plan(1 if index.names_hosts else options.workers,
+                                      index.few_addresses)
+    if index.names_hosts and options.workers > 1:
         summary.notes.append(f"{path} names hosts: it is swept through one process (the "
                              f"--workers split needs IP addresses, or the list in memory)")
     del index  # only the shard's digest range and the recorded digests are needed now
@@ -303,9 +317,9 @@ def sweep_host_list(path: Path, options: SweepOptions, *, output: Path | None,
     options = replace(options, concurrency=plan.concurrency, neighbours={})
     planned = end - start - summary.skipped
     sink = open_sink(OutputFormat.jsonl, output, RenderContext(), summary)
-    if workers > 1:
+    if partition.workers > 1:
         return run_into(sink, summary, partial(
-            _sweep_in_workers, targets_of, selection, workers, options, sink,
+            _sweep_in_workers, targets_of, selection, partition, options, sink,
             summary=summary, observer=observer, planned=planned))
     targets = (target for target in targets_of()
                if selection.wants(digest64(target.key)))
@@ -318,15 +332,33 @@ def sweep_host_list(path: Path, options: SweepOptions, *, output: Path | None,
     return run_into(sink, summary, run)
 
 
-def worker_of(host: str, workers: int) -> int:
-    """The worker that scans an IP-literal host: chosen by its address (both spellings of
-    an IPv4-mapped address alike), so each address is one worker's and the per-address
-    bound holds across them."""
-    digest = hashlib.blake2b(limit_key(host).encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big") % workers
+@dataclass(frozen=True)
+class AddressPartition:
+    """Which worker scans an IP-literal host: chosen by its address (both spellings of an
+    IPv4-mapped address alike), so each address is one worker's and the per-address bound
+    holds across them. Few addresses are dealt out evenly (a hash could leave a worker
+    without any, idle yet holding its share of --concurrency); many go by a hash."""
+
+    workers: int
+    assigned: dict[str, int] | None = None
+
+    @classmethod
+    def plan(cls, workers: int, few_addresses: frozenset[str] | None) -> AddressPartition:
+        if few_addresses is None:
+            return cls(workers)
+        count = max(1, min(workers, len(few_addresses)))
+        return cls(count, {address: n % count for n, address in enumerate(sorted(few_addresses))})
+
+    def worker_of(self, host: str) -> int:
+        key = limit_key(host)
+        if self.assigned is not None:
+            return self.assigned[key]
+        digest = hashlib.blake2b(key.encode(), digest_size=8).digest()
+        return int.from_bytes(digest, "big") % self.workers
 
 
-def _sweep_in_workers(targets_of: TargetSource, selection: _Selection, workers: int,
+def _sweep_in_workers(targets_of: TargetSource, selection: _Selection,
+                      partition: AddressPartition,
                       options: SweepOptions, sink: RecordSink, *, summary: SweepSummary,
                       observer: SweepObserver | None, planned: int) -> SweepSummary:
     """The second pass in ``workers`` forked processes, each reading the source itself and
@@ -340,13 +372,14 @@ def _sweep_in_workers(targets_of: TargetSource, selection: _Selection, workers: 
             position = 0
             for target in targets_of():
                 digest = digest64(target.key)
-                if selection.wants(digest) and worker_of(target.host, workers) == number:
+                if selection.wants(digest) and partition.worker_of(target.host) == number:
                     in_flight[position] = digest
                     position += 1
                     yield target
 
         return WorkerJob(targets=targets, tag_of=in_flight.pop)
 
+    workers = partition.workers
     reported: list[array[int]] = [array("Q") for _ in range(workers)]
 
     def unreported(exit_codes: list[int | None]) -> Iterator[tuple[int, Target, int | None]]:
@@ -355,7 +388,7 @@ def _sweep_in_workers(targets_of: TargetSource, selection: _Selection, workers: 
         done = [sorted_digests(digests) for digests in reported]
         for target in targets_of():
             digest = digest64(target.key)
-            number = worker_of(target.host, workers)
+            number = partition.worker_of(target.host)
             if selection.wants(digest) and exit_codes[number] != 0 \
                     and not contains(done[number], digest):
                 yield digest, target, exit_codes[number]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import trio
 
-from scanner.config.inventory import load_inventory
+from scanner.config.inventory_stream import load_inventory
 from scanner.probes import DEFAULT_PROBES, PROBES, ProbeOptions
 from scanner.results import Record
 from scanner.run.sweep import SweepOptions, sweep
