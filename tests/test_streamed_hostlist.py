@@ -170,11 +170,13 @@ def test_a_streamed_list_of_addresses_is_split_between_workers(
     assert "40 target(s)" in result.stderr and "40 error" in result.stderr
 
 
-@pytest.mark.parametrize(("addresses", "jobs"), [(1, []), (3, [3])])
-def test_a_streamed_list_uses_no_more_workers_than_it_has_addresses(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, addresses: int, jobs: list[int]) -> None:
-    # A worker without an address would idle on its share of --concurrency while the others
-    # queue on theirs: one address is swept in one process, three by three workers.
+@pytest.mark.parametrize(("addresses", "workers", "jobs"), [(1, "4", [4]), (3, "2", [2])])
+def test_listeners_on_fewer_addresses_than_workers_are_loaded_and_split(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, addresses: int, workers: str,
+        jobs: list[int]) -> None:
+    # Streamed, one address is one worker's and the other cores would idle (a worker without
+    # an address idling on its share of --concurrency is worse): a list on fewer addresses
+    # than workers is loaded, and the loaded path splits an address by listener.
     spied = _spy_on_jobs(monkeypatch)
     listing = tmp_path / "estate.txt"
     ports = [free_port() for _ in range(4)]
@@ -182,7 +184,7 @@ def test_a_streamed_list_uses_no_more_workers_than_it_has_addresses(
                                for n, port in enumerate(ports)))
     output = tmp_path / "out.jsonl"
     result = CliRunner().invoke(app, ["scan", str(listing), "--probes", "client_auth",
-                                      "--allow-unreachable", "--timeout", "5", "--workers", "4",
+                                      "--allow-unreachable", "--timeout", "5", "--workers", workers,
                                       "-o", str(output)])
     assert result.exit_code == 0, result.stderr
     assert spied == jobs

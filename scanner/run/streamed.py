@@ -79,6 +79,9 @@ from scanner.run.workers import WorkerJob, sweep_jobs
 _CHUNK = 1 << 16  # digests sorted at a time before the merge: bounds the sort's overhead
 #: Addresses per worker noted in the first pass: up to this many are dealt out evenly.
 _FEW_ADDRESSES = 64
+#: Targets on fewer addresses than workers are loaded (to be split by listener) up to this
+#: many (~560 bytes each); more are streamed through one process.
+_LOAD_TO_SPLIT = 100_000
 _END = 1 << 64  # above every digest
 
 #: Reads the targets again from the start each time it is called.
@@ -282,13 +285,23 @@ def sweep_host_list(path: Path, options: SweepOptions, *, output: Path | None,
     ``source`` reads the targets (default: the host list at ``path``); ``error`` is raised
     for a duplicate. ``fallback`` (``run_sweep`` with everything but the targets bound) runs
     instead, on the loaded targets, when the hosts are names and the vhosts probe may
-    compare them. ``options.workers`` above one splits the sweep between forked workers
-    when every host is an IP literal (module docstring).
+    compare them, or when they sit on fewer addresses than there are workers (and are not
+    too many to load): the loaded path splits an address by listener. Otherwise
+    ``options.workers`` above one splits the sweep between forked workers when every host
+    is an IP literal (module docstring).
     """
     targets_of: TargetSource = source or partial(read_host_list, path)
     index = HostListIndex.read(path, targets_of, error, workers=options.workers)
     compares_names = VHOSTS_PROBE in options.probes or options.probes == DEFAULT_PROBES
     if fallback is not None and index.names_hosts and compares_names:
+        del index
+        return fallback(list(targets_of()))
+    if (fallback is not None and index.few_addresses is not None
+            and len(index.few_addresses) < options.workers
+            and len(index.digests) <= _LOAD_TO_SPLIT):
+        # Fewer addresses than workers (one load balancer, many listeners): the loaded path
+        # splits an address by listener and divides its slots; streamed, the address would
+        # be one worker's and the other cores idle.
         del index
         return fallback(list(targets_of()))
     summary = SweepSummary()
