@@ -33,7 +33,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.nginx_lab import write_pki
+from bench.nginx_lab import tls_server, write_config, write_pki
 from bench.peers import consecutive_free_ports, run_measured, stop, wait_listening
 
 SCAN_IMPORTS = ("import scanner.cli.app, scanner.cli.usage, scanner.probes.registry, "
@@ -46,24 +46,7 @@ def start_nginx(directory: Path) -> tuple[int, subprocess.Popen[bytes]]:
         raise SystemExit("nginx is needed (apt-get install nginx-light)")
     pki = write_pki(directory)
     port = consecutive_free_ports(1, 18600)
-    config = directory / "nginx.conf"
-    config.write_text(f"""master_process off;
-worker_processes 1;
-pid {directory}/nginx.pid;
-error_log {directory}/error.log crit;
-events {{ worker_connections 1024; }}
-http {{
-  access_log off;
-  client_body_temp_path {directory}/body; proxy_temp_path {directory}/proxy;
-  fastcgi_temp_path {directory}/fastcgi; uwsgi_temp_path {directory}/uwsgi;
-  scgi_temp_path {directory}/scgi;
-  server {{
-    listen 127.0.0.1:{port} ssl;
-    ssl_certificate {pki['cert']}; ssl_certificate_key {pki['key']};
-    location / {{ return 200 "ok\\n"; }}
-  }}
-}}
-""")
+    config = write_config(directory, [tls_server([f"127.0.0.1:{port}"], pki)])
     server = subprocess.Popen([nginx, "-p", f"{directory}/", "-c", str(config),
                                "-g", "daemon off;"], stderr=subprocess.DEVNULL)
     wait_listening(port, server)
