@@ -105,7 +105,8 @@ def count_records(*outputs: Path) -> tuple[int, int, Counter[str]]:
 def sweep(targets: Path, output: Path, *extra: str, workers: int = 1,
           time_limit: float | None = None) -> tuple[float, float, bool]:
     """Wall seconds, peak RSS and whether the sweep finished (False: stopped at the limit).
-    One worker: a plain list is then streamed (run/streamed.py); more load it whole."""
+    The plain list and the YAML inventory are streamed (run/streamed.py); with ``workers``
+    above one each worker reads the file for its own addresses."""
     wall, rss, code, stderr = measure([
         sys.executable, "-m", "scanner", "scan", str(targets), "-o", str(output), "--quiet",
         "--allow-unreachable", "--probes", PROBES, "--concurrency", "512",
@@ -127,14 +128,15 @@ def main() -> None:
                         help="sweep only sizes up to this (larger ones are only loaded)")
     parser.add_argument("--shards", type=int, default=0, help="also check N shards cover all")
     parser.add_argument("--workers", type=int, default=1,
-                        help="scanner processes (1: the plain list is streamed; more: loaded)")
+                        help="scanner processes (the file is streamed either way; more than one "
+                        "split it by address)")
     parser.add_argument("--time-limit", type=float, default=None,
                         help="stop each sweep (SIGTERM) after this many seconds and report "
                         "what it wrote by then")
     parser.add_argument("--no-load", action="store_true", help="skip the load-only runs")
     parser.add_argument("--sweep", nargs="+", choices=("list", "yaml"), default=["list"],
                         help="which files to sweep: the plain list and/or the YAML inventory "
-                        "(both streamed with one worker)")
+                        "(both streamed)")
     options = parser.parse_args()
     port = free_port()  # closed: nothing listens there
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs; targets are closed ports")
