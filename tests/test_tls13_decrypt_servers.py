@@ -59,10 +59,16 @@ def test_each_key_share_group_decrypts(alpn_server: Any, group: int) -> None:
     assert reply.encrypted_extensions.alpn_protocol == "http/1.1"
 
 
-def test_no_overlap_reads_no_alpn(alpn_server: Any) -> None:
-    reply = _send(alpn_server.port, alpn=("imap",), decrypt=True)
+def test_no_alpn_offered_reads_none_selected(alpn_server: Any) -> None:
+    reply = _send(alpn_server.port, decrypt=True)
     assert reply.encrypted_extensions is not None
     assert reply.encrypted_extensions.alpn_protocol is None
+
+
+def test_no_overlap_is_an_alert_before_any_key(alpn_server: Any) -> None:
+    reply = _send(alpn_server.port, alpn=("imap",), decrypt=True)
+    assert reply.outcome is RawOutcome.alert and reply.alert is not None
+    assert reply.alert.name == "no_application_protocol"
 
 
 def test_group_without_our_key_reads_nothing(alpn_server: Any) -> None:
