@@ -97,19 +97,37 @@ def test_a_hello_retry_request_answers_only_the_group_question() -> None:
     assert server.sent[1].alpn == ("h2",) and server.sent[1].groups is None
 
 
-def test_a_refused_pair_is_asked_again_one_question_at_a_time() -> None:
+def test_a_refused_pair_drops_the_group_question_first() -> None:
+    def answer(offer: RawOffer) -> RawReply:
+        return _alert() if offer.groups == (25,) else _with_alpn("h2")
+
+    server, answers = _run(answer, [((25,), (25,))], [("h2",)], 1)
+    pair, plain, alpn_alone = server.sent
+    assert pair.groups == (25,) and pair.alpn == ("h2",)
+    assert plain.groups is None and not plain.alpn  # the suite question's own answer
+    assert alpn_alone.groups is None and alpn_alone.alpn == ("h2",)
+    assert answers["groups"][0].outcome is RawOutcome.alert  # the refusal was its answer
+    assert answers["alpn"][0].encrypted_extensions.alpn_protocol == "h2"
+
+
+def test_a_refused_alpn_question_leaves_the_group_question_for_the_next_hello() -> None:
     def answer(offer: RawOffer) -> RawReply:
         return _alert() if offer.alpn == ("spdy/1",) else _with_alpn(None)
 
-    server, answers = _run(answer, [((29,), (29,))], [("spdy/1",)], 3)
-    pair, plain, group_alone, alpn_alone, plain_again = server.sent[:5]
+    server, answers = _run(answer, [((29,), (29,))], [("spdy/1",)], 2)
+    pair, plain, alpn_alone, group_alone = server.sent
     assert pair.alpn == ("spdy/1",) and pair.groups == (29,)
     assert not plain.alpn and plain.groups is None  # the suite question's own answer
-    assert group_alone.groups == (29,) and not group_alone.alpn
     assert alpn_alone.alpn == ("spdy/1",) and alpn_alone.groups is None
-    assert not plain_again.alpn
+    assert group_alone.groups == (29,) and not group_alone.alpn  # accepted: one hello
+    assert answers["alpn"][0].outcome is RawOutcome.alert  # the refusal was its answer
     assert answers["groups"][0].outcome is RawOutcome.server_hello
-    assert answers["alpn"][0].outcome is RawOutcome.alert  # the refusal was the answer
+
+
+def test_a_hello_refused_plain_too_teaches_nothing() -> None:
+    server, answers = _run(lambda offer: _alert(), [((25,), (25,))], [("h2",)], 1)
+    assert len(server.sent) == 2  # carried, then plain: no third hello
+    assert answers == {"groups": [None], "alpn": [None]}  # asked on their own later
 
 
 def test_questions_left_when_the_hellos_end_get_none() -> None:

@@ -15,8 +15,8 @@ independently, so a suite hello can offer the group enumeration's groups (and ke
 instead of the default ones, and answer both questions. It also picks ALPN on its own,
 but answers it in EncryptedExtensions: a hello carrying an ALPN question offers real key
 shares and reads on past the ServerHello to decrypt it (``wire.tls13_keys``). One TLS 1.3
-hello can carry a group question and an ALPN question together (``CarrierSet``); a
-HelloRetryRequest answers the group question only.
+hello can carry a group question and an ALPN question together (``CarrierSet``, which also
+tells which of them a refusal answers); a HelloRetryRequest answers the group question only.
 
 The alpn probe asks its questions one after another (each offer depends on the answer
 before), so when it is part of the scan the enumeration waits for its next question, or
@@ -129,13 +129,15 @@ class CarrierSet:
     Before each hello it waits until every carrier has a question pending or will have
     none, so which hello carries what does not depend on timing. An accepted hello answers
     each question it carried (that its carrier finds usable). A refused one is sent again
-    plain; when that one is accepted, a single carried question got its answer (the
-    refusal), but with several the refusal is not anyone's: they wait, and from then on
-    each hello carries one question only (the first carrier's first)."""
+    plain: the suite question must get a plain hello's answer. If that is refused too,
+    nothing was learnt about the questions, and they wait for the next hello. If it is
+    accepted, a single question got its answer (the refusal). With two, one more hello
+    carries the second alone: accepted, it answers the second and the refusal answers the
+    first; refused, that refusal answers the second and the first waits."""
 
     def __init__(self, *carriers: HelloCarrier[Any]) -> None:
+        assert len(carriers) <= 2, "a refusal is told apart for two questions at most"
         self.carriers = carriers
-        self._one_at_a_time = False
 
     def close(self) -> None:
         for carrier in self.carriers:
@@ -144,40 +146,58 @@ class CarrierSet:
     async def _take(self) -> list[tuple[HelloCarrier[Any], Question[Any]]]:
         while (waiting := next((c for c in self.carriers if not c._ready), None)) is not None:
             await waiting._changed.wait()
-        taken = [(carrier, question) for carrier in self.carriers
-                 if (question := carrier._pop()) is not None]
-        if self._one_at_a_time:
-            for carrier, question in taken[1:]:
+        return [(carrier, question) for carrier in self.carriers
+                if (question := carrier._pop()) is not None]
+
+    @staticmethod
+    def _offer(offer: RawOffer, taken: list[tuple[HelloCarrier[Any], Question[Any]]]
+               ) -> RawOffer:
+        for carrier, question in taken:
+            offer = carrier._carry(offer, question.offer)
+        return offer
+
+    @staticmethod
+    def _answer(reply: RawReply, taken: list[tuple[HelloCarrier[Any], Question[Any]]]
+                ) -> None:
+        """An accepted hello answers what it carried, where that tells (else: requeue)."""
+        for carrier, question in taken:
+            if carrier._usable(reply):
+                question.answer(reply)
+            else:
                 carrier._requeue(question)
-            taken = taken[:1]
-        return taken
 
     async def send(self, hellos: RawHellos, offer: RawOffer) -> tuple[RawReply, int]:
         """Send ``offer`` (a plain hello) carrying the next pending questions, if any:
-        (the reply ``offer`` alone gets, the hellos sent for it: 1, or 2 after a refusal)."""
+        (the reply ``offer`` alone gets, the hellos sent for it: 1 to 3)."""
         taken = await self._take()
         if not taken:
             return await hellos.send(offer), 1
-        carried_offer = offer
-        for carrier, question in taken:
-            carried_offer = carrier._carry(carried_offer, question.offer)
-        carried = await hellos.send(carried_offer)
-        if carried.hello and carried.version == offer.version:
-            for carrier, question in taken:
-                if carrier._usable(carried):
-                    question.answer(carried)
-                else:
-                    carrier._requeue(question)
+
+        def accepted(reply: RawReply) -> bool:
+            return reply.hello and reply.version == offer.version
+
+        carried = await hellos.send(self._offer(offer, taken))
+        if accepted(carried):
+            self._answer(carried, taken)
             return carried, 1
         clean = await hellos.send(offer)
-        if clean.hello and clean.version == offer.version and len(taken) == 1:
-            taken[0][1].answer(carried)  # only the question made the difference
-        else:
-            if clean.hello and clean.version == offer.version:
-                self._one_at_a_time = True  # which question was refused is not known
+        if not accepted(clean):
             for carrier, question in taken:
-                carrier._requeue(question)  # nothing learnt about it: the next hello
-        return clean, 2
+                carrier._requeue(question)  # nothing learnt about them: the next hello
+            return clean, 2
+        if len(taken) == 1:
+            taken[0][1].answer(carried)  # only the question made the difference
+            return clean, 2
+        (first_carrier, first), *rest = taken
+        alone = await hellos.send(self._offer(offer, rest))
+        if accepted(alone):
+            first.answer(carried)  # dropping it made the difference
+            self._answer(alone, rest)
+        else:
+            first_carrier._requeue(first)
+            for _, question in rest:  # one question at most after the first
+                question.answer(alone)
+        return clean, 3
 
 
 def _carry_alpn(offer: RawOffer, protocols: tuple[str, ...]) -> RawOffer:
