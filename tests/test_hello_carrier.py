@@ -35,7 +35,7 @@ def _with_alpn(protocol: str | None) -> RawReply:
 
 
 def _alert() -> RawReply:
-    flight = wire.ServerFlight(alert=wire.Alert(2, 120))
+    flight = wire.ServerFlight(alert=wire.Alert(2, 40))  # handshake_failure
     return RawReply(RawOutcome.alert, flight)
 
 
@@ -56,7 +56,7 @@ def _run(answer: Callable[[RawOffer], RawReply], group_questions: list[Any],
     server = _Server(answer)
     groups = GroupCarrier(open_=True, wait_for_asker=True)
     alpn = Tls13AlpnCarrier(open_=True, wait_for_asker=True)
-    carriers = CarrierSet(groups, alpn)
+    carriers = CarrierSet(alpn, groups)  # as the enumeration orders them
     answers: dict[str, Any] = {"groups": [], "alpn": []}
 
     async def ask(carrier: Any, questions: list[Any], key: str) -> None:
@@ -97,29 +97,29 @@ def test_a_hello_retry_request_answers_only_the_group_question() -> None:
     assert server.sent[1].alpn == ("h2",) and server.sent[1].groups is None
 
 
-def test_a_refused_pair_drops_the_group_question_first() -> None:
+def test_a_refused_pair_asks_the_group_question_alone() -> None:
     def answer(offer: RawOffer) -> RawReply:
         return _alert() if offer.groups == (25,) else _with_alpn("h2")
 
     server, answers = _run(answer, [((25,), (25,))], [("h2",)], 1)
-    pair, plain, alpn_alone = server.sent
+    pair, plain, group_alone = server.sent
     assert pair.groups == (25,) and pair.alpn == ("h2",)
     assert plain.groups is None and not plain.alpn  # the suite question's own answer
-    assert alpn_alone.groups is None and alpn_alone.alpn == ("h2",)
+    assert group_alone.groups == (25,) and not group_alone.alpn
     assert answers["groups"][0].outcome is RawOutcome.alert  # the refusal was its answer
-    assert answers["alpn"][0].encrypted_extensions.alpn_protocol == "h2"
+    assert answers["alpn"] == [None]  # unknown; no hello left: asked on its own
 
 
-def test_a_refused_alpn_question_leaves_the_group_question_for_the_next_hello() -> None:
+def test_a_refused_pair_whose_group_question_is_fine() -> None:
     def answer(offer: RawOffer) -> RawReply:
         return _alert() if offer.alpn == ("spdy/1",) else _with_alpn(None)
 
     server, answers = _run(answer, [((29,), (29,))], [("spdy/1",)], 2)
-    pair, plain, alpn_alone, group_alone = server.sent
+    pair, plain, group_alone, next_hello = server.sent
     assert pair.alpn == ("spdy/1",) and pair.groups == (29,)
     assert not plain.alpn and plain.groups is None  # the suite question's own answer
-    assert alpn_alone.alpn == ("spdy/1",) and alpn_alone.groups is None
-    assert group_alone.groups == (29,) and not group_alone.alpn  # accepted: one hello
+    assert group_alone.groups == (29,) and not group_alone.alpn
+    assert not next_hello.alpn and next_hello.groups is None  # nothing left to carry
     assert answers["alpn"][0].outcome is RawOutcome.alert  # the refusal was its answer
     assert answers["groups"][0].outcome is RawOutcome.server_hello
 
@@ -133,3 +133,19 @@ def test_a_hello_refused_plain_too_teaches_nothing() -> None:
 def test_questions_left_when_the_hellos_end_get_none() -> None:
     _, answers = _run(lambda offer: _hello(retry=True), [], [("h2",), ("http/1.1",)], 2)
     assert answers["alpn"] == [None, None]  # never usable: the asker asks on its own
+
+
+def _no_application_protocol() -> RawReply:
+    flight = wire.ServerFlight(alert=wire.Alert(2, 120))
+    return RawReply(RawOutcome.alert, flight)
+
+
+def test_an_alpn_refusal_asks_without_alpn_before_the_plain_hello() -> None:
+    def answer(offer: RawOffer) -> RawReply:
+        return _no_application_protocol() if offer.alpn == ("h2",) else _with_alpn(None)
+
+    server, answers = _run(answer, [((29,), (29,))], [("h2",)], 1)
+    pair, group_alone = server.sent  # no plain hello: the group one answers the suites
+    assert pair.alpn == ("h2",) and group_alone.groups == (29,) and not group_alone.alpn
+    assert answers["alpn"][0].alert.name == "no_application_protocol"
+    assert answers["groups"][0].outcome is RawOutcome.server_hello

@@ -128,12 +128,15 @@ class CarrierSet:
 
     Before each hello it waits until every carrier has a question pending or will have
     none, so which hello carries what does not depend on timing. An accepted hello answers
-    each question it carried (that its carrier finds usable). A refused one is sent again
-    plain: the suite question must get a plain hello's answer. If that is refused too,
-    nothing was learnt about the questions, and they wait for the next hello. If it is
-    accepted, a single question got its answer (the refusal). With two, one more hello
+    each question it carried (that its carrier finds usable); which suite a server picks
+    does not depend on them, so it answers the suite question too. A refused one is sent
+    again plain: the suite question must get a plain hello's answer. If that is refused
+    too, nothing was learnt about the questions, and they wait for the next hello. If it
+    is accepted, a single question got its answer (the refusal). With two, one more hello
     carries the second alone: accepted, it answers the second and the refusal answers the
-    first; refused, that refusal answers the second and the first waits."""
+    first; refused, that refusal answers the second and the first waits. When the refusal
+    names ALPN (the first question), the hello without it goes before the plain one:
+    accepted, it answers all three questions with one hello fewer."""
 
     def __init__(self, *carriers: HelloCarrier[Any]) -> None:
         assert len(carriers) <= 2, "a refusal is told apart for two questions at most"
@@ -180,6 +183,8 @@ class CarrierSet:
         if accepted(carried):
             self._answer(carried, taken)
             return carried, 1
+        if len(taken) == 2 and _names_alpn(carried):
+            return await self._without_first(hellos, offer, taken, carried, accepted)
         clean = await hellos.send(offer)
         if not accepted(clean):
             for carrier, question in taken:
@@ -198,6 +203,34 @@ class CarrierSet:
             for _, question in rest:  # one question at most after the first
                 question.answer(alone)
         return clean, 3
+
+    async def _without_first(self, hellos: RawHellos, offer: RawOffer,
+                             taken: list[tuple[HelloCarrier[Any], Question[Any]]],
+                             carried: RawReply, accepted: Callable[[RawReply], bool]
+                             ) -> tuple[RawReply, int]:
+        """A refusal that names the first question (ALPN): the hello without it first,
+        which, accepted, answers the suite and the second question, and the first with
+        the refusal; refused, the plain hello follows, as after any other refusal."""
+        (first_carrier, first), (second_carrier, second) = taken
+        alone = await hellos.send(self._offer(offer, taken[1:]))
+        if accepted(alone):
+            first.answer(carried)  # dropping it made the difference
+            self._answer(alone, taken[1:])
+            return alone, 2
+        clean = await hellos.send(offer)
+        if accepted(clean):
+            second.answer(alone)  # between these two, only it made the difference
+            first_carrier._requeue(first)
+        else:
+            first_carrier._requeue(first)
+            second_carrier._requeue(second)
+        return clean, 3
+
+
+def _names_alpn(reply: RawReply) -> bool:
+    """A refusal with the no_application_protocol alert (RFC 7301 3.2): most likely the
+    ALPN offer's. Only the order of the hellos that find out depends on it."""
+    return reply.alert is not None and reply.alert.name == "no_application_protocol"
 
 
 def _carry_alpn(offer: RawOffer, protocols: tuple[str, ...]) -> RawOffer:
