@@ -1,6 +1,7 @@
-"""TLS 1.2 ALPN questions carried by the suite enumeration's hellos give the same facts as
-full handshakes: each server is scanned with the alpn probe alone (handshakes, as before)
-and together with cipher_suites (whose TLS 1.2 hellos carry the questions)."""
+"""ALPN questions carried by the suite enumeration's hellos give the same facts as full
+handshakes: each server is scanned with the alpn probe alone (handshakes, as before) and
+together with cipher_suites (whose TLS 1.2 hellos carry the questions in the clear, and
+whose TLS 1.3 hellos carry them and decrypt EncryptedExtensions to read the answer)."""
 
 from __future__ import annotations
 
@@ -30,13 +31,19 @@ def _servers(request: pytest.FixtureRequest, name: str) -> Any:
     if name == "openssl-every":  # more questions than suite hellos
         return request.getfixturevalue("openssl_server")(
             verify=None, extra_args=["-alpn", EVERY]), ("imap", "pop3")
+    if name == "openssl-tls13-certificate-required":  # only TLS 1.3 hellos can carry
+        return request.getfixturevalue("openssl_server")(
+            verify="require", tls_versions=("1.3",), extra_args=["-alpn", EVERY]), ()
+    if name == "nginx-tls13-http1":  # TLS 1.3 only; h2 alone is rejected
+        return request.getfixturevalue("nginx_server")(mode="none", tls_versions=("1.3",)), ()
     assert name == "openssl-tls12-certificate-required"
     return request.getfixturevalue("openssl_server")(
         verify="require", tls_versions=("1.2",), extra_args=["-alpn", "http/1.1"]), ()
 
 
 @pytest.mark.parametrize("name", ["nginx-h2", "nginx-http1", "gnutls-fatal", "gnutls-ignored",
-                                  "openssl-every", "openssl-tls12-certificate-required"])
+                                  "openssl-every", "openssl-tls12-certificate-required",
+                                  "openssl-tls13-certificate-required", "nginx-tls13-http1"])
 def test_carried_answers_are_the_handshakes_answers(request: pytest.FixtureRequest,
                                                     scan: Scan, name: str) -> None:
     server, extra = _servers(request, name)
@@ -47,3 +54,38 @@ def test_carried_answers_are_the_handshakes_answers(request: pytest.FixtureReque
     assert carried.alpn.model_dump() == alone.alpn.model_dump()
     full = [r.stats.connections - r.stats.raw_connections for r in (alone, carried)]
     assert full[1] < full[0], full  # the TLS 1.2 questions took no handshake of their own
+
+
+@pytest.mark.parametrize(("curves", "http2"), [
+    ("X25519:prime256v1:secp384r1", True),
+    ("secp384r1:X25519", True),
+    ("X25519:prime256v1:secp384r1", False),
+])
+def test_tls13_alpn_and_group_questions_share_hellos(nginx_server: Callable[..., Any],
+                                                     scan: Scan, curves: str,
+                                                     http2: bool) -> None:
+    """A TLS 1.3 suite hello carries a group question and an ALPN question together
+    (secp384r1 first: some carried hellos get a HelloRetryRequest, which answers the group
+    question only; without http2, an h2-only offer is refused, and whose question made the
+    difference is unknown); every facet is the one each probe finds alone."""
+    server = nginx_server(mode="none", tls_versions=("1.2", "1.3"), http2=http2,
+                          extra_directives=f"ssl_ecdh_curve {curves};")
+    probes = ("alpn", "groups", "cipher_suites")
+    alone = {probe: scan(server.port, probes=(probe,)) for probe in probes}
+    together = scan(server.port, probes=probes)
+    assert together.status == "ok", (together.error, together.probe_errors)
+    for probe in probes:
+        facet, reference = getattr(together, probe), getattr(alone[probe], probe)
+        assert facet is not None and reference is not None
+        assert _without_counts(facet) == _without_counts(reference), probe
+    full = [r.stats.connections - r.stats.raw_connections
+            for r in (alone["alpn"], together)]
+    assert full[1] < full[0], full
+
+
+def _without_counts(facet: Any) -> Any:
+    dumped = facet.model_dump()
+    for entry in dumped.values():
+        if isinstance(entry, dict):
+            entry.pop("connections", None)
+    return dumped

@@ -21,6 +21,8 @@ from scanner.engine.errors import ScanFailure
 from scanner.offers.keyshares import X25519, key_share
 from scanner.results import ErrorKind
 from scanner.wire import TLSVersion
+from scanner.wire.tls13_flight import handshake_payload
+from scanner.wire.tls13_keys import TLS13_KEY_SHARE_GROUPS, EphemeralKey
 
 _RECEIVE_CHUNK = 65536
 
@@ -78,10 +80,15 @@ class RawOffer:
     alpn: tuple[str, ...] = ()
     npn: bool = True
     legacy_extensions: bool = True  # renegotiation_info, EMS, ETM, session_ticket, OCSP
+    #: TLS 1.3: send real key shares (fresh key pairs for the groups we can compute) and
+    #: read the server's EncryptedExtensions after its ServerHello (``encode_keyed``).
+    decrypt: bool = False
 
-    def client_hello(self) -> wire.ClientHello:
+    def client_hello(self, keys: dict[int, EphemeralKey] | None = None) -> wire.ClientHello:
+        """The hello; with ``keys``, TLS 1.3 key shares of groups we can compute get fresh
+        key pairs, kept in ``keys``."""
         if self.version == TLSVersion.TLSv1_3:
-            return self._tls13()
+            return self._tls13(keys)
         if self.version == TLSVersion.SSLv3:
             suites = (*self.cipher_suites, wire.SCSV_EMPTY_RENEGOTIATION_INFO)
             return wire.ClientHello(TLSVersion.SSLv3, os.urandom(32), b"", suites, b"\x00", None)
@@ -92,16 +99,33 @@ class RawOffer:
         record_version = TLSVersion.SSLv3 if sslv3 else TLSVersion.TLSv1_0
         return wire.client_hello_record(self.client_hello(), record_version=record_version)
 
+    def encode_keyed(self) -> tuple[bytes, wire.HandshakeDecryption | None]:
+        """The hello and, for a TLS 1.3 ``decrypt`` offer, what reading the server's
+        EncryptedExtensions needs (its private keys and the ClientHello as sent)."""
+        if not self.decrypt or self.version != TLSVersion.TLSv1_3:
+            return self.encode(), None
+        keys: dict[int, EphemeralKey] = {}
+        payload = wire.client_hello_record(self.client_hello(keys),
+                                           record_version=TLSVersion.TLSv1_0)
+        return payload, wire.HandshakeDecryption(handshake_payload(payload), keys)
+
     def _common(self) -> list[wire.Extension]:
         extensions = []
         if self.sni:
             extensions.append(wire.server_name_extension(self.sni))
         return extensions
 
-    def _tls13(self) -> wire.ClientHello:
+    def _tls13(self, keys: dict[int, EphemeralKey] | None) -> wire.ClientHello:
         groups = self.groups or TLS13_GROUPS
-        shares = [entry for group in self.key_share_groups if group in groups
-                  if (entry := key_share(group)) is not None]
+        shares = []
+        for group in self.key_share_groups:
+            if group not in groups:
+                continue
+            if keys is not None and group in TLS13_KEY_SHARE_GROUPS:
+                keys[group] = EphemeralKey(group)
+                shares.append(wire.KeyShareEntry(group, keys[group].public))
+            elif (entry := key_share(group)) is not None:
+                shares.append(entry)
         extensions = [
             *self._common(),
             wire.supported_versions_extension([TLSVersion.TLSv1_3]),
@@ -174,6 +198,12 @@ class RawReply:
     @property
     def server_hello(self) -> wire.ServerHello | None:
         return self.flight.server_hello
+
+    @property
+    def encrypted_extensions(self) -> wire.EncryptedExtensions | None:
+        """What a ``decrypt`` offer read after a TLS 1.3 ServerHello, when it could."""
+        decryption = self.flight.decryption
+        return None if decryption is None else decryption.encrypted_extensions
 
     @property
     def hello(self) -> bool:
@@ -257,10 +287,12 @@ def _classify(flight: wire.ServerFlight, eof: bool) -> tuple[RawOutcome, ScanFai
 
 
 async def exchange(stream: trio.abc.Stream, payload: bytes, *, deadline: float,
-                   stop_at: wire.StopAt = wire.StopAt.SERVER_HELLO) -> RawReply:
-    """Send ``payload`` (one or more records) and read the answer; never raises on I/O."""
+                   stop_at: wire.StopAt = wire.StopAt.SERVER_HELLO,
+                   decryption: wire.HandshakeDecryption | None = None) -> RawReply:
+    """Send ``payload`` (one or more records) and read the answer; never raises on I/O.
+    With ``decryption``, a TLS 1.3 answer is read on to its EncryptedExtensions."""
     started = time.perf_counter()
-    flight = wire.ServerFlight(stop_at=stop_at)
+    flight = wire.ServerFlight(stop_at=stop_at, decryption=decryption)
     eof = False
     try:
         with trio.move_on_at(deadline):

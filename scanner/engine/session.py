@@ -412,19 +412,23 @@ class EndpointSession:
         then: Callable[[raw.RawReply], bytes | None] | None = None,
         then_window: float = 2.0,
         then_enough: Callable[[wire.FollowUpRecords], bool] | None = None,
+        decryption: wire.HandshakeDecryption | None = None,
     ) -> raw.RawReply:
         """One connection, one raw ClientHello (``payload``), the server's answer; within
         the same limits, deadline and counters as a full handshake. ``skip``, asked once a
         connection slot is free, may give a reason not to connect after all. ``then``, given
         the answer, may return one more message to send on the same connection; what comes
         back within ``then_window`` seconds (at most 64 KiB, and no more once ``then_enough``
-        says the records read so far settle the question) is ``reply.followup``."""
+        says the records read so far settle the question) is ``reply.followup``. With
+        ``decryption`` (``RawOffer.encode_keyed``), a TLS 1.3 answer is read on to its
+        EncryptedExtensions."""
         trial = await self.contact.enter()
         try:
             if self.contact.lost is not None:
                 return raw.connect_failed(self.contact.lost)
             reply = await self._raw_exchange(payload, stop_at=stop_at, skip=skip, then=then,
-                                             then_window=then_window, then_enough=then_enough)
+                                             then_window=then_window, then_enough=then_enough,
+                                             decryption=decryption)
             if trial and reply.outcome is not raw.RawOutcome.skipped:
                 trial = False
                 answered = bool(reply.hello) or reply.outcome in _RAW_ANSWERS
@@ -445,6 +449,7 @@ class EndpointSession:
         skip: Callable[[], str | None] | None,
         then: Callable[[raw.RawReply], bytes | None] | None, then_window: float,
         then_enough: Callable[[wire.FollowUpRecords], bool] | None,
+        decryption: wire.HandshakeDecryption | None = None,
     ) -> raw.RawReply:
         async with self.limits.slot(self.address.ip, self.address.port):
             reason = skip() if skip is not None else None
@@ -463,7 +468,8 @@ class EndpointSession:
                     await self._before_tls(stream, deadline)
                 except ScanFailure as failure:
                     return raw.connect_failed(failure)
-                reply = await raw.exchange(stream, payload, deadline=deadline, stop_at=stop_at)
+                reply = await raw.exchange(stream, payload, deadline=deadline, stop_at=stop_at,
+                                           decryption=decryption)
                 more = then(reply) if then is not None else None
                 if more is not None:
                     reply.followup = await raw.follow_up(stream, more, deadline=deadline,

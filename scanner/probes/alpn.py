@@ -29,6 +29,7 @@ from scanner.probes.shared.alpn_elimination import (
     eliminate_alpn,
 )
 from scanner.probes.shared.credential import presented_in
+from scanner.probes.shared.hello_carrier import HelloCarrier
 from scanner.probes.shared.report import version_name
 from scanner.probes.shared.work import SharedWork
 from scanner.results import (
@@ -81,16 +82,16 @@ class AlpnProbe(Probe[AlpnFacet]):
         async def probe_version(version: TLSVersion) -> None:
             try:
                 results[version] = await _VersionProbe(context.shared, version).run(candidates)
-            finally:
-                if version is TLSVersion.TLSv1_2:  # no more questions for the suite hellos
-                    context.shared.enumeration.alpn_carrier.asker_done()
+            finally:  # no more questions for the suite hellos of this version
+                _carrier(context.shared, version).asker_done()
 
         try:
             async with trio.open_nursery() as nursery:
                 for version in _VERSIONS:
                     nursery.start_soon(probe_version, version)
         finally:  # whatever happened, the suite enumeration must not wait for us
-            context.shared.enumeration.alpn_carrier.asker_done()
+            for version in _VERSIONS:
+                _carrier(context.shared, version).asker_done()
         facet = summarise(results[TLSVersion.TLSv1_3], results[TLSVersion.TLSv1_2])
         return ProbeOutput(facet=facet, findings=findings_for(facet))
 
@@ -125,13 +126,13 @@ class _VersionProbe:
         return attempt
 
     async def _carried(self, offer: tuple[str, ...]) -> AlpnAttempt | None:
-        """At TLS 1.2, the answer read from a suite enumeration hello that carried
-        ``offer`` (the ServerHello is in the clear); None: ask with a handshake. The first
-        standard offer stays a handshake: engine_agreement compares it with the raw view."""
-        if (self.version is not TLSVersion.TLSv1_2 or not offer
-                or offer == STANDARD_OFFERS[next(iter(STANDARD_OFFERS))]):
+        """The answer read from a suite enumeration hello that carried ``offer`` (at TLS
+        1.2 in the clear ServerHello, at TLS 1.3 in the decrypted EncryptedExtensions);
+        None: ask with a handshake. The first standard offer stays a handshake:
+        engine_agreement compares it with the raw view."""
+        if not offer or offer == STANDARD_OFFERS[next(iter(STANDARD_OFFERS))]:
             return None
-        reply = await self.shared.enumeration.alpn_carrier.ask(offer)
+        reply = await _carrier(self.shared, self.version).ask(offer)
         return classify_raw(reply, offer, self.version) if reply is not None else None
 
     async def run(self, candidates: list[str]) -> AlpnAtVersion:
@@ -198,6 +199,12 @@ class _VersionProbe:
         return NoPick(f"{attempt.outcome.value}: {attempt.detail}")
 
 
+def _carrier(shared: SharedWork, version: TLSVersion) -> HelloCarrier[tuple[str, ...]]:
+    enumeration = shared.enumeration
+    return (enumeration.alpn13_carrier if version is TLSVersion.TLSv1_3
+            else enumeration.alpn_carrier)
+
+
 def _attempt_order(attempt: AlpnAttempt) -> int:
     """Standard offers first, in their documented order (they ran concurrently)."""
     offers = list(STANDARD_OFFERS.values())
@@ -241,20 +248,27 @@ def classify(result: HandshakeResult, offer: tuple[str, ...], version: TLSVersio
 def classify_raw(reply: RawReply, offer: tuple[str, ...],
                  version: TLSVersion) -> AlpnAttempt | None:
     """What a raw hello's answer says about ALPN, when it says what a handshake's would (a
-    ServerHello at ``version``, or an alert); None otherwise."""
+    ServerHello at ``version`` - at TLS 1.3 with its EncryptedExtensions decrypted - or an
+    alert); None otherwise."""
     hello = reply.server_hello
     if hello is None:
         if reply.outcome is RawOutcome.alert and reply.alert is not None:
             return AlpnAttempt(offer=list(offer), outcome=AlpnOutcome.rejected,
                                alert=reply.alert.name)
         return None
-    if hello.selected_version != int(version) or version is TLSVersion.TLSv1_3:
+    if hello.selected_version != int(version):
         return None
-    try:
-        names = hello.alpn_protocols
-        selected = _single(names) if names is not None else None
-    except wire.WireError:
-        return None
+    if version is TLSVersion.TLSv1_3:
+        extensions = reply.encrypted_extensions
+        if reply.outcome is not RawOutcome.server_hello or extensions is None:
+            return None
+        selected = extensions.alpn_protocol  # as a handshake reads it (_selected_protocol)
+    else:
+        try:
+            names = hello.alpn_protocols
+            selected = _single(names) if names is not None else None
+        except wire.WireError:
+            return None
     if selected is None:
         return AlpnAttempt(offer=list(offer), outcome=AlpnOutcome.no_protocol)
     outcome = AlpnOutcome.selected if selected in offer else AlpnOutcome.selected_unoffered

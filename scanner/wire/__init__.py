@@ -141,6 +141,7 @@ from .sslv2 import (
 )
 from .stream import RecordTracker
 from .tickets import NewSessionTicket, parse_new_session_ticket
+from .tls13_flight import HandshakeDecryption
 from .transcript import Direction, Transcript, TranscriptMessage
 from .x500 import (
     DistinguishedName,
@@ -193,6 +194,7 @@ __all__ = [
     "Extension",
     "ExtensionType",
     "FollowUpRecords",
+    "HandshakeDecryption",
     "HandshakeHeader",
     "HandshakeMessage",
     "HandshakeType",

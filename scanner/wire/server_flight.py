@@ -19,6 +19,7 @@ from .records import RECORD_HEADER_LENGTH, describe_non_tls, looks_like_tls, par
 from .registry import HANDSHAKE_TYPES, ContentType, HandshakeType, TLSVersion, name_for
 from .server_hello import ServerHello, parse_server_hello
 from .sslv2 import Ssl2Error, Ssl2ServerHello, parse_sslv2_message, sslv2_record_length
+from .tls13_flight import HandshakeDecryption
 
 __all__ = ["ServerFlight", "StopAt"]
 
@@ -44,6 +45,9 @@ class ServerFlight:
     not_tls: str | None = None
     error: str | None = None
     messages: list[tuple[int, bytes]] = field(default_factory=list)  # (type, body) in order
+    #: Set for a TLS 1.3 hello with real key shares: after a ServerHello, reading goes on
+    #: until it has EncryptedExtensions (or knows it cannot read it).
+    decryption: HandshakeDecryption | None = None
     bytes_received: int = 0
     done: bool = False
 
@@ -93,11 +97,12 @@ class ServerFlight:
             end = RECORD_HEADER_LENGTH + header.length
             if len(self._buffer) < end:
                 return
+            raw_header = bytes(self._buffer[:RECORD_HEADER_LENGTH])
             payload = bytes(self._buffer[RECORD_HEADER_LENGTH:end])
             del self._buffer[:end]
-            self._record(header.content_type, payload)
+            self._record(header.content_type, payload, raw_header)
 
-    def _record(self, content_type: int, payload: bytes) -> None:
+    def _record(self, content_type: int, payload: bytes, raw_header: bytes) -> None:
         if content_type == ContentType.alert:
             self._alerts(payload)
         elif content_type == ContentType.handshake:
@@ -105,7 +110,11 @@ class ServerFlight:
         elif content_type == ContentType.change_cipher_spec:
             return  # TLS 1.3 middlebox compatibility, after a ServerHello or HRR
         elif content_type == ContentType.application_data and self.server_hello is not None:
-            self.done = True  # encrypted TLS 1.3 handshake: nothing more to read in clear
+            if self.decryption is not None:
+                self.decryption.record(raw_header, payload)
+                self.done = self.decryption.done
+            else:
+                self.done = True  # encrypted TLS 1.3 handshake: nothing more to read in clear
         else:
             name = ("application_data" if content_type == ContentType.application_data
                     else str(content_type))
@@ -135,6 +144,8 @@ class ServerFlight:
             self.messages.append((msg_type, body))
             if msg_type == HandshakeType.server_hello and self.server_hello is None:
                 self.server_hello = parse_server_hello(body)
+                if self._decrypting(message):
+                    return
                 if (self.stop_at is StopAt.SERVER_HELLO
                         or self.server_hello.is_hello_retry_request
                         or self.server_hello.selected_version >= TLSVersion.TLSv1_3):
@@ -143,6 +154,16 @@ class ServerFlight:
             elif msg_type == HandshakeType.server_hello_done:
                 self.done = True
                 return
+
+    def _decrypting(self, message: bytes) -> bool:
+        """Whether reading goes on past this ServerHello, to decrypt what follows."""
+        hello = self.server_hello
+        if (self.decryption is None or hello is None or hello.is_hello_retry_request
+                or hello.selected_version < TLSVersion.TLSv1_3):
+            return False
+        self.decryption.start(message, hello)
+        self.done = self.decryption.done
+        return True
 
     def message(self, msg_type: int) -> bytes | None:
         """Body of the first message of ``msg_type`` received, if any."""

@@ -12,7 +12,6 @@ module: version_tests, suite_enumeration, group_enumeration, alpn_elimination.
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import Any
 
 import trio
 
@@ -28,7 +27,12 @@ from scanner.probes.shared.alpn_elimination import (
     raw_answer,
 )
 from scanner.probes.shared.group_enumeration import GroupEnumeration, enumerate_groups
-from scanner.probes.shared.hello_carrier import AlpnCarrier, GroupCarrier, HelloCarrier
+from scanner.probes.shared.hello_carrier import (
+    AlpnCarrier,
+    CarrierSet,
+    GroupCarrier,
+    Tls13AlpnCarrier,
+)
 from scanner.probes.shared.memo import TargetMemo
 from scanner.probes.shared.raw_hellos import RawHellos
 from scanner.probes.shared.suite_enumeration import SuiteEnumeration, enumerate_suites
@@ -54,6 +58,15 @@ class Enumerator:
         #: Likewise the TLS 1.3 group questions on the TLS 1.3 suite enumeration's hellos.
         self.group_carrier = GroupCarrier(open_="cipher_suites" in probes,
                                           wait_for_asker="groups" in probes)
+        #: And the TLS 1.3 ALPN questions, on the same hellos (decrypted to read them).
+        self.alpn13_carrier = Tls13AlpnCarrier(open_="cipher_suites" in probes,
+                                               wait_for_asker="alpn" in probes)
+        self._carriers: dict[int, CarrierSet] = {
+            TLSVersion.TLSv1_2: CarrierSet(self.alpn_carrier),
+            # after a refused pair, the group question is asked alone: ALPN refusals
+            # (a protocol a strict server lacks) are the more common ones
+            TLSVersion.TLSv1_3: CarrierSet(self.alpn13_carrier, self.group_carrier),
+        }
 
     async def version(self, version: int) -> VersionTest:
         return await self._memo.get(("version", version),
@@ -99,10 +112,6 @@ class Enumerator:
             finally:  # the TLS 1.3 suite enumeration waits for our questions until then
                 self.group_carrier.asker_done()
         return await self._memo.get(("groups", version), compute)
-
-    @property
-    def _carriers(self) -> dict[int, HelloCarrier[Any]]:
-        return {TLSVersion.TLSv1_2: self.alpn_carrier, TLSVersion.TLSv1_3: self.group_carrier}
 
     async def cbc_hello(self, version: int) -> wire.ServerHello | None:
         """A ServerHello at ``version`` that selected a CBC suite, to see whether

@@ -35,14 +35,17 @@ class RawHellos:
 
     async def send(self, offer: RawOffer,
                    stop_at: wire.StopAt = wire.StopAt.SERVER_HELLO) -> RawReply:
-        return await self.exchange(offer.encode(), stop_at)
+        payload, decryption = offer.encode_keyed()
+        return await self.exchange(payload, stop_at, decryption=decryption)
 
     async def exchange(self, payload: bytes,
-                       stop_at: wire.StopAt = wire.StopAt.SERVER_HELLO) -> RawReply:
+                       stop_at: wire.StopAt = wire.StopAt.SERVER_HELLO, *,
+                       decryption: wire.HandshakeDecryption | None = None) -> RawReply:
         """Send one hello, unless the server is a tarpit: once several hellos got no byte
         back and none got an answer, waiting out more deadlines would teach nothing."""
         reply = await self.session.raw_exchange(payload, stop_at=stop_at,
-                                                skip=self._tarpit_reason)
+                                                skip=self._tarpit_reason,
+                                                decryption=decryption)
         if reply.flight.bytes_received:
             self._answered = True
         elif reply.outcome is raw.RawOutcome.timeout:

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 from scanner import wire
 from scanner.engine import raw
 from scanner.engine.raw import RawReply
 from scanner.probes.shared.candidates import candidates, chunks, weakest_first
-from scanner.probes.shared.hello_carrier import HelloCarrier
+from scanner.probes.shared.hello_carrier import CarrierSet
 from scanner.probes.shared.peel import End, Pick, peel
 from scanner.probes.shared.raw_hellos import RawHellos, normal_refusal
 from scanner.probes.shared.version_tests import VersionTest
@@ -44,7 +44,7 @@ class SuiteEnumeration:
 
 
 async def enumerate_suites(hellos: RawHellos, test: VersionTest,
-                          carrier: HelloCarrier[Any] | None = None
+                          carrier: CarrierSet | None = None
                           ) -> SuiteEnumeration | None:
     """Accepted suites at the version of ``test`` (None when it is not accepted); its hellos
     carry ``carrier``'s questions, when given."""
