@@ -121,14 +121,22 @@ def repeated(digests: array[int]) -> set[int]:
     return {digests[i] for i in range(1, len(digests)) if digests[i] == digests[i - 1]}
 
 
+def _one_file_to_stream(arguments: list[str], *, fmt: OutputFormat, all_addresses: bool,
+                        adhoc_given: bool) -> Path | None:
+    """The one file named, when the sweep's form lets it be read target by target (JSON
+    Lines output, no --all-addresses, no ad-hoc settings); else None."""
+    if len(arguments) != 1 or fmt is not OutputFormat.jsonl or all_addresses or adhoc_given:
+        return None
+    return Path(arguments[0])
+
+
 def streamable(arguments: list[str], *, fmt: OutputFormat, all_addresses: bool,
                adhoc_given: bool) -> Path | None:
     """The host list to stream, when the targets are exactly one plain list and the sweep
     can take it line by line (see the module docstring); else None."""
-    if len(arguments) != 1 or fmt is not OutputFormat.jsonl or all_addresses or adhoc_given:
-        return None
-    path = Path(arguments[0])
-    return path if path.suffix.lower() in HOST_LIST_SUFFIXES else None
+    path = _one_file_to_stream(arguments, fmt=fmt, all_addresses=all_addresses,
+                               adhoc_given=adhoc_given)
+    return path if path is not None and path.suffix.lower() in HOST_LIST_SUFFIXES else None
 
 
 def streamable_inventory(arguments: list[str], *, fmt: OutputFormat, all_addresses: bool,
@@ -136,9 +144,10 @@ def streamable_inventory(arguments: list[str], *, fmt: OutputFormat, all_address
     """The one YAML inventory named, of any size the whole-document limit allows, when the
     sweep can take it entry by entry on the same terms as a host list (``streamable``);
     else None (it is loaded)."""
-    if len(arguments) != 1 or fmt is not OutputFormat.jsonl or all_addresses or adhoc_given:
+    path = _one_file_to_stream(arguments, fmt=fmt, all_addresses=all_addresses,
+                               adhoc_given=adhoc_given)
+    if path is None:
         return None
-    path = Path(arguments[0])
     try:
         regular = path.is_file()  # a FIFO or device keeps the bounded whole read
     except OSError:
