@@ -14,7 +14,7 @@ import pytest
 from scanner.config.targets import Target
 from scanner.report.jsonl import read_records
 from scanner.results import Record
-from scanner.run.workers import partition, plan
+from scanner.run.workers import plan
 from tests.test_cli import run as run_cli
 from tests.test_resume import recorded_keys, resume, start_sweep, wait_for_records
 
@@ -25,13 +25,14 @@ def test_partition_keeps_each_address_in_one_balanced_share() -> None:
     names = {"a.test": "10.0.0.1", "b.test": "10.0.0.1", "c.test": "10.0.0.2",
              "d.test": "10.0.0.3", "10.0.0.4": "10.0.0.4"}
     targets = [Target(host=host, port=443 + i) for i in range(3) for host in names]
-    shares = partition(targets, 2, key=lambda host, _port: names[host])
+    shares = [share.members
+              for share in plan(targets, 2, key=lambda host, _port: names[host])]
     assert sorted(i for share in shares for i, _ in share) == list(range(len(targets)))
     owners = {names[t.host]: n for n, share in enumerate(shares) for _, t in share}
     for n, share in enumerate(shares):
         assert all(owners[names[t.host]] == n for _, t in share), "an address in two shares"
     assert sorted(len(share) for share in shares) == [6, 9]  # 10.0.0.1 (6) + one more (3)
-    assert partition([], 4) == [] and len(partition(targets, 1)) == 1
+    assert plan([], 4) == [] and len(plan(targets, 1)) == 1
 
 
 def test_plan_splits_one_address_by_listener_and_divides_its_bound() -> None:

@@ -133,13 +133,6 @@ def plan(targets: Sequence[Target], workers: int, *, per_address: int = 1,
     return [share for share in shares if share.members]
 
 
-def partition(targets: Sequence[Target], workers: int,
-              key: Callable[[str, int], str] = address_key) -> list[list[Indexed]]:
-    """``targets`` (with their input positions) in at most ``workers`` non-empty shares, all
-    targets of one address in the same share, shares balanced by number of targets."""
-    return [share.members for share in plan(targets, workers, key=key)]
-
-
 class _PipeSink:
     """A worker's sink: ``tag<TAB>verdict JSON<TAB>record JSON`` lines to the parent;
     ``tag_of`` turns the worker's own index of a target into the tag the parent knows it by.
