@@ -24,6 +24,7 @@ from scanner.report.sinks import OutputFormat
 from scanner.run.streamed import streamable_inventory
 from tests import test_inventory
 from tests.support.processes import free_port, tarpit
+from tests.support.shards import record_keys, resume_cut_short, sweep_in_three_shards
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "targets.example.yaml"
 # The whole-document cases of test_inventory, each checked against the streamed reader.
@@ -114,33 +115,15 @@ def test_memory_does_not_grow_with_the_file(tmp_path: Path) -> None:
     assert whole_peak > bound > streamed_peak, (whole_peak, streamed_peak)
 
 
-def _keys(output: Path) -> list[tuple[str, int]]:
-    return [(r["target"]["host"], r["target"]["port"])
-            for r in map(json.loads, output.read_text().splitlines())]
-
-
 def test_a_large_inventory_is_swept_in_shards_and_resumed(tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(inventory_files, "MAX_INVENTORY_BYTES", 1024)  # "large" from 1 KiB
     path = _write(tmp_path / "estate.yaml", 60, port=free_port())  # closed: all refused
     base = ["scan", str(path), "--probes", "client_auth", "--allow-unreachable", "--timeout", "5"]
-    outputs = []
-    for number in (1, 2, 3):
-        output = tmp_path / f"shard-{number}.jsonl"
-        result = CliRunner().invoke(app, [*base, "--shard", f"{number}/3", "-o", str(output),
-                                          "--workers", "2"])
-        assert result.exit_code == 0, result.stderr
-        outputs.append(output)
-    everything = [key for output in outputs for key in _keys(output)]
+    outputs = sweep_in_three_shards(tmp_path, [*base, "--workers", "2"])
+    everything = [key for output in outputs for key in record_keys(output)]
     assert len(everything) == len(set(everything)) == 60
-    first = outputs[0]
-    shard_one = _keys(first)
-    kept = first.read_text().splitlines()[: len(shard_one) // 3]
-    first.write_text("".join(line + "\n" for line in kept))
-    result = CliRunner().invoke(app, [*base, "--shard", "1/3", "-o", str(first), "--resume"])
-    assert result.exit_code == 0, result.stderr
-    resumed = _keys(first)
-    assert len(resumed) == len(set(resumed)) and set(resumed) == set(shard_one)
+    resume_cut_short(outputs[0], base, torn=False)
 
 
 def test_a_large_inventory_stops_at_a_bad_entry_before_any_connection(
@@ -182,7 +165,7 @@ def test_a_large_inventory_with_its_own_policies_is_streamed(
     result = CliRunner().invoke(app, ["scan", str(path), "-o", str(output), "--probes",
                                       "client_auth", "--allow-unreachable", "--timeout", "5"])
     assert result.exit_code == 0, result.stderr
-    assert len(_keys(output)) == 60
+    assert len(record_keys(output)) == 60
 
 
 def test_the_load_never_holds_more_than_a_few_entries_nodes(tmp_path: Path) -> None:

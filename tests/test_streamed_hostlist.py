@@ -22,16 +22,12 @@ from scanner.run.shard import Shard, select_shard
 from scanner.run.streamed import HostListIndex, digest64, sorted_digests, streamable
 from scanner.run.sweep import SweepOptions, SweepSummary
 from tests.support.processes import free_port, tarpit
+from tests.support.shards import record_keys, resume_cut_short, sweep_in_three_shards
 
 
 def _write_list(path: Path, count: int, port: int) -> Path:
     path.write_text("".join(f"127.0.{i // 250}.{1 + i % 250}:{port}\n" for i in range(count)))
     return path
-
-
-def _keys(output: Path) -> list[tuple[str, int]]:
-    return [(r["target"]["host"], r["target"]["port"])
-            for r in map(json.loads, output.read_text().splitlines())]
 
 
 def test_digests_sorted_in_chunks_equal_one_sort(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -95,32 +91,22 @@ def test_streamed_shards_and_resume_cover_every_target_once(tmp_path: Path) -> N
     listing = _write_list(tmp_path / "estate.txt", 60, port)
     base = ["scan", str(listing), "--probes", "client_auth", "--allow-unreachable",
             "--workers", "1", "--timeout", "5"]
-    outputs = []
-    for number in (1, 2, 3):
-        output = tmp_path / f"shard-{number}.jsonl"
-        result = CliRunner().invoke(app, [*base, "--shard", f"{number}/3", "-o", str(output)])
-        assert result.exit_code == 0, result.stderr
-        outputs.append(output)
-    everything = [key for output in outputs for key in _keys(output)]
+    outputs = sweep_in_three_shards(tmp_path, base)
+    everything = [key for output in outputs for key in record_keys(output)]
     assert len(everything) == len(set(everything)) == 60
 
     # Resume: keep a third of shard 1's records (and a torn tail), finish it.
     first = outputs[0]
-    shard_one = _keys(first)
-    kept = first.read_text().splitlines()[: len(shard_one) // 3]
-    first.write_text("".join(line + "\n" for line in kept) + '{"schema": "torn')
-    result = CliRunner().invoke(app, [*base, "--shard", "1/3", "-o", str(first), "--resume"])
-    assert result.exit_code == 0, result.stderr
-    resumed = _keys(first)
-    assert len(resumed) == len(set(resumed)) and set(resumed) == set(shard_one)
-    assert f"resumed: {len(kept)} target(s)" in result.stderr
+    kept, stderr = resume_cut_short(first, base, torn=True)
+    assert f"resumed: {kept} target(s)" in stderr
+    resumed = record_keys(first)
 
     # Nothing left: the exit code still speaks for the earlier (unreachable) records.
     result = CliRunner().invoke(app, ["scan", str(listing), "--probes", "client_auth",
                                       "--workers", "1", "--quiet", "--shard", "1/3",
                                       "-o", str(first), "--resume"])
     assert result.exit_code == 3, result.stderr
-    assert _keys(first) == resumed
+    assert record_keys(first) == resumed
 
 
 def test_names_that_the_vhosts_probe_compares_are_loaded_not_streamed(tmp_path: Path) -> None:
@@ -165,7 +151,7 @@ def test_a_streamed_list_of_addresses_is_split_between_workers(
                                       "-o", str(output), *options])
     assert result.exit_code == 0, result.stderr
     assert jobs == [2]
-    keys = _keys(output)
+    keys = record_keys(output)
     assert len(keys) == len(set(keys)) == 40
     assert "40 target(s)" in result.stderr and "40 error" in result.stderr
 
@@ -188,7 +174,7 @@ def test_listeners_on_fewer_addresses_than_workers_are_loaded_and_split(
                                       "-o", str(output)])
     assert result.exit_code == 0, result.stderr
     assert spied == jobs
-    assert len(_keys(output)) == len(listing.read_text().splitlines())
+    assert len(record_keys(output)) == len(listing.read_text().splitlines())
 
 
 def test_a_streamed_list_that_names_hosts_runs_in_one_process_and_says_so(
@@ -203,7 +189,7 @@ def test_a_streamed_list_that_names_hosts_runs_in_one_process_and_says_so(
                                       "-o", str(output)])
     assert result.exit_code == 0, result.stderr
     assert jobs == []
-    assert len(_keys(output)) == 2
+    assert len(record_keys(output)) == 2
     assert f"{listing} names hosts: it is swept through one process" in result.stderr
 
 
@@ -225,7 +211,7 @@ def test_a_dead_streamed_worker_leaves_an_error_record_for_each_target_it_had(
         listing, SweepOptions(probes=("client_auth",), workers=2, timeout=5), output=output,
         stop_on_signals=False)
     records = [json.loads(line) for line in output.read_text().splitlines()]
-    assert sorted(_keys(output)) == sorted(
+    assert sorted(record_keys(output)) == sorted(
         (f"127.0.0.{1 + i}", int(listing.read_text().split(":")[1].split()[0]))
         for i in range(30))
     died = [r for r in records if r["error"]["kind"] == "internal_error"]
