@@ -89,3 +89,35 @@ def _without_counts(facet: Any) -> Any:
         if isinstance(entry, dict):
             entry.pop("connections", None)
     return dumped
+
+
+
+def _version_test_server(request: pytest.FixtureRequest, name: str) -> Any:
+    if name.startswith("nginx"):
+        return request.getfixturevalue("nginx_server")(
+            mode="none", tls_versions=("1.2", "1.3"), http2=name == "nginx-h2")
+    assert name == "gnutls-fatal-acme"  # neither h2 nor http/1.1: the carried hello is refused
+    return request.getfixturevalue("gnutls_server")(
+        require_client_cert=False, request_client_cert=False, verify_client_cert=False,
+        extra_args=["--alpn", "acme-tls/1", "--alpn-fatal"])
+
+
+@pytest.mark.parametrize("name", ["nginx-h2", "nginx-http1", "gnutls-fatal-acme"])
+def test_tls13_version_test_carries_an_alpn_question(request: pytest.FixtureRequest,
+                                                     scan: Scan, name: str) -> None:
+    """The TLS 1.3 version test carries one of the alpn probe's questions (refused by
+    GnuTLS, and then sent again plain): every fact read from the version test is the one a
+    scan without alpn reads, and the alpn facts are those of the alpn probe alone."""
+    server = _version_test_server(request, name)
+    probes = ("protocols", "extensions", "cipher_suites", "groups", "engine_agreement")
+    plain = scan(server.port, probes=probes)
+    carried = scan(server.port, probes=(*probes, "alpn"))
+    alpn_alone = scan(server.port, probes=("alpn",))
+    for record in (plain, carried, alpn_alone):
+        assert record.status == "ok", (record.error, record.probe_errors)
+    for probe in probes:
+        facet, reference = getattr(carried, probe), getattr(plain, probe)
+        assert facet is not None and reference is not None
+        assert _without_counts(facet) == _without_counts(reference), probe
+    assert carried.alpn is not None and alpn_alone.alpn is not None
+    assert carried.alpn.model_dump() == alpn_alone.alpn.model_dump()

@@ -12,6 +12,7 @@ import trio
 from scanner import wire
 from scanner.engine.raw import RawOffer, RawOutcome, RawReply
 from scanner.probes.shared.hello_carrier import CarrierSet, GroupCarrier, Tls13AlpnCarrier
+from scanner.probes.shared.version_tests import run_version_test
 from scanner.wire import TLSVersion
 
 _SUPPORTED_13 = wire.Extension(wire.ExtensionType.supported_versions, b"\x03\x04")
@@ -149,3 +150,56 @@ def test_an_alpn_refusal_asks_without_alpn_before_the_plain_hello() -> None:
     assert pair.alpn == ("h2",) and group_alone.groups == (29,) and not group_alone.alpn
     assert answers["alpn"][0].alert.name == "no_application_protocol"
     assert answers["groups"][0].outcome is RawOutcome.server_hello
+
+
+class _Hellos(_Server):
+    """The scripted server behind the ``RawHellos`` interface a version test uses."""
+
+    def offer(self, version: int, suites: Any, **fields: Any) -> RawOffer:
+        return RawOffer(version, tuple(suites), **fields)
+
+
+def _version_test(answer: Callable[[RawOffer], RawReply]) -> tuple[_Hellos, Any, Any]:
+    """The TLS 1.3 version test carrying an ALPN question that is asked only after a few
+    checkpoints: the test waits for it, whatever the order the tasks ran in."""
+    hellos = _Hellos(answer)
+    alpn = Tls13AlpnCarrier(open_=True, wait_for_asker=True)
+    result: dict[str, Any] = {}
+
+    async def asker() -> None:
+        for _ in range(5):
+            await trio.lowlevel.checkpoint()
+        result["alpn"] = await alpn.ask(("h2",))
+        alpn.asker_done()
+
+    async def version_test() -> None:
+        result["test"] = await run_version_test(hellos, TLSVersion.TLSv1_3, alpn)  # type: ignore[arg-type]
+        alpn.close()  # as the suite enumeration does at its end: nobody waits forever
+
+    async def main() -> None:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(version_test)
+            nursery.start_soon(asker)
+
+    trio.run(main)
+    return hellos, result["test"], result["alpn"]
+
+
+def test_the_tls13_version_test_waits_for_and_carries_an_alpn_question() -> None:
+    hellos, test, alpn = _version_test(lambda offer: _with_alpn("h2" if offer.alpn else None))
+    (sent,) = hellos.sent
+    assert sent.alpn == ("h2",) and sent.decrypt
+    assert test.accepted and test.connections == 1
+    assert alpn is test.reply and alpn.encrypted_extensions.alpn_protocol == "h2"
+
+
+def test_a_refused_carrying_version_test_is_sent_again_plain() -> None:
+    def answer(offer: RawOffer) -> RawReply:
+        return _no_application_protocol() if offer.alpn else _with_alpn(None)
+
+    hellos, test, alpn = _version_test(answer)
+    carried, plain = hellos.sent
+    assert carried.alpn == ("h2",) and not plain.alpn and not plain.decrypt
+    assert test.accepted and test.connections == 2  # the plain hello's answer
+    assert test.reply is not alpn and test.reply.encrypted_extensions.alpn_protocol is None
+    assert alpn.alert.name == "no_application_protocol"

@@ -69,8 +69,13 @@ class Enumerator:
         }
 
     async def version(self, version: int) -> VersionTest:
+        """The version test. At TLS 1.3, when the scan runs cipher_suites and alpn, it
+        carries an ALPN question too (an ALB's suite enumeration accepts two TLS 1.3 hellos,
+        fewer than the questions), so it waits for the alpn probe's second question: one
+        OpenSSL handshake later (or up to a timeout, against a server that stalls it)."""
+        carrier = self.alpn13_carrier if version == TLSVersion.TLSv1_3 else None
         return await self._memo.get(("version", version),
-                                    lambda: run_version_test(self.hellos, version))
+                                    lambda: run_version_test(self.hellos, version, carrier))
 
     async def highest_legacy_version(self) -> VersionTest | None:
         """The highest of TLS 1.2 ... TLS 1.0 the server accepts (SSLv3 hellos carry no

@@ -21,7 +21,8 @@ tells which of them a refusal answers); a HelloRetryRequest answers the group qu
 The alpn probe asks its questions one after another (each offer depends on the answer
 before), so when it is part of the scan the enumeration waits for its next question, or
 for its word that there is none, before each hello: which hello carries which question does
-not depend on timing, and neither does the number of connections.
+not depend on timing, and neither does the number of connections. The TLS 1.3 version
+test carries an ALPN question the same way (``run_version_test``).
 """
 
 from __future__ import annotations

@@ -2,18 +2,21 @@
 
 A version test is also the first hello of that version's suite enumeration, and its
 ServerHello is where the extension and NPN facts are read, so it is shared (through
-``Enumerator.version``) by every probe that needs it.
+``Enumerator.version``) by every probe that needs it. Like the suite enumeration's hellos,
+it can carry a question of another probe (``hello_carrier``): the answer it reports is
+always a plain hello's.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import cast
+from typing import Any, cast
 
 from scanner import wire
 from scanner.engine import raw
-from scanner.engine.raw import RawReply
+from scanner.engine.raw import RawOffer, RawReply
 from scanner.probes.shared.candidates import CHUNK, candidates, chunks, weakest_first
+from scanner.probes.shared.hello_carrier import HelloCarrier
 from scanner.probes.shared.raw_hellos import RawHellos
 from scanner.results import ProtocolLabel
 from scanner.wire import TLSVersion
@@ -46,26 +49,38 @@ class VersionTest:
         return self.reply.server_hello if self.accepted else None
 
 
-async def run_version_test(hellos: RawHellos, version: int) -> VersionTest:
+async def run_version_test(hellos: RawHellos, version: int,
+                           carrier: HelloCarrier[Any] | None = None) -> VersionTest:
     """Offer every candidate suite at ``version`` alone; retry with the most common ones
-    when the refusal may have been about the hello's size."""
+    when the refusal may have been about the hello's size. The first hello carries
+    ``carrier``'s next question, when given (sent again plain if refused)."""
     if version == TLSVersion.SSLv2:
         reply = await hellos.exchange(raw.sslv2_hello())
         return _decide(version, reply, ())
     offered = weakest_first(candidates(version))
-    test = _decide(version, await hellos.send(hellos.offer(version, offered)), offered)
+    reply, sent = await _send(hellos, hellos.offer(version, offered), carrier)
+    test = _decide(version, reply, offered)
+    test.connections = sent
     if test.accepted is not False or len(offered) <= CHUNK or _definitive(test.reply):
         return test
     # Perhaps the hello was too big for the server: try the most common suites alone.
     first_chunk = weakest_first(chunks(candidates(version))[0])
     retry = _decide(version, await hellos.send(hellos.offer(version, first_chunk)),
                     first_chunk)
-    retry.connections = 2
+    retry.connections = test.connections + 1
     retry.hello_split = bool(retry.accepted)
     outcome = "accepted" if retry.accepted else f"refused too ({retry.refusal})"
     retry.notes.append(f"a ClientHello with {len(offered)} suites was refused "
                        f"({test.refusal}); one with {CHUNK} was {outcome}")
     return retry
+
+
+async def _send(hellos: RawHellos, offer: RawOffer,
+                carrier: HelloCarrier[Any] | None) -> tuple[RawReply, int]:
+    """(the reply ``offer`` alone gets, the hellos sent for it)."""
+    if carrier is None:
+        return await hellos.send(offer), 1
+    return await carrier.send(hellos, offer)
 
 
 def _definitive(reply: RawReply) -> bool:
