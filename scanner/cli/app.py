@@ -213,7 +213,8 @@ def scan(
     a finding expect.<name> and makes the exit code 1.
     """
     # Loading the scanner and building its models allocates a long-lived heap that the
-    # cyclic collector would walk again and again for nothing (gc_tuning.startup).
+    # cyclic collector would walk again and again for nothing (gc_tuning.startup). Only the
+    # imports: reading an inventory makes garbage worth collecting.
     with gc_tuning.startup():
         from scanner.cli.usage import (
             adhoc_settings,
@@ -248,45 +249,46 @@ def scan(
         from scanner.run.sweep import SweepOptions, run_sweep
         from scanner.run.workers import default_workers, run_in_workers
 
-        probe_names = without_vuln_checks(parse_probe_list(probes), no_vuln_checks)
-        probe_options = ProbeOptions(ca_bundle=checked_ca_bundle(ca_bundle),
-                                     cert_expiry_warning_days=cert_expiry_warning_days,
-                                     ocsp_expiry_warning_hours=ocsp_expiry_warning_hours)
-        extra_alpn = parse_alpn_extra(alpn_extra)
-        adhoc = adhoc_settings(client_cert=client_cert, client_key=client_key,
-                               client_key_pass_env=client_key_pass_env, sni=sni,
-                               http_host=http_host, http_path=http_path)
-        host_list = streamable(targets, fmt=fmt, all_addresses=all_addresses,
-                               adhoc_given=bool(adhoc.given))
-        big_inventory = large_inventory(targets)
-        if big_inventory is not None:
-            check_large_inventory(big_inventory, fmt=fmt, all_addresses=all_addresses,
-                                  adhoc_given=bool(adhoc.given))
-        else:
-            big_inventory = streamable_inventory(targets, fmt=fmt, all_addresses=all_addresses,
-                                                 adhoc_given=bool(adhoc.given))
-        if big_inventory is not None:
-            host_list = big_inventory
-        target_list, catalog = (
-            ([], load_policy_files(policy_file)) if host_list else collect_targets(
-                targets, load_policy_files(policy_file), adhoc, starttls=starttls))
-        source = None
-        if big_inventory is not None:
-            source = _inventory_source(big_inventory, catalog, override_probes=probes is not None)
-            catalog = _inventory_catalog(big_inventory, catalog)
-        if probes is not None:
-            target_list = command_line_probes_win(target_list)
-        if all_addresses:
-            target_list = [replace(target, all_addresses=True) for target in target_list]
-        chosen_shard, output = resolve_shard(shard, shards, output)
-        check_resume(resume, fmt, output)
-        options = SweepOptions(
-            probes=probe_names, concurrency=concurrency, per_address=per_address,
-            per_listener=per_listener, timeout=timeout,
-            target_timeout=target_timeout, keylog=keylog, alpn_extra=extra_alpn, catalog=catalog,
-            rate=rate, probe_options=probe_options, https_proxy=parse_https_proxy(https_proxy),
-            sni_names=parse_sni_names(sni_names), max_sni_names=max_sni_names,
-            workers=workers or default_workers())
+
+    probe_names = without_vuln_checks(parse_probe_list(probes), no_vuln_checks)
+    probe_options = ProbeOptions(ca_bundle=checked_ca_bundle(ca_bundle),
+                                 cert_expiry_warning_days=cert_expiry_warning_days,
+                                 ocsp_expiry_warning_hours=ocsp_expiry_warning_hours)
+    extra_alpn = parse_alpn_extra(alpn_extra)
+    adhoc = adhoc_settings(client_cert=client_cert, client_key=client_key,
+                           client_key_pass_env=client_key_pass_env, sni=sni,
+                           http_host=http_host, http_path=http_path)
+    host_list = streamable(targets, fmt=fmt, all_addresses=all_addresses,
+                           adhoc_given=bool(adhoc.given))
+    big_inventory = large_inventory(targets)
+    if big_inventory is not None:
+        check_large_inventory(big_inventory, fmt=fmt, all_addresses=all_addresses,
+                              adhoc_given=bool(adhoc.given))
+    else:
+        big_inventory = streamable_inventory(targets, fmt=fmt, all_addresses=all_addresses,
+                                             adhoc_given=bool(adhoc.given))
+    if big_inventory is not None:
+        host_list = big_inventory
+    target_list, catalog = (
+        ([], load_policy_files(policy_file)) if host_list else collect_targets(
+            targets, load_policy_files(policy_file), adhoc, starttls=starttls))
+    source = None
+    if big_inventory is not None:
+        source = _inventory_source(big_inventory, catalog, override_probes=probes is not None)
+        catalog = _inventory_catalog(big_inventory, catalog)
+    if probes is not None:
+        target_list = command_line_probes_win(target_list)
+    if all_addresses:
+        target_list = [replace(target, all_addresses=True) for target in target_list]
+    chosen_shard, output = resolve_shard(shard, shards, output)
+    check_resume(resume, fmt, output)
+    options = SweepOptions(
+        probes=probe_names, concurrency=concurrency, per_address=per_address,
+        per_listener=per_listener, timeout=timeout,
+        target_timeout=target_timeout, keylog=keylog, alpn_extra=extra_alpn, catalog=catalog,
+        rate=rate, probe_options=probe_options, https_proxy=parse_https_proxy(https_proxy),
+        sni_names=parse_sni_names(sni_names), max_sni_names=max_sni_names,
+        workers=workers or default_workers())
     try:
         sweep_list = partial(run_sweep, options=options, fmt=fmt, output=output, resume=resume,
                              shard=chosen_shard, observer=_progress_bar(quiet),
