@@ -60,3 +60,21 @@ def test_light_probe_names_match_the_registry() -> None:
 
     assert tuple(PROBES) == PROBE_NAMES
     assert set(DEFAULT_PROBES) < set(PROBES)
+
+
+_H2_AFTER = """
+import json, sys
+import scanner.cli.usage, scanner.probes.registry, scanner.run.sweep, scanner.engine.http
+before = "h2" in sys.modules
+from scanner import wire
+exchange = wire.Http2Exchange
+print(json.dumps([before, "h2" in sys.modules, exchange.__module__]))
+"""
+
+
+def test_h2_loads_only_for_http2() -> None:
+    """A scan's modules leave out ``h2`` (about 10 ms of imports) until an exchange over
+    HTTP/2 is asked for (a server that selected ``h2``)."""
+    done = subprocess.run([sys.executable, "-c", _H2_AFTER], capture_output=True, text=True,
+                          check=True, timeout=60)
+    assert json.loads(done.stdout.splitlines()[-1]) == [False, True, "scanner.wire.http2"]

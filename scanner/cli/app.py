@@ -29,6 +29,7 @@ from scanner.probes.names import (
 )
 from scanner.report.formats import OutputFormat
 from scanner.results.severity import Severity
+from scanner.run import gc_tuning
 from scanner.run.shard import SHARD_ENV, SHARDS_ENV
 
 if TYPE_CHECKING:
@@ -211,38 +212,43 @@ def scan(
     Inventory expectations (expect:) are checked after each target's scan; each unmet one is
     a finding expect.<name> and makes the exit code 1.
     """
-    from scanner.cli.usage import (
-        adhoc_settings,
-        check_large_inventory,
-        check_resume,
-        checked_ca_bundle,
-        collect_targets,
-        command_line_probes_win,
-        fail_output,
-        fail_usage,
-        load_policy_files,
-        parse_alpn_extra,
-        parse_https_proxy,
-        parse_probe_list,
-        parse_sni_names,
-        resolve_shard,
-        scan_exit_code,
-        without_vuln_checks,
-    )
-    from scanner.config.hostlist import HostListError
-    from scanner.config.inventory_files import InventoryError
-    from scanner.probes import ProbeOptions
-    from scanner.report.jsonl import JsonlError
-    from scanner.report.render import RenderContext
-    from scanner.report.sinks import OutputError
-    from scanner.run.streamed import (
-        large_inventory,
-        streamable,
-        streamable_inventory,
-        sweep_host_list,
-    )
-    from scanner.run.sweep import SweepOptions, run_sweep
-    from scanner.run.workers import default_workers, run_in_workers
+    # Loading the scanner and building its models allocates a long-lived heap that the
+    # cyclic collector would walk again and again for nothing (gc_tuning.startup). Only the
+    # imports: reading an inventory makes garbage worth collecting.
+    with gc_tuning.startup():
+        from scanner.cli.usage import (
+            adhoc_settings,
+            check_large_inventory,
+            check_resume,
+            checked_ca_bundle,
+            collect_targets,
+            command_line_probes_win,
+            fail_output,
+            fail_usage,
+            load_policy_files,
+            parse_alpn_extra,
+            parse_https_proxy,
+            parse_probe_list,
+            parse_sni_names,
+            resolve_shard,
+            scan_exit_code,
+            without_vuln_checks,
+        )
+        from scanner.config.hostlist import HostListError
+        from scanner.config.inventory_files import InventoryError
+        from scanner.probes import ProbeOptions
+        from scanner.report.jsonl import JsonlError
+        from scanner.report.render import RenderContext
+        from scanner.report.sinks import OutputError
+        from scanner.run.streamed import (
+            large_inventory,
+            streamable,
+            streamable_inventory,
+            sweep_host_list,
+        )
+        from scanner.run.sweep import SweepOptions, run_sweep
+        from scanner.run.workers import default_workers, run_in_workers
+
 
     probe_names = without_vuln_checks(parse_probe_list(probes), no_vuln_checks)
     probe_options = ProbeOptions(ca_bundle=checked_ca_bundle(ca_bundle),
@@ -263,8 +269,9 @@ def scan(
                                              adhoc_given=bool(adhoc.given))
     if big_inventory is not None:
         host_list = big_inventory
-    target_list, catalog = ([], load_policy_files(policy_file)) if host_list else collect_targets(
-        targets, load_policy_files(policy_file), adhoc, starttls=starttls)
+    target_list, catalog = (
+        ([], load_policy_files(policy_file)) if host_list else collect_targets(
+            targets, load_policy_files(policy_file), adhoc, starttls=starttls))
     source = None
     if big_inventory is not None:
         source = _inventory_source(big_inventory, catalog, override_probes=probes is not None)

@@ -49,7 +49,7 @@ async def ask_http(tls: TLSConnection, request: wire.HttpRequest, *,
     """Send ``request`` on a completed handshake and read the answer's head (and a bounded
     part of its body) until it ends, the server closes, or ``timeout`` seconds pass."""
     exchange = exchange_for(request, tls.result.alpn)
-    protocol = "HTTP/2" if isinstance(exchange, wire.Http2Exchange) else "HTTP/1.1"
+    protocol = "HTTP/1.1" if isinstance(exchange, wire.Http1Exchange) else "HTTP/2"
     until = trio.current_time() + timeout
     with contextlib.suppress(ScanFailure):
         # A server that rejected us after the handshake may have closed already; what it

@@ -15,6 +15,7 @@ policies rather than competing with them.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -513,7 +514,7 @@ def observation_from_record(record: Mapping[str, Any]) -> Observation | None:
                          "find are not counted as missing")
     if tested:
         for version in suites:
-            tested.setdefault(version, _ALL_CODES)
+            tested.setdefault(version, _all_codes())
     accepted, refused = _groups_from(record.get("groups"))
     return Observation(
         versions=versions, suites=suites, server_order=server_order,
@@ -522,7 +523,10 @@ def observation_from_record(record: Mapping[str, Any]) -> Observation | None:
     )
 
 
-_ALL_CODES = frozenset(range(0x10000))
+@functools.cache
+def _all_codes() -> frozenset[int]:
+    """Every suite code: built when first needed (an incomplete enumeration), not at import."""
+    return frozenset(range(0x10000))
 
 # Groups the enumeration probe always offers (see scanner.engine.raw: TLS13_GROUPS and
 # TLS12_CURVES): when a version's group enumeration is complete, those it did not find were

@@ -1,7 +1,5 @@
 """The alpn facet: which application protocols the server selects, per version."""
 
-from __future__ import annotations
-
 from enum import StrEnum
 
 from pydantic import Field

@@ -1,7 +1,5 @@
 """The certificate facet: the chains the server sends, judged (order, trust, host name)."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from enum import StrEnum
 from typing import Literal

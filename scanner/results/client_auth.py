@@ -1,8 +1,6 @@
 """The client_auth facet: the CertificateRequest and the outcome without a certificate,
 per version."""
 
-from __future__ import annotations
-
 from enum import StrEnum
 
 from pydantic import Field

@@ -1,7 +1,5 @@
 """What every record shares: the strict base model, errors, findings, the target, stats."""
 
-from __future__ import annotations
-
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field

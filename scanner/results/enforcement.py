@@ -1,7 +1,5 @@
 """The enforcement facet: does the server verify the client certificates it asks for?"""
 
-from __future__ import annotations
-
 from datetime import datetime
 from enum import StrEnum
 from typing import Literal

@@ -1,8 +1,6 @@
 """The enumeration facets (raw ClientHello engine): protocols, cipher suites, groups,
 ALPN support, NPN, extensions, and the agreement of both engines."""
 
-from __future__ import annotations
-
 from typing import Literal
 
 from pydantic import Field

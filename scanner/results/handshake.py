@@ -1,7 +1,5 @@
 """One TLS handshake as the record reports it: the offer, the transcript, the outcome."""
 
-from __future__ import annotations
-
 from typing import Literal
 
 from pydantic import Field

@@ -1,7 +1,5 @@
 """Who a record is about: the target key every sweep, resume, merge and diff compares by."""
 
-from __future__ import annotations
-
 import ipaddress
 
 #: (host, port, SNI), host and SNI compared as DNS compares them (case-insensitively) and an

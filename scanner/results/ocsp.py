@@ -1,7 +1,5 @@
 """The ocsp facet: the stapled OCSP response per version, decoded and checked."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from enum import StrEnum
 from typing import Literal

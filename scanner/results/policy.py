@@ -1,8 +1,6 @@
 """What the policy step adds to a record: named-policy identification and the inventory's
 expectations."""
 
-from __future__ import annotations
-
 from enum import StrEnum
 from typing import Literal
 

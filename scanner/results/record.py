@@ -1,7 +1,5 @@
 """The record: everything learned about one target, and its published JSON Schema."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from typing import Final, Literal
 

@@ -1,7 +1,5 @@
 """Session facts of TLS 1.2 and 1.3: the renegotiation and resumption facets."""
 
-from __future__ import annotations
-
 from enum import StrEnum
 from typing import Literal
 

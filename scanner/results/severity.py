@@ -1,8 +1,6 @@
 """How bad a finding is: its own module, free of the record models, so that the command line
 can offer ``--fail-on`` without importing pydantic."""
 
-from __future__ import annotations
-
 from enum import StrEnum
 
 

@@ -12,8 +12,6 @@ Code never pairs a field name with a label by hand: every per-version facet answ
 JSON data, the class method ``versions_in(data)`` with the same keys in the same order.
 """
 
-from __future__ import annotations
-
 from collections.abc import ItemsView, Iterator, Mapping
 from typing import Any, ClassVar, Generic, Literal, Protocol, TypeVar
 

@@ -1,8 +1,6 @@
 """The vhosts facet: what one address serves per server name, and whether the Host header
 can reach a virtual host the SNI did not name (domain fronting under mTLS)."""
 
-from __future__ import annotations
-
 from enum import StrEnum
 
 from pydantic import Field

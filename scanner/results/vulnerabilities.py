@@ -1,7 +1,5 @@
 """The DH parameters a DHE server uses, and the active vulnerability checks' verdicts."""
 
-from __future__ import annotations
-
 from typing import Literal
 
 from pydantic import Field

@@ -13,7 +13,29 @@ targets lives longer) for a CPU saving lost in the noise of a loaded 2-core mach
 
 from __future__ import annotations
 
+import contextlib
 import gc
+from collections.abc import Iterator
+
+
+@contextlib.contextmanager
+def startup() -> Iterator[None]:
+    """No cyclic collection while a command loads its modules and builds its models.
+
+    Start-up allocates a few hundred thousand long-lived objects (modules, pydantic
+    validators, dataclasses) and no cyclic garbage worth finding, yet the collector walks
+    them again and again as they pile up: 60-90 ms of a one-host scan's ~0.6 s CPU. When the
+    block completes, what it built is frozen (as ``tune_for_sweep`` would), so the first
+    collection after it does not walk that heap once more.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+        gc.freeze()
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def tune_for_sweep() -> None:

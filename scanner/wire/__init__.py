@@ -2,7 +2,12 @@
 
 Nothing here touches sockets, OpenSSL or the rest of the scanner, so every parser can
 be fed captured bytes in tests and fuzzed with arbitrary input.
+
+``Http2Exchange`` loads on first use (PEP 562 ``__getattr__``): it brings ``h2``, ``hpack`` and
+``hyperframe`` (about 10 ms of start-up), which only a server that selects ``h2`` needs.
 """
+
+from typing import TYPE_CHECKING
 
 from .alerts import ALERT_LENGTH, Alert, parse_alert
 from .certificate_request import (
@@ -83,7 +88,6 @@ from .http import (
     HttpRequest,
     HttpResponse,
 )
-from .http2 import Http2Exchange
 from .later_request import LaterCertificateRequest, LaterMechanism, later_certificate_request
 from .reader import ByteReader
 from .records import (
@@ -150,6 +154,20 @@ from .x500 import (
     name_attributes,
     parse_distinguished_name,
 )
+
+if TYPE_CHECKING:
+    from .http2 import Http2Exchange
+
+
+def __getattr__(name: str) -> object:
+    """Import :mod:`.http2` when ``Http2Exchange`` is first asked for."""
+    if name != "Http2Exchange":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from .http2 import Http2Exchange
+
+    globals()[name] = Http2Exchange
+    return Http2Exchange
+
 
 __all__ = [
     "ALERT_DESCRIPTIONS",

@@ -66,7 +66,8 @@ def candidates(version: int) -> tuple[int, ...]:
     """
     suites = [s for s in wire.CIPHER_SUITES.values()
               if not s.signalling and s.tls13 == (version == TLSVersion.TLSv1_3)]
-    ranked = sorted(suites, key=lambda s: (-_tier(s), strength(s)), reverse=True)
+    # _WEAKEST_FIRST ranks by strength() (unique: it ends with the code), already computed.
+    ranked = sorted(suites, key=lambda s: (-_tier(s), _WEAKEST_FIRST[s.code]), reverse=True)
     return tuple(s.code for s in ranked)
 
 
