@@ -17,6 +17,7 @@ from enum import StrEnum
 import trio
 
 from scanner import wire
+from scanner.engine import sockio
 from scanner.engine.errors import ScanFailure
 from scanner.offers.keyshares import X25519, key_share
 from scanner.results import ErrorKind
@@ -296,13 +297,13 @@ async def exchange(stream: trio.abc.Stream, payload: bytes, *, deadline: float,
     eof = False
     try:
         with trio.move_on_at(deadline):
-            await stream.send_all(payload)
+            await sockio.send_all(stream, payload)
             while not flight.done:
-                data = await stream.receive_some(_RECEIVE_CHUNK)
+                data = await sockio.receive_some(stream, _RECEIVE_CHUNK)
                 if not data:
                     eof = True
                     break
-                flight.feed(bytes(data))
+                flight.feed(data)
     except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
         cause = exc.__cause__ if isinstance(exc, trio.BrokenResourceError) else exc
         if flight.server_hello is None and flight.alert is None and flight.sslv2 is None:
@@ -334,14 +335,14 @@ async def follow_up(stream: trio.abc.Stream, data: bytes, *, deadline: float, wi
     result = FollowUp(data, wire.FollowUpRecords(cap=cap))
     try:
         with trio.move_on_at(min(deadline, trio.current_time() + window)):
-            await stream.send_all(data)
+            await sockio.send_all(stream, data)
             while not result.records.done and not (enough is not None
                                                    and enough(result.records)):
-                chunk = await stream.receive_some(_RECEIVE_CHUNK)
+                chunk = await sockio.receive_some(stream, _RECEIVE_CHUNK)
                 if not chunk:
                     result.ending = "closed"
                     return result
-                result.records.feed(bytes(chunk))
+                result.records.feed(chunk)
             result.ending = "done"
     except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
         result.ending = "reset"
