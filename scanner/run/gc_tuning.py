@@ -7,13 +7,12 @@ itself holds, and forked ``--workers`` share those pages instead of copying them
 collector would write to them.
 
 Generation 0 collects every ``SWEEP_GEN0`` allocations, not every 700. At 700, a 200-listener
-sweep (``--workers 1``, 9,900 connections) ran about 660 young, 70 middle and 6 full
+sweep (``--workers 1``, 9,900 connections) ran about 660 young, 60 middle and 5 full
 collections; the collector was about a tenth of its CPU in ``perf`` (``gc_collect_main``,
-``visit_decref``, ``visit_reachable``). At 10,000: about 30, 3 and 1, and 0.5-1 s less CPU
-of about 9.5 s. The older generations keep their defaults, so a full collection still comes
-after a fixed number of young ones and cyclic garbage of finished targets does not pile up:
-peak RSS measured 113 MiB either way (an earlier try with every threshold raised cost
-12-25 MB).
+``visit_decref``, ``visit_reachable``). At 10,000: 33, 2 and 0, and 0.5-1 s less CPU of
+about 9.5 s; the same objects were collected. The older generations keep their defaults, so
+a full collection still comes after a fixed number of young ones: peak RSS measured 113 MiB
+either way (an earlier try with every threshold raised cost 12-25 MB).
 """
 
 from __future__ import annotations
