@@ -103,3 +103,21 @@ def test_candidate_order_and_chunks() -> None:
     # every chunked hello stays a small one
     for chunk in chunks(legacy):
         assert len(RawOffer(TLSVersion.TLSv1_2, chunk, sni="a.example").encode()) < 700
+
+
+@pytest.mark.parametrize("version", [TLSVersion.SSLv3, TLSVersion.TLSv1_0, TLSVersion.TLSv1_2,
+                                     TLSVersion.TLSv1_3])
+def test_encoded_hellos_differ_only_in_fresh_random_bytes(version: TLSVersion) -> None:
+    """``encode`` reuses one encoding per offer: each hello still gets its own random (and
+    TLS 1.3 session id), and the rest is what encoding the hello afresh gives."""
+    offer = RawOffer(version, candidates(version)[:30], sni="example.test")
+    first, second = parse(offer.encode()), parse(offer.encode())
+    fresh = parse(offer._encode_fresh()[0])
+    assert first.random != second.random
+    if version == TLSVersion.TLSv1_3:
+        assert len(first.session_id) == 32 and first.session_id != second.session_id
+    for hello in (first, second):
+        assert (hello.legacy_version, hello.cipher_suites, hello.compression_methods,
+                hello.extensions) == (fresh.legacy_version, fresh.cipher_suites,
+                                      fresh.compression_methods, fresh.extensions)
+        assert len(hello.session_id) == len(fresh.session_id)

@@ -70,15 +70,24 @@ async def open_tcp(address: Address, *, timeout: float) -> trio.SocketStream:
     if address.via is not None and address.via_address is not None:  # TCP goes to the proxy
         (family, ip), port = address.via_address, address.via.port
     started = trio.current_time()
-    sock = trio.socket.socket(family, socket.SOCK_STREAM)
+    await trio.lowlevel.checkpoint_if_cancelled()
+    sock = socket.socket(family, socket.SOCK_STREAM)
     try:
-        with trio.move_on_after(timeout) as scope:
-            await sock.connect((ip, port))
-        if scope.cancelled_caught:
-            raise ScanFailure(
-                ErrorKind.connect_timeout,
-                f"no answer to TCP connect within {timeout:g}s (filtered port or host down?)",
-            )
+        sock.setblocking(False)
+        # A plain non-blocking connect, not trio's ``socket.connect``: the address is already
+        # numeric, so trio's resolving it again (getaddrinfo per connection) is pure cost.
+        error = sock.connect_ex((ip, port))
+        if error in (errno.EINPROGRESS, errno.EAGAIN):
+            with trio.move_on_after(timeout) as scope:
+                await trio.lowlevel.wait_writable(sock)
+            if scope.cancelled_caught:
+                raise ScanFailure(
+                    ErrorKind.connect_timeout,
+                    f"no answer to TCP connect within {timeout:g}s (filtered port or host down?)",
+                )
+            error = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        if error:
+            raise OSError(error, os.strerror(error))
     except OSError as exc:
         sock.close()
         kind = _ERRNO_KINDS.get(exc.errno or 0, ErrorKind.network_unreachable)
@@ -88,8 +97,7 @@ async def open_tcp(address: Address, *, timeout: float) -> trio.SocketStream:
     except BaseException:
         sock.close()
         raise
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    stream = trio.SocketStream(sock)
+    stream = trio.SocketStream(trio.socket.from_stdlib_socket(sock))  # sets TCP_NODELAY
     if address.via is not None:
         try:
             await open_tunnel(stream, address.ip, address.port, address.via,

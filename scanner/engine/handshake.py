@@ -21,7 +21,7 @@ from OpenSSL import SSL
 from OpenSSL._util import ffi, lib
 
 from scanner import wire
-from scanner.engine import capture, failures
+from scanner.engine import capture, failures, sockio
 from scanner.engine.contexts import ContextFactory
 from scanner.engine.errors import ScanFailure
 from scanner.offers.offer import ClientOffer
@@ -147,11 +147,11 @@ class _Pump:
                 return
             if not data:
                 return
-            await self.stream.send_all(data)
+            await sockio.send_all(self.stream, data)
 
     async def fill(self) -> bool:
         """Feed the next chunk from the peer to OpenSSL; False at end of stream."""
-        data = await self.stream.receive_some(_RECEIVE_CHUNK)
+        data = await sockio.receive_some(self.stream, _RECEIVE_CHUNK)
         if not data:
             self.connection.bio_shutdown()
             return False

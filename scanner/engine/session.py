@@ -349,7 +349,9 @@ class EndpointSession:
                     # loop measures our own scheduling delay, not the network.
                     rtt = kernel_rtt(stream)
                     self.last_rtt = rtt if rtt is not None else trio.current_time() - started
-                    await stack.enter_async_context(stream)
+                    # Closed without trio's checkpoint in ``aclose``: one scheduler trip
+                    # less per connection, and nothing here needs it.
+                    stack.callback(stream.socket.close)
                     try:
                         await self._before_tls(stream, started + self.timeout)
                     except ScanFailure as error:
@@ -449,7 +451,7 @@ class EndpointSession:
                 stream = await open_tcp(self.address, timeout=self.timeout)
             except ScanFailure as failure:
                 return raw.connect_failed(failure)
-            async with stream:
+            try:  # closed without trio's checkpoint in ``aclose`` (as in ``connect``)
                 try:
                     await self._before_tls(stream, deadline)
                 except ScanFailure as failure:
@@ -462,6 +464,8 @@ class EndpointSession:
                                                          window=then_window, cap=65536,
                                                          enough=then_enough)
                 return reply
+            finally:
+                stream.socket.close()
 
     def _count(self, result: HandshakeResult) -> None:
         if result.completed:

@@ -79,6 +79,12 @@ _WEAKEST_FIRST: dict[int, int] = {
 
 def weakest_first(codes: Sequence[int]) -> tuple[int, ...]:
     """``codes`` ordered weakest first (unassigned values last, by code)."""
+    return _weakest_first(tuple(codes))
+
+
+@functools.lru_cache(maxsize=256)
+def _weakest_first(codes: tuple[int, ...]) -> tuple[int, ...]:
+    # Cached: every target sorts the same few hundred-suite lists (7 per target).
     return tuple(sorted(codes, key=lambda code: (_WEAKEST_FIRST.get(code, 1 << 20), code)))
 
 
