@@ -142,11 +142,21 @@ class _Builder:
     def fail(self, error: ErrorInfo) -> None:
         self.error = error
 
+    def _probe_order(self, name: str) -> tuple[int, str]:
+        """Position of ``name`` in the requested probes (others after them, by name)."""
+        try:
+            return self.probes.index(name), name
+        except ValueError:
+            return len(self.probes), name
+
     def build(self, duration_s: float) -> Record:
         findings: list[Finding] = []
         facets = {}
         if self.error is None:
-            for name, output in self.outputs.items():
+            # In the order the probes were asked for, not the order they finished in: two
+            # sweeps of an unchanged server must write the same bytes (diffs, caches, review).
+            for name in sorted(self.outputs, key=self._probe_order):
+                output = self.outputs[name]
                 facets[name] = output.facet
                 findings.extend(output.findings)
         stats = self.session.stats if self.session else None
@@ -160,7 +170,8 @@ class _Builder:
             ),
             "status": "error" if self.error else "partial" if self.probe_errors else "ok",
             "error": self.error,
-            "probe_errors": self.probe_errors,
+            "probe_errors": {name: self.probe_errors[name]
+                             for name in sorted(self.probe_errors, key=self._probe_order)},
             "started_at": self.started_at,
             "duration_ms": round(duration_s * 1000),
             "probes": self.probes,
