@@ -1,6 +1,8 @@
 """Hostile and broken TLS peers for the hostile-server suite: one behaviour per handler.
 
-Each handler runs in a :class:`~tests.support.processes.TcpServer` thread on 127.0.0.1 and scripts
+Each handler runs in a :class:`~tests.support.processes.TcpServer` thread on 127.0.0.1 (started
+in a child process by ``child_tcp_server``, so that under CPU load its replies are not held
+back by the scanner's hold on the test process's GIL) and scripts
 the server side of one connection from canned bytes (``tests.support.tlsbytes``): no TLS library
 on the server side, so it can lie about lengths, versions and message order as no real
 server would. Scripts that need a TLS 1.2 first flight refuse a ClientHello that does not
@@ -9,6 +11,7 @@ offer TLS 1.2 with a ``protocol_version`` alert, as a real TLS 1.2-only server w
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import select
 import socket
@@ -24,7 +27,7 @@ from scanner.lab.server import LabServer, ListenerConfig
 from scanner.pkix.issuing import Issued, issue, make_ca, name
 
 from . import tlsbytes as tb
-from .processes import Handler, TcpServer
+from .processes import ChildServer, Handler, TcpServer, child_server
 
 ALERT_HANDSHAKE_FAILURE = 40
 ALERT_PROTOCOL_VERSION = 70
@@ -423,6 +426,12 @@ class RenegotiatingServer(LabServer):
                                   self.io_timeout)
             if not any(ready):
                 raise TimeoutError("the client went quiet") from None
+
+
+def renegotiating_server() -> contextlib.AbstractContextManager[ChildServer]:
+    """A :class:`RenegotiatingServer` in a child process: its HelloRequest follows the
+    handshake at once, as a real server's would, however busy the test process is."""
+    return child_server(lambda: RenegotiatingServer(lab_certificate()), name="renegotiating")
 
 
 def lab_certificate() -> Issued:
