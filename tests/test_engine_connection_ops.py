@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 import trio
 
+from scanner.engine import session as engine_session
 from scanner.engine.connect import Address
 from scanner.engine.contexts import ContextFactory
 from scanner.engine.errors import ScanFailure
@@ -183,5 +184,31 @@ def test_read_after_handshake_waits_the_whole_time_while_nothing_arrives(nginx_s
             started = trio.current_time()
             assert (await tls.read_after_handshake(0.5)).value == "quiet"
             assert trio.current_time() - started >= 0.5
+
+    trio.run(main)
+
+
+@pytest.mark.parametrize(("verify", "version", "long_wait"), [
+    (None, TLSVersion.TLSv1_2, False),      # TLS 1.2, no client auth: nothing is still due
+    ("request", TLSVersion.TLSv1_2, True),  # a verdict on the certificate may follow
+    (None, TLSVersion.TLSv1_3, True),       # tickets follow our Finished
+])
+def test_the_post_handshake_floor_is_long_only_while_something_is_due(
+        openssl_server, verify: str | None, version: TLSVersion, long_wait: bool) -> None:
+    # The long floor holds a connection slot after every baseline handshake; a TLS 1.2
+    # server that asked for no certificate has nothing left to send, so it gets the short one.
+    server = openssl_server(verify=verify)
+
+    async def main() -> None:
+        session = session_for(server.port)
+        result = await session.handshake(session.offer(version), read_after_handshake=True)
+        assert result.completed, result.failure
+        assert result.certificate_requested is (verify is not None)
+        rtts = engine_session._AFTER_HANDSHAKE_RTTS * session.last_rtt
+        long_floor = max(engine_session._AFTER_HANDSHAKE_FLOOR_S, rtts)
+        short_floor = max(engine_session._AFTER_QUIET_HANDSHAKE_FLOOR_S, rtts)
+        assert session.wait_after_handshake() == long_floor
+        assert session.wait_after_handshake(result) == (long_floor if long_wait
+                                                        else short_floor)
 
     trio.run(main)
