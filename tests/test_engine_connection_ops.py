@@ -17,6 +17,7 @@ from scanner.engine.handshake import TLSConnection
 from scanner.engine.session import ConnectionLimits, EndpointSession
 from scanner.results import ErrorKind
 from scanner.wire import TLSVersion
+from tests.support import hostile
 
 pytestmark = pytest.mark.servers
 
@@ -212,3 +213,20 @@ def test_the_post_handshake_floor_is_long_only_while_something_is_due(
                                                         else short_floor)
 
     trio.run(main)
+
+
+def test_a_server_that_keeps_renegotiating_is_followed_past_the_short_floor() -> None:
+    # The short floor bounds the wait for the server's first word, not how long it may go
+    # on: 8 renegotiations take far more than 0.05 s (16 round trips on a real network).
+    with hostile.renegotiating_server() as server:
+        async def main() -> None:
+            session = session_for(server.port, timeout=5.0)
+            offer = session.offer(TLSVersion.TLSv1_2)
+            result = await session.handshake(offer, read_after_handshake=True)
+            assert result.completed and not result.certificate_requested
+            assert session.wait_after_handshake(result) < 0.25  # the short floor applied
+            assert result.failure is not None, result.transcript
+            assert result.failure.kind is ErrorKind.message_flood
+            assert "renegotiated 8 times" in result.failure.detail
+
+        trio.run(main)

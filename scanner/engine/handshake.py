@@ -262,16 +262,28 @@ class TLSConnection:
 
     async def _receive_until_settled(self, until: float, settle: float) -> bytes | None:
         """``receive(until=...)``, cut short once messages arrived and then ``settle``
-        seconds passed without another."""
+        seconds passed without another.
+
+        ``until`` bounds the wait for the server's first word only. Once it talks, the read
+        lasts while it keeps talking (the message budget and the connection deadline bound
+        it): a server that renegotiates or floods is seen doing so whatever the floor, not
+        only for as many round trips as fit in it. While a handshake the server started is
+        under way (our answer to its HelloRequest), its next message is owed, not a silence.
+        """
         assert self._pump is not None, "no connection"
         seen = self._capture.received
+        owed = False
 
         with trio.CancelScope(deadline=until) as scope:
             def on_received() -> None:
-                nonlocal seen
-                if self._capture.received != seen:
-                    seen = self._capture.received
-                    scope.deadline = min(until, trio.current_time() + settle)
+                nonlocal seen, owed
+                if self._in_handshake():
+                    owed = True
+                    scope.deadline = self.deadline
+                elif self._capture.received != seen or owed:
+                    owed = False
+                    scope.deadline = min(self.deadline, trio.current_time() + settle)
+                seen = self._capture.received
 
             try:
                 return await self._drive(lambda: self.ssl.recv(_RECEIVE_CHUNK), closed_detail="",
@@ -283,6 +295,11 @@ class TLSConnection:
                     return b""
                 raise
         return None
+
+    def _in_handshake(self) -> bool:
+        """True while OpenSSL is inside a handshake (``SSL_in_init``, which pyOpenSSL does
+        not bind: only the finished state has this name, stable since OpenSSL 1.1.0)."""
+        return self.ssl.get_state_string() != b"SSL negotiation finished successfully"
 
     async def renegotiate(self) -> None:
         """Start a client-initiated renegotiation (TLS 1.2 and below) and run it to the end.
