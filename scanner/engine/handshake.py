@@ -238,8 +238,7 @@ class TLSConnection:
             return result.after_handshake
         result.after_handshake = AfterHandshake.quiet
         try:
-            data = await self._receive_until_settled(
-                min(self.deadline, trio.current_time() + seconds), settle)
+            data = await self._receive_until_settled(seconds, settle)
         except ScanFailure as failure:
             if failure.kind in (ErrorKind.connection_reset, ErrorKind.connection_closed):
                 result.after_handshake = AfterHandshake.closed
@@ -260,29 +259,35 @@ class TLSConnection:
         result.session = self.ssl.get_session()
         return result.after_handshake
 
-    async def _receive_until_settled(self, until: float, settle: float) -> bytes | None:
-        """``receive(until=...)``, cut short once messages arrived and then ``settle``
+    async def _receive_until_settled(self, window: float, settle: float) -> bytes | None:
+        """Receive for ``window`` seconds, cut short once messages arrived and then ``settle``
         seconds passed without another.
 
-        ``until`` bounds the wait for the server's first word only. Once it talks, the read
-        lasts while it keeps talking (the message budget and the connection deadline bound
-        it): a server that renegotiates or floods is seen doing so whatever the floor, not
-        only for as many round trips as fit in it. While a handshake the server started is
-        under way (our answer to its HelloRequest), its next message is owed, not a silence.
+        The window bounds the wait for the server's first word after a handshake only. Once
+        it talks, the read lasts while it keeps talking (the message budget and the
+        connection deadline bound it): a server that renegotiates or floods is seen doing so
+        whatever the window, not only for as many round trips as fit in it. A handshake the
+        server started (our answer to its HelloRequest) is followed to its end, since its
+        next message is owed, not a silence; after it, the window starts again.
         """
         assert self._pump is not None, "no connection"
         seen = self._capture.received
-        owed = False
+        in_handshake = False
 
-        with trio.CancelScope(deadline=until) as scope:
+        def wait(seconds: float) -> float:
+            return min(self.deadline, trio.current_time() + seconds)
+
+        with trio.CancelScope(deadline=wait(window)) as scope:
             def on_received() -> None:
-                nonlocal seen, owed
+                nonlocal seen, in_handshake
                 if self._in_handshake():
-                    owed = True
+                    in_handshake = True
                     scope.deadline = self.deadline
-                elif self._capture.received != seen or owed:
-                    owed = False
-                    scope.deadline = min(self.deadline, trio.current_time() + settle)
+                elif in_handshake:
+                    in_handshake = False
+                    scope.deadline = wait(window)
+                elif self._capture.received != seen:
+                    scope.deadline = wait(settle)
                 seen = self._capture.received
 
             try:

@@ -23,11 +23,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from OpenSSL import SSL
 
-from scanner.lab.server import LabServer, ListenerConfig
+from scanner.lab.server import ListenerConfig, build_context
 from scanner.pkix.issuing import Issued, issue, make_ca, name
 
 from . import tlsbytes as tb
-from .processes import ChildServer, Handler, TcpServer, child_server
+from .processes import ChildServer, Handler, TcpServer, child_tcp_server
 
 ALERT_HANDSHAKE_FAILURE = 40
 ALERT_PROTOCOL_VERSION = 70
@@ -395,43 +395,68 @@ def _relay(client: socket.socket, up: socket.socket, server: TcpServer, fragment
 # --- real TLS servers with a hostile streak ---------------------------------------------
 
 
-class RenegotiatingServer(LabServer):
-    """A TLS 1.2 listener that, once the handshake is done, renegotiates again and again."""
+def renegotiate_forever(certificate: Issued, *, io_timeout: float = 2.0) -> Handler:
+    """A TLS 1.2 server that, once the handshake is done, renegotiates again and again.
 
-    def __init__(self, certificate: Issued, *, io_timeout: float = 2.0) -> None:
-        super().__init__(ListenerConfig(certificate=certificate, max_version=SSL.TLS1_2_VERSION),
-                         io_timeout=io_timeout)
-        self.renegotiations = 0
+    Each HelloRequest leaves in one write with the server's Finished of the handshake
+    before it (OpenSSL through memory BIOs; no session resumption, so the server's Finished
+    is always the last message of a handshake). The client then has the next HelloRequest
+    the moment a handshake completes: how often it sees the server renegotiate does not
+    depend on when this process gets the CPU, but on what the client does with it.
+    """
+    context = build_context(ListenerConfig(certificate=certificate,
+                                           max_version=SSL.TLS1_2_VERSION))
+    context.set_options(SSL.OP_NO_TICKET)
+    context.set_session_cache_mode(SSL.SESS_CACHE_OFF)
 
-    def after_handshake(self, connection: SSL.Connection) -> None:
-        connection.setblocking(False)  # the client's new handshake is driven by reads: poll
-        while True:  # until the client leaves: the SSL.Error or OSError ends the thread
-            connection.renegotiate()
-            self._step(connection, connection.do_handshake)  # sends the HelloRequest
-            while connection.renegotiate_pending():
-                self._step(connection, lambda: connection.recv(1))
-            self.renegotiations += 1
+    def handler(sock: socket.socket, server: TcpServer) -> None:
+        sock.settimeout(io_timeout)
+        connection = SSL.Connection(context, None)
+        connection.set_accept_state()
 
-    def _step(self, connection: SSL.Connection, operation: Callable[[], object]) -> None:
-        """Run ``operation`` once; while the renegotiation is pending and it needs the
-        client, wait (bounded) for the socket."""
+        def flush() -> None:
+            with contextlib.suppress(SSL.WantReadError):
+                while data := connection.bio_read(65536):
+                    sock.sendall(data)
+
+        def step(operation: Callable[[], object]) -> bool:
+            """Run ``operation`` once; on WantRead, send what is due only if a handshake is
+            still under way (else the Finished waits for the next HelloRequest), then read."""
+            try:
+                operation()
+                return True
+            except SSL.WantReadError:
+                if connection.renegotiate_pending() or not handshake_done:
+                    flush()
+                    data = sock.recv(65536)
+                    if not data:
+                        raise EOFError from None
+                    connection.bio_write(data)
+                return False
+
+        handshake_done = False
         try:
-            operation()
-        except (SSL.WantReadError, SSL.WantWriteError) as want:
-            if not connection.renegotiate_pending():
-                return
-            fd = connection.fileno()
-            reading = isinstance(want, SSL.WantReadError)
-            ready = select.select([fd] if reading else [], [] if reading else [fd], [],
-                                  self.io_timeout)
-            if not any(ready):
-                raise TimeoutError("the client went quiet") from None
+            while not step(connection.do_handshake):
+                pass
+            handshake_done = True
+            while not server.stopping.is_set():
+                connection.renegotiate()
+                step(connection.do_handshake)  # queues the HelloRequest behind the Finished
+                flush()
+                server.note("sent a HelloRequest")
+                while connection.renegotiate_pending():
+                    step(lambda: connection.recv(1))
+        except (SSL.Error, OSError, EOFError) as exc:
+            with contextlib.suppress(OSError):
+                flush()  # an alert of ours, e.g. protocol_version to a TLS 1.3 offer
+            server.note(f"ended: {exc!r}")
+
+    return handler
 
 
 def renegotiating_server() -> contextlib.AbstractContextManager[ChildServer]:
-    """A :class:`RenegotiatingServer` in a child process: its HelloRequest follows the
-    handshake at once, as a real server's would, however busy the test process is."""
-    return child_server(lambda: RenegotiatingServer(lab_certificate()), name="renegotiating")
+    """A :func:`renegotiate_forever` listener in a child process."""
+    return child_tcp_server(renegotiate_forever(lab_certificate()), name="renegotiating")
 
 
 def lab_certificate() -> Issued:
