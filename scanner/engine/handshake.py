@@ -35,6 +35,10 @@ _DESCRIBE_BYTES = 64
 # After the server's first message following the handshake (a ticket, usually), how long a
 # silence ends the read: the rest of that flight (a second ticket) comes right behind it.
 SETTLE_AFTER_MESSAGE_S = 0.05
+# After a handshake the server started (a renegotiation after its HelloRequest), how long at
+# least to wait for its next word: it has shown it acts after handshakes, so the short
+# window of a quiet TLS 1.2 handshake does not apply (the long post-handshake floor does).
+AFTER_SERVER_HANDSHAKE_S = 0.25
 _T = TypeVar("_T")
 
 
@@ -268,7 +272,8 @@ class TLSConnection:
         connection deadline bound it): a server that renegotiates or floods is seen doing so
         whatever the window, not only for as many round trips as fit in it. A handshake the
         server started (our answer to its HelloRequest) is followed to its end, since its
-        next message is owed, not a silence; after it, the window starts again.
+        next message is owed, not a silence; after it, a window (at least
+        ``AFTER_SERVER_HANDSHAKE_S``) starts again.
         """
         assert self._pump is not None, "no connection"
         seen = self._capture.received
@@ -285,7 +290,7 @@ class TLSConnection:
                     scope.deadline = self.deadline
                 elif in_handshake:
                     in_handshake = False
-                    scope.deadline = wait(window)
+                    scope.deadline = wait(max(window, AFTER_SERVER_HANDSHAKE_S))
                 elif self._capture.received != seen:
                     scope.deadline = wait(settle)
                 seen = self._capture.received

@@ -398,16 +398,14 @@ def _relay(client: socket.socket, up: socket.socket, server: TcpServer, fragment
 def renegotiate_forever(certificate: Issued, *, io_timeout: float = 2.0) -> Handler:
     """A TLS 1.2 server that, once the handshake is done, renegotiates again and again.
 
-    Each HelloRequest leaves in one write with the server's Finished of the handshake
-    before it (OpenSSL through memory BIOs; no session resumption, so the server's Finished
-    is always the last message of a handshake). The client then has the next HelloRequest
-    the moment a handshake completes: how often it sees the server renegotiate does not
-    depend on when this process gets the CPU, but on what the client does with it.
+    Where the server's Finished ends a handshake (the first, full one), the HelloRequest
+    leaves in the same write (OpenSSL through memory BIOs): the client has it the moment
+    its handshake completes, however late this process gets the CPU. The renegotiations
+    resume the session (cheap for a loaded client), so the client's Finished ends them and
+    the next HelloRequest follows it as soon as this process runs.
     """
     context = build_context(ListenerConfig(certificate=certificate,
                                            max_version=SSL.TLS1_2_VERSION))
-    context.set_options(SSL.OP_NO_TICKET)
-    context.set_session_cache_mode(SSL.SESS_CACHE_OFF)
 
     def handler(sock: socket.socket, server: TcpServer) -> None:
         sock.settimeout(io_timeout)
