@@ -413,9 +413,9 @@ class TLSConnection:
                 value = operation()
             except SSL.WantReadError:
                 self._check_capture()
-                await self._send()
                 if on_received is not None:
-                    on_received()
+                    on_received()  # before any checkpoint: a new deadline must not come late
+                await self._send()
                 if not await self._receive():
                     raise self._closed_failure(closed_detail) from None
                 continue
