@@ -167,8 +167,12 @@ def flight_then_hold(*middle: bytes, certificate: bytes | None = None) -> Handle
 
 
 def accept_then_close(conn: socket.socket, server: TcpServer) -> None:
-    """Accept the TCP connection and close it at once, before any byte."""
-    conn.close()
+    """Accept the TCP connection and close it at once, before any byte.
+
+    A FIN first, then drain: a ClientHello that arrived before this process ran would
+    otherwise be unread at ``close`` and turn the close into a reset."""
+    conn.shutdown(socket.SHUT_WR)
+    hold(conn, server)
 
 
 def rst_after_client_hello(conn: socket.socket, server: TcpServer) -> None:
