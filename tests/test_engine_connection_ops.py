@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 import trio
 
+from scanner.engine import session as engine_session
 from scanner.engine.connect import Address
 from scanner.engine.contexts import ContextFactory
 from scanner.engine.errors import ScanFailure
@@ -16,6 +17,7 @@ from scanner.engine.handshake import TLSConnection
 from scanner.engine.session import ConnectionLimits, EndpointSession
 from scanner.results import ErrorKind
 from scanner.wire import TLSVersion
+from tests.support import hostile
 
 pytestmark = pytest.mark.servers
 
@@ -185,3 +187,46 @@ def test_read_after_handshake_waits_the_whole_time_while_nothing_arrives(nginx_s
             assert trio.current_time() - started >= 0.5
 
     trio.run(main)
+
+
+@pytest.mark.parametrize(("verify", "version", "long_wait"), [
+    (None, TLSVersion.TLSv1_2, False),      # TLS 1.2, no client auth: nothing is still due
+    ("request", TLSVersion.TLSv1_2, True),  # a verdict on the certificate may follow
+    (None, TLSVersion.TLSv1_3, True),       # tickets follow our Finished
+])
+def test_the_post_handshake_floor_is_long_only_while_something_is_due(
+        openssl_server, verify: str | None, version: TLSVersion, long_wait: bool) -> None:
+    # The long floor holds a connection slot after every baseline handshake; a TLS 1.2
+    # server that asked for no certificate has nothing left to send, so it gets the short one.
+    server = openssl_server(verify=verify)
+
+    async def main() -> None:
+        session = session_for(server.port)
+        result = await session.handshake(session.offer(version), read_after_handshake=True)
+        assert result.completed, result.failure
+        assert result.certificate_requested is (verify is not None)
+        rtts = engine_session._AFTER_HANDSHAKE_RTTS * session.last_rtt
+        long_floor = max(engine_session._AFTER_HANDSHAKE_FLOOR_S, rtts)
+        short_floor = max(engine_session._AFTER_QUIET_HANDSHAKE_FLOOR_S, rtts)
+        assert session.wait_after_handshake() == long_floor
+        assert session.wait_after_handshake(result) == (long_floor if long_wait
+                                                        else short_floor)
+
+    trio.run(main)
+
+
+def test_a_server_that_keeps_renegotiating_is_followed_past_the_short_floor() -> None:
+    # The short floor bounds the wait for the server's first word, not how long it may go
+    # on: 8 renegotiations take far more than 0.05 s (16 round trips on a real network).
+    with hostile.renegotiating_server() as server:
+        async def main() -> None:
+            session = session_for(server.port, timeout=5.0)
+            offer = session.offer(TLSVersion.TLSv1_2)
+            result = await session.handshake(offer, read_after_handshake=True)
+            assert result.completed and not result.certificate_requested
+            assert session.wait_after_handshake(result) < 0.25  # the short floor applied
+            assert result.failure is not None, result.transcript
+            assert result.failure.kind is ErrorKind.message_flood
+            assert "renegotiated 8 times" in result.failure.detail
+
+        trio.run(main)

@@ -35,7 +35,7 @@ from scanner.results import ErrorInfo, ErrorKind, Record
 from scanner.wire import TLSVersion
 from tests.conftest import scan_targets
 from tests.support import hostile as h
-from tests.support.processes import TcpServer, http_400_handler, tarpit_handler, tcp_server
+from tests.support.processes import TcpServer, child_tcp_server, http_400_handler, tarpit_handler
 from tests.support.servers import ServerFactory
 
 # The hostile behaviours are judged through the full-handshake engine's client_auth probe,
@@ -162,13 +162,13 @@ def test_every_hostile_peer_gets_one_precise_record_in_one_sweep(
     with contextlib.ExitStack() as stack:
         ports: dict[str, int] = {}
         for label, behaviour in BEHAVIOURS.items():
-            ports[label] = stack.enter_context(tcp_server(behaviour.handler, name=label)).port
+            ports[label] = stack.enter_context(child_tcp_server(behaviour.handler, name=label)).port
         ports["renegotiates forever"] = stack.enter_context(
-            h.RenegotiatingServer(h.lab_certificate())).port
+            h.renegotiating_server()).port
         tickets = openssl_server(verify=None, extra_args=["-num_tickets", "1000000"])
         ports["endless TLS 1.3 NewSessionTickets"] = tickets.port
-        proxy = stack.enter_context(tcp_server(h.fragmenting_proxy((server.host, server.port)),
-                                               name="fragmenting proxy"))
+        proxy = stack.enter_context(child_tcp_server(
+            h.fragmenting_proxy((server.host, server.port)), name="fragmenting proxy"))
         ports["handshake split over hundreds of records"] = proxy.port
         ports["normal"] = server.port
         targets = [Target(host="127.0.0.1", port=port, sni="localhost", name=label)
@@ -216,8 +216,8 @@ def test_every_hostile_peer_gets_one_precise_record_in_one_sweep(
 def test_a_broken_server_is_not_mistaken_for_one_that_requires_a_certificate() -> None:
     """A timeout or a malformed message after the ServerHello says nothing about client
     certificates; only an alert or a close after a CertificateRequest does."""
-    with tcp_server(h.server_hello_then_silence) as silent, \
-            tcp_server(h.lying_certificate_request()) as lying:
+    with child_tcp_server(h.server_hello_then_silence) as silent, \
+            child_tcp_server(h.lying_certificate_request()) as lying:
         records = scan_targets([Target(host="127.0.0.1", port=p, sni="localhost")
                                 for p in (silent.port, lying.port)], timeout=1.0,
                                probes=PROBES_UNDER_TEST)
@@ -248,7 +248,7 @@ def run_engine(port: int, **offer: object) -> tuple[ErrorInfo | None, list[str]]
      "bad certificate status response"),
 ], ids=["response length lies", "unknown status type", "response is not DER"])
 def test_malformed_stapled_ocsp_response(handler: Callable[..., None], detail: str) -> None:
-    with tcp_server(handler) as server:
+    with child_tcp_server(handler) as server:
         error, transcript = run_engine(server.port, request_ocsp=True)
     assert error is not None and error.kind is ErrorKind.malformed_handshake, error
     assert detail in error.detail
@@ -256,7 +256,7 @@ def test_malformed_stapled_ocsp_response(handler: Callable[..., None], detail: s
 
 
 def test_target_budget_bounds_the_whole_target() -> None:
-    with tcp_server(tarpit_handler) as server:
+    with child_tcp_server(tarpit_handler) as server:
         (record,) = scan_targets([Target(host="127.0.0.1", port=server.port)],
                                  timeout=30.0, target_timeout=1.0)
     assert record.error is not None and record.error.kind is ErrorKind.timeout
@@ -273,8 +273,8 @@ def test_memory_stays_bounded_under_floods() -> None:
     handlers = [h.hello_request_flood, h.warning_alert_flood, h.tls12_ticket_flood(),
                 h.huge_certificate(), h.oversized_later_record, h.drip]
     with contextlib.ExitStack() as stack:
-        ports = [stack.enter_context(tcp_server(handler)).port for handler in handlers]
-        ports.append(stack.enter_context(h.RenegotiatingServer(h.lab_certificate())).port)
+        ports = [stack.enter_context(child_tcp_server(handler)).port for handler in handlers]
+        ports.append(stack.enter_context(h.renegotiating_server()).port)
         tracemalloc.start()
         try:
             records = scan_targets([Target(host="127.0.0.1", port=p) for p in ports],

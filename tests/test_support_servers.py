@@ -37,8 +37,11 @@ from tests.support.processes import (
     ManagedProcess,
     ServerStartError,
     TcpServer,
+    child_server,
+    child_tcp_server,
     free_port,
     http_400,
+    http_400_handler,
     pid_alive,
     process_group_members,
     speaks_tls,
@@ -162,6 +165,33 @@ def test_http_400_server() -> None:
         assert data.endswith(b"</html>\r\n")
     with pytest.raises(ServerStartError), http_400() as srv:
         wait_for_listen(srv.host, srv.port, timeout=0.3, tls=True)
+
+
+def test_child_tcp_server_serves_from_its_own_process() -> None:
+    # The scripted peers run out of the test process so that the scanner's GIL cannot hold
+    # back their answers; what tests read of them (log, connection count) still works.
+    with child_tcp_server(http_400_handler, name="child-http") as srv:
+        child = srv.pid
+        assert child != os.getpid() and pid_alive(child)
+        for _ in range(2):
+            with socket.create_connection(srv.address, timeout=2) as s:
+                s.sendall(b"x")
+                assert s.recv(12) == b"HTTP/1.1 400"
+        assert srv.connections == 2
+        port = srv.port
+    assert_gone(child)
+    assert "answered 1 bytes with HTTP 400" in srv.log()  # kept from before the stop
+    with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+        pass
+
+
+def test_child_server_reports_a_failed_start() -> None:
+    def broken() -> TcpServer:
+        raise RuntimeError("no listener today")
+
+    with pytest.raises(ServerStartError, match="no listener today"), \
+            child_server(broken, name="broken"):
+        pass
 
 
 def test_tcp_fixtures(tarpit_server: TcpServer, http_server: TcpServer) -> None:

@@ -13,7 +13,7 @@ from scanner.probes.vulns import heartbleed
 from scanner.results import Record, VulnerabilitiesFacet
 from tests.support.oracle import s_client
 from tests.support.pki import PemPaths, TestPKI, issue_server_cert
-from tests.support.processes import Handler, tcp_server
+from tests.support.processes import Handler, child_tcp_server
 from tests.support.stub import StubPolicy, stub_server
 from tests.support.vuln_peers import (
     early_ccs_peer,
@@ -39,7 +39,7 @@ def results(record: Record) -> dict[str, str]:
 
 
 def scan_peer(scan: Scan, handler: Handler, probes: tuple[str, ...] = PROBES) -> Record:
-    with tcp_server(handler, name="vuln-peer") as server:
+    with child_tcp_server(handler, name="vuln-peer") as server:
         return scan(server.port, probes=probes)
 
 
@@ -64,7 +64,8 @@ def test_heartbleed_both_ways(scan: Scan, leaks: bool) -> None:
 def test_heartbleed_sends_nothing_when_the_extension_is_not_acknowledged(scan: Scan) -> None:
     """Vulnerable OpenSSL 1.0.1 builds acknowledged the heartbeat extension; a server that
     does not is answered at once, without a heartbeat (so without waiting for its silence)."""
-    with tcp_server(heartbeat_peer(leaks=False, acknowledges=False), name="vuln-peer") as peer:
+    peer_handler = heartbeat_peer(leaks=False, acknowledges=False)
+    with child_tcp_server(peer_handler, name="vuln-peer") as peer:
         record = scan(peer.port, probes=PROBES)
         log = peer.log()
     heartbleed = checks(record).heartbleed
@@ -189,7 +190,8 @@ def test_ticketbleed_both_ways(openssl_server, scan: Scan, leaks: bool) -> None:
     to 32 bytes (leaks) or passes everything through (the real server resumes and echoes
     our 16 bytes exactly)."""
     upstream = openssl_server(verify=None, tls_versions=("1.2",))
-    with tcp_server(ticketbleed_proxy(upstream.address, leaks=leaks), name="ticketbleed") as peer:
+    proxy = ticketbleed_proxy(upstream.address, leaks=leaks)
+    with child_tcp_server(proxy, name="ticketbleed") as peer:
         record = scan(peer.port, probes=PROBES)
     ticketbleed = checks(record).ticketbleed
     assert ticketbleed is not None

@@ -35,6 +35,10 @@ _DESCRIBE_BYTES = 64
 # After the server's first message following the handshake (a ticket, usually), how long a
 # silence ends the read: the rest of that flight (a second ticket) comes right behind it.
 SETTLE_AFTER_MESSAGE_S = 0.05
+# After a handshake the server started (a renegotiation after its HelloRequest), how long at
+# least to wait for its next word: it has shown it acts after handshakes, so the short
+# window of a quiet TLS 1.2 handshake does not apply (the long post-handshake floor does).
+AFTER_SERVER_HANDSHAKE_S = 0.25
 _T = TypeVar("_T")
 
 
@@ -238,8 +242,7 @@ class TLSConnection:
             return result.after_handshake
         result.after_handshake = AfterHandshake.quiet
         try:
-            data = await self._receive_until_settled(
-                min(self.deadline, trio.current_time() + seconds), settle)
+            data = await self._receive_until_settled(seconds, settle)
         except ScanFailure as failure:
             if failure.kind in (ErrorKind.connection_reset, ErrorKind.connection_closed):
                 result.after_handshake = AfterHandshake.closed
@@ -260,18 +263,37 @@ class TLSConnection:
         result.session = self.ssl.get_session()
         return result.after_handshake
 
-    async def _receive_until_settled(self, until: float, settle: float) -> bytes | None:
-        """``receive(until=...)``, cut short once messages arrived and then ``settle``
-        seconds passed without another."""
+    async def _receive_until_settled(self, window: float, settle: float) -> bytes | None:
+        """Receive for ``window`` seconds, cut short once messages arrived and then ``settle``
+        seconds passed without another.
+
+        The window bounds the wait for the server's first word after a handshake only. Once
+        it talks, the read lasts while it keeps talking (the message budget and the
+        connection deadline bound it): a server that renegotiates or floods is seen doing so
+        whatever the window, not only for as many round trips as fit in it. A handshake the
+        server started (our answer to its HelloRequest) is followed to its end, since its
+        next message is owed, not a silence; after it, a window (at least
+        ``AFTER_SERVER_HANDSHAKE_S``) starts again.
+        """
         assert self._pump is not None, "no connection"
         seen = self._capture.received
+        in_handshake = False
 
-        with trio.CancelScope(deadline=until) as scope:
+        def wait(seconds: float) -> float:
+            return min(self.deadline, trio.current_time() + seconds)
+
+        with trio.CancelScope(deadline=wait(window)) as scope:
             def on_received() -> None:
-                nonlocal seen
-                if self._capture.received != seen:
-                    seen = self._capture.received
-                    scope.deadline = min(until, trio.current_time() + settle)
+                nonlocal seen, in_handshake
+                if self._in_handshake():
+                    in_handshake = True
+                    scope.deadline = self.deadline
+                elif in_handshake:
+                    in_handshake = False
+                    scope.deadline = wait(max(window, AFTER_SERVER_HANDSHAKE_S))
+                elif self._capture.received != seen:
+                    scope.deadline = wait(settle)
+                seen = self._capture.received
 
             try:
                 return await self._drive(lambda: self.ssl.recv(_RECEIVE_CHUNK), closed_detail="",
@@ -283,6 +305,11 @@ class TLSConnection:
                     return b""
                 raise
         return None
+
+    def _in_handshake(self) -> bool:
+        """True while OpenSSL is inside a handshake (``SSL_in_init``, which pyOpenSSL does
+        not bind: only the finished state has this name, stable since OpenSSL 1.1.0)."""
+        return self.ssl.get_state_string() != b"SSL negotiation finished successfully"
 
     async def renegotiate(self) -> None:
         """Start a client-initiated renegotiation (TLS 1.2 and below) and run it to the end.
@@ -386,9 +413,9 @@ class TLSConnection:
                 value = operation()
             except SSL.WantReadError:
                 self._check_capture()
-                await self._send()
                 if on_received is not None:
-                    on_received()
+                    on_received()  # before any checkpoint: a new deadline must not come late
+                await self._send()
                 if not await self._receive():
                     raise self._closed_failure(closed_detail) from None
                 continue

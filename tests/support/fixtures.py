@@ -13,8 +13,8 @@ Load with ``pytest_plugins = ["tests.support.fixtures"]`` (the repository root o
 * ``tarpit_server``, ``http_server`` (function scope): started in-process
   :class:`~tests.support.processes.TcpServer` (accept-and-never-answer / HTTP 400).
 * ``renegotiation_peer`` (function scope): factory; call with a behaviour of
-  :func:`tests.support.renegotiation_peers.renegotiation_peer` to get a started in-process
-  TLS 1.2 server answering renegotiation that way.
+  :func:`tests.support.renegotiation_peers.renegotiation_peer` to get a started TLS 1.2
+  server (in a child process) answering renegotiation that way.
 
 A missing server binary skips the test, or fails it when the environment has
 ``MTLSWEEP_REQUIRE_SERVERS=1`` (set that in CI).
@@ -32,7 +32,7 @@ import pytest
 
 from . import servers
 from .pki import TestPKI, build_test_pki
-from .processes import TcpServer, http_400, tarpit
+from .processes import ChildServer, TcpServer, http_400, tarpit
 from .renegotiation_peers import Behaviour
 from .renegotiation_peers import renegotiation_peer as start_renegotiation_peer
 from .servers import REQUIRE_ENV, ServerFactory, require_binary
@@ -107,11 +107,11 @@ def http_server() -> Iterator[TcpServer]:
 
 
 @pytest.fixture
-def renegotiation_peer(pki: TestPKI) -> Iterator[Callable[[Behaviour], TcpServer]]:
-    """Factory for in-process servers with an unusual answer to renegotiation."""
+def renegotiation_peer(pki: TestPKI) -> Iterator[Callable[[Behaviour], ChildServer]]:
+    """Factory for servers (in child processes) with an unusual answer to renegotiation."""
     with contextlib.ExitStack() as stack:
 
-        def start(behaviour: Behaviour) -> TcpServer:
+        def start(behaviour: Behaviour) -> ChildServer:
             return stack.enter_context(start_renegotiation_peer(pki, behaviour))
 
         yield start

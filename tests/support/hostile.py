@@ -1,6 +1,8 @@
 """Hostile and broken TLS peers for the hostile-server suite: one behaviour per handler.
 
-Each handler runs in a :class:`~tests.support.processes.TcpServer` thread on 127.0.0.1 and scripts
+Each handler runs in a :class:`~tests.support.processes.TcpServer` thread on 127.0.0.1 (started
+in a child process by ``child_tcp_server``, so that under CPU load its replies are not held
+back by the scanner's hold on the test process's GIL) and scripts
 the server side of one connection from canned bytes (``tests.support.tlsbytes``): no TLS library
 on the server side, so it can lie about lengths, versions and message order as no real
 server would. Scripts that need a TLS 1.2 first flight refuse a ClientHello that does not
@@ -9,6 +11,7 @@ offer TLS 1.2 with a ``protocol_version`` alert, as a real TLS 1.2-only server w
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import select
 import socket
@@ -20,11 +23,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from OpenSSL import SSL
 
-from scanner.lab.server import LabServer, ListenerConfig
+from scanner.lab.server import ListenerConfig, build_context
 from scanner.pkix.issuing import Issued, issue, make_ca, name
 
 from . import tlsbytes as tb
-from .processes import Handler, TcpServer
+from .processes import ChildServer, Handler, TcpServer, child_tcp_server
 
 ALERT_HANDSHAKE_FAILURE = 40
 ALERT_PROTOCOL_VERSION = 70
@@ -164,8 +167,12 @@ def flight_then_hold(*middle: bytes, certificate: bytes | None = None) -> Handle
 
 
 def accept_then_close(conn: socket.socket, server: TcpServer) -> None:
-    """Accept the TCP connection and close it at once, before any byte."""
-    conn.close()
+    """Accept the TCP connection and close it at once, before any byte.
+
+    A FIN first, then drain: a ClientHello that arrived before this process ran would
+    otherwise be unread at ``close`` and turn the close into a reset."""
+    conn.shutdown(socket.SHUT_WR)
+    hold(conn, server)
 
 
 def rst_after_client_hello(conn: socket.socket, server: TcpServer) -> None:
@@ -392,37 +399,66 @@ def _relay(client: socket.socket, up: socket.socket, server: TcpServer, fragment
 # --- real TLS servers with a hostile streak ---------------------------------------------
 
 
-class RenegotiatingServer(LabServer):
-    """A TLS 1.2 listener that, once the handshake is done, renegotiates again and again."""
+def renegotiate_forever(certificate: Issued, *, io_timeout: float = 2.0) -> Handler:
+    """A TLS 1.2 server that, once the handshake is done, renegotiates again and again.
 
-    def __init__(self, certificate: Issued, *, io_timeout: float = 2.0) -> None:
-        super().__init__(ListenerConfig(certificate=certificate, max_version=SSL.TLS1_2_VERSION),
-                         io_timeout=io_timeout)
-        self.renegotiations = 0
+    Where the server's Finished ends a handshake (the first, full one), the HelloRequest
+    leaves in the same write (OpenSSL through memory BIOs): the client has it the moment
+    its handshake completes, however late this process gets the CPU. The renegotiations
+    resume the session (cheap for a loaded client), so the client's Finished ends them and
+    the next HelloRequest follows it as soon as this process runs.
+    """
+    context = build_context(ListenerConfig(certificate=certificate,
+                                           max_version=SSL.TLS1_2_VERSION))
 
-    def after_handshake(self, connection: SSL.Connection) -> None:
-        connection.setblocking(False)  # the client's new handshake is driven by reads: poll
-        while True:  # until the client leaves: the SSL.Error or OSError ends the thread
-            connection.renegotiate()
-            self._step(connection, connection.do_handshake)  # sends the HelloRequest
-            while connection.renegotiate_pending():
-                self._step(connection, lambda: connection.recv(1))
-            self.renegotiations += 1
+    def handler(sock: socket.socket, server: TcpServer) -> None:
+        sock.settimeout(io_timeout)
+        connection = SSL.Connection(context, None)
+        connection.set_accept_state()
 
-    def _step(self, connection: SSL.Connection, operation: Callable[[], object]) -> None:
-        """Run ``operation`` once; while the renegotiation is pending and it needs the
-        client, wait (bounded) for the socket."""
+        def flush() -> None:
+            with contextlib.suppress(SSL.WantReadError):
+                while data := connection.bio_read(65536):
+                    sock.sendall(data)
+
+        def step(operation: Callable[[], object]) -> bool:
+            """Run ``operation`` once; on WantRead, send what is due only if a handshake is
+            still under way (else the Finished waits for the next HelloRequest), then read."""
+            try:
+                operation()
+                return True
+            except SSL.WantReadError:
+                if connection.renegotiate_pending() or not handshake_done:
+                    flush()
+                    data = sock.recv(65536)
+                    if not data:
+                        raise EOFError from None
+                    connection.bio_write(data)
+                return False
+
+        handshake_done = False
         try:
-            operation()
-        except (SSL.WantReadError, SSL.WantWriteError) as want:
-            if not connection.renegotiate_pending():
-                return
-            fd = connection.fileno()
-            reading = isinstance(want, SSL.WantReadError)
-            ready = select.select([fd] if reading else [], [] if reading else [fd], [],
-                                  self.io_timeout)
-            if not any(ready):
-                raise TimeoutError("the client went quiet") from None
+            while not step(connection.do_handshake):
+                pass
+            handshake_done = True
+            while not server.stopping.is_set():
+                connection.renegotiate()
+                step(connection.do_handshake)  # queues the HelloRequest behind the Finished
+                flush()
+                server.note("sent a HelloRequest")
+                while connection.renegotiate_pending():
+                    step(lambda: connection.recv(1))
+        except (SSL.Error, OSError, EOFError) as exc:
+            with contextlib.suppress(OSError):
+                flush()  # an alert of ours, e.g. protocol_version to a TLS 1.3 offer
+            server.note(f"ended: {exc!r}")
+
+    return handler
+
+
+def renegotiating_server() -> contextlib.AbstractContextManager[ChildServer]:
+    """A :func:`renegotiate_forever` listener in a child process."""
+    return child_tcp_server(renegotiate_forever(lab_certificate()), name="renegotiating")
 
 
 def lab_certificate() -> Issued:

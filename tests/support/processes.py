@@ -7,6 +7,8 @@ its PID (plus, by PID, any process left in its process group, e.g. nginx workers
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
+import multiprocessing.connection
 import os
 import shutil
 import signal
@@ -18,7 +20,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Any, Protocol, Self
 
 LOOPBACK = "127.0.0.1"
 _SBIN_DIRS = ("/usr/local/sbin", "/usr/sbin", "/sbin")
@@ -429,3 +431,157 @@ def tarpit() -> contextlib.AbstractContextManager[TcpServer]:
 def http_400() -> contextlib.AbstractContextManager[TcpServer]:
     """A plain-HTTP listener answering anything with ``400 Bad Request`` and closing."""
     return tcp_server(http_400_handler, name="http400")
+
+
+# --- servers in a child process -----------------------------------------------------
+
+
+class Served(Protocol):
+    """What :class:`ChildServer` runs: a context manager that listens once entered."""
+
+    host: str
+    port: int
+
+    def __enter__(self) -> Any: ...
+
+    def __exit__(self, *exc: Any) -> Any: ...
+
+
+_START_TIMEOUT_S = 10.0
+_STATUS_TIMEOUT_S = 2.0
+
+
+class ChildServer:
+    """A scripted peer (a :class:`TcpServer`, a LabServer, ...) run in a forked child process.
+
+    In the test process, a peer's threads compete with the scanner for the GIL: under CPU
+    load a HelloRequest or an alert then comes later than any real server would send it.
+    In its own process the peer answers on the kernel's schedule. ``make`` builds the server
+    in the child (handlers and closures need no pickling: the child is a fork). The parent
+    knows ``host``/``port`` once the child listens; ``log()`` and ``connections`` are asked
+    of the child over a pipe, and kept from the last answer after ``stop``, which ends the
+    child by its PID (SIGKILL, then join). A child whose parent died sees the pipe close
+    and exits.
+    """
+
+    def __init__(self, make: Callable[[], Served], *, name: str = "child") -> None:
+        self.make = make
+        self.name = name
+        self.host = LOOPBACK
+        self.port = 0
+        self._process: multiprocessing.process.BaseProcess | None = None
+        self._pipe: multiprocessing.connection.Connection | None = None
+        self._lock = threading.Lock()
+        self._status: tuple[str, int] = (f"[{name}: not started]", 0)
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return (self.host, self.port)
+
+    @property
+    def pid(self) -> int:
+        """The child's PID (the server runs there, not in the test process)."""
+        if self._process is None or self._process.pid is None:
+            raise RuntimeError(f"{self.name} not started")
+        return self._process.pid
+
+    def start(self) -> Self:
+        if self._process is not None:
+            raise RuntimeError(f"{self.name} already started (pid {self._process.pid})")
+        context = multiprocessing.get_context("fork")
+        here, there = context.Pipe()
+        self._process = context.Process(target=_serve_in_child, args=(self.make, there, here),
+                                         name=f"peer-{self.name}", daemon=True)
+        self._process.start()
+        there.close()
+        self._pipe = here
+        if not here.poll(_START_TIMEOUT_S):
+            self.stop()
+            raise ServerStartError(f"{self.name}: child not listening after {_START_TIMEOUT_S}s")
+        try:
+            kind, *detail = here.recv()
+        except EOFError:
+            kind, detail = "failed", [f"child exited ({self._process.exitcode})"]
+        if kind != "listening":
+            self.stop()
+            raise ServerStartError(f"{self.name}: {detail[0]}")
+        self.host, self.port = detail
+        return self
+
+    def _refresh(self) -> tuple[str, int]:
+        """Ask the running child for its log and connection count (or keep the last ones)."""
+        with self._lock:
+            if self._pipe is not None:
+                with contextlib.suppress(OSError, EOFError):
+                    self._pipe.send("status")
+                    if self._pipe.poll(_STATUS_TIMEOUT_S):
+                        self._status = self._pipe.recv()
+            return self._status
+
+    def log(self) -> str:
+        return self._refresh()[0]
+
+    @property
+    def connections(self) -> int:
+        return self._refresh()[1]
+
+    def alive(self) -> bool:
+        return self._process is not None and self._process.is_alive()
+
+    def stop(self) -> None:
+        """Keep the child's last log, then end it by PID (SIGKILL) and reap it."""
+        if self._process is None:
+            return
+        if self._process.is_alive():
+            self._refresh()
+        with self._lock:
+            if self._pipe is not None:
+                self._pipe.close()
+                self._pipe = None
+        if self._process.pid is not None and self._process.exitcode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self._process.pid, signal.SIGKILL)
+        self._process.join(timeout=5)
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _serve_in_child(make: Callable[[], Served], pipe: multiprocessing.connection.Connection,
+                    parent_end: multiprocessing.connection.Connection) -> None:
+    """The child: build and start the server, say where it listens, answer status requests
+    until the parent closes the pipe (or kills this process)."""
+    parent_end.close()  # else the pipe never reads EOF here when the parent dies
+    try:
+        server = make()
+        server.__enter__()
+    except BaseException as exc:  # reported to the parent as text
+        pipe.send(("failed", repr(exc)))
+        return
+    pipe.send(("listening", server.host, server.port))
+    while True:
+        try:
+            request = pipe.recv()
+        except (EOFError, OSError):
+            break
+        if request == "status":
+            log = (server.log() if isinstance(server, TcpServer)
+                   else f"[{server.host}:{server.port}]")
+            pipe.send((log, int(getattr(server, "connections", 0))))
+    os._exit(0)  # no teardown of the parent's state (fixtures, atexit) in a forked child
+
+
+@contextlib.contextmanager
+def child_server(make: Callable[[], Served], *, name: str = "child") -> Iterator[ChildServer]:
+    """Context manager running ``make()``'s server in a child process."""
+    with ChildServer(make, name=name) as srv:
+        yield srv
+
+
+def child_tcp_server(handler: Handler, *, name: str = "tcp") -> (
+        contextlib.AbstractContextManager[ChildServer]):
+    """Like :func:`tcp_server`, with the listener and its handler threads in a child process."""
+    return child_server(lambda: TcpServer(handler, name=name), name=name)

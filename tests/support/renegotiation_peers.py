@@ -1,6 +1,6 @@
-"""In-process TLS 1.2 servers (pyOpenSSL) that answer a client-initiated renegotiation in ways
-the installed real servers cannot be configured to: openssl s_server, nginx, haproxy and
-gnutls-serv either complete it or send a warning ``no_renegotiation`` alert.
+"""TLS 1.2 servers (pyOpenSSL, in a child process of the tests) that answer a client-initiated
+renegotiation in ways the installed real servers cannot be configured to: openssl s_server,
+nginx, haproxy and gnutls-serv either complete it or send a warning ``no_renegotiation`` alert.
 
 * ``"close"``: when the client's next record after the handshake is a handshake record (the
   renegotiation ClientHello), close the TCP connection without an alert, as servers that
@@ -23,7 +23,7 @@ from typing import Literal
 from OpenSSL import SSL
 
 from .pki import TestPKI
-from .processes import TcpServer, tcp_server
+from .processes import ChildServer, TcpServer, child_tcp_server
 
 Behaviour = Literal["close", "require_certificate", "ignore"]
 
@@ -80,8 +80,10 @@ def _handler(context: SSL.Context, behaviour: Behaviour):  # type: ignore[no-unt
 
 
 @contextlib.contextmanager
-def renegotiation_peer(pki: TestPKI, behaviour: Behaviour) -> Iterator[TcpServer]:
-    """A started in-process TLS 1.2 server on 127.0.0.1 with the given behaviour."""
+def renegotiation_peer(pki: TestPKI, behaviour: Behaviour) -> Iterator[ChildServer]:
+    """A started TLS 1.2 server on 127.0.0.1 with the given behaviour, in a child process
+    (its answers do not wait for the scanner to let go of the test process's GIL)."""
     context = _context(pki, behaviour)
-    with tcp_server(_handler(context, behaviour), name=f"renegotiation-{behaviour}") as server:
+    handler = _handler(context, behaviour)
+    with child_tcp_server(handler, name=f"renegotiation-{behaviour}") as server:
         yield server
