@@ -41,6 +41,7 @@ def startup() -> Iterator[None]:
         if was_enabled:
             gc.enable()
 
+
 SWEEP_GEN0 = 10_000
 
 _saved: list[tuple[int, int, int]] = []
