@@ -4,7 +4,10 @@ and usable in a child forked at any moment."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 from scanner.policy.loading import load_once, prefetch
 
@@ -48,3 +51,17 @@ def test_a_child_forked_while_the_prefetch_loads_can_load() -> None:
         os._exit(0 if load_once(lambda: 2)() == 2 and loader() == 1 else 1)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_the_interpreter_lets_a_prefetch_finish_before_it_exits(tmp_path: Path) -> None:
+    """A daemon thread is killed wherever it is at exit (inside pydantic-core that aborted the
+    process with SIGABRT); the prefetch thread is waited for, so the exit code stays the
+    sweep's."""
+    done = tmp_path / "done"
+    program = ("import time\nfrom scanner.policy.loading import prefetch\n"
+               f"prefetch(lambda: time.sleep(0.3) or open({str(done)!r}, 'w').write('ok'))\n"
+               "raise SystemExit(4)\n")
+    result = subprocess.run([sys.executable, "-c", program], capture_output=True, timeout=60,
+                            check=False)
+    assert result.returncode == 4, result.stderr
+    assert done.read_text() == "ok"

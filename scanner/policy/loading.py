@@ -53,7 +53,14 @@ def load_once(loader: Callable[[], T]) -> Callable[[], T]:
 
 
 def prefetch(*loaders: Callable[[], object]) -> None:
-    """Run ``loaders`` on a daemon thread now; their callers later find them loaded."""
+    """Run ``loaders`` on a thread now; their callers later find them loaded.
+
+    Not a daemon thread: at exit the interpreter ends a daemon thread wherever it is, and
+    inside pydantic-core (Rust) that forced unwind aborts the process ("FATAL: exception not
+    rethrown", SIGABRT) instead of exiting with the sweep's code, as a scan refused before
+    its first connection (exit 4) did under load. An early exit waits for the load instead
+    (~0.1 s at most).
+    """
     def run() -> None:
         for loader in loaders:
             try:
@@ -61,4 +68,4 @@ def prefetch(*loaders: Callable[[], object]) -> None:
             except Exception:
                 return
 
-    threading.Thread(target=run, name="mtlsweep-prefetch", daemon=True).start()
+    threading.Thread(target=run, name="mtlsweep-prefetch", daemon=False).start()
