@@ -70,7 +70,9 @@ def test_per_address_bound_counts_both_spellings_of_one_address() -> None:
 def test_listeners_are_bounded_apart_within_their_address() -> None:
     who = [("192.0.2.1", port) for port in range(1000, 1010) for _ in range(6)]
     peak, per_listener = run_virtual(ConnectionLimits(100, 16, per_listener=3), who)
-    assert max(per_listener.values()) == 3  # each listener within its own bound ...
+    # Each listener within its own bound (how many reach it depends on the order trio runs
+    # the tasks in, which is shuffled once hypothesis is imported: trio registers with it) ...
+    assert max(per_listener.values()) <= 3
     assert peak == {"192.0.2.1": 16}  # ... and together at the address's
 
 
