@@ -104,9 +104,9 @@ class RawOffer:
         offer to many listeners, and building and encoding the hello was ~4 % of a sweep.
         """
         template, session_id_length = _template(self)
-        return b"".join((template[:_RANDOM_AT], os.urandom(32),
-                         template[_SESSION_ID_AT - 1:_SESSION_ID_AT],
-                         os.urandom(session_id_length),
+        fresh = os.urandom(32 + session_id_length)  # one system call for both
+        return b"".join((template[:_RANDOM_AT], fresh[:32],
+                         template[_SESSION_ID_AT - 1:_SESSION_ID_AT], fresh[32:],
                          template[_SESSION_ID_AT + session_id_length:]))
 
     def _encode_fresh(self) -> tuple[bytes, int]:
