@@ -9,6 +9,8 @@ from typing import Any
 import typer
 from typer.core import TyperCommand, TyperGroup, TyperOption
 
+from scanner.run import gc_tuning
+
 HELP_OPTION_NAMES = ["-h", "--help"]
 
 
@@ -25,12 +27,27 @@ class FlagAwareCommand(TyperCommand):
         _without_flag_metavars(params)
         return params
 
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        """Parsed without the cyclic collector (see ``FlagAwareGroup.parse_args``)."""
+        with gc_tuning.startup():
+            parsed: list[str] = super().parse_args(ctx, args)
+        return parsed
+
 
 class FlagAwareGroup(TyperGroup):
     def get_params(self, ctx: Any) -> list[Any]:
         params: list[Any] = super().get_params(ctx)
         _without_flag_metavars(params)
         return params
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        """Parsed without the cyclic collector: Typer builds a pydantic TypeAdapter for each
+        option it parses (the first imports pydantic), tens of thousands of long-lived
+        objects that the collector would walk some 30 times for nothing before ``scan``
+        starts (5-8 ms of CPU)."""
+        with gc_tuning.startup():
+            parsed: list[str] = super().parse_args(ctx, args)
+        return parsed
 
 
 class CommandApp(typer.Typer):
