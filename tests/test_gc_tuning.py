@@ -27,3 +27,18 @@ def test_startup_enables_the_collector_again_after_a_failure() -> None:
         raise RuntimeError("usage error")
     assert gc.isenabled()
     assert gc.get_freeze_count() == frozen  # nothing frozen on the way out of a failure
+
+
+def test_the_command_line_enables_the_collector_again_after_parsing() -> None:
+    from typer.testing import CliRunner
+
+    from scanner.cli.app import app
+
+    runner = CliRunner()
+    try:
+        assert runner.invoke(app, ["scan", "--no-such-option"]).exit_code == 2
+        assert gc.isenabled()
+        assert runner.invoke(app, ["schema"]).exit_code == 0
+        assert gc.isenabled()
+    finally:
+        gc.unfreeze()
