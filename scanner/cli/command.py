@@ -4,7 +4,7 @@ looks (``-h`` as well as ``--help``; flags shown without a value placeholder).""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from typer.core import TyperCommand, TyperGroup, TyperOption
@@ -21,33 +21,38 @@ def _without_flag_metavars(params: Iterable[object]) -> None:
             param.metavar = ""
 
 
-class FlagAwareCommand(TyperCommand):
+# The mixin's methods call the command class after it in the MRO (TyperCommand or TyperGroup,
+# both Typer's own ``Command``, which it does not export): typed as one of them.
+if TYPE_CHECKING:
+    _Command = TyperCommand
+else:
+    _Command = object
+
+
+class _CommandLook(_Command):
+    """What every mtlsweep command and group shares: flags shown without a value, and
+    arguments parsed without the cyclic collector (Typer builds a pydantic TypeAdapter for
+    each option it parses, the first importing pydantic: tens of thousands of long-lived
+    objects that the collector would walk some 30 times for nothing before ``scan`` starts,
+    5-8 ms of CPU)."""
+
     def get_params(self, ctx: Any) -> list[Any]:
         params: list[Any] = super().get_params(ctx)
         _without_flag_metavars(params)
         return params
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        """Parsed without the cyclic collector (see ``FlagAwareGroup.parse_args``)."""
         with gc_tuning.startup():
             parsed: list[str] = super().parse_args(ctx, args)
         return parsed
 
 
-class FlagAwareGroup(TyperGroup):
-    def get_params(self, ctx: Any) -> list[Any]:
-        params: list[Any] = super().get_params(ctx)
-        _without_flag_metavars(params)
-        return params
+class FlagAwareCommand(_CommandLook, TyperCommand):
+    pass
 
-    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        """Parsed without the cyclic collector: Typer builds a pydantic TypeAdapter for each
-        option it parses (the first imports pydantic), tens of thousands of long-lived
-        objects that the collector would walk some 30 times for nothing before ``scan``
-        starts (5-8 ms of CPU)."""
-        with gc_tuning.startup():
-            parsed: list[str] = super().parse_args(ctx, args)
-        return parsed
+
+class FlagAwareGroup(_CommandLook, TyperGroup):
+    pass
 
 
 class CommandApp(typer.Typer):
