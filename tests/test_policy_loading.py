@@ -53,6 +53,30 @@ def test_a_child_forked_while_the_prefetch_loads_can_load() -> None:
     assert os.waitstatus_to_exitcode(status) == 0
 
 
+def test_a_child_forked_during_a_prefetch_starts_with_all_of_it_done() -> None:
+    """--workers fork while the parent's prefetch runs: the fork waits for the whole
+    prefetch, not only for the loader in progress, so no worker loads anything again."""
+    started, release = threading.Event(), threading.Event()
+    calls: list[str] = []
+
+    def first() -> None:  # not itself under the lock: only the prefetch holds it
+        started.set()
+        release.wait(5)
+        calls.append("first")
+
+    second = load_once(lambda: calls.append("second"))
+    prefetch(first, second)
+    assert started.wait(5)
+    threading.Timer(0.2, release.set).start()
+    pid = os.fork()
+    if pid == 0:  # the child: what the parent's prefetch did is all there
+        before = list(calls)
+        second()
+        os._exit(0 if before == ["first", "second"] == calls else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+
+
 def test_the_interpreter_lets_a_prefetch_finish_before_it_exits(tmp_path: Path) -> None:
     """A daemon thread is killed wherever it is at exit (inside pydantic-core that aborted the
     process with SIGABRT); the prefetch thread is waited for, so the exit code stays the

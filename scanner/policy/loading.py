@@ -62,10 +62,11 @@ def prefetch(*loaders: Callable[[], object]) -> None:
     (~0.1 s at most).
     """
     def run() -> None:
-        for loader in loaders:
-            try:
-                loader()
-            except Exception:
-                return
+        with _lock:  # all of them before a fork: a worker never loads one again itself
+            for loader in loaders:
+                try:
+                    loader()
+                except Exception:
+                    return
 
     threading.Thread(target=run, name="mtlsweep-prefetch", daemon=False).start()

@@ -70,6 +70,7 @@ from scanner.run.sweep import (
     SweepOptions,
     SweepSummary,
     open_sink,
+    prefetch_policy_data,
     run_into,
     sweep,
     verdict_of,
@@ -299,6 +300,8 @@ def sweep_host_list(path: Path, options: SweepOptions, *, output: Path | None,
     ``options.workers`` above one splits the sweep between forked workers when every host
     is an IP literal (module docstring).
     """
+    if options.workers > 1:
+        prefetch_policy_data(options)  # while the list is read, before the workers fork
     targets_of: TargetSource = source or partial(read_host_list, path)
     index = HostListIndex.read(path, targets_of, error, workers=options.workers)
     compares_names = VHOSTS_PROBE in options.probes or options.probes == DEFAULT_PROBES

@@ -235,6 +235,13 @@ class SweepObserver(Protocol):
     def stopped(self) -> None: ...
 
 
+def prefetch_policy_data(options: SweepOptions) -> None:
+    """Load the policy data on a thread: a scan needs it once its first target is scanned.
+    Before ``--workers`` fork, so that they start with it loaded (``policy.loading`` holds
+    the fork until it is) instead of each building its own copy (~70 ms of CPU each)."""
+    prefetch(*([] if options.catalog else [builtin_catalog]), client_profiles)
+
+
 async def sweep(targets: Iterable[Target], options: SweepOptions, sink: RecordSink, *,
                 summary: SweepSummary | None = None, observer: SweepObserver | None = None,
                 stop_on_signals: bool = False, planned: int | None = None) -> SweepSummary:
@@ -248,8 +255,7 @@ async def sweep(targets: Iterable[Target], options: SweepOptions, sink: RecordSi
     ``options.neighbours`` is set: it is then read only as far as the runner looks ahead.
     """
     summary = summary or SweepSummary()
-    # The policy data is needed once the first target is scanned: load it meanwhile.
-    prefetch(*([] if options.catalog else [builtin_catalog]), client_profiles)
+    prefetch_policy_data(options)
     if planned is None:
         targets = targets if isinstance(targets, list) else list(targets)
         planned = len(targets)
@@ -375,6 +381,8 @@ def run_sweep(targets: list[Target], options: SweepOptions, *, fmt: OutputFormat
     ``JsonlError`` if the file is corrupt before its last line).
     """
     summary = SweepSummary()
+    if options.workers > 1 and parallel is not None:
+        prefetch_policy_data(options)
     if options.neighbours is None:
         # Over the whole target list: a shard's target still compares names with the others.
         options = replace(options, neighbours=trio.run(neighbours, targets, options))
