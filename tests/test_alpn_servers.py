@@ -61,7 +61,9 @@ def test_nginx_with_http2(nginx_server, scan: Scan) -> None:
             (["spdy/3.1", "grpc-exp", "acme-tls/1"], "rejected", "no_application_protocol"),
         ]
     assert record.findings == []
-    assert record.stats.connections == 14  # per version: 4 standard offers + 3 eliminations
+    # per version: 4 standard offers + 3 eliminations, and the version test (a raw hello)
+    # whose suites the eliminations' raw hellos offer
+    assert record.stats.connections == 16
     for tls_version in ("1.3", "1.2"):
         oracle = s_client(server.port, tls_version=tls_version, extra_args=["-alpn", "h2,http/1.1"])
         assert oracle.alpn_protocol == "h2"
@@ -103,7 +105,8 @@ def test_gnutls_no_overlap_fatal_or_ignored(gnutls_server, scan: Scan, fatal: bo
     for version in both_versions(facet):
         assert overlap(version) == (behaviour, alert, rest)
         assert version.unsupported_protocols == rest
-    assert record.stats.connections == 10  # per version: 4 standard offers + 1 elimination
+    # per version: 4 standard offers + 1 elimination + the version test
+    assert record.stats.connections == 12
 
 
 def test_gnutls_without_alpn_ignores_every_offer(gnutls_server, scan: Scan) -> None:
@@ -140,8 +143,9 @@ def test_no_overlap_probe_when_every_offered_protocol_is_selected(openssl_server
     for version in both_versions(facet):
         assert version.unsupported_protocols == []
         assert overlap(version) == ("rejected", "no_application_protocol", [NO_OVERLAP_PROBE])
-    # Per version: 4 standard offers, 5 eliminations, 1 offer that cannot overlap.
-    assert record.stats.connections == 20
+    # Per version: 4 standard offers, 5 eliminations, 1 offer that cannot overlap, the
+    # version test.
+    assert record.stats.connections == 22
 
 
 def test_tls12_only_server_and_client_certificate_required(openssl_server, scan: Scan) -> None:

@@ -59,6 +59,7 @@ STANDARD_OFFERS: dict[str, tuple[str, ...]] = {
 NO_OVERLAP_PROBE = "mtlsweep-no-overlap/0"
 
 _VERSIONS = (TLSVersion.TLSv1_3, TLSVersion.TLSv1_2)
+_NO_APPLICATION_PROTOCOL = wire.AlertDescription.no_application_protocol.name
 _NO_OVERLAP = {
     AlpnOutcome.no_protocol: AlpnNoOverlapBehaviour.ignored,
     AlpnOutcome.rejected: AlpnNoOverlapBehaviour.rejected,
@@ -126,14 +127,24 @@ class _VersionProbe:
         return attempt
 
     async def _carried(self, offer: tuple[str, ...]) -> AlpnAttempt | None:
-        """The answer read from a suite enumeration hello that carried ``offer`` (at TLS
-        1.2 in the clear ServerHello, at TLS 1.3 in the decrypted EncryptedExtensions);
-        None: ask with a handshake. The first standard offer stays a handshake:
-        engine_agreement compares it with the raw view."""
+        """The answer read from a raw hello that carried ``offer`` (at TLS 1.2 in the clear
+        ServerHello, at TLS 1.3 in the decrypted EncryptedExtensions): one of the suite
+        enumeration's when one is left, else one of its own; None: ask with a handshake.
+        The first standard offer stays a handshake: engine_agreement compares it with the
+        raw view."""
         if not offer or offer == STANDARD_OFFERS[next(iter(STANDARD_OFFERS))]:
             return None
         reply = await _carrier(self.shared, self.version).ask(offer)
-        return classify_raw(reply, offer, self.version) if reply is not None else None
+        if reply is not None:
+            return classify_raw(reply, offer, self.version)
+        reply = await self.shared.enumeration.alpn_hello(self.version, offer)
+        attempt = classify_raw(reply, offer, self.version) if reply is not None else None
+        if attempt is not None and attempt.outcome is AlpnOutcome.rejected \
+                and attempt.alert != _NO_APPLICATION_PROTOCOL:
+            # Unlike a carried hello's, no plain twin shows that ALPN made the difference
+            # (the key shares differ from the version test's): a handshake tells.
+            return None
+        return attempt
 
     async def run(self, candidates: list[str]) -> AlpnAtVersion:
         standard: dict[str, AlpnAttempt] = {}

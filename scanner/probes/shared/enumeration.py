@@ -151,10 +151,23 @@ class Enumerator:
                 carried = await self.alpn_carrier.ask(protocols)
                 if carried is not None:
                     return carried
-            test = await self.version(version)  # its suites are known to be acceptable
-            return await self.hellos.send(
-                self.hellos.offer(version, test.offered, alpn=protocols, npn=False))
+            return await self._send_alpn(await self.version(version), protocols)
         return await self._memo.get(("alpn", version, protocols), compute)
+
+    async def alpn_hello(self, version: int, protocols: tuple[str, ...]) -> RawReply | None:
+        """A hello of its own offering ``protocols``, for an ALPN question no suite hello
+        carried: the version test's suites (known to be accepted), no NPN, and at TLS 1.3
+        real key shares, so the answer in EncryptedExtensions can be read. None when the
+        version test was not accepted."""
+        async def compute() -> RawReply | None:
+            test = await self.version(version)
+            return await self._send_alpn(test, protocols) if test.accepted else None
+        return await self._memo.get(("alpn-hello", version, protocols), compute)
+
+    async def _send_alpn(self, test: VersionTest, protocols: tuple[str, ...]) -> RawReply:
+        return await self.hellos.send(self.hellos.offer(
+            test.version, test.offered, alpn=protocols, npn=False,
+            decrypt=test.version == TLSVersion.TLSv1_3))
 
     async def alpn(self) -> AlpnEnumeration:
         """Every protocol of ``ALPN_PROTOCOLS`` the server selects: with raw hellos at the
