@@ -49,6 +49,20 @@ def test_plan_splits_one_address_by_listener_and_divides_its_bound() -> None:
     assert sizes[1] - sizes[0] <= 3, sizes  # balanced to within one listener
 
 
+def test_plan_deals_a_pattern_of_listeners_to_every_worker() -> None:
+    """Every 4th listener of a load balancer differs (say, requires a client certificate and
+    takes longer to scan): split by listener, those are not all one worker's."""
+    targets = [Target(host="10.0.0.1", port=port) for port in range(18700, 18900)]
+    for workers, period in ((2, 4), (2, 2), (4, 4), (3, 3)):
+        shares = plan(targets, workers, per_address=workers, key=lambda h, _p: h)
+        assert len(shares) == workers
+        special = [sum(t.port % period == period - 1 for _, t in share.members)
+                   for share in shares]
+        fair = 200 / period / workers
+        assert all(0.7 * fair <= count <= 1.3 * fair for count in special), (period, special)
+        assert max(len(s.members) for s in shares) - min(len(s.members) for s in shares) <= 1
+
+
 def test_plan_never_splits_an_address_below_one_slot_per_worker() -> None:
     targets = [Target(host="10.0.0.1", port=port) for port in range(1000, 1008)]
     assert [len(s.members) for s in plan(targets, 4, per_address=1, key=lambda h, _p: h)] == [8]

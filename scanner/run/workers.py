@@ -113,7 +113,12 @@ def plan(targets: Sequence[Target], workers: int, *, per_address: int = 1,
             units.append((address, None, [m for ms in listeners.values() for m in ms]))
             continue
         parts: list[list[Indexed]] = [[] for _ in range(spread)]
-        for _port, members in sorted(listeners.items(), key=lambda item: -len(item[1])):
+        # Largest first; equal ones in an order of the port's hash, not by port: dealt in
+        # port order, every second listener went to one worker, and with it every listener
+        # of a pattern (every 4th one requiring a client certificate: one worker got all
+        # those slower scans and finished last).
+        for _port, members in sorted(listeners.items(), key=lambda item: (
+                -len(item[1]), hashlib.sha256(str(item[0]).encode()).digest())):
             min(parts, key=len).extend(members)
         slots = [per_address // spread + (n < per_address % spread) for n in range(spread)]
         units += [(address, n, part) for n, part in zip(slots, parts, strict=True)]
