@@ -55,7 +55,10 @@ def annotate(record: Record, expect: Expectations | None, *,
         return resolved
 
     if record.status != "error":
-        data = record.model_dump(mode="json", by_alias=True)
+        # Expectations read the whole record; identification only the facets it observes
+        # (the rest, transcripts and all, was most of this step's CPU).
+        data = record.model_dump(mode="json", by_alias=True,
+                                 include=None if expect is not None else _OBSERVED_FACETS)
         observation = observation_from_record(data)
         if observation is not None:
             identified, clients = _views(observation, get_catalog())
@@ -77,6 +80,9 @@ def annotate(record: Record, expect: Expectations | None, *,
             for r in results if r.status is ExpectationStatus.failed)]
     return record.model_copy(update=update) if update else record
 
+
+#: What ``observation_from_record`` reads of a record.
+_OBSERVED_FACETS: set[str] = {"protocols", "cipher_suites", "groups", "certificate"}
 
 # The views of the last observations seen. A sweep of a fleet sees few distinct
 # configurations (every listener of one terminator answers alike), and identification plus
