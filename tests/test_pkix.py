@@ -345,3 +345,19 @@ def test_unsuccessful_ocsp_status(pki: dict) -> None:
     out = analyse(der, pki)
     assert (out["response_status"], out["parse_error"], out["certificate_status"]) == (
         "try_later", None, None)
+
+
+def test_issued_by_tells_apart_two_issuers_of_the_same_name() -> None:
+    """Signature checks are remembered per pair of certificates (by their DER): a CA with the
+    same name and another key is not taken for the one that signed, in either order."""
+    from scanner.pkix.certinfo import issued_by
+    from tests.support.pki import issue_server_cert, make_ca
+
+    real, impostor = (make_ca("Same Name CA", key_type=kind) for kind in ("ec", "rsa"))
+    assert real.cert.subject == impostor.cert.subject
+    leaf = issue_server_cert(real).cert
+    for _ in range(2):
+        assert issued_by(leaf, real.cert)
+        assert not issued_by(leaf, impostor.cert)
+    other = issue_server_cert(impostor).cert
+    assert not issued_by(other, real.cert) and issued_by(other, impostor.cert)

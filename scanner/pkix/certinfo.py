@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections.abc import Sequence
@@ -155,6 +156,14 @@ def issued_by(certificate: x509.Certificate, issuer: x509.Certificate) -> bool:
     """``issuer``'s name and key signed ``certificate``."""
     if certificate.issuer != issuer.subject:
         return False
+    return _signed_by(certificate, issuer)
+
+
+# A signature check is a pure function of the two certificates (equal and hashed by their
+# DER), and the same pairs come back: each chain is looked at several times per target,
+# and a fleet shares its intermediates. Bounded, so a sweep's memory stays flat.
+@functools.lru_cache(maxsize=512)
+def _signed_by(certificate: x509.Certificate, issuer: x509.Certificate) -> bool:
     try:
         certificate.verify_directly_issued_by(issuer)
     except (TypeError, InvalidSignature, UnsupportedAlgorithm):
