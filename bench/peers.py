@@ -17,6 +17,10 @@ install sslyze``); nmap, sslscan and openssl from Debian. A missing tool is skip
     python -m bench.peers                           # direct, 3 rounds, every tool found
     python -m bench.peers --delay --rounds 1 --tools mtlsweep,nmap
     python -m bench.peers --rounds 2 --tools mtlsweep-w1,mtlsweep,nmap   # --workers 1 vs default
+    git worktree add /tmp/base main && python -m bench.peers --baseline /tmp/base --tools \
+        baseline,mtlsweep,nmap                       # a change next to the code before it
+
+Every ``scanner`` package run is byte-compiled first, as an install is (see bench.startup).
 """
 
 from __future__ import annotations
@@ -230,6 +234,7 @@ Tool = Callable[[Lab, Path], tuple[list[list[str]], int, Callable[[], int]]]
 
 
 def measure(tool: Tool, lab: Lab, out: Path, cwd: Path) -> Measured:
+    out.mkdir(exist_ok=True)
     argvs, parallel, complete = tool(lab, out)
     before, server_before = lab.accepted(), lab.server_cpu()
     wall, cpu, rss = run_measured(argvs, parallel, cwd=cwd)
@@ -238,6 +243,14 @@ def measure(tool: Tool, lab: Lab, out: Path, cwd: Path) -> Measured:
 
 
 # --- CPU per full handshake -------------------------------------------------------------
+
+def compile_package(tree: Path) -> None:
+    """Byte-compile ``tree``'s scanner package as an install would (into its git-ignored
+    ``__pycache__``), so runs measure the scan, not the compiler: under
+    PYTHONDONTWRITEBYTECODE a missing ``.pyc`` is compiled again on every run."""
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(tree / "scanner")],
+                   check=True, stdout=subprocess.DEVNULL)
+
 
 def s_time_cpu_per_handshake(port: int, seconds: int = 5) -> float:
     """Client CPU seconds per full handshake of ``openssl s_time -new``."""
@@ -322,15 +335,28 @@ def main() -> None:
                         help="the sslyze command of a separate virtualenv")
     parser.add_argument("--no-handshake-cpu", action="store_true",
                         help="skip the CPU-per-handshake comparison with openssl s_time")
+    parser.add_argument("--baseline", type=Path, metavar="CHECKOUT",
+                        help="another mtlsweep checkout, run (at its defaults, with this "
+                        "environment) as the tool 'baseline': a change measured next to the "
+                        "code before it, in the same run")
     options = parser.parse_args()
     repository = Path(__file__).resolve().parent.parent
     tools: dict[str, Tool] = {"mtlsweep": tool_mtlsweep,
                               "mtlsweep-w1": tool_mtlsweep_one_worker, "nmap": tool_nmap,
-                              "sslscan": tool_sslscan, "sslyze": tool_sslyze(options.sslyze)}
+                              "sslscan": tool_sslscan, "sslyze": tool_sslyze(options.sslyze),
+                              "baseline": tool_mtlsweep}
+    # ``python -m scanner`` imports the package of its working directory.
+    trees = {"baseline": options.baseline} if options.baseline else {}
+    if "baseline" in options.tools.split(",") and not options.baseline:
+        raise SystemExit("the tool 'baseline' needs --baseline CHECKOUT")
+    for tree in (repository, *trees.values()):
+        if not (tree / "scanner" / "__init__.py").is_file():
+            raise SystemExit(f"{tree}: not an mtlsweep checkout (no scanner/ package)")
+        compile_package(tree)
     chosen = []
     for name in options.tools.split(","):
         found = options.sslyze.exists() if name == "sslyze" else (
-            name.startswith("mtlsweep") or shutil.which(name) is not None)
+            name.startswith("mtlsweep") or name == "baseline" or shutil.which(name) is not None)
         if name not in tools:
             raise SystemExit(f"unknown tool {name!r}; choose from {', '.join(tools)}")
         if found:
@@ -348,7 +374,8 @@ def main() -> None:
             results: dict[str, list[Measured]] = {name: [] for name in chosen}
             for round_number in range(1, options.rounds + 1):
                 for name in chosen:
-                    measured = measure(tools[name], lab, directory, repository)
+                    measured = measure(tools[name], lab, directory / name,
+                                       trees.get(name, repository))
                     results[name].append(measured)
                     print(f"round {round_number} {name:9} wall {measured.wall:7.1f} s  "
                           f"client CPU {measured.client_cpu:6.1f} s  server CPU "

@@ -34,7 +34,13 @@ import tempfile
 from pathlib import Path
 
 from bench.nginx_lab import tls_server, write_config, write_pki
-from bench.peers import consecutive_free_ports, run_measured, stop, wait_listening
+from bench.peers import (
+    compile_package,
+    consecutive_free_ports,
+    run_measured,
+    stop,
+    wait_listening,
+)
 
 SCAN_IMPORTS = ("import scanner.cli.app, scanner.cli.usage, scanner.probes.registry, "
                 "scanner.run.sweep, scanner.run.workers, scanner.results.record")
@@ -70,13 +76,6 @@ def commands(port: int) -> dict[str, list[str]]:
         rows["openssl s_client (one handshake)"] = [
             "sh", "-c", f"openssl s_client -connect {endpoint} </dev/null"]
     return rows
-
-
-def compile_package(repository: Path) -> None:
-    """Byte-compile ``scanner`` as an install would, so the rows measure start-up, not the
-    compiler (a stale or missing ``.pyc`` is written even under PYTHONDONTWRITEBYTECODE)."""
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(repository / "scanner")],
-                   check=True, stdout=subprocess.DEVNULL)
 
 
 def main() -> None:
