@@ -83,10 +83,13 @@ def ocsp_response(
     return response.public_bytes(serialization.Encoding.DER)
 
 
-def ocsp_responder(ca: Issuer, common_name: str = "OCSP Responder") -> Leaf:
-    """A delegated OCSP responder certificate issued by ``ca`` (EKU OCSPSigning)."""
+def ocsp_responder(ca: Issuer, common_name: str = "OCSP Responder", *,
+                   not_before: dt.datetime | None = None) -> Leaf:
+    """A delegated OCSP responder certificate issued by ``ca`` (EKU OCSPSigning); valid from
+    ``not_before`` (default: a few minutes ago)."""
     responder = issuing.issue(ca, name(common_name, "mtlsweep tests"), days=LIFETIME_DAYS,
-                              usage=ExtendedKeyUsageOID.OCSP_SIGNING, extra=(x509.OCSPNoCheck(),))
+                              usage=ExtendedKeyUsageOID.OCSP_SIGNING, extra=(x509.OCSPNoCheck(),),
+                              not_before=not_before)
     return Leaf(responder.certificate, responder.key, ca)
 
 
