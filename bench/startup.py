@@ -18,6 +18,7 @@ project's build machines) a source checkout otherwise compiles some 170 modules 
 
     python -m bench.startup                 # 5 rounds
     python -m bench.startup --rounds 9
+    python -m bench.startup --baseline /tmp/base   # also the rows of another checkout
 """
 
 from __future__ import annotations
@@ -83,10 +84,17 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--no-compile", action="store_true",
                         help="do not byte-compile the scanner package first")
+    parser.add_argument("--baseline", type=Path, metavar="CHECKOUT",
+                        help="another mtlsweep checkout: its mtlsweep rows run too, "
+                        "interleaved, marked [baseline]")
     options = parser.parse_args()
     repository = Path(__file__).resolve().parent.parent
-    if not options.no_compile:
-        compile_package(repository)
+    trees = [repository, *([options.baseline] if options.baseline else [])]
+    for tree in trees:
+        if not (tree / "scanner" / "__init__.py").is_file():
+            raise SystemExit(f"{tree}: not an mtlsweep checkout (no scanner/ package)")
+        if not options.no_compile:
+            compile_package(tree)
     with tempfile.TemporaryDirectory(prefix="mtlsweep-startup-") as tmp:
         port, server = start_nginx(Path(tmp))
         try:
@@ -95,12 +103,17 @@ def main() -> None:
                   f"one nginx listener on 127.0.0.1; medians of {options.rounds} "
                   "interleaved rounds; scanner "
                   f"{'from source' if options.no_compile else 'byte-compiled'}")
-            rows = commands(port)
+            # ``python -m scanner`` (and ``import scanner``) take the working directory's
+            rows = {name: (argv, repository) for name, argv in commands(port).items()}
+            if options.baseline:
+                rows.update({f"{name} [baseline]": (argv, options.baseline)
+                             for name, (argv, _tree) in list(rows.items())
+                             if name.startswith("mtlsweep")})
             walls: dict[str, list[float]] = {name: [] for name in rows}
             cpus: dict[str, list[float]] = {name: [] for name in rows}
             for _round in range(options.rounds):
-                for name, argv in rows.items():
-                    wall, cpu, _rss = run_measured([argv], cwd=repository)
+                for name, (argv, tree) in rows.items():
+                    wall, cpu, _rss = run_measured([argv], cwd=tree)
                     walls[name].append(wall)
                     cpus[name].append(cpu)
         finally:
