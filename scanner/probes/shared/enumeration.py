@@ -79,7 +79,11 @@ class Enumerator:
 
     async def highest_legacy_version(self) -> VersionTest | None:
         """The highest of TLS 1.2 ... TLS 1.0 the server accepts (SSLv3 hellos carry no
-        extensions, so they cannot tell about extensions, NPN or ALPN)."""
+        extensions, so they cannot tell about extensions, NPN or ALPN). Asked by most probes:
+        one of them runs the three version tests side by side, the others wait for it."""
+        return await self._memo.get("highest-legacy", self._highest_legacy_version)
+
+    async def _highest_legacy_version(self) -> VersionTest | None:
         tests: dict[int, VersionTest] = {}
 
         async def test(version: int) -> None:
