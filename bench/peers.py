@@ -242,8 +242,6 @@ def measure(tool: Tool, lab: Lab, out: Path, cwd: Path) -> Measured:
     return Measured(wall, cpu, lab.server_cpu() - server_before, connections, rss, complete())
 
 
-# --- CPU per full handshake -------------------------------------------------------------
-
 def compile_package(tree: Path) -> None:
     """Byte-compile ``tree``'s scanner package as an install would (into its git-ignored
     ``__pycache__``), so runs measure the scan, not the compiler: under
@@ -251,6 +249,8 @@ def compile_package(tree: Path) -> None:
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(tree / "scanner")],
                    check=True, stdout=subprocess.DEVNULL)
 
+
+# --- CPU per full handshake -------------------------------------------------------------
 
 def s_time_cpu_per_handshake(port: int, seconds: int = 5) -> float:
     """Client CPU seconds per full handshake of ``openssl s_time -new``."""
