@@ -240,3 +240,31 @@ def test_names_are_capped_per_address() -> None:
     compared = names_to_compare("a.test", ["b.test", "a.test", "c.test", "d.test"], 3)
     assert compared.names == ("a.test", "b.test", "c.test")
     assert compared.left_out == ("d.test",)
+
+
+def test_an_inventory_of_addresses_with_server_names_compares_them_streamed_or_loaded(
+        vhost_servers: dict[str, RunningServer], tmp_path: Path) -> None:
+    """IP-literal hosts that send names (``sni:``) have neighbours to compare: a JSON Lines
+    sweep (which may stream the inventory) records the same vhosts facts as a document
+    format (which loads it whole), and they are there."""
+    server = vhost_servers["nginx"]
+    inventory = tmp_path / "targets.yaml"
+    inventory.write_text("targets:\n" + "".join(
+        f"  - {{host: {LOOPBACK}, port: {server.port}, sni: {name}}}\n"
+        for name in (OPEN_NAME, MTLS_NAME)))
+    outputs = {"jsonl": tmp_path / "out.jsonl", "json": tmp_path / "out.json"}
+    for fmt, output in outputs.items():
+        result = subprocess.run([*MTLSWEEP, "scan", str(inventory), "--probes", "vhosts",
+                                 "--timeout", "5", "--workers", "1", "-f", fmt,
+                                 "-o", str(output), "-q"],
+                                capture_output=True, text=True, timeout=120, check=False)
+        assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in outputs["jsonl"].read_text().splitlines()]
+    whole = json.loads(outputs["json"].read_text())
+
+    def vhosts(records: list[dict]) -> dict[str, tuple[object, ...]]:
+        return {r["target"]["sni"]: (sorted(r["vhosts"]["names"]),
+                                     r["vhosts"]["client_auth_differs"]) for r in records}
+
+    assert vhosts(lines) == vhosts(whole)
+    assert vhosts(lines)[OPEN_NAME] == (sorted((OPEN_NAME, MTLS_NAME)), True)

@@ -167,13 +167,15 @@ def large_inventory(arguments: list[str]) -> Path | None:
 @dataclass
 class HostListIndex:
     """What the first pass keeps of a target source: its sorted digests, whether it names
-    hosts (not only IP literals), and its addresses while they are few (``few_addresses``,
-    None above ``_FEW_ADDRESSES`` per worker or when it names hosts)."""
+    hosts (not only IP literals) or sends server names (``sni``: names the vhosts probe
+    compares), and its addresses while they are few (``few_addresses``, None above
+    ``_FEW_ADDRESSES`` per worker or when it names hosts)."""
 
     path: Path
     digests: array[int]
     names_hosts: bool
     few_addresses: frozenset[str] | None = None
+    sends_names: bool = False
 
     @classmethod
     def read(cls, path: Path, source: TargetSource | None = None,
@@ -181,15 +183,16 @@ class HostListIndex:
         """Validate every target (``error`` at the first bad one or duplicate); ``source``
         defaults to the host list at ``path``. With ``workers`` above one, the addresses
         are noted while few, for ``AddressPartition``."""
-        names_hosts = False
+        names_hosts = sends_names = False
         targets = source or partial(read_host_list, path)
         cap = _FEW_ADDRESSES * workers if workers > 1 else 0
         addresses: set[str] | None = set() if cap else None
 
         def digests() -> Iterator[int]:
-            nonlocal names_hosts, addresses
+            nonlocal names_hosts, sends_names, addresses
             for target in targets():
                 names_hosts = names_hosts or not is_ip_literal(target.host)
+                sends_names = sends_names or target.sni is not None
                 if addresses is not None:
                     addresses.add(limit_key(target.host))
                     if len(addresses) > cap:
@@ -197,7 +200,7 @@ class HostListIndex:
                 yield digest64(target.key)
 
         index = cls(path, sorted_digests(digests()), False)
-        index.names_hosts = names_hosts
+        index.names_hosts, index.sends_names = names_hosts, sends_names
         if addresses is not None and not names_hosts:
             index.few_addresses = frozenset(addresses)
         twins = repeated(index.digests)
@@ -294,9 +297,10 @@ def sweep_host_list(path: Path, options: SweepOptions, *, output: Path | None,
 
     ``source`` reads the targets (default: the host list at ``path``); ``error`` is raised
     for a duplicate. ``fallback`` (``run_sweep`` with everything but the targets bound) runs
-    instead, on the loaded targets, when the hosts are names and the vhosts probe may
-    compare them, or when they sit on fewer addresses than there are workers (and are not
-    too many to load): the loaded path splits an address by listener. Otherwise
+    instead, on the loaded targets, when the hosts are names or send names (``sni``) and
+    the vhosts probe may compare them, or when they sit on fewer addresses than there are
+    workers (and are not too many to load): the loaded path splits an address by listener.
+    Otherwise
     ``options.workers`` above one splits the sweep between forked workers when every host
     is an IP literal (module docstring).
     """
@@ -305,7 +309,8 @@ def sweep_host_list(path: Path, options: SweepOptions, *, output: Path | None,
     targets_of: TargetSource = source or partial(read_host_list, path)
     index = HostListIndex.read(path, targets_of, error, workers=options.workers)
     compares_names = VHOSTS_PROBE in options.probes or options.probes == DEFAULT_PROBES
-    if fallback is not None and index.names_hosts and compares_names:
+    if fallback is not None and (index.names_hosts or index.sends_names) and compares_names:
+        # The names at each address are grouped over the whole list for the vhosts probe.
         del index
         return fallback(list(targets_of()))
     if (fallback is not None and index.few_addresses is not None
