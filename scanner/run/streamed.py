@@ -31,7 +31,9 @@ hosts is swept by up to that many forked workers, each reading the source itself
 the targets of its own addresses (``AddressPartition``): each address is one worker's, so the
 per-address bound holds, and the parent holds nothing per target but the 8-byte digests of
 those reported. A source that names hosts goes through one process: splitting it by address
-would mean resolving every name in every worker.
+would mean resolving every name in every worker. A source of few addresses and up to 10,000
+targets is loaded instead (``sweep_host_list``'s ``fallback``), where the workers take the
+addresses as they go (``run.workers``) rather than a fixed share each.
 """
 
 from __future__ import annotations
@@ -83,6 +85,9 @@ _FEW_ADDRESSES = 64
 #: Targets on fewer addresses than workers are loaded (to be split by listener) up to this
 #: many (~560 bytes each); more are streamed through one process.
 _LOAD_TO_SPLIT = 100_000
+#: Targets on few addresses are loaded up to this many (~6 MB), for the workers to take
+#: address by address; more are dealt to the workers an address at a time up front.
+_LOAD_TO_BALANCE = 10_000
 _END = 1 << 64  # above every digest
 
 #: Reads the targets again from the start each time it is called.
@@ -298,9 +303,9 @@ def sweep_host_list(path: Path, options: SweepOptions, *, output: Path | None,
     ``source`` reads the targets (default: the host list at ``path``); ``error`` is raised
     for a duplicate. ``fallback`` (``run_sweep`` with everything but the targets bound) runs
     instead, on the loaded targets, when the hosts are names or send names (``sni``) and
-    the vhosts probe may compare them, or when they sit on fewer addresses than there are
-    workers (and are not too many to load): the loaded path splits an address by listener.
-    Otherwise
+    the vhosts probe may compare them, or when they sit on few addresses and are not too
+    many to load (the loaded path's workers take addresses one at a time, and split an
+    address by listener when there are fewer addresses than workers). Otherwise
     ``options.workers`` above one splits the sweep between forked workers when every host
     is an IP literal (module docstring).
     """
@@ -313,12 +318,15 @@ def sweep_host_list(path: Path, options: SweepOptions, *, output: Path | None,
         # The names at each address are grouped over the whole list for the vhosts probe.
         del index
         return fallback(list(targets_of()))
-    if (fallback is not None and index.few_addresses is not None
-            and len(index.few_addresses) < options.workers
-            and len(index.digests) <= _LOAD_TO_SPLIT):
-        # Fewer addresses than workers (one load balancer, many listeners): the loaded path
-        # splits an address by listener and divides its slots; streamed, the address would
-        # be one worker's and the other cores idle.
+    if fallback is not None and index.few_addresses is not None and (
+            len(index.digests) <= _LOAD_TO_BALANCE
+            or (len(index.few_addresses) < options.workers
+                and len(index.digests) <= _LOAD_TO_SPLIT)):
+        # Few addresses: loaded, the workers take them one at a time as they go, so one
+        # address with many listeners does not leave a worker to finish alone; fewer
+        # addresses than workers (one load balancer, many listeners): the loaded path also
+        # splits an address by listener and divides its slots, where streamed the address
+        # would be one worker's and the other cores idle.
         del index
         return fallback(list(targets_of()))
     summary = SweepSummary()

@@ -1,20 +1,24 @@
-"""A sweep on several cores: worker processes, each owning a share of the addresses.
+"""A sweep on several cores: worker processes, each taking units of the sweep as it goes.
 
 One interpreter runs one core, and a sweep is CPU-bound on its side of each handshake. The
-targets are split by the IP address they resolve to, so every address is scanned by one
-worker only and the per-address limit still holds for the whole sweep. When there are
-fewer addresses than workers (one load balancer, many listeners) an address is split by
-listener instead and its per-address slots are divided between the workers that share it,
-so the bound still holds in sum. The overall connection budget (and ``--rate``) is divided
-between the workers. Each worker is a forked
-copy of this process (nothing is pickled: private keys of inventory credentials cannot be),
-runs an ordinary in-process sweep of its share, and streams each record to the parent over
-a pipe as it finishes. The parent writes them to the one output in the order they arrive,
-so resume, shards and every output format work as in a single process.
+targets are grouped by the IP address they resolve to, and an address is one unit, scanned
+by one worker only, so the per-address limit still holds for the whole sweep. When there
+are fewer addresses than workers (one load balancer, many listeners) an address is split by
+listener instead: each listener is a unit, and the address's per-address slots are divided
+between the workers that may take its listeners, so the bound still holds in sum. Workers
+take the units one at a time, in input order, as they need targets (``run.claims``): one
+that gets slow targets (timeouts, listeners that ask for certificates) takes fewer, and the
+workers finish together. The overall connection budget (and ``--rate``) is divided between
+the workers. Each worker is a forked copy of this process (nothing is pickled: private keys
+of inventory credentials cannot be), runs an ordinary in-process sweep of the units it
+takes, and streams each record to the parent over a pipe as it finishes. The parent writes
+them to the one output in the order they arrive, so resume, shards and every output format
+work as in a single process.
 
-A worker that dies leaves error records (``internal_error``) for the targets it did not
-report; SIGINT/SIGTERM reach every worker, which stop as a single-process sweep does (the
-targets they were scanning get no record, so ``--resume`` picks them up).
+A worker that dies leaves error records (``internal_error``) for the targets of the units
+it took and did not report (the others take the units left); SIGINT/SIGTERM reach every
+worker, which stop as a single-process sweep does (the targets they were scanning get no
+record, so ``--resume`` picks them up).
 """
 
 from __future__ import annotations
@@ -22,7 +26,6 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import ctypes
-import hashlib
 import ipaddress
 import json
 import multiprocessing
@@ -31,7 +34,7 @@ import selectors
 import signal
 import socket
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 from types import FrameType
@@ -44,8 +47,16 @@ from scanner.config.targets import Target
 from scanner.engine.session import limit_key
 from scanner.report.sinks import OutputError, OutputSink, RecordSink
 from scanner.results import ErrorInfo, ErrorKind, Record
+from scanner.run.claims import UnitClaims
 from scanner.run.scan import ScanSettings, error_record
-from scanner.run.sweep import SweepObserver, SweepOptions, SweepSummary, sweep, verdict
+from scanner.run.sweep import (
+    SweepObserver,
+    SweepOptions,
+    SweepSummary,
+    neighbours,
+    sweep,
+    verdict,
+)
 
 _RESOLVERS = 32  # parallel name look-ups while partitioning
 _READ_CHUNK = 1 << 16
@@ -77,23 +88,35 @@ def address_key(host: str, port: int) -> str:
 
 
 @dataclass
-class Share:
-    """One worker's targets (with their input positions) and its share of the per-address
-    bound of each address it scans together with other workers (``address -> slots``;
-    addresses it scans alone keep the whole bound)."""
+class Unit:
+    """Targets one worker scans together: a whole address, or one listener (address and
+    port, every name on it) of an address whose listeners are split between workers.
+    ``eligible``: the workers holding slots at that address (None: any worker)."""
 
-    members: list[Indexed] = field(default_factory=list)
-    budgets: dict[str, int] = field(default_factory=dict)
+    members: list[Indexed]
+    eligible: frozenset[int] | None = None
+
+
+@dataclass
+class WorkPlan:
+    """The units in the order workers take them (the input's), each worker's slots at the
+    addresses it shares with other workers
+    (``address -> slots``; an address taken whole keeps the whole bound)."""
+
+    workers: int
+    units: list[Unit]
+    budgets: list[dict[str, int]]
 
 
 def plan(targets: Sequence[Target], workers: int, *, per_address: int = 1,
-         key: Callable[[str, int], str] = address_key) -> list[Share]:
-    """``targets`` in at most ``workers`` non-empty shares, balanced by number of targets.
+         key: Callable[[str, int], str] = address_key) -> WorkPlan:
+    """``targets`` as units for at most ``workers`` workers.
 
-    With at least as many addresses as workers every address stays whole in one share.
-    With fewer (many listeners behind one address: the cores would idle) an address is
-    split by listener over up to ``per_address`` shares, each share taking part of its
-    ``per_address`` slots so that together they never exceed the bound.
+    With at least as many addresses as workers every address is one unit. With fewer
+    (many listeners behind one address: the cores would idle) an address is split by
+    listener between up to ``per_address`` workers, each holding part of its
+    ``per_address`` slots so that together they never exceed the bound; only those workers
+    may take its listeners.
     """
     endpoints = sorted({(t.host, t.port) for t in targets})
     with concurrent.futures.ThreadPoolExecutor(_RESOLVERS) as pool:
@@ -105,37 +128,35 @@ def plan(targets: Sequence[Target], workers: int, *, per_address: int = 1,
         address = keys[(target.host, target.port)]
         groups.setdefault(address, {}).setdefault(target.port, []).append((index, target))
     count = max(1, workers)
-    # Units placed whole: (address, its slots or None for the whole bound, targets).
-    units: list[tuple[str, int | None, list[Indexed]]] = []
+    units: list[Unit] = []
+    split: list[tuple[str, int, dict[int, list[Indexed]]]] = []
     for address, listeners in groups.items():
         spread = min(count, per_address, len(listeners)) if len(groups) < count else 1
         if spread < 2:
-            units.append((address, None, [m for ms in listeners.values() for m in ms]))
-            continue
-        parts: list[list[Indexed]] = [[] for _ in range(spread)]
-        # Largest first; equal ones in an order of the port's hash, not by port: dealt in
-        # port order, every second listener went to one worker, and with it every listener
-        # of a pattern (every 4th one requiring a client certificate: one worker got all
-        # those slower scans and finished last).
-        for _port, members in sorted(listeners.items(), key=lambda item: (
-                -len(item[1]), hashlib.sha256(str(item[0]).encode()).digest())):
-            min(parts, key=len).extend(members)
-        slots = [per_address // spread + (n < per_address % spread) for n in range(spread)]
-        units += [(address, n, part) for n, part in zip(slots, parts, strict=True)]
-    shares = [Share() for _ in range(count)]
-    # Largest first onto the smallest share; ties broken by a stable hash, not input order.
-    units.sort(key=lambda unit: (-len(unit[2]), hashlib.sha256(unit[0].encode()).hexdigest(),
-                                 min(i for i, _ in unit[2])))
-    for address, part_slots, members in units:
-        share = min(shares, key=lambda s: len(s.members))
-        share.members.extend(members)
-        if part_slots is not None:
-            names = {address} | {target.host for _, target in members}
+            units.append(Unit(sorted(m for ms in listeners.values() for m in ms)))
+        else:
+            split.append((address, spread, listeners))
+    used = min(count, len(units) + sum(spread for _, spread, _ in split))
+    budgets: list[dict[str, int]] = [{} for _ in range(used)]
+    first = 0
+    for address, spread, listeners in split:
+        # Consecutive workers from where the last address's ended: addresses spread over
+        # every worker in turn, and each worker's slots at an address are fixed up front.
+        sharing = [(first + n) % used for n in range(spread)]
+        first += spread
+        names = {address} | {t.host for ms in listeners.values() for _, t in ms}
+        for n, worker in enumerate(sharing):
+            slots = per_address // spread + (n < per_address % spread)
             for name in map(limit_key, names):
-                share.budgets[name] = share.budgets.get(name, 0) + part_slots
-    for share in shares:
-        share.members.sort(key=lambda item: item[0])
-    return [share for share in shares if share.members]
+                budgets[worker][name] = budgets[worker].get(name, 0) + slots
+        eligible = frozenset(sharing) if spread < used else None
+        units += [Unit(members, eligible) for members in listeners.values()]
+    # In input order, as one process starts them: what a unit costs is not known before it
+    # runs (a timeout costs more than a listener of many names), and the workers taking
+    # units as they go is what evens out the work. Largest first would leave the single
+    # targets, tarpits among them, for the end, each adding its whole timeout to the sweep.
+    units.sort(key=lambda unit: unit.members[0][0])
+    return WorkPlan(used, units, budgets)
 
 
 class _PipeSink:
@@ -176,11 +197,20 @@ class WorkerJob:
     budgets: dict[str, int] = field(default_factory=dict)
 
 
-def share_job(share: Share) -> WorkerJob:
-    """A planned share as a job: its records are tagged with their input positions."""
-    members = share.members
-    return WorkerJob(targets=lambda: [target for _, target in members],
-                     tag_of=lambda index: members[index][0], budgets=share.budgets)
+def unit_job(work: WorkPlan, claims: UnitClaims, number: int) -> WorkerJob:
+    """Worker ``number``'s job: the units it takes, one at a time as its runner reads on
+    (so a worker that is done early takes more); records tagged with input positions."""
+    positions: dict[int, int] = {}  # the worker's index of a target -> its input position
+
+    def targets() -> Iterator[Target]:
+        local = 0
+        while (unit := claims.take(number)) is not None:
+            for index, target in work.units[unit].members:
+                positions[local] = index
+                local += 1
+                yield target
+
+    return WorkerJob(targets=targets, tag_of=positions.pop, budgets=work.budgets[number])
 
 
 def _die_with_parent() -> None:
@@ -354,17 +384,29 @@ def run_in_workers(targets: list[Target], options: SweepOptions, sink: RecordSin
                    stop_on_signals: bool) -> SweepSummary:
     """``run_sweep``'s multi-process path: the same summary, observer calls and records
     (in this process when the targets are all on one address)."""
-    shares = plan(targets, options.workers, per_address=options.per_address)
-    if len(shares) < 2:
+    work = plan(targets, options.workers, per_address=options.per_address)
+    if work.workers < 2:
         return trio.run(partial(sweep, targets, options, sink, summary=summary,
                                 observer=observer, stop_on_signals=stop_on_signals))
+    if options.neighbours is None:  # run_sweep's are over every target, as they must be:
+        # a worker reads its targets a unit at a time and could not compute them itself
+        options = replace(options, neighbours=trio.run(neighbours, targets, options))
+    claims = UnitClaims([unit.eligible for unit in work.units])
     reported: set[int] = set()
 
     def unreported(exit_codes: list[int | None]) -> Iterable[tuple[int, Target, int | None]]:
-        for share, code in zip(shares, exit_codes, strict=True):
-            yield from ((index, target, code) for index, target in share.members
+        for number, unit in enumerate(work.units):
+            owner = claims.owner(number)
+            # A unit nobody took: every worker that could have taken it is gone.
+            code = exit_codes[owner] if owner is not None else next(
+                (code for code in exit_codes if code), None)
+            yield from ((index, target, code) for index, target in unit.members
                         if index not in reported)
 
-    return sweep_jobs([share_job(share) for share in shares], options, sink, summary=summary,
-                      observer=observer, planned=len(targets),
-                      on_tag=lambda _job, index: reported.add(index), unreported=unreported)
+    try:
+        return sweep_jobs([unit_job(work, claims, n) for n in range(work.workers)], options,
+                          sink, summary=summary, observer=observer, planned=len(targets),
+                          on_tag=lambda _job, index: reported.add(index),
+                          unreported=unreported)
+    finally:
+        claims.close()
