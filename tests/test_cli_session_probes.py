@@ -26,13 +26,15 @@ def test_full_handshake_probes_of_nginx_with_http2_and_table(nginx_server, tmp_p
     assert record["alpn"]["tls1_3"]["unsupported_protocols"] == [
         "spdy/3.1", "grpc-exp", "acme-tls/1", "imap", "h2c"]
     # The full-handshake probes of one listener: the plain handshake per version (shared by
-    # client_auth, ocsp, certificate and alpn's no-ALPN offer) 2, enforcement 1 (no
-    # certificate requested: only the attempt without one), certificate 1 (the other key
-    # type), renegotiation 1, resumption 6, alpn 12 (3 offers with ALPN + 3 eliminations,
-    # per version), and the per-path request for http_paths' default / 2 (one per version:
-    # the handshake asks for no certificate, so a request might). Of alpn's 12, all but the
-    # first offer per version are raw hellos (10), built on the version tests (2 raw more).
-    assert record["stats"]["connections"] == 27
+    # client_auth, ocsp, certificate, alpn's no-ALPN offer and the first handshake of
+    # resumption's ticket pairs) 2, enforcement 1 (no certificate requested: only the attempt
+    # without one), certificate 1 (the other key type), renegotiation 1, resumption 4 (two
+    # resumptions of the plain handshakes' tickets, the session-ID pair), alpn 12 (3 offers
+    # with ALPN + 3 eliminations, per version), and the per-path request for http_paths'
+    # default / 2 (one per version: the handshake asks for no certificate, so a request
+    # might). Of alpn's 12, all but the first offer per version are raw hellos (10), built on
+    # the version tests (2 raw more).
+    assert record["stats"]["connections"] == 25
     assert record["stats"]["raw_connections"] == 12
 
     table = run("scan", f"127.0.0.1:{server.port}", "--format", "table", "--detail",

@@ -401,11 +401,15 @@ class EndpointSession:
         read_after_handshake: bool = False,
         session: SSL.Session | None = None,
     ) -> HandshakeResult:
-        """One connection, one handshake; failures come back inside the result."""
+        """One connection, one handshake; failures come back inside the result. With
+        ``read_after_handshake``, the short read after it, then close_notify: a server keeps
+        the session of a connection closed that way (OpenSSL's drops it otherwise), so the
+        result's session can be resumed (the resumption probe resumes the shared baseline's)."""
         async with self.connect(offer, session=session) as connection:
             result = await connection.handshake()
             if read_after_handshake:
                 await connection.read_after_handshake(self.wait_after_handshake(result))
+                await connection.shutdown()
         return result
 
     async def raw_exchange(

@@ -9,10 +9,13 @@ session ID), then a second one offering it back. Three pairs run side by side:
 * TLS 1.3: the NewSessionTicket messages received within a bounded wait after the handshake
   (they come unasked), then PSK resumption with the last one.
 
-Every first connection ends with close_notify: OpenSSL-based servers drop a session from
-their cache when a client just drops the connection. Both connections of a pair present the
-user's client certificate when there is one; without it, a server that requires one leaves
-the facts unknown (``not_measured``).
+The full handshakes of the ticket pairs are the shared baseline's at that version (the
+completed one: with the user's client certificate when the server asks for one), which
+other probes make anyway; only the session-ID pair needs a first handshake of its own (the
+baseline offers tickets). Every first connection ends with close_notify: OpenSSL-based
+servers drop a session from their cache when a client just drops the connection. The second
+connection of a pair makes the same offer as the first; without a client certificate, a
+server that requires one leaves the facts unknown (``not_measured``).
 """
 
 from __future__ import annotations
@@ -83,15 +86,18 @@ class ResumptionProbe(Probe[ResumptionFacet]):
                   context: ProbeContext) -> ProbeOutput[ResumptionFacet]:
         pairs: dict[str, _Pair] = {}
 
-        async def pair(key: str, offer: ClientOffer, worth_resuming: _Resumable) -> None:
-            pairs[key] = await _full_then_resume(session, offer, worth_resuming)
-
-        shared = context.shared
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(pair, "ticket", shared.offer(TLSVersion.TLSv1_2), _has_ticket)
-            nursery.start_soon(pair, "session_id", shared.offer(
+        async def session_ids() -> None:
+            pairs["session_id"] = await _full_then_resume(session, context.shared.offer(
                 TLSVersion.TLSv1_2, session_tickets=False), _has_session_id)
-            nursery.start_soon(pair, "tls13", shared.offer(TLSVersion.TLSv1_3), _has_ticket)
+
+        async def tickets(key: str, version: TLSVersion) -> None:
+            first = await context.shared.completed_baseline(version)
+            pairs[key] = await _resume(session, first, _has_ticket)
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(tickets, "ticket", TLSVersion.TLSv1_2)
+            nursery.start_soon(session_ids)
+            nursery.start_soon(tickets, "tls13", TLSVersion.TLSv1_3)
         facet = ResumptionFacet(
             tls1_2=analyse_tls12(pairs["ticket"], pairs["session_id"]),
             tls1_3=analyse_tls13(pairs["tls13"], session.wait_after_handshake()),
@@ -117,13 +123,17 @@ async def _full_then_resume(session: EndpointSession, offer: ClientOffer,
                             worth_resuming: _Resumable) -> _Pair:
     async with session.connect(offer) as tls:
         first = await tls.handshake()
-        if first.completed and offer.max_version is TLSVersion.TLSv1_3:
-            await tls.read_after_handshake(session.wait_after_handshake())
         await tls.shutdown()
+    return await _resume(session, first, worth_resuming)
+
+
+async def _resume(session: EndpointSession, first: HandshakeResult,
+                  worth_resuming: _Resumable) -> _Pair:
+    """``first`` and, when it left something worth resuming, the same offer resuming it."""
     resumable: SSL.Session | None = first.session
-    if not _negotiated(first, offer) or not worth_resuming(first) or resumable is None:
+    if not _negotiated(first, first.offer) or not worth_resuming(first) or resumable is None:
         return _Pair(first)
-    return _Pair(first, await session.handshake(offer, session=resumable))
+    return _Pair(first, await session.handshake(first.offer, session=resumable))
 
 
 def _version_seen(result: HandshakeResult) -> bool:

@@ -21,8 +21,10 @@ class SharedWork:
     docstring states the failure policy). Created per target by ``run/scan.py`` and handed
     to every probe in its ``ProbeContext``.
 
-    Only one-shot handshakes that carry no state forward are shared; handshakes that do
-    (resumption, renegotiation, enforcement's certificates) are made by their probe.
+    Only one-shot handshakes are shared: a connection that carries on (renegotiation,
+    enforcement's certificates, the session-ID resumption pair) is made by its probe. A
+    shared result's session may be resumed on a connection of one's own (the resumption
+    probe's ticket pairs resume the baselines'); the result itself is never changed.
 
     ``credential`` is the user's client certificate: probes that need a *completed* handshake
     build their offers with :meth:`offer` (which carries it) and read :meth:`completed_baseline`;
@@ -45,8 +47,9 @@ class SharedWork:
 
     async def baseline(self, version: TLSVersion) -> HandshakeResult:
         """The plain handshake at one version, with the short read after it (TLS 1.3
-        rejections and tickets arrive then): client_auth, ocsp, certificate, alpn and
-        engine_agreement all read it, so a default scan does not repeat it five times."""
+        rejections and tickets arrive then) and close_notify: client_auth, ocsp, certificate,
+        alpn, engine_agreement and resumption all read it, so a default scan does not repeat
+        it six times."""
         return await self.handshake(self.baseline_offer(version), read_after_handshake=True)
 
     def offer(self, version: TLSVersion | None = None, **fields: object) -> ClientOffer:
