@@ -21,6 +21,7 @@ from scanner.config.inventory_files import InventoryError
 from scanner.config.inventory_stream import load_inventory, stream_inventory
 from scanner.probes import PROBES
 from scanner.report.sinks import OutputFormat
+from scanner.run import streamed
 from scanner.run.streamed import streamable_inventory
 from tests import test_inventory
 from tests.support.processes import free_port, tarpit
@@ -238,3 +239,24 @@ def test_streamed_and_loaded_sweeps_of_one_inventory_record_the_same_targets(
     assert sorted((r["target"]["host"], r["target"]["port"], r["target"].get("tags"))
                   for r in lines) == sorted(whole)
     assert len(whole) == 40
+
+
+def test_a_large_inventory_says_that_names_of_other_targets_go_uncompared(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Too large to load, the inventory is never grouped by address: the vhosts probe sees
+    only each target's own names, and the sweep says so instead of leaving it silent."""
+    monkeypatch.setattr(inventory_files, "MAX_INVENTORY_BYTES", 1024)
+    monkeypatch.setattr(streamed, "_LOAD_TO_SPLIT", 50)  # "too many to load" from 50
+    port = free_port()  # closed: every target refused
+    path = tmp_path / "named.yaml"
+    path.write_text("targets:\n" + "".join(
+        f"  - {{host: 127.0.0.{1 + i % 3}, port: {port}, sni: n{i}.test}}\n" for i in range(60)))
+    for probes, noted in (("client_auth,vhosts", True), ("client_auth", False)):
+        output = tmp_path / f"{noted}.jsonl"
+        result = CliRunner().invoke(app, ["scan", str(path), "-o", str(output), "--probes",
+                                          probes, "--allow-unreachable", "--timeout", "5", "-q",
+                                          "--workers", "1"])  # few addresses would load
+        assert result.exit_code == 0, result.stderr
+        assert len(record_keys(output)) == 60
+        assert ("the vhosts probe compared each target's own sni_names only"
+                in result.stderr) is noted, result.stderr

@@ -83,7 +83,8 @@ _CHUNK = 1 << 16  # digests sorted at a time before the merge: bounds the sort's
 #: Addresses per worker noted in the first pass: up to this many are dealt out evenly.
 _FEW_ADDRESSES = 64
 #: Targets on fewer addresses than workers are loaded (to be split by listener) up to this
-#: many (~560 bytes each); more are streamed through one process.
+#: many (~560 bytes each); more are streamed through one process. So are targets whose names
+#: the vhosts probe compares (grouped by address over the whole list).
 _LOAD_TO_SPLIT = 100_000
 #: Targets on few addresses are loaded up to this many (~6 MB), for the workers to take
 #: address by address; more are dealt to the workers an address at a time up front.
@@ -303,7 +304,8 @@ def sweep_host_list(path: Path, options: SweepOptions, *, output: Path | None,
     ``source`` reads the targets (default: the host list at ``path``); ``error`` is raised
     for a duplicate. ``fallback`` (``run_sweep`` with everything but the targets bound) runs
     instead, on the loaded targets, when the hosts are names or send names (``sni``) and
-    the vhosts probe may compare them, or when they sit on few addresses and are not too
+    the vhosts probe may compare them (up to ``_LOAD_TO_SPLIT`` targets; a note says what a
+    larger list leaves out), or when they sit on few addresses and are not too
     many to load (the loaded path's workers take addresses one at a time, and split an
     address by listener when there are fewer addresses than workers). Otherwise
     ``options.workers`` above one splits the sweep between forked workers when every host
@@ -314,7 +316,8 @@ def sweep_host_list(path: Path, options: SweepOptions, *, output: Path | None,
     targets_of: TargetSource = source or partial(read_host_list, path)
     index = HostListIndex.read(path, targets_of, error, workers=options.workers)
     compares_names = VHOSTS_PROBE in options.probes or options.probes == DEFAULT_PROBES
-    if fallback is not None and (index.names_hosts or index.sends_names) and compares_names:
+    names_compared = (index.names_hosts or index.sends_names) and compares_names
+    if fallback is not None and names_compared and len(index.digests) <= _LOAD_TO_SPLIT:
         # The names at each address are grouped over the whole list for the vhosts probe.
         del index
         return fallback(list(targets_of()))
@@ -347,6 +350,11 @@ def sweep_host_list(path: Path, options: SweepOptions, *, output: Path | None,
     if index.names_hosts and options.workers > 1:
         summary.notes.append(f"{path} names hosts: it is swept through one process (the "
                              f"--workers split needs IP addresses, or the list in memory)")
+    if names_compared:  # too many targets to load: names are never grouped by address
+        summary.notes.append(f"{path} is swept entry by entry (over {_LOAD_TO_SPLIT:,} "
+                             "targets): the vhosts probe compared each target's own sni_names "
+                             "only, not the names other targets send to the same address "
+                             "(split the file to have those compared)")
     del index  # only the shard's digest range and the recorded digests are needed now
     selection = _Selection(low, high, recorded)
     plan = fit_concurrency(options.concurrency)
