@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -14,6 +13,7 @@ from scanner.offers.credential import ClientCredential
 from scanner.results.identity import (
     TargetKey,
     format_endpoint,
+    ip_literal,
     is_ip_literal,
     target_key,
 )
@@ -154,8 +154,9 @@ def validate_host(host: str) -> str:
         )
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
-    if is_ip_literal(host):
-        return str(ipaddress.ip_address(host))
+    address = ip_literal(host)
+    if address is not None:
+        return str(address)
     try:
         ascii_host = host.encode("idna").decode("ascii")
     except UnicodeError as exc:
