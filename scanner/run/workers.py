@@ -99,9 +99,9 @@ class Unit:
 
 @dataclass
 class WorkPlan:
-    """The units in the order workers take them (the input's), each worker's slots at the
-    addresses it shares with other workers
-    (``address -> slots``; an address taken whole keeps the whole bound)."""
+    """The units in the order workers take them (the input's), and each worker's slots at
+    the addresses it shares with other workers (``address -> slots``; an address taken
+    whole keeps the whole bound)."""
 
     workers: int
     units: list[Unit]
