@@ -242,6 +242,14 @@ def measure(tool: Tool, lab: Lab, out: Path, cwd: Path) -> Measured:
     return Measured(wall, cpu, lab.server_cpu() - server_before, connections, rss, complete())
 
 
+def checkout(tree: Path) -> Path:
+    """``tree`` if it is an mtlsweep checkout (``python -m scanner`` run there imports its
+    package); else the benchmark exits saying so."""
+    if not (tree / "scanner" / "__init__.py").is_file():
+        raise SystemExit(f"{tree}: not an mtlsweep checkout (no scanner/ package)")
+    return tree.resolve()
+
+
 def compile_package(tree: Path) -> None:
     """Byte-compile ``tree``'s scanner package as an install would (into its git-ignored
     ``__pycache__``), so runs measure the scan, not the compiler: under
@@ -350,9 +358,7 @@ def main() -> None:
     if "baseline" in options.tools.split(",") and not options.baseline:
         raise SystemExit("the tool 'baseline' needs --baseline CHECKOUT")
     for tree in (repository, *trees.values()):
-        if not (tree / "scanner" / "__init__.py").is_file():
-            raise SystemExit(f"{tree}: not an mtlsweep checkout (no scanner/ package)")
-        compile_package(tree)
+        compile_package(checkout(tree))
     chosen = []
     for name in options.tools.split(","):
         found = options.sslyze.exists() if name == "sslyze" else (

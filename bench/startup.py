@@ -36,6 +36,7 @@ from pathlib import Path
 
 from bench.nginx_lab import tls_server, write_config, write_pki
 from bench.peers import (
+    checkout,
     compile_package,
     consecutive_free_ports,
     run_measured,
@@ -91,8 +92,7 @@ def main() -> None:
     repository = Path(__file__).resolve().parent.parent
     trees = [repository, *([options.baseline] if options.baseline else [])]
     for tree in trees:
-        if not (tree / "scanner" / "__init__.py").is_file():
-            raise SystemExit(f"{tree}: not an mtlsweep checkout (no scanner/ package)")
+        checkout(tree)
         if not options.no_compile:
             compile_package(tree)
     with tempfile.TemporaryDirectory(prefix="mtlsweep-startup-") as tmp:

@@ -31,7 +31,7 @@ import tempfile
 from pathlib import Path
 
 from bench.nginx_lab import tls_server, wait_listening, write_config, write_pki
-from bench.peers import compile_package, consecutive_free_ports, run_measured
+from bench.peers import checkout, compile_package, consecutive_free_ports, run_measured
 
 ADDRESSES = [f"127.0.6.{n}" for n in range(1, 9)]
 
@@ -68,9 +68,7 @@ def main() -> None:
     here = Path(__file__).resolve().parent.parent
     trees = {"this checkout": here}
     if options.baseline is not None:
-        if not (options.baseline / "scanner").is_dir():
-            raise SystemExit(f"{options.baseline}: no scanner/ package there")
-        trees["baseline"] = options.baseline.resolve()
+        trees["baseline"] = checkout(options.baseline)
     for tree in trees.values():
         compile_package(tree)
     nginx = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
