@@ -2,12 +2,15 @@
 
     python -m bench.connections                 # from the repository root
     python -m bench.connections --detail        # every connection, in order
+    python -m bench.connections --listener peers  # one listener of bench.peers' nginx
 
 Starts one nginx on 127.0.0.1 imitating an AWS ALB listener with
 ``ELBSecurityPolicy-TLS13-1-2-2021-06`` (TLS 1.2+1.3, its cipher list and curves, an RSA
 certificate, http2, ``ssl_verify_client on``), scans it once with every default probe and the
 test client certificate, and prints the connections per probe (raw hellos and full
-handshakes) next to the record's own ``stats``. A connection made by shared work counts for
+handshakes) next to the record's own ``stats``. ``--listener peers`` scans instead what most of
+``bench.peers``' 200 listeners are (nginx's default protocols and ciphers, no client
+certificate asked) the way that bench does (no client certificate). A connection made by shared work counts for
 the probe that asked first. The breakdown wraps ``EndpointSession`` for this run only.
 """
 
@@ -91,6 +94,9 @@ def main() -> None:
     parser.add_argument("--detail", action="store_true", help="list every connection")
     parser.add_argument("--json", type=Path, metavar="FILE",
                         help="also write the scan's record as JSON (to diff facts before/after)")
+    parser.add_argument("--listener", choices=("alb", "peers"), default="alb",
+                        help="alb: the ALB-like mTLS listener (default); peers: nginx's "
+                        "defaults without client authentication, scanned without a certificate")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as directory:
         work = Path(directory)
@@ -98,13 +104,16 @@ def main() -> None:
         rsa = issue_server_cert(pki.server_ca, key_type="rsa").write_pem(work / "rsa")
         credential = ClientCredential(pki.client_one.cert, pki.client_one.key)
         log: Log = []
-        with nginx(pki, work / "nginx", mode="ca_names", tls_versions=("1.2", "1.3"),
-                   http2=True, extra_directives=alb_directives(rsa.cert, rsa.key)) as server:
+        alb = args.listener == "alb"
+        with nginx(pki, work / "nginx", mode="ca_names" if alb else "none",
+                   tls_versions=("1.2", "1.3"), http2=alb,
+                   extra_directives=alb_directives(rsa.cert, rsa.key) if alb else "") as server:
             undo = instrument(log)
             try:
                 (record,) = scan_targets(
                     [Target(host="127.0.0.1", port=server.port, sni="localhost",
-                            client_credential=credential)], probes=DEFAULT_PROBES)
+                            client_credential=credential if alb else None)],
+                    probes=DEFAULT_PROBES)
             finally:
                 undo()
         report(record, log, detail=args.detail)
