@@ -296,6 +296,57 @@ trio.run(main)
     return float(output.stdout.split()[-1]) / count
 
 
+def cpu_per_raw_hello(port: int, count: int = 1000) -> tuple[float, float]:
+    """Client CPU seconds per raw TLS 1.2 ClientHello answered up to ServerHelloDone: through
+    mtlsweep's engine (what an enumeration pays), and through a blocking socket that only
+    connects, sends the same bytes, reads and closes (the kernel's share: the floor)."""
+    code = f"""
+import socket, time, trio
+from scanner.engine.connect import Address
+from scanner.engine.contexts import ContextFactory
+from scanner.engine.raw import RawOffer
+from scanner.engine.session import ConnectionLimits, EndpointSession
+SERVER_HELLO_DONE = bytes((14, 0, 0, 0))
+async def main():
+    session = EndpointSession(Address(socket.AF_INET, "127.0.0.1", {port}), "localhost",
+                              contexts=ContextFactory(), limits=ConnectionLimits(1, 1),
+                              timeout=10)
+    payload, keys = RawOffer(0x0303, (0xC02F, 0xC030, 0xC02B, 0xC02C, 0x9E, 0x9F),
+                             sni="localhost").encode_keyed()
+    assert (await session.raw_exchange(payload, decryption=keys)).hello
+    started = time.process_time()
+    for _ in range({count}):
+        await session.raw_exchange(payload, decryption=keys)
+    engine = time.process_time() - started
+    started = time.process_time()
+    for _ in range({count}):
+        with socket.create_connection(("127.0.0.1", {port}), timeout=10) as sock:
+            sock.sendall(payload)
+            answer = b""
+            while not answer.endswith(SERVER_HELLO_DONE):
+                chunk = sock.recv(65536)
+                assert chunk, "closed before ServerHelloDone"
+                answer += chunk
+    print(engine, time.process_time() - started)
+trio.run(main)
+"""
+    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True, cwd=Path(__file__).resolve().parent.parent)
+    engine, bare = (float(word) for word in output.stdout.split()[-2:])
+    return engine / count, bare / count
+
+
+def connection_mix(records: Path) -> tuple[int, int]:
+    """(full handshakes, raw hellos) over the records of one mtlsweep run, from their
+    ``stats``."""
+    full = raw = 0
+    for line in records.read_text().splitlines():
+        stats = json.loads(line).get("stats") or {}
+        raw += stats.get("raw_connections", 0)
+        full += stats.get("connections", 0) - stats.get("raw_connections", 0)
+    return full, raw
+
+
 # --- the run ------------------------------------------------------------------------------
 
 def start_lab(directory: Path, delay: bool) -> tuple[Lab, list[subprocess.Popen[bytes]]]:
@@ -388,15 +439,16 @@ def main() -> None:
                           f"{measured.server_cpu:6.1f} s  connections {measured.connections:7d}"
                           f"  peak RSS {measured.peak_rss_mib:6.0f} MiB  complete "
                           f"{measured.complete}/{LISTENERS}", flush=True)
-            print_table(results, options.rounds)
+            medians = print_table(results, options.rounds)
             if not options.no_handshake_cpu and not options.delay:
-                print_handshake_cpu(lab)
+                records = directory / "mtlsweep" / "mtlsweep.jsonl"
+                print_handshake_cpu(lab, medians, records if records.exists() else None)
             print(f"load average {os.getloadavg()[0]:.2f} at the end")
         finally:
             stop(processes)
 
 
-def print_table(results: dict[str, list[Measured]], rounds: int) -> None:
+def print_table(results: dict[str, list[Measured]], rounds: int) -> dict[str, Measured]:
     print(f"\nmedians of {rounds} interleaved round(s):")
     print("| tool | wall s | client CPU s | server CPU s | connections | per target "
           "| peak RSS MiB | complete facts | wall vs mtlsweep |")
@@ -410,15 +462,37 @@ def print_table(results: dict[str, list[Measured]], rounds: int) -> None:
         print(f"| {name} | {m.wall:.1f} | {m.client_cpu:.1f} | {m.server_cpu:.1f} | "
               f"{m.connections:.0f} | {m.connections / LISTENERS:.1f} | {m.peak_rss_mib:.0f} | "
               f"{m.complete:.0f}/{LISTENERS} | {ratio} |")
+    return medians
 
 
-def print_handshake_cpu(lab: Lab) -> None:
+def print_handshake_cpu(lab: Lab, medians: dict[str, Measured],
+                        records: Path | None) -> None:
+    """CPU per connection of each kind, mtlsweep's engine next to its floor; then, with a
+    mtlsweep run's records, how much of its client CPU per listener those floors explain
+    (the part no Python overhead can remove while the connections stay)."""
     port = lab.ports[0]  # no client certificate required
     s_time = s_time_cpu_per_handshake(port)
     ours = mtlsweep_cpu_per_handshake(port)
+    raw_engine, raw_bare = cpu_per_raw_hello(port)
     print(f"\nclient CPU per full handshake (127.0.0.1:{port}): openssl s_time "
           f"{1000 * s_time:.2f} ms, mtlsweep engine {1000 * ours:.2f} ms "
           f"({ours / s_time:.2f}x)")
+    print(f"client CPU per raw ClientHello: bare blocking socket {1000 * raw_bare:.2f} ms, "
+          f"mtlsweep engine {1000 * raw_engine:.2f} ms ({raw_engine / raw_bare:.2f}x)")
+    measured = medians.get("mtlsweep")
+    if records is None or measured is None:
+        return
+    full, raw = connection_mix(records)
+    floor = (full * s_time + raw * raw_bare) / LISTENERS
+    at_engine = (full * ours + raw * raw_engine) / LISTENERS
+    line = (f"client CPU per listener: mtlsweep {1000 * measured.client_cpu / LISTENERS:.1f} "
+            f"ms for {full / LISTENERS:.1f} OpenSSL handshakes and {raw / LISTENERS:.1f} raw "
+            f"hellos, which cost {1000 * at_engine:.1f} ms through the engine and "
+            f"{1000 * floor:.1f} ms at the floors (s_time, bare socket)")
+    nmap = medians.get("nmap")
+    if nmap is not None:
+        line += f"; nmap {1000 * nmap.client_cpu / LISTENERS:.1f} ms"
+    print(line)
 
 
 if __name__ == "__main__":
