@@ -10,8 +10,9 @@ certificate, http2, ``ssl_verify_client on``), scans it once with every default 
 test client certificate, and prints the connections per probe (raw hellos and full
 handshakes) next to the record's own ``stats``. ``--listener peers`` scans instead what most of
 ``bench.peers``' 200 listeners are (nginx's default protocols and ciphers, no client
-certificate asked) the way that bench does (no client certificate). A connection made by shared work counts for
-the probe that asked first. The breakdown wraps ``EndpointSession`` for this run only.
+certificate asked) the way that bench does (no client certificate). A connection made by
+shared work counts for the probe that asked first. The breakdown wraps ``EndpointSession``
+for this run only.
 """
 
 from __future__ import annotations
