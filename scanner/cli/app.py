@@ -21,6 +21,7 @@ from scanner.cli import serve as serve_command
 from scanner.cli import sweep_diff as sweep_diff_command
 from scanner.cli.command import CommandApp
 from scanner.cli.exit_codes import SCAN_EXIT_CODES_HELP
+from scanner.cli.process_exit import exit_code, exit_now
 from scanner.probes.names import (
     DEFAULT_CERT_EXPIRY_WARNING_DAYS,
     DEFAULT_OCSP_EXPIRY_WARNING_HOURS,
@@ -413,4 +414,9 @@ def main() -> None:
         app()
     except KeyboardInterrupt:
         typer.echo("mtlsweep: interrupted", err=True)
-        sys.exit(130)
+        code = 130
+    except SystemExit as done:  # typer ends every command this way, errors included
+        code = exit_code(done.code)
+    else:
+        code = 0
+    exit_now(code)
