@@ -63,3 +63,10 @@ def test_the_command_line_exits_with_its_codes() -> None:
     bad = subprocess.run([sys.executable, "-m", "scanner", "scan", "--no-such-option"],
                          capture_output=True, text=True, timeout=60, check=False)
     assert bad.returncode == 2 and "No such option" in bad.stderr
+
+
+def test_a_process_started_without_stdout_exits_cleanly() -> None:
+    code = "from scanner.cli.process_exit import exit_now\nexit_now(5)\n"
+    done = subprocess.run(["sh", "-c", f'exec "{sys.executable}" -c "$0" >&-', code],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert (done.returncode, done.stderr) == (5, "")

@@ -43,7 +43,8 @@ def exit_now(code: int) -> None:
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
         try:
-            stream.flush()
+            if stream is not None:  # None: the process started with that descriptor closed
+                stream.flush()
         except (OSError, ValueError):  # a closed pipe or stream: the output is lost anyway
             code = code or _FLUSH_FAILED
     os._exit(code)
