@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
+from scanner.pkix import validation
 from scanner.pkix.certinfo import chain_order, describe, must_staple, weak_key_reason
 from scanner.pkix.hostname import dns_name_matches, hostname_matches
 from scanner.pkix.issuing import certificate_builder, name
@@ -211,6 +212,58 @@ def test_client_only_certificate_is_invalid_for_a_server(pki: dict) -> None:
     assert (out.error_kind, out.error) == (
         ValidationErrorKind.invalid,
         "its extended key usage does not include TLS server authentication")
+
+
+def _counting_verifier(monkeypatch: pytest.MonkeyPatch) -> list[dt.datetime]:
+    calls: list[dt.datetime] = []
+    verify = validation._verify
+
+    def counted(leaf: x509.Certificate, intermediates: list[x509.Certificate],
+                trust: TrustStore, at: dt.datetime) -> tuple[list[x509.Certificate] | None, str]:
+        calls.append(at)
+        return verify(leaf, intermediates, trust, at)
+
+    monkeypatch.setattr(validation, "_verify", counted)
+    return calls
+
+
+def test_a_chain_seen_again_is_answered_from_memory(pki: dict,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = _counting_verifier(monkeypatch)
+    trust = TrustStore(description="fresh roots", anchors=(pki["root"].cert,))
+    chain = [pki["leaf"].cert, pki["inter"].cert]
+    first = validate_chain(chain, trust, NOW)
+    first.path.clear()  # a caller's change to its copy reaches no other caller
+    again = validate_chain(list(chain), trust, NOW + dt.timedelta(minutes=5))
+    assert len(calls) == 1
+    other = validate_chain(chain, TrustStore("other store", (pki["root"].cert,)), NOW)
+    assert len(calls) == 2  # another store: validated again
+    assert again.trusted and len(again.path) == 3
+    assert again.model_dump(exclude={"trust_store"}) == other.model_dump(exclude={"trust_store"})
+    assert (again.trust_store, other.trust_store) == ("fresh roots", "other store")
+
+
+def test_a_remembered_answer_is_not_used_across_an_expiry(
+        pki: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = _counting_verifier(monkeypatch)
+    ends = NOW + dt.timedelta(days=3)
+    leaf = issue_server_cert(pki["inter"], ["a.example"], not_before=NOW - dt.timedelta(days=1),
+                             not_after=ends)
+    short_root = make_ca("Short Root", not_before=NOW - dt.timedelta(days=1), not_after=ends)
+    short_inter = make_ca("Short Issuing", parent=short_root,
+                          not_before=NOW - dt.timedelta(days=1))
+    short_leaf = issue_server_cert(short_inter, ["b.example"],
+                                   not_before=NOW - dt.timedelta(days=1))
+    later = ends + dt.timedelta(hours=1)
+    # The leaf's own end lies between the two moments.
+    assert validate_chain([leaf.cert, pki["inter"].cert], pki["trust"], NOW).trusted
+    expired = validate_chain([leaf.cert, pki["inter"].cert], pki["trust"], later)
+    assert (expired.trusted, expired.error_kind) == (False, ValidationErrorKind.expired)
+    # A trust anchor's end lies between them; the chain sent is valid at both.
+    store = TrustStore(description="short-lived root", anchors=(short_root.cert,))
+    assert validate_chain([short_leaf.cert, short_inter.cert], store, NOW).trusted
+    assert not validate_chain([short_leaf.cert, short_inter.cert], store, later).trusted
+    assert len(calls) >= 4
 
 
 def test_no_anchors(pki: dict) -> None:

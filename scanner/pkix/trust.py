@@ -7,6 +7,7 @@ import re
 import ssl
 import warnings
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from cryptography import x509
@@ -40,6 +41,13 @@ class TrustStore:
     def store(self) -> Store | None:
         """cryptography's verification store; None when there are no anchors at all."""
         return Store(list(self.anchors)) if self.anchors else None
+
+    @functools.cached_property
+    def validity_dates(self) -> tuple[datetime, ...]:
+        """Every anchor's not-before and not-after, sorted: the only moments at which a
+        path validation against this store can change its answer (with the chain's own)."""
+        return tuple(sorted(date for anchor in self.anchors for date in (
+            anchor.not_valid_before_utc, anchor.not_valid_after_utc)))
 
     def named(self, name: x509.Name) -> list[x509.Certificate]:
         """Anchors whose subject is exactly ``name``."""
