@@ -272,17 +272,24 @@ def s_time_cpu_per_handshake(port: int, seconds: int = 5) -> float:
     return (rusage.ru_utime + rusage.ru_stime) / int(match.group(1))
 
 
-def mtlsweep_cpu_per_handshake(port: int, count: int = 300) -> float:
-    """Client CPU seconds per full handshake of mtlsweep's engine (what a probe pays)."""
-    code = f"""
-import time, socket, trio
+def _engine_session(port: int) -> str:
+    """The start of a script that times mtlsweep's engine: its imports and a ``main`` whose
+    first line opens one ``session`` to ``port``, one connection at a time."""
+    return f"""
+import socket, time, trio
 from scanner.engine.connect import Address
 from scanner.engine.contexts import ContextFactory
+from scanner.engine.raw import RawOffer
 from scanner.engine.session import ConnectionLimits, EndpointSession
 async def main():
     session = EndpointSession(Address(socket.AF_INET, "127.0.0.1", {port}), "localhost",
                               contexts=ContextFactory(), limits=ConnectionLimits(1, 1),
-                              timeout=10)
+                              timeout=10)"""
+
+
+def mtlsweep_cpu_per_handshake(port: int, count: int = 300) -> float:
+    """Client CPU seconds per full handshake of mtlsweep's engine (what a probe pays)."""
+    code = _engine_session(port) + f"""
     offer = session.offer()
     await session.handshake(offer)  # contexts built, caches warm
     started = time.process_time()
@@ -291,26 +298,15 @@ async def main():
     print(time.process_time() - started)
 trio.run(main)
 """
-    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            check=True, cwd=Path(__file__).resolve().parent.parent)
-    return float(output.stdout.split()[-1]) / count
+    (seconds,) = _engine_timings(code)
+    return seconds / count
 
 
 def cpu_per_raw_hello(port: int, count: int = 1000) -> tuple[float, float]:
     """Client CPU seconds per raw TLS 1.2 ClientHello answered up to ServerHelloDone: through
     mtlsweep's engine (what an enumeration pays), and through a blocking socket that only
     connects, sends the same bytes, reads and closes (the kernel's share: the floor)."""
-    code = f"""
-import socket, time, trio
-from scanner.engine.connect import Address
-from scanner.engine.contexts import ContextFactory
-from scanner.engine.raw import RawOffer
-from scanner.engine.session import ConnectionLimits, EndpointSession
-SERVER_HELLO_DONE = bytes((14, 0, 0, 0))
-async def main():
-    session = EndpointSession(Address(socket.AF_INET, "127.0.0.1", {port}), "localhost",
-                              contexts=ContextFactory(), limits=ConnectionLimits(1, 1),
-                              timeout=10)
+    code = _engine_session(port) + f"""
     payload, keys = RawOffer(0x0303, (0xC02F, 0xC030, 0xC02B, 0xC02C, 0x9E, 0x9F),
                              sni="localhost").encode_keyed()
     assert (await session.raw_exchange(payload, decryption=keys)).hello
@@ -323,17 +319,23 @@ async def main():
         with socket.create_connection(("127.0.0.1", {port}), timeout=10) as sock:
             sock.sendall(payload)
             answer = b""
-            while not answer.endswith(SERVER_HELLO_DONE):
+            while not answer.endswith(bytes((14, 0, 0, 0))):  # ServerHelloDone
                 chunk = sock.recv(65536)
                 assert chunk, "closed before ServerHelloDone"
                 answer += chunk
     print(engine, time.process_time() - started)
 trio.run(main)
 """
+    engine, bare = _engine_timings(code)
+    return engine / count, bare / count
+
+
+def _engine_timings(code: str) -> list[float]:
+    """Run a timing script from ``_engine_session`` in this checkout; the numbers it printed
+    last."""
     output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True, cwd=Path(__file__).resolve().parent.parent)
-    engine, bare = (float(word) for word in output.stdout.split()[-2:])
-    return engine / count, bare / count
+    return [float(word) for word in output.stdout.splitlines()[-1].split()]
 
 
 def connection_mix(records: Path) -> tuple[int, int]:
