@@ -5,6 +5,9 @@ certificate asked) and runs each command several times, interleaved, under ``/us
 prints the median wall time and client CPU of each. The rows:
 
 - ``python -c pass``: the interpreter alone, the floor under every mtlsweep row;
+- ``required libraries``: importing only the third-party modules a scan uses (typer, trio,
+  pyOpenSSL, cryptography's x509, pydantic, PyYAML, h11), none of mtlsweep: the floor
+  under a one-host scan on this stack, whatever mtlsweep's own modules cost;
 - ``mtlsweep --help`` and ``mtlsweep scan --help``: building the command line;
 - ``mtlsweep scan imports``: everything a scan loads, without connecting;
 - ``mtlsweep scan`` of the one listener at the defaults (``--workers 1``: one address);
@@ -46,6 +49,8 @@ from bench.peers import (
 
 # Ended as the command line ends (scanner.cli.process_exit): without the interpreter's
 # teardown, which would otherwise count here as import time (0.1-0.2 s).
+LIBRARY_IMPORTS = ("import typer, trio, OpenSSL.SSL, cryptography.x509, "
+                   "cryptography.x509.verification, pydantic.main, yaml, h11, os; os._exit(0)")
 SCAN_IMPORTS = ("import scanner.cli.app, scanner.cli.usage, scanner.probes.registry, "
                 "scanner.run.sweep, scanner.run.workers, scanner.results.record, os; "
                 "os._exit(0)")
@@ -69,6 +74,7 @@ def commands(port: int) -> dict[str, list[str]]:
     mtlsweep = [sys.executable, "-m", "scanner"]
     rows = {
         "python -c pass": [sys.executable, "-c", "pass"],
+        "required libraries": [sys.executable, "-c", LIBRARY_IMPORTS],
         "mtlsweep --help": [*mtlsweep, "--help"],
         "mtlsweep scan --help": [*mtlsweep, "scan", "--help"],
         "mtlsweep scan imports": [sys.executable, "-c", SCAN_IMPORTS],
