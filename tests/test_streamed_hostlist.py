@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ from typer.testing import CliRunner
 
 from scanner.cli.app import app
 from scanner.cli.usage import collect_targets
-from scanner.config.hostlist import HostListError
+from scanner.config.hostlist import HostListError, read_host_list
 from scanner.config.options import VHOSTS_PROBE
 from scanner.config.targets import Target
 from scanner.report.sinks import OutputFormat
@@ -222,3 +223,30 @@ def test_a_dead_streamed_worker_leaves_an_error_record_for_each_target_it_had(
                     if partition.worker_of(f"127.0.0.{1 + i}") == partition.worker_of(doomed)}
     assert all("exited with code 7" in r["error"]["detail"] for r in died)
     assert summary.targets == 30
+
+
+@pytest.mark.parametrize(("keep", "reads"), [(10, 1), (4, 2)])
+def test_a_list_that_is_loaded_anyway_is_parsed_once_while_few(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, keep: int, reads: int) -> None:
+    """The first pass keeps the targets of a short list, so the loaded path (names that the
+    vhosts probe compares, here) does not parse the file a second time; a list longer than
+    what is kept is read again, as before."""
+    monkeypatch.setattr(streamed, "_LOAD_TO_BALANCE", keep)
+    listing = tmp_path / "names.txt"
+    listing.write_text("".join(f"host{n}.example.org:8443\n" for n in range(5)))
+    passes: list[int] = []
+
+    def source() -> Iterator[Target]:
+        passes.append(1)
+        return read_host_list(listing)
+
+    handed: list[list[str]] = []
+
+    def fallback(targets: list[Target]) -> SweepSummary:
+        handed.append([t.label for t in targets])
+        return SweepSummary()
+
+    streamed.sweep_host_list(listing, SweepOptions(probes=(VHOSTS_PROBE, "client_auth")),
+                             output=None, fallback=fallback, source=source)
+    assert handed == [[t.label for t in read_host_list(listing)]]
+    assert len(passes) == reads

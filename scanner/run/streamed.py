@@ -182,21 +182,30 @@ class HostListIndex:
     names_hosts: bool
     few_addresses: frozenset[str] | None = None
     sends_names: bool = False
+    #: The targets themselves, in input order, when there were at most ``keep`` of them.
+    kept: list[Target] | None = None
 
     @classmethod
     def read(cls, path: Path, source: TargetSource | None = None,
-             error: type[Exception] = HostListError, *, workers: int = 1) -> HostListIndex:
+             error: type[Exception] = HostListError, *, workers: int = 1,
+             keep: int = 0) -> HostListIndex:
         """Validate every target (``error`` at the first bad one or duplicate); ``source``
         defaults to the host list at ``path``. With ``workers`` above one, the addresses
-        are noted while few, for ``AddressPartition``."""
+        are noted while few, for ``AddressPartition``. A source of at most ``keep`` targets
+        is also kept (``kept``), so that loading it does not parse it a second time."""
         names_hosts = sends_names = False
         targets = source or partial(read_host_list, path)
         cap = _FEW_ADDRESSES * workers if workers > 1 else 0
         addresses: set[str] | None = set() if cap else None
+        kept: list[Target] | None = [] if keep else None
 
         def digests() -> Iterator[int]:
-            nonlocal names_hosts, sends_names, addresses
+            nonlocal names_hosts, sends_names, addresses, kept
             for target in targets():
+                if kept is not None:
+                    kept.append(target)
+                    if len(kept) > keep:
+                        kept = None
                 names_hosts = names_hosts or not is_ip_literal(target.host)
                 sends_names = sends_names or target.sni is not None
                 if addresses is not None:
@@ -206,7 +215,7 @@ class HostListIndex:
                 yield digest64(target.key)
 
         index = cls(path, sorted_digests(digests()), False)
-        index.names_hosts, index.sends_names = names_hosts, sends_names
+        index.names_hosts, index.sends_names, index.kept = names_hosts, sends_names, kept
         if addresses is not None and not names_hosts:
             index.few_addresses = frozenset(addresses)
         twins = repeated(index.digests)
@@ -230,6 +239,13 @@ class HostListIndex:
             first.setdefault(digest, (index, target))
         # Two different targets with one 64-bit digest: never seen; refuse rather than drop one.
         raise error(f"{self.path}: two targets share a 64-bit digest; split the list")
+
+    def loaded(self, source: TargetSource) -> list[Target]:
+        """The targets, as the first pass kept them or else read again; the index lets go
+        of them and of its digests (the loaded path needs neither)."""
+        targets = self.kept if self.kept is not None else list(source())
+        self.kept, self.digests = None, array("Q")
+        return targets
 
     def shard_range(self, shard: Shard | None) -> tuple[int, int]:
         """The [start, end) positions of ``shard``'s run in the sorted digests."""
@@ -314,13 +330,14 @@ def sweep_host_list(path: Path, options: SweepOptions, *, output: Path | None,
     if options.workers > 1:
         prefetch_policy_data(options)  # while the list is read, before the workers fork
     targets_of: TargetSource = source or partial(read_host_list, path)
-    index = HostListIndex.read(path, targets_of, error, workers=options.workers)
+    # Targets that may go to ``fallback`` are kept while few, not parsed a second time.
+    index = HostListIndex.read(path, targets_of, error, workers=options.workers,
+                               keep=_LOAD_TO_BALANCE if fallback is not None else 0)
     compares_names = VHOSTS_PROBE in options.probes or options.probes == DEFAULT_PROBES
     names_compared = (index.names_hosts or index.sends_names) and compares_names
     if fallback is not None and names_compared and len(index.digests) <= _LOAD_TO_SPLIT:
         # The names at each address are grouped over the whole list for the vhosts probe.
-        del index
-        return fallback(list(targets_of()))
+        return fallback(index.loaded(targets_of))
     if fallback is not None and index.few_addresses is not None and (
             len(index.digests) <= _LOAD_TO_BALANCE
             or (len(index.few_addresses) < options.workers
@@ -330,8 +347,7 @@ def sweep_host_list(path: Path, options: SweepOptions, *, output: Path | None,
         # addresses than workers (one load balancer, many listeners): the loaded path also
         # splits an address by listener and divides its slots, where streamed the address
         # would be one worker's and the other cores idle.
-        del index
-        return fallback(list(targets_of()))
+        return fallback(index.loaded(targets_of))
     summary = SweepSummary()
     start, end = index.shard_range(shard)
     if shard is not None:
