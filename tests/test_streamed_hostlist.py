@@ -250,3 +250,21 @@ def test_a_list_that_is_loaded_anyway_is_parsed_once_while_few(
                              output=None, fallback=fallback, source=source)
     assert handed == [[t.label for t in read_host_list(listing)]]
     assert len(passes) == reads
+
+
+@pytest.mark.parametrize(("cap", "reason"), [(100_000, "not loaded"), (1, "over 1 targets")])
+def test_the_note_on_names_not_compared_says_why(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cap: int, reason: str) -> None:
+    """Names the vhosts probe would compare, swept entry by entry: the closing note gives the
+    list's size as the reason only when it is over the loading limit (here without a
+    ``fallback``, as an API caller may sweep)."""
+    monkeypatch.setattr(streamed, "_LOAD_TO_SPLIT", cap)
+    port = free_port()  # closed: every target is refused at once
+    targets = [Target(host="127.0.0.1", port=port, sni=f"host{n}.example.org") for n in range(2)]
+    summary = streamed.sweep_host_list(
+        tmp_path / "names.yaml", SweepOptions(probes=(VHOSTS_PROBE,), workers=1),
+        output=tmp_path / "out.jsonl", source=lambda: iter(targets))
+    assert [n for n in summary.notes if "entry by entry" in n] == [
+        f"{tmp_path / 'names.yaml'} is swept entry by entry ({reason}): the vhosts probe "
+        "compared each target's own sni_names only, not the names other targets send to the "
+        "same address (split the file to have those compared)"]

@@ -366,11 +366,13 @@ def sweep_host_list(path: Path, options: SweepOptions, *, output: Path | None,
     if index.names_hosts and options.workers > 1:
         summary.notes.append(f"{path} names hosts: it is swept through one process (the "
                              f"--workers split needs IP addresses, or the list in memory)")
-    if names_compared:  # too many targets to load: names are never grouped by address
-        summary.notes.append(f"{path} is swept entry by entry (over {_LOAD_TO_SPLIT:,} "
-                             "targets): the vhosts probe compared each target's own sni_names "
-                             "only, not the names other targets send to the same address "
-                             "(split the file to have those compared)")
+    if names_compared:  # not loaded: names are never grouped by address
+        why = (f"over {_LOAD_TO_SPLIT:,} targets" if len(index.digests) > _LOAD_TO_SPLIT
+               else "not loaded")
+        summary.notes.append(f"{path} is swept entry by entry ({why}): the vhosts probe "
+                             "compared each target's own sni_names only, not the names other "
+                             "targets send to the same address (split the file to have those "
+                             "compared)")
     del index  # only the shard's digest range and the recorded digests are needed now
     selection = _Selection(low, high, recorded)
     plan = fit_concurrency(options.concurrency)
